@@ -1,0 +1,41 @@
+"""Plots of staleness pmfs and step-size functions (matplotlib; functions take an ``ax``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["new_figure", "plot_pmf", "plot_scale"]
+
+
+def plot_scale(ax: Axes, tau: npt.ArrayLike, scale: npt.ArrayLike, label: str, **kwargs: Any) -> Axes:
+    """Draw ``s(tau)`` as steps with markers; return ``ax``."""
+    ax.plot(np.asarray(tau), np.asarray(scale), marker="o", markersize=3, label=label, **kwargs)
+    ax.set_xlabel("staleness tau")
+    ax.set_ylabel("step scale s(tau) = eta / eta0")
+    ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
+    return ax
+
+
+def plot_pmf(ax: Axes, tau: npt.ArrayLike, pmf: npt.ArrayLike, label: str = "P(tau)") -> Axes:
+    """Draw a staleness pmf as bars; return ``ax``."""
+    ax.bar(np.asarray(tau), np.asarray(pmf), color="0.85", edgecolor="0.6", label=label)
+    ax.set_xlabel("staleness tau")
+    ax.set_ylabel("probability")
+    return ax
+
+
+def new_figure(width: float = 6.4, height: float = 4.0) -> Figure:
+    """A figure on the non-interactive Agg canvas (no display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig

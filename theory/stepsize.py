@@ -1,0 +1,177 @@
+"""Staleness-adaptive step sizes ``eta(tau) = eta0 * s(tau)``.
+
+Each factory returns a pure callable ``s`` that maps an array of delays to an array of
+scale factors (the style of optax's schedules). Delays are non-negative integers; the
+callables accept any array shape and return ``float64``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from theory.staleness import PmfLike, as_pmf
+
+__all__ = [
+    "CdfKind",
+    "StepSize",
+    "constant",
+    "exponential",
+    "fleet",
+    "inverse",
+    "mindthestep",
+    "tail_tau",
+]
+
+StepSize = Callable[[npt.ArrayLike], npt.NDArray[np.float64]]
+CdfKind = Literal["strict", "inclusive", "midpoint"]
+
+
+def _tau(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    t = np.asarray(tau, dtype=np.float64)
+    if np.any(t < 0) or not np.all(np.isfinite(t)):
+        raise ValueError("staleness tau must be finite and >= 0")
+    return t
+
+
+def constant() -> StepSize:
+    """Constant step: ``s(tau) = 1`` (plain AsyncSGD).
+
+    >>> constant()([0, 5]).tolist()
+    [1.0, 1.0]
+    """
+
+    def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return np.ones_like(_tau(tau))
+
+    return s
+
+
+def inverse() -> StepSize:
+    """Staleness-aware step ``s(tau) = 1 / (tau + 1)`` (Zhang et al., IJCAI 2016).
+
+    >>> inverse()([0, 1, 3]).tolist()
+    [1.0, 0.5, 0.25]
+    """
+
+    def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return 1.0 / (_tau(tau) + 1.0)
+
+    return s
+
+
+def exponential(beta: float) -> StepSize:
+    """Exponential dampening ``s(tau) = exp(-beta * tau)``, ``beta >= 0``.
+
+    >>> exponential(0.0)([0, 9]).tolist()
+    [1.0, 1.0]
+    """
+    if not (np.isfinite(beta) and beta >= 0.0):
+        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+
+    def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return np.exp(-beta * _tau(tau))
+
+    return s
+
+
+def fleet(workers: int | None = None, tau_thr: float | None = None) -> StepSize:
+    """FLeet's exponential dampening: ``s(tau) = exp(-beta tau)`` with
+    ``beta = (2 / tau_thr) ln(1 + tau_thr / 2)`` and by default ``tau_thr = m + 1``
+    (Damaskinos et al., FLeet, Middleware 2020). ``beta`` is chosen so that the
+    exponential meets the inverse rule at ``tau = tau_thr / 2``.
+
+    >>> m = 3; float(fleet(workers=m)([2.0])[0]) == 1.0 / (1.0 + (m + 1) / 2)
+    True
+    """
+    if tau_thr is None:
+        if workers is None or workers < 1:
+            raise ValueError(f"fleet needs workers >= 1 or tau_thr > 0, got workers={workers}")
+        tau_thr = workers + 1.0
+    if not (np.isfinite(tau_thr) and tau_thr > 0.0):
+        raise ValueError(f"tau_thr must be a finite number > 0, got {tau_thr}")
+    return exponential((2.0 / tau_thr) * np.log1p(tau_thr / 2.0))
+
+
+def _cdf_table(p: npt.NDArray[np.float64], cdf: CdfKind) -> npt.NDArray[np.float64]:
+    inclusive = np.cumsum(p)
+    if cdf == "inclusive":
+        return inclusive
+    strict = inclusive - p
+    if cdf == "strict":
+        return strict
+    if cdf == "midpoint":
+        return strict + 0.5 * p
+    raise ValueError(f"cdf must be 'strict', 'inclusive' or 'midpoint', got {cdf!r}")
+
+
+def tail_tau(
+    pmf: PmfLike,
+    amplitude: float = 0.5,
+    cdf: CdfKind = "strict",
+) -> StepSize:
+    """TAIL-tau (ASAP.SGD, Backstrom et al. 2022): ``s(tau) = 1 + A (1 - 2 F(tau))``.
+
+    ``F`` is the staleness CDF of this execution, given as a pmf (a model, or
+    probabilities of ``tau = 0, 1, ...``, e.g. from a warm-up sample). Fresh updates get up
+    to ``(1 + A) eta0``, updates in the tail down to ``(1 - A) eta0``; beyond the support
+    ``F = 1``. ``cdf`` picks ``F``: ``"strict"`` ``P(tau' < tau)`` as in the authors' code,
+    ``"inclusive"`` ``P(tau' <= tau)``, or ``"midpoint"`` ``P(tau' < tau) + P(tau' = tau)/2``,
+    the one choice with ``E_P[s] = 1`` exactly (``E_P[F_mid] = 1/2`` for any pmf).
+
+    >>> tail_tau([0.5, 0.5], amplitude=1.0)([0, 1, 2]).tolist()
+    [2.0, 1.0, 0.0]
+    """
+    if not (np.isfinite(amplitude) and 0.0 <= amplitude <= 1.0):
+        raise ValueError(f"amplitude must be in [0, 1], got {amplitude}")
+    table = _cdf_table(as_pmf(pmf), cdf)
+
+    def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        t = np.floor(_tau(tau))
+        idx = np.minimum(t, table.size - 1).astype(np.int64)
+        f = np.where(t < table.size, table[idx], 1.0)
+        return 1.0 + amplitude * (1.0 - 2.0 * f)
+
+    return s
+
+
+def mindthestep(pmf: PmfLike, momentum: float | None = None, cap: float = 10.0) -> StepSize:
+    """MindTheStep: ``s(tau) = min(cap, (1 - K) K^tau / P(tau))``.
+
+    The expected contribution of a gradient of staleness ``tau`` becomes
+    ``P(tau) s(tau) = (1 - K) K^tau``: stale gradients are weighted geometrically, as
+    momentum ``K`` would weight them, whatever the execution's staleness distribution ``P``.
+    Uncapped it keeps ``E_P[s] = sum_k (1 - K) K^k = 1``. Where ``P(tau)`` is tiny or zero the
+    ratio explodes, hence ``cap`` (``P(tau) = 0`` maps to ``cap``); the cap and a finite
+    support lower ``E_P[s]`` below 1 -- :func:`theory.properties.check_properties` reports
+    by how much. Default ``K = E[tau] / (1 + E[tau])``, the momentum of a geometric model
+    with the same mean. This form is our reconstruction from the paper's abstract and the
+    momentum model of Mitliagkas et al.; see docs/theory.md.
+
+    >>> s = mindthestep([0.5, 0.25, 0.125, 0.125], momentum=0.5)
+    >>> s([0, 1, 2]).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    p = as_pmf(pmf)
+    k = np.arange(p.size)
+    if momentum is None:
+        mean = float(np.dot(k, p))
+        momentum = mean / (1.0 + mean)
+    if not (np.isfinite(momentum) and 0.0 <= momentum < 1.0):
+        raise ValueError(f"momentum K must be in [0, 1), got {momentum}")
+    if not (np.isfinite(cap) and cap > 0.0):
+        raise ValueError(f"cap must be a finite number > 0, got {cap}")
+    target = (1.0 - momentum) * momentum**k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(p > 0, target / np.where(p > 0, p, 1.0), cap)
+    table = np.minimum(ratio, cap)
+
+    def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        t = np.floor(_tau(tau))
+        idx = np.minimum(t, table.size - 1).astype(np.int64)
+        return np.where(t < table.size, table[idx], cap)
+
+    return s
