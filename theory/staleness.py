@@ -95,14 +95,6 @@ class _ScipyModel(ABC):
     def cdf(self, tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
         return np.asarray(self._dist().cdf(tau), dtype=np.float64)
 
-    @property
-    def mean(self) -> float:
-        return float(self._dist().mean())
-
-    @property
-    def var(self) -> float:
-        return float(self._dist().var())
-
     def sample(self, rng: np.random.Generator, n: int) -> npt.NDArray[np.int64]:
         return np.asarray(self._dist().rvs(size=n, random_state=rng), dtype=np.int64)
 
@@ -131,6 +123,17 @@ class Poisson(_ScipyModel):
     def _dist(self) -> stats.rv_discrete:
         return stats.poisson(self.lam)
 
+    @property
+    def mean(self) -> float:
+        return self.lam
+
+    @property
+    def var(self) -> float:
+        return self.lam
+
+    def support_max(self, tail_mass: float = DEFAULT_TAIL_MASS) -> int:
+        return 0 if self.lam == 0.0 else super().support_max(tail_mass)
+
     def params(self) -> dict[str, float]:
         return {"lambda": self.lam}
 
@@ -152,6 +155,23 @@ class Geometric(_ScipyModel):
 
     def _dist(self) -> stats.rv_discrete:
         return stats.geom(1.0 - self.q, loc=-1)
+
+    @property
+    def mean(self) -> float:
+        return self.q / (1.0 - self.q)
+
+    @property
+    def var(self) -> float:
+        return self.q / (1.0 - self.q) ** 2
+
+    def support_max(self, tail_mass: float = DEFAULT_TAIL_MASS) -> int:
+        """``P(tau > N) = q^(N+1) <= tail_mass`` gives ``N = ceil(ln(tail)/ln(q)) - 1``."""
+        _check_tail_mass(tail_mass)
+        if tail_mass == 0.0:
+            raise ValueError("an unbounded model needs tail_mass > 0")
+        if self.q == 0.0:
+            return 0
+        return max(0, int(np.ceil(np.log(tail_mass) / np.log(self.q) - 1e-9)) - 1)
 
     def params(self) -> dict[str, float]:
         return {"q": self.q}
