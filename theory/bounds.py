@@ -109,7 +109,10 @@ class BoundSpec:
         args = self._args(values, epsilon=eps)
         if self.floor(values) >= eps:
             return float("inf")
-        t = float(self._iter_fn(**args))
+        with np.errstate(all="ignore"):
+            t = float(self._iter_fn(**args))
+        if not np.isfinite(t):
+            return float("inf")
         return max(0.0, float(np.ceil(t - 1e-9)))
 
     @staticmethod
@@ -306,4 +309,4 @@ def _best_eta(
         objective, bounds=(max(hi - 30.0, best - 0.25), min(hi, best + 0.25)), method="bounded"
     )
     candidate = float(res.x) if objective(float(res.x)) <= objective(best) else float(best)
-    return float(np.exp(candidate))
+    return min(eta_max, float(np.exp(candidate)))

@@ -1,0 +1,162 @@
+"""The bounds of theory.bounds checked against simulated delayed SGD with known constants.
+
+Statistical margin: each bound is on an expectation; we estimate it by the mean over
+``RUNS`` independent runs and call the bound violated only if the mean exceeds the bound by
+more than 3 standard errors (a one-sided z-test at about the 0.1% level per check). Seeds
+are fixed, so the outcome is deterministic; the margin only says how a failure would be
+judged if the seeds were changed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from theory.bounds import BOUNDS, evaluate_bound
+from theory.delayed_sgd import run_delayed_sgd
+from theory.delays import delay_moments
+from theory.problems import random_quadratic
+from theory.staleness import Empirical, Geometric, Poisson, truncated_pmf
+from theory.stepsize import constant, inverse, tail_tau
+
+RUNS = 32
+ITERATIONS = 300
+N_QUADRATICS = 20
+DELAYS = {
+    "poisson": Empirical.from_pmf(truncated_pmf(Poisson(3.0))),
+    "geometric": Empirical.from_pmf(truncated_pmf(Geometric(0.5))),
+    "constant": Empirical.from_pmf([0.0, 0.0, 0.0, 0.0, 1.0]),
+}
+RULES = {
+    "constant": lambda p: constant(),
+    "inverse": lambda p: inverse(),
+    "tail": lambda p: tail_tau(p, amplitude=0.5),
+}
+
+
+def _mean_and_se(x: np.ndarray) -> tuple[float, float]:
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+@pytest.mark.parametrize("quadratic_seed", range(N_QUADRATICS))
+def test_bounds_hold_on_random_quadratics(quadratic_seed: int) -> None:
+    rng = np.random.default_rng(quadratic_seed)
+    lsmooth = rng.uniform(0.5, 2.0)
+    mu = lsmooth * rng.uniform(0.05, 0.5)
+    problem = random_quadratic(rng, dim=4, lsmooth=lsmooth, mu=mu, sigma2=rng.uniform(0.1, 2.0))
+    direction = rng.standard_normal(4)
+    x0 = problem.x_star + rng.uniform(1.0, 3.0) * direction / np.linalg.norm(direction)
+    f0 = float(problem.value(x0) - problem.f_star)
+    r0 = float(np.linalg.norm(x0 - problem.x_star))
+    for delay_name, pmf in DELAYS.items():
+        for rule_name, make in RULES.items():
+            s = make(pmf)
+            moments = delay_moments(pmf=pmf, rule=s)
+            eta0 = BOUNDS["convex"].step_limit(problem.lsmooth, moments)  # the strictest limit
+            run = run_delayed_sgd(problem, x0, eta0, pmf, ITERATIONS, rng, runs=RUNS, rule=s)
+            common = dict(lsmooth=problem.lsmooth, sigma2_=problem.sigma2, delays=moments)
+            common |= dict(eta0=eta0, iterations=ITERATIONS)
+            measured = {
+                "nonconvex": run.grad_sq.mean(axis=1),
+                "convex": (run.step * run.gap_read).sum(axis=1) / (eta0 * moments.m1 * ITERATIONS),
+                "pl": run.gap_final,
+            }
+            bounds = {
+                "nonconvex": evaluate_bound("nonconvex", f0=f0, **common).bound,
+                "convex": evaluate_bound("convex", r0_=r0, **common).bound,
+                "pl": evaluate_bound("pl", f0=f0, mu_=problem.mu, **common).bound,
+            }
+            for kind, values in measured.items():
+                mean, se = _mean_and_se(values)
+                label = f"{kind} bound, quadratic {quadratic_seed}, {delay_name} delays, {rule_name} rule"
+                assert mean - 3 * se <= bounds[kind], (
+                    f"{label}: measured {mean:.4g} > bound {bounds[kind]:.4g}"
+                )
+
+
+def test_a_bound_that_ignores_delays_is_caught() -> None:
+    """The test above can fail: with a step 20x above the limit and constant delay 8, the
+    measured PL gap is far above the delay-free SGD rate evaluated at that step."""
+    rng = np.random.default_rng(0)
+    problem = random_quadratic(rng, dim=4, lsmooth=1.0, mu=0.5, sigma2=1.0)
+    x0 = problem.x_star + 2.0
+    pmf = Empirical.from_pmf(np.eye(9)[8])
+    eta0 = 20 * BOUNDS["pl"].step_limit(1.0, delay_moments(pmf=pmf))
+    run = run_delayed_sgd(problem, x0, eta0, pmf, ITERATIONS, rng, runs=RUNS)
+    f0 = float(problem.value(x0))
+    delay_free = (1 - problem.mu * eta0) ** ITERATIONS * f0 + eta0 * problem.sigma2 / (2 * problem.mu)
+    assert run.gap_final.mean() > 10 * delay_free
+
+
+@pytest.mark.parametrize("kind", list(BOUNDS))
+def test_iterations_to_epsilon_is_the_first_t_below_epsilon(kind: str) -> None:
+    moments = delay_moments(pmf=Poisson(4.0), rule=inverse())
+    args = dict(lsmooth=2.0, sigma2_=0.5, delays=moments, f0=3.0, r0_=2.0, mu_=0.1, eps=0.05)
+    result = evaluate_bound(kind, **args)
+    n = int(result.iterations_to_epsilon)
+    at = evaluate_bound(kind, **args | {"eps": None}, eta0=result.eta, iterations=n).bound
+    before = evaluate_bound(kind, **args | {"eps": None}, eta0=result.eta, iterations=n - 1).bound
+    assert at <= 0.05 < before
+
+
+@pytest.mark.parametrize("kind", list(BOUNDS))
+def test_numeric_and_symbolic_forms_agree(kind: str) -> None:
+    spec = BOUNDS[kind]
+    values = dict(L=1.5, sigma2=0.7, F0=2.0, r0=1.2, mu=0.3, m1=1.1, m2=1.4, m_tau=2.5, eta=0.01)
+    by_sympy = float(
+        spec.expr.subs(
+            {sp.Symbol(k, positive=True): v for k, v in values.items()}
+            | {sp.Symbol(k, nonnegative=True): v for k, v in values.items()}
+            | {sp.Symbol("T", positive=True): 500}
+        )
+    )
+    assert spec.bound(values, 500) == pytest.approx(by_sympy, rel=1e-12)
+
+
+def test_step_above_the_limit_is_rejected_and_the_chosen_step_is_allowed() -> None:
+    moments = delay_moments(tau_max=9, tau_avg=4.0)
+    with pytest.raises(ValueError, match="eta 0.1 is above"):
+        evaluate_bound("nonconvex", lsmooth=1.0, sigma2_=1.0, delays=moments, f0=1.0, eta0=0.1, iterations=10)
+    chosen = evaluate_bound("nonconvex", lsmooth=1.0, sigma2_=1.0, delays=moments, f0=1.0, eps=0.5)
+    assert chosen.eta_prescribed and 0 < chosen.eta <= chosen.eta_max == pytest.approx(1 / 20)
+    # No allowed step beats the chosen one by more than rounding of the optimizer.
+    for eta in np.linspace(chosen.eta_max / 50, chosen.eta_max, 50):
+        other = evaluate_bound(
+            "nonconvex", lsmooth=1.0, sigma2_=1.0, delays=moments, f0=1.0, eps=0.5, eta0=eta
+        )
+        assert other.iterations_to_epsilon >= chosen.iterations_to_epsilon - 1
+
+
+def test_average_delay_lowers_the_floor_and_adaptive_steps_need_a_pmf() -> None:
+    a = evaluate_bound(
+        "nonconvex",
+        lsmooth=1.0,
+        sigma2_=1.0,
+        delays=delay_moments(tau_max=20),
+        f0=1.0,
+        eta0=0.01,
+        iterations=100,
+    )
+    b = evaluate_bound(
+        "nonconvex",
+        lsmooth=1.0,
+        sigma2_=1.0,
+        delays=delay_moments(tau_max=20, tau_avg=2.0),
+        f0=1.0,
+        eta0=0.01,
+        iterations=100,
+    )
+    assert b.floor < a.floor
+    with pytest.raises(ValueError, match="pmf"):
+        delay_moments(tau_max=3, rule=inverse())
+    with pytest.raises(ValueError, match="tau_avg"):
+        delay_moments(tau_max=3, tau_avg=5.0)
+
+
+def test_unreachable_epsilon_reports_infinity() -> None:
+    moments = delay_moments(tau_max=0)
+    r = evaluate_bound("nonconvex", lsmooth=1.0, sigma2_=100.0, delays=moments, f0=1.0, eta0=0.5, eps=1.0)
+    assert math.isinf(r.iterations_to_epsilon) and r.floor >= 1.0
