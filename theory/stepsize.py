@@ -164,10 +164,10 @@ def mindthestep(pmf: PmfLike, momentum: float | None = None, cap: float = 10.0) 
         raise ValueError(f"momentum K must be in [0, 1), got {momentum}")
     if not (np.isfinite(cap) and cap > 0.0):
         raise ValueError(f"cap must be a finite number > 0, got {cap}")
-    target = (1.0 - momentum) * momentum**k
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(p > 0, target / np.where(p > 0, p, 1.0), cap)
-    table = np.minimum(ratio, cap)
+    with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf is meant here
+        log_target = np.log1p(-momentum) + np.where(k == 0, 0.0, k * np.log(momentum))
+        log_ratio = np.where(p > 0, log_target - np.log(p), np.inf)
+    table = np.exp(np.minimum(log_ratio, np.log(cap)))
 
     def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
         t = np.floor(_tau(tau))

@@ -118,7 +118,7 @@ def test_numeric_and_symbolic_forms_agree(kind: str) -> None:
 
 def test_step_above_the_limit_is_rejected_and_the_chosen_step_is_allowed() -> None:
     moments = delay_moments(tau_max=9, tau_avg=4.0)
-    with pytest.raises(ValueError, match="eta 0.1 is above"):
+    with pytest.raises(ValueError, match=r"eta 0\.1 is above"):
         evaluate_bound("nonconvex", lsmooth=1.0, sigma2_=1.0, delays=moments, f0=1.0, eta0=0.1, iterations=10)
     chosen = evaluate_bound("nonconvex", lsmooth=1.0, sigma2_=1.0, delays=moments, f0=1.0, eps=0.5)
     assert chosen.eta_prescribed and 0 < chosen.eta <= chosen.eta_max == pytest.approx(1 / 20)
