@@ -167,7 +167,7 @@ def mindthestep(pmf: PmfLike, momentum: float | None = None, cap: float = 10.0) 
     with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf is meant here
         log_target = np.log1p(-momentum) + np.where(k == 0, 0.0, k * np.log(momentum))
         log_ratio = np.where(p > 0, log_target - np.log(p), np.inf)
-    table = np.exp(np.minimum(log_ratio, np.log(cap)))
+    table = np.minimum(np.exp(np.minimum(log_ratio, 700.0)), cap)
 
     def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
         t = np.floor(_tau(tau))
