@@ -28,12 +28,13 @@ __all__ = ["DelayedSGDRun", "run_delayed_sgd"]
 class DelayedSGDRun:
     """Per-run, per-step records of a batch of delayed-SGD runs (shape ``(runs, T)``).
 
-    ``grad_sq``: ``||grad f(x_t)||^2``; ``gap_read``: ``f(x_{t - tau_t}) - f*``;
+    ``grad_sq``: ``||grad f(x_t)||^2``; ``gap``: ``f(x_t) - f*``; ``gap_read``: ``f(x_{t - tau_t}) - f*``;
     ``step``: ``eta_t``; ``delay``: ``tau_t``; ``gap_final`` (shape ``(runs,)``):
     ``f(x_T) - f*``.
     """
 
     grad_sq: npt.NDArray[np.float64]
+    gap: npt.NDArray[np.float64]
     gap_read: npt.NDArray[np.float64]
     step: npt.NDArray[np.float64]
     delay: npt.NDArray[np.int64]
@@ -97,6 +98,7 @@ def run_delayed_sgd(
     history = np.repeat(x[:, None, :], hist_len, axis=1)
     rows = np.arange(runs)
     grad_sq = np.empty((runs, iterations))
+    gap = np.empty((runs, iterations))
     gap_read = np.empty((runs, iterations))
     for t in range(iterations):
         slot = t % hist_len
@@ -104,7 +106,8 @@ def run_delayed_sgd(
         y = history[rows, (t - tau[:, t]) % hist_len]
         grad_x = problem.gradient(x)
         grad_sq[:, t] = np.einsum("ij,ij->i", grad_x, grad_x)
+        gap[:, t] = problem.value(x) - problem.f_star
         gap_read[:, t] = problem.value(y) - problem.f_star
         g = problem.gradient(y) + problem.noise(rng, (runs,))
         x = x - steps[:, t, None] * g
-    return DelayedSGDRun(grad_sq, gap_read, steps, tau, problem.value(x) - problem.f_star)
+    return DelayedSGDRun(grad_sq, gap, gap_read, steps, tau, problem.value(x) - problem.f_star)
