@@ -8,8 +8,10 @@ the non-convex bound, and the PL bound against delayed SGD on a quadratic.
 from __future__ import annotations
 
 import html
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -31,6 +33,9 @@ from theory.staleness import (
 )
 from theory.trace import atomic_write
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["run_demo"]
 
 WORKERS = (2, 4, 8, 16, 32)
@@ -48,9 +53,9 @@ class _Report:
     def text(self, markdown: str) -> None:
         self.sections.append(markdown)
 
-    def figure(self, name: str, fig: object, caption: str) -> None:
+    def figure(self, name: str, fig: Figure, caption: str) -> None:
         path = self.out / f"{name}.png"
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))  # type: ignore[attr-defined]
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
         self.sections.append(f"![{caption}]({path.name})\n\n*{caption}*")
 
     def table(self, name: str, frame: pd.DataFrame, caption: str) -> None:
@@ -243,10 +248,9 @@ def run_demo(out: Path, quick: bool = False) -> Path:
         ("bounds", lambda: _bound_section(report)),
         ("bound vs delayed SGD", lambda: _measured_section(report, quick)),
     ]
-    err = click.get_text_stream("stderr")
-    with click.progressbar(length=len(stages), label="asgd demo", file=err) as bar:
-        for name, stage in stages:
+    with click.progressbar(length=len(stages), label="asgd demo", file=sys.stderr) as bar:
+        for name, run_stage in stages:
             bar.label = f"asgd demo: {name}"
-            stage()
+            run_stage()
             bar.update(1)
     return report.write()
