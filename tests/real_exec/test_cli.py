@@ -1,0 +1,204 @@
+"""The ``asgd`` command line: JSON contracts and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from real_exec.cli import main
+from theory.staleness import Poisson
+from theory.trace import Trace
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version_and_help(capsys) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.startswith("asgd, version ")
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and all(c in out for c in ("stepsize", "bound", "fit", "demo"))
+
+
+def test_stepsize_tail_json(capsys) -> None:
+    code, out, _ = run(capsys, "stepsize", "tail", "--pmf", "poisson:7", "--json")
+    doc = json.loads(out)
+    assert code == 0
+    assert set(doc) >= {"rule", "tau", "scale", "pmf", "expected_scale", "properties"}
+    assert doc["tau"][0] == 0 and len(doc["tau"]) == len(doc["scale"]) == len(doc["pmf"])
+    # Default N covers 99.9% of the mass of Poisson(7).
+    assert sum(doc["pmf"]) >= 0.999 and sum(doc["pmf"][:-1]) < 0.999
+    assert doc["scale"][0] == pytest.approx(1.5, abs=1e-3) and doc["properties"]["non_increasing"]
+    assert all(0.5 - 1e-12 <= s <= 1.5 + 1e-12 for s in doc["scale"])
+
+
+def test_stepsize_plot_and_text(capsys, tmp_path: Path) -> None:
+    png = tmp_path / "s.png"
+    code, out, _ = run(
+        capsys, "stepsize", "mindthestep", "--pmf", "geometric:m=8", "--K", "0.5", "--plot", str(png)
+    )
+    assert code == 0 and "properties:" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bound_nonconvex_json(capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "bound",
+        "nonconvex",
+        "--L",
+        "1",
+        "--sigma2",
+        "1",
+        "--f0",
+        "10",
+        "--pmf",
+        "poisson:m=8",
+        "--rule",
+        "tail",
+        "--epsilon",
+        "0.1",
+        "--json",
+    )
+    doc = json.loads(out)
+    assert code == 0
+    assert set(doc) >= {"bound", "iterations_to_epsilon", "eta", "source", "assumptions"}
+    assert doc["eta_prescribed"] and doc["eta"] <= doc["eta_max"]
+    assert doc["iterations_to_epsilon"] > 0 and "Stich" in doc["source"]
+
+
+def test_bound_pl_with_given_eta(capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "bound",
+        "pl",
+        "--L",
+        "1",
+        "--mu",
+        "0.1",
+        "--sigma2",
+        "1",
+        "--f0",
+        "1",
+        "--tau-max",
+        "3",
+        "--tau-avg",
+        "1",
+        "--eta",
+        "0.01",
+        "--iterations",
+        "1000",
+        "--json",
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["eta"] == 0.01 and not doc["eta_prescribed"]
+    assert doc["bound"] == pytest.approx((1 - 0.001) ** 1000 + 0.01 / 0.2 + 0.01**2 * 3 / 0.1)
+
+
+def test_fit_on_a_saved_trace(capsys, tmp_path: Path) -> None:
+    tau = Poisson(3.0).sample(np.random.default_rng(0), 2000)
+    n = tau.size
+    version = np.arange(1, n + 1)
+    Trace.from_columns(
+        worker=np.zeros(n, dtype=int),
+        read_version=version - 1 - tau,
+        apply_version=version,
+        t_read=np.zeros(n),
+        t_grad_done=np.zeros(n),
+        t_apply=np.zeros(n),
+        attempts=np.ones(n, dtype=int),
+        step_size=np.full(n, 0.1),
+    ).save(tmp_path / "run")
+    code, out, _ = run(capsys, "fit", str(tmp_path / "run.parquet"), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["samples"] == n
+    fits = {f["model"]: f for f in doc["fits"]}
+    assert fits["poisson"]["params"]["lambda"] == pytest.approx(tau.mean())
+    assert fits["poisson"]["tv"] < fits["geometric"]["tv"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["stepsize", "tail", "--pmf", "poisson:7", "--amplitude", "1.5"], "--amplitude"),
+        (["stepsize", "tail", "--pmf", "poisson:-1"], "--pmf"),
+        (["stepsize", "tail", "--pmf", "poisson:nan"], "--pmf"),
+        (["stepsize", "tail", "--pmf", "pmf:0.2,0.3"], "sum to 1"),
+        (["stepsize", "nope", "--pmf", "poisson:1"], "RULE"),
+        (["stepsize", "tail", "--pmf", "empirical:/no/such/file.csv"], "--pmf"),
+        (
+            [
+                "bound",
+                "nonconvex",
+                "--L",
+                "nan",
+                "--sigma2",
+                "1",
+                "--f0",
+                "1",
+                "--tau-max",
+                "2",
+                "--iterations",
+                "5",
+            ],
+            "--L",
+        ),
+        (
+            [
+                "bound",
+                "nonconvex",
+                "--L",
+                "1",
+                "--sigma2",
+                "-1",
+                "--f0",
+                "1",
+                "--tau-max",
+                "2",
+                "--iterations",
+                "5",
+            ],
+            "--sigma2",
+        ),
+        (["bound", "nonconvex", "--L", "1", "--sigma2", "1", "--f0", "1", "--tau-max", "2"], "--iterations"),
+        (["bound", "convex", "--L", "1", "--sigma2", "1", "--tau-max", "2", "--iterations", "5"], "r0"),
+        (
+            [
+                "bound",
+                "nonconvex",
+                "--L",
+                "1",
+                "--sigma2",
+                "1",
+                "--f0",
+                "1",
+                "--tau-max",
+                "2",
+                "--rule",
+                "tail",
+                "--iterations",
+                "5",
+            ],
+            "--pmf",
+        ),
+        (["fit", "/no/such/trace.parquet"], "FILE"),
+    ],
+)
+def test_bad_input_is_one_line_with_status_2(capsys, args: list[str], needle: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_demo_quick_writes_the_report(capsys, tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "demo", "--quick", "--out", str(tmp_path / "demo"))
+    assert code == 0
+    index = (tmp_path / "demo" / "index.html").read_text()
+    for name in ("stepsize_rules.png", "bound_iterations.png", "bound_vs_measured.png"):
+        assert name in index and (tmp_path / "demo" / name).stat().st_size > 1000
