@@ -84,7 +84,7 @@ def fleet(workers: int | None = None, tau_thr: float | None = None) -> StepSize:
     (Damaskinos et al., FLeet, Middleware 2020). ``beta`` is chosen so that the
     exponential meets the inverse rule at ``tau = tau_thr / 2``.
 
-    >>> m = 3; float(fleet(workers=m)([2.0])[0]) == 1.0 / (1.0 + (m + 1) / 2)
+    >>> m = 3; round(float(fleet(workers=m)([2.0])[0]), 12) == round(1.0 / (1.0 + (m + 1) / 2), 12)
     True
     """
     if tau_thr is None:

@@ -197,7 +197,7 @@ def test_bad_input_is_one_line_with_status_2(capsys, args: list[str], needle: st
 
 
 def test_demo_quick_writes_the_report(capsys, tmp_path: Path) -> None:
-    code, out, _ = run(capsys, "demo", "--quick", "--out", str(tmp_path / "demo"))
+    code, _, _ = run(capsys, "demo", "--quick", "--out", str(tmp_path / "demo"))
     assert code == 0
     index = (tmp_path / "demo" / "index.html").read_text()
     for name in ("stepsize_rules.png", "bound_iterations.png", "bound_vs_measured.png"):
