@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+import staleness_sim.cli
 import theory.cli
 from real_exec.version import __version__
 
@@ -20,6 +21,7 @@ def cli() -> None:
 
 
 theory.cli.register(cli)
+staleness_sim.cli.register(cli)
 
 
 @cli.command()

@@ -64,26 +64,29 @@ class Trace:
         missing = [c for c in COLUMNS if c not in self.table.columns]
         if missing:
             raise ValueError(f"trace table lacks columns: {', '.join(missing)}")
-        table = self.table[list(COLUMNS)].astype(COLUMNS)
-        applied = ~table["dropped"]
-        expected = table["apply_version"] - 1 - table["read_version"]
-        if np.any(table.loc[applied, "tau"] != expected[applied]):
-            raise ValueError("tau must equal apply_version - 1 - read_version for applied rows")
-        if np.any(table.loc[~applied, ["apply_version", "tau"]] != -1):
-            raise ValueError("dropped rows must have apply_version = tau = -1")
-        object.__setattr__(self, "table", table.reset_index(drop=True))
+        arrays = {c: self.table[c].to_numpy(dtype=dt) for c, dt in COLUMNS.items()}
+        _validate(arrays)
+        object.__setattr__(self, "table", pd.DataFrame(arrays, copy=False))
         object.__setattr__(self, "meta", dict(self.meta))
 
     @classmethod
     def from_columns(cls, meta: Mapping[str, Any] | None = None, **columns: npt.ArrayLike) -> Trace:
-        """Build a Trace from column arrays (``tau`` is derived when omitted)."""
-        cols = dict(columns)
+        """Build a Trace from column arrays (``tau`` and ``dropped`` are derived when omitted)."""
+        cols = {k: np.asarray(v) for k, v in columns.items()}
+        apply_v = cols["apply_version"]
         if "tau" not in cols:
-            apply_v = np.asarray(cols["apply_version"])
-            cols["tau"] = np.where(apply_v < 0, -1, apply_v - 1 - np.asarray(cols["read_version"]))
+            cols["tau"] = np.where(apply_v < 0, -1, apply_v - 1 - cols["read_version"])
         if "dropped" not in cols:
-            cols["dropped"] = np.asarray(cols["apply_version"]) < 0
-        return cls(pd.DataFrame(cols), meta or {})
+            cols["dropped"] = apply_v < 0
+        missing = [c for c in COLUMNS if c not in cols]
+        if missing:
+            raise ValueError(f"trace table lacks columns: {', '.join(missing)}")
+        arrays = {c: cols[c].astype(dt, copy=False) for c, dt in COLUMNS.items()}
+        _validate(arrays)
+        trace = cls.__new__(cls)
+        object.__setattr__(trace, "table", pd.DataFrame(arrays, copy=False))
+        object.__setattr__(trace, "meta", dict(meta or {}))
+        return trace
 
     def __len__(self) -> int:
         return len(self.table)
@@ -111,6 +114,14 @@ class Trace:
             raise FileNotFoundError(f"no trace table at {parquet}")
         info = json.loads(meta.read_text()) if meta.exists() else {}
         return cls(pd.read_parquet(parquet), info)
+
+
+def _validate(arrays: dict[str, npt.NDArray[Any]]) -> None:
+    dropped, tau, apply_v = arrays["dropped"], arrays["tau"], arrays["apply_version"]
+    if np.any((tau != apply_v - 1 - arrays["read_version"]) & ~dropped):
+        raise ValueError("tau must equal apply_version - 1 - read_version for applied rows")
+    if np.any(((apply_v != -1) | (tau != -1)) & dropped):
+        raise ValueError("dropped rows must have apply_version = tau = -1")
 
 
 def _write_text(path: Path, text: str) -> None:

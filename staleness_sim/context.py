@@ -1,0 +1,152 @@
+"""The shared state of one simulated execution: clock, parameter versions, memory, records."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from staleness_sim.profile import HardwareProfile
+from staleness_sim.timing import Sampler
+
+__all__ = ["SimContext", "WorkerTiming"]
+
+
+@dataclass(frozen=True)
+class WorkerTiming:
+    """Duration samplers of one worker (its speed factor already applied)."""
+
+    compute: Sampler
+    read: Sampler
+    publish: Sampler
+    memory: float  # seconds to copy or apply one full vector, NUMA factor applied
+
+
+class SimContext:
+    """Everything the worker processes share.
+
+    ``version`` counts successful publishes (the initial parameters are version 0).
+    ``holders[v]`` counts workers holding version ``v``; ``building`` counts vectors under
+    construction; the number of live parameter vectors is integrated over time.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        profile: HardwareProfile,
+        workers: int,
+        gradients: int,
+        seed_seq: np.random.SeedSequence,
+        track_memory: bool,
+    ) -> None:
+        self.env = env
+        self.profile = profile
+        self.workers = workers
+        self.target = gradients
+        self.version = 0
+        self.done = env.event()
+        self.cores = (
+            simpy.Resource(env, capacity=profile.cores)
+            if profile.cores is not None and profile.cores < workers
+            else None
+        )
+        self.timing = [self._timing(i, s) for i, s in enumerate(seed_seq.spawn(workers))]
+        self.columns: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "worker",
+                "read_version",
+                "apply_version",
+                "t_read",
+                "t_grad_done",
+                "t_apply",
+                "attempts",
+            )
+        }
+        self.track_memory = track_memory
+        self.holders: dict[int, int] = {}
+        self.building = 0
+        self.private_copies = 0
+        self._live_last_t = 0.0
+        self._live_area = 0.0
+        self.peak_live = 1
+
+    def _timing(self, worker: int, seq: np.random.SeedSequence) -> WorkerTiming:
+        p = self.profile
+        scale = p.speed_of(worker)
+        mem = p.memory_factor(worker, self.workers)
+        rngs = [np.random.default_rng(s) for s in seq.spawn(3)]
+        return WorkerTiming(
+            compute=Sampler(p.compute, rngs[0], scale),
+            read=Sampler(p.read, rngs[1], scale * mem),
+            publish=Sampler(p.publish, rngs[2], scale * mem),
+            memory=p.copy_time * mem,
+        )
+
+    # -- time ------------------------------------------------------------------------------
+    def busy(self, duration: float) -> Generator[simpy.Event, Any, None]:
+        """Spend ``duration`` seconds of CPU time, on a core if cores are scarce."""
+        if self.cores is None:
+            if duration > 0:
+                yield self.env.timeout(duration)
+            return
+        with self.cores.request() as req:
+            yield req
+            if duration > 0:
+                yield self.env.timeout(duration)
+
+    # -- records ---------------------------------------------------------------------------
+    def record(
+        self,
+        worker: int,
+        read_version: int,
+        apply_version: int,
+        t_read: float,
+        t_grad_done: float,
+        t_apply: float,
+        attempts: int,
+    ) -> None:
+        """Append one gradient's row; trigger ``done`` when the target is reached."""
+        c = self.columns
+        c["worker"].append(worker)
+        c["read_version"].append(read_version)
+        c["apply_version"].append(apply_version)
+        c["t_read"].append(t_read)
+        c["t_grad_done"].append(t_grad_done)
+        c["t_apply"].append(t_apply)
+        c["attempts"].append(attempts)
+        if len(c["worker"]) >= self.target and not self.done.triggered:
+            self.done.succeed()
+
+    # -- memory ----------------------------------------------------------------------------
+    @property
+    def live(self) -> int:
+        """Live parameter vectors: the latest, any other held version, private copies, new ones."""
+        held = sum(1 for v, n in self.holders.items() if n > 0 and v != self.version)
+        return 1 + held + self.building + self.private_copies
+
+    def memory_changed(self) -> None:
+        """Call before a change to the live set (accumulates the time-weighted mean)."""
+        now = self.env.now
+        self._live_area += self.live * (now - self._live_last_t)
+        self._live_last_t = now
+
+    def memory_settled(self) -> None:
+        """Call after a change to the live set (updates the peak)."""
+        self.peak_live = max(self.peak_live, self.live)
+
+    def hold(self, version: int, delta: int) -> None:
+        self.memory_changed()
+        n = self.holders.get(version, 0) + delta
+        if n:
+            self.holders[version] = n
+        else:
+            self.holders.pop(version, None)
+        self.memory_settled()
+
+    def mean_live(self) -> float:
+        self.memory_changed()
+        return self._live_area / self.env.now if self.env.now > 0 else float(self.live)

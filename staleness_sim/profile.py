@@ -1,0 +1,174 @@
+"""Hardware profiles: the timing and cost model of a (hypothetical) machine.
+
+A profile is a TOML file with one ``[profile]`` table::
+
+    [profile]
+    name = "workstation-16"
+    cores = 16                       # workers > cores time-share the cores
+    sockets = 1
+    compute = "gamma:a=16,scale=2.36e-5"   # gradient time, seconds (scipy.stats or const:)
+    read = "const:0"                 # extra time to read the parameters
+    publish = "const:0"              # extra time to publish an update
+    dim = 101770                     # parameters; a copy costs dim * bytes_per_param / bandwidth
+    bytes_per_param = 8
+    bandwidth_gbs = 40.0
+    lock_handoff = 1e-6              # seconds added when a lock passes to a waiting worker
+    cas_latency = 1e-7               # seconds per compare-and-swap
+    numa_penalty = 1.0               # memory-cost factor for workers off socket 0
+    speed = [1.0]                    # per-worker slowdown factors, cycled over workers
+
+Unknown keys and out-of-range values are rejected with the key's name.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from staleness_sim.timing import Constant, TimingModel, describe, parse_timing
+
+__all__ = ["HardwareProfile", "load_profile", "shipped_profiles"]
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """Timing and cost model of a machine; see the module docstring for the fields."""
+
+    name: str = "default"
+    cores: int | None = None
+    sockets: int = 1
+    compute: TimingModel = field(default_factory=lambda: parse_timing("expon:scale=1"))
+    read: TimingModel = field(default_factory=lambda: Constant(0.0))
+    publish: TimingModel = field(default_factory=lambda: Constant(0.0))
+    dim: int = 0
+    bytes_per_param: int = 8
+    bandwidth_gbs: float = 10.0
+    lock_handoff: float = 0.0
+    cas_latency: float = 0.0
+    numa_penalty: float = 1.0
+    speed: tuple[float, ...] = (1.0,)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, key: str, accepted: str, value: Any) -> None:
+            if not ok:
+                raise ValueError(f"profile field {key!r} must be {accepted}, got {value!r}")
+
+        need(
+            self.cores is None or (isinstance(self.cores, int) and self.cores >= 1),
+            "cores",
+            "an integer >= 1",
+            self.cores,
+        )
+        need(isinstance(self.sockets, int) and self.sockets >= 1, "sockets", "an integer >= 1", self.sockets)
+        need(isinstance(self.dim, int) and self.dim >= 0, "dim", "an integer >= 0", self.dim)
+        need(
+            isinstance(self.bytes_per_param, int) and self.bytes_per_param >= 1,
+            "bytes_per_param",
+            "an integer >= 1",
+            self.bytes_per_param,
+        )
+        for key in ("bandwidth_gbs",):
+            v = getattr(self, key)
+            need(isinstance(v, int | float) and math.isfinite(v) and v > 0, key, "a number > 0", v)
+        for key in ("lock_handoff", "cas_latency"):
+            v = getattr(self, key)
+            need(isinstance(v, int | float) and math.isfinite(v) and v >= 0, key, "a number >= 0", v)
+        need(
+            isinstance(self.numa_penalty, int | float)
+            and math.isfinite(self.numa_penalty)
+            and self.numa_penalty >= 1,
+            "numa_penalty",
+            "a number >= 1",
+            self.numa_penalty,
+        )
+        need(
+            len(self.speed) >= 1
+            and all(isinstance(s, int | float) and math.isfinite(s) and s > 0 for s in self.speed),
+            "speed",
+            "a non-empty list of numbers > 0",
+            list(self.speed),
+        )
+
+    @property
+    def copy_time(self) -> float:
+        """Seconds to copy (or apply into) a full parameter vector."""
+        return self.dim * self.bytes_per_param / (self.bandwidth_gbs * 1e9)
+
+    def speed_of(self, worker: int) -> float:
+        """Slowdown factor of ``worker`` (speed list cycled)."""
+        return float(self.speed[worker % len(self.speed)])
+
+    def memory_factor(self, worker: int, workers: int) -> float:
+        """NUMA factor for ``worker``: workers are spread evenly over sockets; socket 0 holds
+        the parameters, the others pay ``numa_penalty`` on memory costs."""
+        cores = self.cores or workers
+        per_socket = max(1, math.ceil(cores / self.sockets))
+        socket = (worker % cores) // per_socket
+        return 1.0 if socket == 0 else float(self.numa_penalty)
+
+    def with_overrides(self, **changes: Any) -> HardwareProfile:
+        """A copy with fields replaced (timing strings are parsed); ``None`` values are ignored."""
+        clean = {k: v for k, v in changes.items() if v is not None}
+        return _from_mapping(self.to_dict() | clean, base=self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (timing models as ``NAME:k=v`` strings), as in a TOML file."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = describe(v) if f.name in _TIMINGS else (list(v) if f.name == "speed" else v)
+        return out
+
+
+_TIMINGS = ("compute", "read", "publish")
+
+
+def _from_mapping(data: dict[str, Any], base: HardwareProfile | None = None) -> HardwareProfile:
+    known = {f.name for f in fields(HardwareProfile)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown profile field(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    values = dict(data)
+    for key in _TIMINGS:
+        if key in values and not hasattr(values[key], "rvs"):
+            try:
+                values[key] = parse_timing(values[key])
+            except ValueError as exc:
+                raise ValueError(f"profile field {key!r}: {exc}") from None
+    if "speed" in values:
+        sp = values["speed"]
+        values["speed"] = tuple(sp) if isinstance(sp, list | tuple) else (sp,)
+    return replace(base, **values) if base is not None else HardwareProfile(**values)
+
+
+def load_profile(source: str | Path) -> HardwareProfile:
+    """Load a profile from a TOML file, or a shipped profile by name (see :func:`shipped_profiles`)."""
+    path = Path(source)
+    if not path.exists():
+        names = shipped_profiles()
+        if str(source) in names:
+            text = resources.files("staleness_sim.profiles").joinpath(f"{source}.toml").read_text()
+        else:
+            raise ValueError(f"profile {source!r} is neither a file nor one of: {', '.join(names)}")
+    else:
+        text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"profile {source}: invalid TOML: {exc}") from None
+    if set(data) != {"profile"} or not isinstance(data["profile"], dict):
+        raise ValueError(f"profile {source}: expected exactly one [profile] table")
+    return _from_mapping(data["profile"])
+
+
+def shipped_profiles() -> list[str]:
+    """Names of the profiles that come with the package."""
+    folder = resources.files("staleness_sim.profiles")
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
