@@ -127,6 +127,7 @@ def _sync(ctx: SimContext, config: SimConfig) -> dict[str, npt.NDArray[np.generi
     read = np.array([t.read.take(rounds) for t in ctx.timing])  # (m, rounds)
     comp = np.array([t.compute.take(rounds) for t in ctx.timing])
     pub = np.array([t.publish.take(rounds) for t in ctx.timing])
+    used = np.zeros(m, dtype=np.int64)  # publish draws consumed: only the last arrival draws
     clock = 0.0
     rows: dict[str, list[npt.NDArray[np.generic]]] = {
         k: []
@@ -134,8 +135,9 @@ def _sync(ctx: SimContext, config: SimConfig) -> dict[str, npt.NDArray[np.generi
     }
     for r in range(rounds):
         done = clock + read[:, r] + comp[:, r]
-        last = int(np.argmax(done))
-        end = done[last] + pub[last, r] + ctx.timing[last].memory
+        last = m - 1 - int(np.argmax(done[::-1]))  # among ties SimPy's last arrival is the highest
+        end = done[last] + (pub[last, used[last]] + ctx.timing[last].memory)
+        used[last] += 1
         rows["worker"].append(np.arange(m))
         rows["read_version"].append(np.full(m, r))
         rows["apply_version"].append(np.full(m, r + 1))

@@ -1,0 +1,158 @@
+"""Exact cases and invariants of the SimPy engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from staleness_sim.engine import ALGORITHMS, SimConfig, simulate
+from staleness_sim.profile import HardwareProfile
+from staleness_sim.timing import parse_timing
+from theory.fitting import total_variation
+from theory.staleness import Empirical, Geometric
+
+
+def profile(**kw: object) -> HardwareProfile:
+    timing = {k: parse_timing(v) for k, v in kw.items() if k in ("compute", "read", "publish")}
+    rest = {k: v for k, v in kw.items() if k not in timing}
+    return HardwareProfile(**timing, **rest)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("workers", [2, 4, 8])
+def test_hogwild_with_exponential_compute_has_geometric_staleness(workers: int) -> None:
+    # Exact result: during one exp(1) gradient the other m - 1 workers finish at rate m - 1,
+    # so tau ~ Geometric(q = 1 - 1/m). With 100k gradients the sampling error of the pmf
+    # has TV of order sqrt(support / n) / 2 ~ 0.01 (autocorrelated samples: allow 0.02).
+    result = simulate(SimConfig("hogwild", workers, profile(compute="expon:scale=1"), 100_000, seed=1))
+    tau = result.trace.staleness()
+    assert total_variation(Empirical.from_samples(tau), Geometric(1 - 1 / workers)) < 0.02
+    assert tau.mean() == pytest.approx(workers - 1, rel=0.03)
+
+
+@pytest.mark.parametrize("algo", ["hogwild", "leashed"])
+def test_constant_compute_gives_tau_m_minus_1_after_warm_up(algo: str) -> None:
+    m = 6
+    tau = simulate(SimConfig(algo, m, profile(compute="const:1"), 600, seed=0)).trace.staleness()
+    assert tau[:m].tolist() == list(range(m))
+    assert np.all(tau[m:] == m - 1)
+
+
+def test_constant_compute_under_a_fifo_lock_cycles_through_0_to_m_minus_1() -> None:
+    # The lock is FIFO: the m publishes of a round queue ahead of the next round's reads,
+    # so every round reads the same version and the staleness cycles 0, 1, ..., m - 1.
+    m = 6
+    tau = simulate(SimConfig("lock", m, profile(compute="const:1"), 600, seed=0)).trace.staleness()
+    assert np.array_equal(tau, np.tile(np.arange(m), 100))
+
+
+def test_lock_saturates_at_one_over_the_apply_cost() -> None:
+    # Apply cost c = 1 under the lock, gradients 0.1 off it. With a FIFO lock a round is
+    # m applies plus one gradient time in which the lock idles: m / (m c + 0.1) -> 1/c.
+    for m in (8, 64):
+        result = simulate(SimConfig("lock", m, profile(compute="const:0.1", publish="const:1"), 50 * m))
+        assert result.summary()["throughput"] == pytest.approx(m / (m * 1.0 + 0.1), rel=1e-9)
+    assert pytest.approx(1.0, rel=0.002) == 64 / 64.1
+    # One worker never waits: 1 / (compute + apply).
+    alone = simulate(SimConfig("lock", 1, profile(compute="const:1", publish="const:0.1"), 2000))
+    assert alone.summary()["throughput"] == pytest.approx(1 / 1.1, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("algo", "compute"),
+    [("hogwild", "const:1"), ("hogwild", "expon:scale=1"), ("leashed", "gamma:a=4,scale=0.25")],
+)
+def test_fewer_cores_than_workers_gives_cores_over_compute_throughput(algo: str, compute: str) -> None:
+    # 8 workers on 2 cores: the cores are always busy, 2 gradients per mean compute time.
+    # 20k gradients of mean 1: relative SE of the rate ~ 1/sqrt(20k) = 0.7%; allow 3%.
+    result = simulate(SimConfig(algo, 8, profile(compute=compute, cores=2), 20_000, seed=2))
+    assert result.summary()["throughput"] == pytest.approx(2.0, rel=0.03)
+
+
+def _cas_failure_rate(workers: int, publish: str) -> float:
+    s = simulate(
+        SimConfig("leashed", workers, profile(compute="expon:scale=1", publish=publish), 20_000, seed=3)
+    ).summary()
+    return s["cas_failures"] / s["gradients"]
+
+
+def test_leashed_cas_failures_grow_with_workers_and_publish_cost() -> None:
+    by_workers = [_cas_failure_rate(m, "const:0.05") for m in (2, 4, 8, 16)]
+    assert by_workers == sorted(by_workers) and by_workers[0] < by_workers[-1] / 4
+    by_cost = [_cas_failure_rate(8, f"const:{c}") for c in (0.01, 0.05, 0.2)]
+    assert by_cost == sorted(by_cost) and by_cost[0] < by_cost[-1] / 4
+
+
+def test_persistence_bounds_attempts_and_drops_are_counted() -> None:
+    config = SimConfig(
+        "leashed", 8, profile(compute="expon:scale=1", publish="const:0.2"), 5000, seed=4, persistence=2
+    )
+    result = simulate(config)
+    table = result.trace.table
+    assert table["attempts"].max() == 2
+    assert result.summary()["dropped"] == int(table["dropped"].sum()) > 0
+    assert np.all(table.loc[table["dropped"], "attempts"] == 2)
+    assert np.all(table.loc[table["dropped"], "apply_version"] == -1)
+
+
+@settings(max_examples=25)
+@given(
+    st.sampled_from(ALGORITHMS),
+    st.integers(1, 12),
+    st.sampled_from([None, 1, 2]),
+    st.sampled_from(["const:0", "const:0.05", "expon:scale=0.2"]),
+    st.sampled_from([None, 1, 3]),
+    st.integers(0, 2**16),
+)
+def test_trace_invariants_and_memory_bound(algo, workers, cores, publish, persistence, seed) -> None:
+    config = SimConfig(
+        algo,
+        workers,
+        profile(compute="expon:scale=1", publish=publish, cores=cores),
+        400,
+        seed=seed,
+        persistence=persistence if algo == "leashed" else None,
+    )
+    result = simulate(config)
+    t = result.trace.table
+    applied = t[~t["dropped"]]
+    assert len(t) == 400
+    assert np.all(t["t_read"] <= t["t_grad_done"]) and np.all(t["t_grad_done"] <= t["t_apply"])
+    assert np.all(applied["tau"] >= 0)
+    versions = np.sort(applied["apply_version"].unique())
+    assert np.array_equal(versions, np.arange(1, versions.size + 1))  # no gaps
+    if algo != "sync":  # one gradient per version, except sync's averaged rounds
+        assert applied["apply_version"].is_unique
+    else:
+        assert np.all(applied["tau"] == 0)
+    assert 1 <= result.peak_live_vectors <= 2 * workers + 1
+    assert 1 <= result.mean_live_vectors <= result.peak_live_vectors
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_same_seed_same_trace_bit_for_bit(algo: str) -> None:
+    p = profile(compute="gamma:a=2,scale=0.5", publish="expon:scale=0.05", cores=3)
+    a = simulate(SimConfig(algo, 5, p, 2000, seed=9)).trace.table
+    b = simulate(SimConfig(algo, 5, p, 2000, seed=9)).trace.table
+    c = simulate(SimConfig(algo, 5, p, 2000, seed=10)).trace.table
+    assert a.equals(b) and not a.equals(c)
+
+
+def test_stragglers_publish_less_and_numa_slows_remote_workers() -> None:
+    # Worker 1 is 3x slower: it computes a quarter of the gradients of 2 workers.
+    result = simulate(SimConfig("hogwild", 2, profile(compute="expon:scale=1", speed=(1.0, 3.0)), 8000))
+    share = (result.trace.table["worker"] == 1).mean()
+    assert share == pytest.approx(0.25, abs=0.02)
+    numa = profile(compute="const:1", publish="const:1", sockets=2, cores=2, numa_penalty=2.0)
+    t = simulate(SimConfig("hogwild", 2, numa, 400)).trace.table
+    assert (t["worker"] == 0).sum() == pytest.approx(1.5 * (t["worker"] == 1).sum(), rel=0.02)
+
+
+def test_bad_configurations_name_the_field() -> None:
+    with pytest.raises(ValueError, match="algo"):
+        SimConfig("magic", 2, HardwareProfile())
+    with pytest.raises(ValueError, match="workers"):
+        SimConfig("lock", 0, HardwareProfile())
+    with pytest.raises(ValueError, match="persistence"):
+        SimConfig("leashed", 2, HardwareProfile(), persistence=0)
