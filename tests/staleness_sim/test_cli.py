@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from real_exec.cli import main
+from theory.trace import Trace
+
+KEYS = {"updates", "throughput", "tau_mean", "tau_pmf", "cas_failures", "dropped", "peak_live_vectors",
+        "mean_live_vectors", "engine", "seed"}
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_json_contract(capsys) -> None:
+    code, out, _ = run(capsys, "simulate", "--algo", "hogwild", "--workers", "4", "--updates", "5000",
+                       "--compute", "expon:scale=1", "--json")
+    doc = json.loads(out)
+    assert code == 0 and KEYS <= set(doc)
+    assert doc["updates"] == 5000 and doc["engine"] == "simpy" and doc["seed"] == 0
+    assert sum(doc["tau_pmf"].values()) == pytest.approx(1.0)
+    assert doc["tau_mean"] == pytest.approx(3.0, rel=0.1)
+
+
+def test_simulate_with_profile_problem_and_out(capsys, tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "simulate", "--algo", "leashed", "--workers", "8", "--profile", "workstation-16",
+                       "--persistence", "3", "--updates", "3000", "--problem", "quadratic", "--stepsize", "tail",
+                       "--out", str(tmp_path), "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["final_loss"] >= 0
+    trace = Trace.load(tmp_path / "trace.parquet")
+    assert len(trace) == 3000 and trace.meta["algorithm"] == "leashed" and trace.meta["stepsize"] == "tail"
+    for name in ("staleness.png", "loss.png", "loss.parquet"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_fast_engine_from_the_cli_agrees(capsys) -> None:
+    args = ["simulate", "--algo", "hogwild", "--workers", "4", "--updates", "3000", "--seed", "7", "--json"]
+    _, simpy_out, _ = run(capsys, *args)
+    _, fast_out, _ = run(capsys, *args, "--engine", "fast")
+    a, b = json.loads(simpy_out), json.loads(fast_out)
+    assert a["tau_pmf"] == b["tau_pmf"] and a["throughput"] == b["throughput"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--algo", "magic", "--workers", "2"], "--algo"),
+        (["--algo", "lock", "--workers", "0"], "--workers"),
+        (["--algo", "lock", "--workers", "2", "--compute", "expon:scale=-1"], "--compute"),
+        (["--algo", "lock", "--workers", "2", "--publish", "bogus"], "--publish"),
+        (["--algo", "lock", "--workers", "2", "--profile", "/no/such.toml"], "profile"),
+        (["--algo", "lock", "--workers", "2", "--persistence", "2"], "--persistence"),
+        (["--algo", "leashed", "--workers", "2", "--engine", "fast"], "fast engine"),
+    ],
+)
+def test_simulate_bad_input(capsys, args: list[str], needle: str) -> None:
+    code, out, err = run(capsys, "simulate", *args)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and needle in err

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from staleness_sim.profile import HardwareProfile, load_profile, shipped_profiles
+from staleness_sim.timing import Constant, Sampler, describe, parse_timing
+
+
+def test_shipped_profiles_load_and_round_trip(tmp_path: Path) -> None:
+    assert shipped_profiles() == ["laptop-2", "server-2s-64", "workstation-16"]
+    server = load_profile("server-2s-64")
+    assert server.cores == 64 and server.sockets == 2 and server.numa_penalty > 1
+    # 101,770 float64 parameters at 100 GB/s.
+    assert server.copy_time == pytest.approx(101_770 * 8 / 100e9)
+    text = "[profile]\n" + "\n".join(
+        f"{k} = {v!r}".replace("'", '"') if not isinstance(v, list) else f"{k} = {v}"
+        for k, v in server.to_dict().items() if v is not None
+    )
+    (tmp_path / "p.toml").write_text(text.replace("True", "true"))
+    again = load_profile(tmp_path / "p.toml")
+    assert again.to_dict() == server.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ('cores = 4\nwarp = 3', "unknown profile field.*warp"),
+        ("cores = 0", "'cores' must be an integer >= 1"),
+        ('compute = "norm:loc=1"', "'compute'.*durations must be >= 0"),
+        ('compute = "nosuch:a=1"', "'compute'.*not a continuous scipy.stats"),
+        ("numa_penalty = 0.5", "'numa_penalty' must be a number >= 1"),
+        ("speed = [1.0, -2.0]", "'speed'"),
+        ("bandwidth_gbs = 0", "'bandwidth_gbs'"),
+    ],
+)
+def test_bad_profiles_name_the_field(tmp_path: Path, body: str, match: str) -> None:
+    (tmp_path / "bad.toml").write_text(f"[profile]\n{body}\n")
+    with pytest.raises(ValueError, match=match):
+        load_profile(tmp_path / "bad.toml")
+
+
+def test_profile_file_errors(tmp_path: Path) -> None:
+    (tmp_path / "x.toml").write_text("cores = 2\n")
+    with pytest.raises(ValueError, match=r"\[profile\] table"):
+        load_profile(tmp_path / "x.toml")
+    (tmp_path / "y.toml").write_text("[profile\n")
+    with pytest.raises(ValueError, match="invalid TOML"):
+        load_profile(tmp_path / "y.toml")
+    with pytest.raises(ValueError, match="neither a file nor"):
+        load_profile("no-such-profile")
+
+
+def test_overrides_and_numa_placement() -> None:
+    p = HardwareProfile(cores=8, sockets=2, numa_penalty=2.0).with_overrides(compute="const:2", cores=None)
+    assert p.compute.mean() == 2.0 and p.cores == 8
+    assert [p.memory_factor(i, 8) for i in range(8)] == [1.0] * 4 + [2.0] * 4
+
+
+def test_timing_parsing() -> None:
+    assert parse_timing("const:0.5").mean() == 0.5
+    assert parse_timing(2).mean() == 2.0
+    g = parse_timing("gamma:a=4,scale=0.25")
+    assert g.mean() == pytest.approx(1.0) and describe(g) == "gamma:a=4,scale=0.25"
+    custom = stats.uniform(loc=1, scale=2)
+    assert parse_timing(custom) is custom
+    for bad, match in [("const:x", "const needs"), ("expon:scale", "k=v"), ("expon:scale=abc", "number"),
+                       ("poisson:mu=1", "continuous"), ("expon:scale=inf", "finite")]:
+        with pytest.raises(ValueError, match=match):
+            parse_timing(bad)
+    with pytest.raises(ValueError, match=">= 0"):
+        Constant(-1.0)
+
+
+def test_sampler_take_equals_repeated_calls() -> None:
+    model = parse_timing("lognorm:s=0.5,scale=1")
+    one = Sampler(model, np.random.default_rng(3), scale=2.0)
+    many = Sampler(model, np.random.default_rng(3), scale=2.0)
+    assert np.array_equal([one() for _ in range(40_000)], many.take(40_000))
