@@ -38,7 +38,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(f"{args.updates} gradients per run, median of {args.repeats} runs\n")
-    print("| algo | workers | compute | publish | SimPy s | SimPy updates/s | fast s | fast / SimPy speed-up |")
+    print(
+        "| algo | workers | compute | publish | SimPy s | SimPy updates/s | fast s | fast / SimPy speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for algo, m, compute, publish in CASES:
         profile = HardwareProfile(compute=parse_timing(compute), publish=parse_timing(publish))

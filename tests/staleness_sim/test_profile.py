@@ -18,7 +18,8 @@ def test_shipped_profiles_load_and_round_trip(tmp_path: Path) -> None:
     assert server.copy_time == pytest.approx(101_770 * 8 / 100e9)
     text = "[profile]\n" + "\n".join(
         f"{k} = {v!r}".replace("'", '"') if not isinstance(v, list) else f"{k} = {v}"
-        for k, v in server.to_dict().items() if v is not None
+        for k, v in server.to_dict().items()
+        if v is not None
     )
     (tmp_path / "p.toml").write_text(text.replace("True", "true"))
     again = load_profile(tmp_path / "p.toml")
@@ -28,7 +29,7 @@ def test_shipped_profiles_load_and_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "match"),
     [
-        ('cores = 4\nwarp = 3', "unknown profile field.*warp"),
+        ("cores = 4\nwarp = 3", "unknown profile field.*warp"),
         ("cores = 0", "'cores' must be an integer >= 1"),
         ('compute = "norm:loc=1"', "'compute'.*durations must be >= 0"),
         ('compute = "nosuch:a=1"', "'compute'.*not a continuous scipy.stats"),
@@ -67,8 +68,13 @@ def test_timing_parsing() -> None:
     assert g.mean() == pytest.approx(1.0) and describe(g) == "gamma:a=4,scale=0.25"
     custom = stats.uniform(loc=1, scale=2)
     assert parse_timing(custom) is custom
-    for bad, match in [("const:x", "const needs"), ("expon:scale", "k=v"), ("expon:scale=abc", "number"),
-                       ("poisson:mu=1", "continuous"), ("expon:scale=inf", "finite")]:
+    for bad, match in [
+        ("const:x", "const needs"),
+        ("expon:scale", "k=v"),
+        ("expon:scale=abc", "number"),
+        ("poisson:mu=1", "continuous"),
+        ("expon:scale=inf", "finite"),
+    ]:
         with pytest.raises(ValueError, match=match):
             parse_timing(bad)
     with pytest.raises(ValueError, match=">= 0"):

@@ -11,9 +11,16 @@ from staleness_sim.timing import parse_timing
 
 @pytest.mark.parametrize("rule", ["constant", "inverse", "tail", "mindthestep"])
 def test_sgd_under_simulated_delays_converges_and_records_steps(rule: str) -> None:
-    result = simulate(SimConfig("leashed", 8, HardwareProfile(compute=parse_timing("expon:scale=1"),
-                                                              publish=parse_timing("const:0.05")),
-                                4000, seed=1, persistence=2))
+    result = simulate(
+        SimConfig(
+            "leashed",
+            8,
+            HardwareProfile(compute=parse_timing("expon:scale=1"), publish=parse_timing("const:0.05")),
+            4000,
+            seed=1,
+            persistence=2,
+        )
+    )
     rng = np.random.default_rng(0)
     problem = make_problem("quadratic", rng, dim=10)
     curve = sgd_under_trace(result.trace, problem, rng, rule=rule)

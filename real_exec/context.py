@@ -1,0 +1,115 @@
+"""What the worker threads of one real run share."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from real_exec.atomics import fetch_add
+from real_exec.problems import Problem
+from real_exec.recorder import Recorder
+from theory.spec import make_rule
+from theory.staleness import Empirical
+
+__all__ = ["RunConfig", "RunContext"]
+
+ALGORITHMS = ("lock", "hogwild", "leashed", "sync")
+_TABLE = 1 << 16
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One real run."""
+
+    algo: str
+    threads: int
+    eta: float
+    updates: int | None = None
+    seconds: float | None = None
+    rule: str = "constant"
+    persistence: int | None = None
+    seed: int = 0
+    warmup: int = 200
+    check_updates: bool = True
+    sample_every: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGORITHMS:
+            raise ValueError(f"algo must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
+        if (self.updates is None) == (self.seconds is None):
+            raise ValueError("give exactly one of updates and seconds")
+        if self.updates is not None and self.updates < 1:
+            raise ValueError(f"updates must be >= 1, got {self.updates}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {self.seconds}")
+        if not (np.isfinite(self.eta) and self.eta > 0):
+            raise ValueError(f"eta must be a finite number > 0, got {self.eta}")
+        if self.persistence is not None and self.persistence < 1:
+            raise ValueError(f"persistence must be >= 1, got {self.persistence}")
+
+
+class RunContext:
+    """Counters, stop signal, step sizes, recorders and lost-update accumulators."""
+
+    def __init__(self, config: RunConfig, problem: Problem) -> None:
+        self.config = config
+        self.problem = problem
+        self.counters = np.zeros(2, dtype=np.int64)  # [0] version, [1] gradients claimed
+        self.stop = threading.Event()
+        self.t0 = time.perf_counter()
+        self.recorders = [Recorder(i) for i in range(config.threads)]
+        self.applied = (
+            [np.zeros(problem.dim, dtype=np.float64) for _ in range(config.threads)]
+            if config.check_updates
+            else None
+        )
+        self.peak_live = 1
+        self.scale = np.ones(_TABLE)  # s(tau) for tau < 2^16; warm-up runs at eta0
+        self._warm: list[int] = []
+        self._warm_lock = threading.Lock()
+        self.adaptive = config.rule != "constant"
+        if config.rule in ("inverse", "fleet", "exponential"):
+            self._set_rule(None)
+            self.adaptive = False
+
+    def now(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def claim(self) -> bool:
+        """Reserve the next gradient; False when the run is over."""
+        if self.stop.is_set():
+            return False
+        limit = self.config.updates
+        if limit is not None and fetch_add(self.counters, 1, 1) >= limit:
+            self.stop.set()
+            return False
+        return True
+
+    def step(self, tau: int) -> float:
+        return self.config.eta * self.scale[tau if tau < _TABLE else _TABLE - 1]
+
+    def observe(self, tau: int) -> None:
+        """Collect warm-up staleness; after ``warmup`` samples fix TAIL-tau / MindTheStep."""
+        if not self.adaptive:
+            return
+        with self._warm_lock:
+            if not self.adaptive:
+                return
+            self._warm.append(max(tau, 0))
+            if len(self._warm) >= self.config.warmup:
+                self._set_rule(Empirical.from_samples(self._warm))
+                self.adaptive = False
+
+    def _set_rule(self, pmf: Any) -> None:
+        s = make_rule(self.config.rule, pmf, beta=0.1, workers=self.config.threads)
+        self.scale = np.asarray(s(np.arange(_TABLE)), dtype=np.float64)
+
+    def record_applied(self, worker: int, step: float, grad: Any) -> None:
+        if self.applied is not None:
+            self.applied[worker] += step * grad

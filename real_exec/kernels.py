@@ -1,0 +1,184 @@
+"""Gradient, copy and update kernels compiled with ``numba.njit(nogil=True, cache=True)``.
+
+They release the GIL, so Python threads that call them run in parallel; matrix products
+go through ``np.dot`` (BLAS, kept single-threaded by the runner). Mini-batches are drawn
+with numba's per-thread random generator, seeded per worker by :func:`seed_thread`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "axpy",
+    "copy_into",
+    "logreg_grad",
+    "logreg_loss",
+    "logreg_sparse_grad",
+    "lstsq_grad",
+    "mlp_grad",
+    "mlp_loss_acc",
+    "quadratic_grad",
+    "seed_thread",
+    "subtract_scaled",
+]
+
+
+@njit(nogil=True, cache=True)
+def seed_thread(seed: int) -> None:
+    """Seed the calling thread's numba random generator."""
+    np.random.seed(seed)
+
+
+@njit(nogil=True, cache=True)
+def copy_into(dst: Any, src: Any) -> None:
+    """``dst[:] = src``."""
+    for i in range(dst.size):
+        dst[i] = src[i]
+
+
+@njit(nogil=True, cache=True)
+def axpy(y: Any, a: float, x: Any) -> None:
+    """``y += a * x`` in place."""
+    for i in range(y.size):
+        y[i] += a * x[i]
+
+
+@njit(nogil=True, cache=True)
+def subtract_scaled(out: Any, base: Any, a: float, g: Any) -> None:
+    """``out[:] = base - a * g`` (Leashed-SGD builds its new vector this way)."""
+    for i in range(out.size):
+        out[i] = base[i] - a * g[i]
+
+
+@njit(nogil=True, cache=True)
+def quadratic_grad(x: Any, out: Any, a: Any, x_star: Any, noise_std: float) -> None:
+    """``out = A (x - x*) + xi``, ``xi ~ N(0, noise_std^2 I)``."""
+    d = x - x_star
+    g = np.dot(a, d)
+    for i in range(out.size):
+        out[i] = g[i] + noise_std * np.random.standard_normal()
+
+
+@njit(nogil=True, cache=True)
+def lstsq_grad(w: Any, out: Any, x: Any, y: Any, batch: int) -> None:
+    """Mini-batch gradient of ``1/(2n) ||X w - y||^2``: ``X_B^T (X_B w - y_B) / B``."""
+    idx = np.random.randint(0, x.shape[0], batch)
+    xb = x[idx]
+    r = np.dot(xb, w) - y[idx]
+    g = np.dot(xb.T, r) / batch
+    for i in range(out.size):
+        out[i] = g[i]
+
+
+@njit(nogil=True, cache=True)
+def _sigmoid(z: Any) -> Any:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@njit(nogil=True, cache=True)
+def logreg_grad(w: Any, out: Any, x: Any, y: Any, batch: int, l2: float) -> None:
+    """Mini-batch gradient of the l2-regularized logistic loss, labels in {0, 1}."""
+    idx = np.random.randint(0, x.shape[0], batch)
+    xb = x[idx]
+    r = _sigmoid(np.dot(xb, w)) - y[idx]
+    g = np.dot(xb.T, r) / batch
+    for i in range(out.size):
+        out[i] = g[i] + l2 * w[i]
+
+
+@njit(nogil=True, cache=True)
+def logreg_sparse_grad(
+    w: Any, out: Any, data: Any, indices: Any, indptr: Any, y: Any, batch: int, l2: float
+) -> None:
+    """The same for a CSR matrix ``(data, indices, indptr)``."""
+    for i in range(out.size):
+        out[i] = l2 * w[i]
+    n = indptr.size - 1
+    for _ in range(batch):
+        row = np.random.randint(0, n)
+        z = 0.0
+        for k in range(indptr[row], indptr[row + 1]):
+            z += data[k] * w[indices[k]]
+        r = 1.0 / (1.0 + np.exp(-z)) - y[row]
+        for k in range(indptr[row], indptr[row + 1]):
+            out[indices[k]] += r * data[k] / batch
+
+
+@njit(nogil=True, cache=True)
+def logreg_loss(w: Any, x: Any, y: Any) -> tuple[float, float]:
+    """Mean logistic loss and accuracy on ``(x, y)``."""
+    z = np.dot(x, w)
+    loss = 0.0
+    correct = 0
+    for i in range(z.size):
+        loss += np.log1p(np.exp(-abs(z[i]))) + max(z[i], 0.0) - y[i] * z[i]
+        correct += (z[i] > 0) == (y[i] > 0.5)
+    return loss / z.size, correct / z.size
+
+
+@njit(nogil=True, cache=True)
+def _forward(params: Any, xb: Any, sizes: Any) -> Any:
+    acts = [xb]
+    off = 0
+    a = xb
+    layers = sizes.size - 1
+    for layer in range(layers):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        w = params[off : off + n_in * n_out].reshape((n_in, n_out))
+        off += n_in * n_out
+        b = params[off : off + n_out]
+        off += n_out
+        z = np.dot(a, w) + b
+        if layer < layers - 1:
+            a = z * (z > 0)
+        else:
+            z = z - z.max()
+            for r in range(z.shape[0]):
+                m = z[r].max()
+                e = np.exp(z[r] - m)
+                z[r] = e / e.sum()
+            a = z
+        acts.append(a)
+    return acts
+
+
+@njit(nogil=True, cache=True)
+def mlp_grad(params: Any, out: Any, x: Any, y: Any, sizes: Any, batch: int) -> None:
+    """Mini-batch gradient of the softmax cross-entropy of a ReLU MLP with layer ``sizes``.
+
+    ``params`` is flat: for each layer its weight matrix (row-major, ``in x out``) then bias.
+    """
+    idx = np.random.randint(0, x.shape[0], batch)
+    acts = _forward(params, x[idx], sizes)
+    delta = acts[-1].copy()
+    for r in range(batch):
+        delta[r, y[idx[r]]] -= 1.0
+    delta /= batch
+    layers = sizes.size - 1
+    off = out.size
+    for layer in range(layers - 1, -1, -1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        off -= n_out
+        out[off : off + n_out] = delta.sum(axis=0)
+        off -= n_in * n_out
+        a_prev = acts[layer]
+        out[off : off + n_in * n_out] = np.dot(a_prev.T, delta).ravel()
+        if layer > 0:
+            w = params[off : off + n_in * n_out].reshape((n_in, n_out))
+            delta = np.dot(delta, w.T) * (a_prev > 0)
+
+
+@njit(nogil=True, cache=True)
+def mlp_loss_acc(params: Any, x: Any, y: Any, sizes: Any) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of the MLP on ``(x, y)``."""
+    p = _forward(params, x, sizes)[-1]
+    loss = 0.0
+    correct = 0
+    for r in range(x.shape[0]):
+        loss -= np.log(max(p[r, y[r]], 1e-300))
+        correct += np.argmax(p[r]) == y[r]
+    return loss / x.shape[0], correct / x.shape[0]

@@ -1,0 +1,74 @@
+"""Leashed-SGD's memory: a pool of parameter vectors and a CAS-updated latest pointer.
+
+``latest[0]`` packs ``(sequence << 16) | slot``: the version number and the pool slot
+holding it. ``state[s]`` is 1 while slot ``s`` is the latest or being built, else 0;
+``readers[s]`` counts workers holding it. A slot is reused when ``state == 0`` and
+``readers == 0``. Readers announce themselves and then re-check that the pointer did not
+move (the hazard-pointer pattern), so a slot is never rebuilt under a reader.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from real_exec.atomics import cas, fetch_add, load
+
+__all__ = ["SLOT_BITS", "claim_free", "hold_latest", "live_count", "new_pool", "pack", "release"]
+
+SLOT_BITS = 16
+SLOT_MASK = (1 << SLOT_BITS) - 1
+
+
+def new_pool(init: Any, slots: int) -> tuple[Any, Any, Any, Any]:
+    """``(vectors, state, readers, latest)`` with ``init`` installed as version 0 in slot 0."""
+    vectors = np.zeros((slots, init.size), dtype=init.dtype)
+    vectors[0] = init
+    state = np.zeros(slots, dtype=np.int64)
+    state[0] = 1
+    return vectors, state, np.zeros(slots, dtype=np.int64), np.zeros(1, dtype=np.int64)
+
+
+@njit(nogil=True, cache=True)
+def pack(sequence: int, slot: int) -> int:
+    return (sequence << SLOT_BITS) | slot
+
+
+@njit(nogil=True, cache=True)
+def hold_latest(latest: Any, readers: Any) -> int:
+    """Hold the latest version; return its packed pointer."""
+    while True:
+        p = load(latest, 0)
+        slot = p & SLOT_MASK
+        fetch_add(readers, slot, 1)
+        if load(latest, 0) == p:
+            return p
+        fetch_add(readers, slot, -1)
+
+
+@njit(nogil=True, cache=True)
+def release(readers: Any, slot: int) -> None:
+    fetch_add(readers, slot, -1)
+
+
+@njit(nogil=True, cache=True)
+def claim_free(state: Any, readers: Any) -> int:
+    """Claim a free slot for a new vector; -1 if every slot is in use."""
+    for s in range(state.size):
+        if load(state, s) == 0 and cas(state, s, 0, 1):
+            if load(readers, s) == 0:
+                return s
+            cas(state, s, 1, 0)
+    return -1
+
+
+@njit(nogil=True, cache=True)
+def live_count(state: Any, readers: Any) -> int:
+    """Vectors in use: the latest, those being built, and those held by readers."""
+    n = 0
+    for s in range(state.size):
+        if load(state, s) != 0 or load(readers, s) != 0:
+            n += 1
+    return n

@@ -1,0 +1,181 @@
+"""Run one real execution: start the worker threads, sample the loss, collect the Trace."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from real_exec.algorithms import (
+    HogwildState,
+    LeashedState,
+    LockState,
+    SyncState,
+    hogwild_worker,
+    leashed_worker,
+    lock_worker,
+    sync_worker,
+)
+from real_exec.context import RunConfig, RunContext
+from real_exec.kernels import seed_thread
+from real_exec.machine import machine_info
+from real_exec.problems import Problem
+from real_exec.recorder import to_trace
+from staleness_sim.result import summarize
+from theory.trace import Trace
+
+__all__ = ["RunResult", "WorkerError", "run"]
+
+
+class WorkerError(RuntimeError):
+    """A worker thread raised; the message carries its traceback."""
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    trace: Trace
+    curve: pd.DataFrame
+    final: dict[str, float]
+    initial: np.ndarray
+    params: np.ndarray
+    lost_update_norm: float | None
+    peak_live_vectors: int
+    wall_time: float
+    interrupted: bool = False
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        s = summarize(self.trace)
+        updates = s["updates"]
+        out = {
+            "updates": updates,
+            "gradients": s["gradients"],
+            "updates_per_s": updates / self.wall_time if self.wall_time > 0 else float("nan"),
+            "tau_mean": s["tau_mean"],
+            "tau_pmf": s["tau_pmf"],
+            "cas_failures": s["cas_failures"],
+            "dropped": s["dropped"],
+            "peak_live_vectors": self.peak_live_vectors,
+            "final_loss": self.final.get("loss"),
+            "lost_update_norm": self.lost_update_norm,
+            "wall_time": self.wall_time,
+            "interrupted": self.interrupted,
+            "machine": self.machine,
+        }
+        if "accuracy" in self.final:
+            out["test_accuracy"] = self.final["accuracy"]
+        return out
+
+
+_WORKERS: dict[str, Callable[..., None]] = {
+    "lock": lock_worker,
+    "hogwild": hogwild_worker,
+    "leashed": leashed_worker,
+    "sync": sync_worker,
+}
+
+
+def _shared_state(algo: str, init: np.ndarray, threads: int) -> Any:
+    if algo == "lock":
+        return LockState(init)
+    if algo == "hogwild":
+        return HogwildState(init)
+    if algo == "leashed":
+        return LeashedState(init, threads)
+    return SyncState(init, threads)
+
+
+def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] | None = None) -> RunResult:
+    """Run ``config`` on ``problem``; a worker's exception is re-raised as :class:`WorkerError`.
+
+    Ctrl-C stops the workers and returns what was recorded (``interrupted=True``).
+    """
+    seeds = np.random.SeedSequence(config.seed)
+    init_seq, *worker_seqs = seeds.spawn(config.threads + 1)
+    initial = problem.init(np.random.default_rng(init_seq))
+    warm = np.empty_like(initial)
+    problem.grad(initial.copy(), warm)  # compile the kernels before the clock starts
+    shared = _shared_state(config.algo, initial, config.threads)
+    ctx = RunContext(config, problem)
+    errors: list[tuple[int, str]] = []
+    worker = _WORKERS[config.algo]
+
+    def body(i: int) -> None:
+        try:
+            seed_thread(int(worker_seqs[i].generate_state(1)[0] % (2**31)))
+            worker(ctx, i, shared)
+        except BaseException:
+            errors.append((i, traceback.format_exc()))
+            ctx.stop.set()
+            if isinstance(shared, SyncState):
+                shared.barrier.abort()
+
+    curve: list[dict[str, float]] = []
+    interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
+    interrupted = False
+    with threadpool_limits(limits=1):
+        threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(config.threads)]
+        ctx.t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        deadline = ctx.t0 + config.seconds if config.seconds else None
+        next_sample = ctx.t0
+        try:
+            while any(t.is_alive() for t in threads):
+                now = time.perf_counter()
+                if deadline is not None and now >= deadline:
+                    ctx.stop.set()
+                if now >= next_sample:
+                    curve.append({"time": now - ctx.t0, **problem.evaluate(shared.snapshot())})
+                    next_sample = now + interval
+                    if progress is not None:
+                        progress(now - ctx.t0)
+                ctx.stop.wait(min(0.05, interval))
+                if ctx.stop.is_set():
+                    if isinstance(shared, SyncState):
+                        shared.go_on = False
+                    for t in threads:
+                        t.join()
+        except KeyboardInterrupt:
+            interrupted = True
+            ctx.stop.set()
+            if isinstance(shared, SyncState):
+                shared.barrier.abort()
+            for t in threads:
+                t.join()
+        wall = time.perf_counter() - ctx.t0
+    if errors:
+        worker_id, tb = errors[0]
+        raise WorkerError(f"worker {worker_id} failed:\n{tb}")
+    params = np.array(shared.final(), copy=True)
+    final = problem.evaluate(params)
+    curve.append({"time": wall, **final})
+    lost = None
+    if ctx.applied is not None:
+        expected = initial.astype(np.float64) - np.sum(ctx.applied, axis=0)
+        lost = float(np.linalg.norm(params.astype(np.float64) - expected))
+    machine = machine_info()
+    meta = {
+        "algorithm": config.algo,
+        "workers": config.threads,
+        "seed": config.seed,
+        "problem": problem.name,
+        "stepsize": config.rule,
+        "eta0": config.eta,
+        "persistence": config.persistence,
+        "source": "real",
+        "machine": machine,
+        "dtype": str(problem.dtype),
+        "interrupted": interrupted,
+    }
+    trace = to_trace(ctx.recorders, meta)
+    return RunResult(
+        trace, pd.DataFrame(curve), final, initial, params, lost, ctx.peak_live, wall, interrupted, machine
+    )
