@@ -9,6 +9,7 @@ import click
 
 import staleness_sim.cli
 import theory.cli
+from real_exec.run_cli import run_command
 from real_exec.version import __version__
 
 __all__ = ["cli", "main"]
@@ -22,6 +23,7 @@ def cli() -> None:
 
 theory.cli.register(cli)
 staleness_sim.cli.register(cli)
+cli.add_command(run_command)
 
 
 @cli.command()

@@ -11,7 +11,7 @@ import numpy as np
 
 from real_exec.atomics import fetch_add
 from real_exec.problems import Problem
-from real_exec.recorder import Recorder
+from real_exec.recorder import CountingRecorder, Recorder
 from theory.spec import make_rule
 from theory.staleness import Empirical
 
@@ -35,6 +35,7 @@ class RunConfig:
     seed: int = 0
     warmup: int = 200
     check_updates: bool = True
+    record: bool = True
     sample_every: float | None = None
 
     def __post_init__(self) -> None:
@@ -63,7 +64,8 @@ class RunContext:
         self.counters = np.zeros(2, dtype=np.int64)  # [0] version, [1] gradients claimed
         self.stop = threading.Event()
         self.t0 = time.perf_counter()
-        self.recorders = [Recorder(i) for i in range(config.threads)]
+        kind = Recorder if config.record else CountingRecorder
+        self.recorders = [kind(i) for i in range(config.threads)]
         self.applied = (
             [np.zeros(problem.dim, dtype=np.float64) for _ in range(config.threads)]
             if config.check_updates

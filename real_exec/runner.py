@@ -50,10 +50,11 @@ class RunResult:
     wall_time: float
     interrupted: bool = False
     machine: dict[str, Any] = field(default_factory=dict)
+    counted: int = 0  # gradients counted by the workers (equals the Trace rows when recording)
 
     def summary(self) -> dict[str, Any]:
         s = summarize(self.trace)
-        updates = s["updates"]
+        updates = s["updates"] if len(self.trace) else self.counted
         out = {
             "updates": updates,
             "gradients": s["gradients"],
@@ -176,6 +177,9 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
         "interrupted": interrupted,
     }
     trace = to_trace(ctx.recorders, meta)
+    # Lock-based workers each keep a private copy next to the shared vector.
+    peak = config.threads + 1 if config.algo == "lock" else ctx.peak_live
+    counted = sum(len(r) for r in ctx.recorders)
     return RunResult(
-        trace, pd.DataFrame(curve), final, initial, params, lost, ctx.peak_live, wall, interrupted, machine
+        trace, pd.DataFrame(curve), final, initial, params, lost, peak, wall, interrupted, machine, counted
     )

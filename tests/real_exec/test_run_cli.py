@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from real_exec.cli import main
+from theory.trace import Trace
+
+KEYS = {
+    "updates",
+    "updates_per_s",
+    "tau_mean",
+    "tau_pmf",
+    "cas_failures",
+    "dropped",
+    "peak_live_vectors",
+    "final_loss",
+    "lost_update_norm",
+    "machine",
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_json_and_outputs(capsys, tmp_path: Path) -> None:
+    code, out, _ = run(
+        capsys,
+        "run",
+        "--algo",
+        "leashed",
+        "--threads",
+        "2",
+        "--problem",
+        "logreg",
+        "--updates",
+        "3000",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
+    doc = json.loads(out)
+    assert code == 0 and KEYS | {"test_accuracy"} <= set(doc)
+    assert doc["updates"] + doc["dropped"] == 3000
+    assert doc["machine"]["cores"] >= 1 and "cpu_model" in doc["machine"]
+    trace = Trace.load(tmp_path / "trace.parquet")
+    assert len(trace) == 3000 and trace.meta["source"] == "real" and trace.meta["problem"] == "logreg"
+    for name in ("curve.parquet", "curve.json", "run.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_run_mlp_options(capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "run",
+        "--algo",
+        "hogwild",
+        "--threads",
+        "1",
+        "--problem",
+        "digits-mlp",
+        "--hidden",
+        "32,32",
+        "--dtype",
+        "float32",
+        "--updates",
+        "500",
+        "--json",
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["updates"] == 500 and doc["tau_mean"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--algo", "lock", "--threads", "2", "--problem", "quadratic"], "--updates"),
+        (
+            [
+                "--algo",
+                "lock",
+                "--threads",
+                "2",
+                "--problem",
+                "quadratic",
+                "--updates",
+                "5",
+                "--seconds",
+                "1",
+            ],
+            "exactly one",
+        ),
+        (["--algo", "lock", "--threads", "0", "--problem", "quadratic", "--updates", "5"], "--threads"),
+        (["--algo", "lock", "--threads", "2", "--problem", "mnist", "--updates", "5"], "--problem"),
+        (
+            [
+                "--algo",
+                "lock",
+                "--threads",
+                "2",
+                "--problem",
+                "digits-mlp",
+                "--hidden",
+                "a,b",
+                "--updates",
+                "5",
+            ],
+            "--hidden",
+        ),
+        (
+            ["--algo", "lock", "--threads", "2", "--problem", "quadratic", "--eta", "-1", "--updates", "5"],
+            "--eta",
+        ),
+        (
+            [
+                "--algo",
+                "hogwild",
+                "--threads",
+                "2",
+                "--problem",
+                "quadratic",
+                "--persistence",
+                "2",
+                "--updates",
+                "5",
+            ],
+            "--persistence",
+        ),
+    ],
+)
+def test_run_bad_input(capsys, args: list[str], needle: str) -> None:
+    code, out, err = run(capsys, "run", *args)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and needle in err

@@ -1,0 +1,126 @@
+"""Real multithreaded runs: correctness that a test can prove."""
+
+from __future__ import annotations
+
+import _thread
+
+import numpy as np
+import pytest
+
+from real_exec.context import RunConfig
+from real_exec.problems import Problem, make_problem
+from real_exec.runner import WorkerError, run
+
+
+def quadratic() -> Problem:
+    return make_problem("quadratic", np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("algo", ["lock", "leashed", "sync"])
+def test_no_update_is_lost(algo: str) -> None:
+    # final = initial - sum of applied steps; the two sides are summed in different orders,
+    # so they agree to float64 rounding (~1e-16 relative per update, 1e4 updates).
+    result = run(
+        RunConfig(algo, 2, eta=0.05, updates=10_000, seed=3, persistence=2 if algo == "leashed" else None),
+        quadratic(),
+    )
+    scale = float(np.linalg.norm(result.initial)) + 1.0
+    assert result.lost_update_norm is not None and result.lost_update_norm < 1e-9 * scale
+
+
+def test_hogwild_reports_what_it_lost() -> None:
+    result = run(RunConfig("hogwild", 2, eta=0.05, updates=10_000, seed=3), quadratic())
+    assert result.lost_update_norm is not None and result.lost_update_norm >= 0.0
+    assert "lost_update_norm" in result.summary()
+
+
+@pytest.mark.parametrize("algo", ["lock", "leashed"])
+def test_versions_are_unique_increasing_and_gapless(algo: str) -> None:
+    result = run(RunConfig(algo, 2, eta=0.05, updates=5000, seed=1), quadratic())
+    t = result.trace.table
+    applied = t[~t["dropped"]]
+    versions = applied["apply_version"].to_numpy()
+    assert np.array_equal(np.sort(versions), np.arange(1, versions.size + 1))  # unique, no gaps
+    for _, own in applied.sort_values("t_read").groupby("worker"):  # each worker's versions increase
+        assert np.all(np.diff(own["apply_version"].to_numpy()) > 0)
+    assert np.all(applied["tau"] == applied["apply_version"] - 1 - applied["read_version"])
+    assert np.all(applied["tau"] >= 0)
+    assert len(t) == 5000
+
+
+def test_sync_has_zero_staleness_and_rounds_of_m() -> None:
+    result = run(RunConfig("sync", 2, eta=0.05, updates=2000, seed=1), quadratic())
+    t = result.trace.table
+    assert np.all(t["tau"] == 0)
+    assert np.all(t.groupby("apply_version").size() == 2)
+
+
+def test_leashed_persistence_and_memory() -> None:
+    result = run(RunConfig("leashed", 2, eta=0.05, updates=5000, seed=2, persistence=1), quadratic())
+    t = result.trace.table
+    assert t["attempts"].max() == 1
+    assert result.summary()["dropped"] == int(t["dropped"].sum())
+    assert 1 <= result.peak_live_vectors <= 2 * 2 + 1
+
+
+def test_tail_tau_is_fixed_after_the_warm_up() -> None:
+    config = RunConfig("hogwild", 2, eta=0.05, updates=4000, seed=1, rule="tail", warmup=300)
+    t = run(config, quadratic()).trace.table.sort_values("t_apply")
+    steps = t["step_size"].to_numpy()
+    assert np.all(steps[:200] == 0.05)  # warm-up at eta0
+    assert np.unique(steps[-1000:]).size > 1  # then staleness-dependent
+    assert np.all((steps > 0.05 * 0.5 - 1e-12) & (steps < 0.05 * 1.5 + 1e-12))
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def test_a_worker_exception_reaches_the_caller_with_its_traceback() -> None:
+    base = quadratic()
+    calls = [0]
+
+    def grad(p, out):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] > 50:
+            raise Boom("kernel failed")
+        base.grad(p, out)
+
+    broken = Problem("broken", base.dim, base.dtype, grad, base.evaluate, base.init)
+    with pytest.raises(WorkerError, match=r"(?s)worker \d failed.*Boom: kernel failed"):
+        run(RunConfig("lock", 2, eta=0.05, seconds=30.0), broken)
+    with pytest.raises(WorkerError):
+        calls[0] = 0
+        run(RunConfig("sync", 2, eta=0.05, seconds=30.0), broken)
+
+
+def test_ctrl_c_keeps_the_partial_trace() -> None:
+    base = quadratic()
+    calls = [0]
+
+    def grad(p, out):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] == 300:
+            _thread.interrupt_main()
+        base.grad(p, out)
+
+    slow = Problem("q", base.dim, base.dtype, grad, base.evaluate, base.init)
+    result = run(RunConfig("hogwild", 2, eta=0.05, seconds=60.0), slow)
+    assert result.interrupted and len(result.trace) > 0 and result.wall_time < 30
+
+
+@pytest.mark.parametrize("algo", ["lock", "hogwild", "leashed", "sync"])
+def test_digits_mlp_reaches_95_percent(algo: str) -> None:
+    problem = make_problem("digits-mlp", np.random.default_rng(0))
+    result = run(RunConfig(algo, 2, eta=0.05, updates=20_000, seed=0, check_updates=False), problem)
+    assert result.final["accuracy"] >= 0.95
+    assert result.wall_time < 30
+
+
+def test_bad_configs() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        RunConfig("lock", 2, eta=0.1)
+    with pytest.raises(ValueError, match="algo"):
+        RunConfig("magic", 2, eta=0.1, updates=10)
+    with pytest.raises(ValueError, match="dtype"):
+        make_problem("quadratic", np.random.default_rng(0), dtype="float16")
