@@ -10,6 +10,7 @@ import click
 import staleness_sim.cli
 import theory.cli
 from real_exec.run_cli import run_command
+from real_exec.validate_cli import compare_command, validate_command
 from real_exec.version import __version__
 
 __all__ = ["cli", "main"]
@@ -24,6 +25,8 @@ def cli() -> None:
 theory.cli.register(cli)
 staleness_sim.cli.register(cli)
 cli.add_command(run_command)
+cli.add_command(validate_command)
+cli.add_command(compare_command)
 
 
 @cli.command()

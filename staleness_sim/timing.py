@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-__all__ = ["Constant", "Sampler", "TimingModel", "describe", "parse_timing"]
+__all__ = ["Constant", "EmpiricalTiming", "Sampler", "TimingModel", "describe", "parse_timing"]
 
 _BATCH = 16384
 
@@ -45,6 +45,26 @@ class Constant:
 
     def mean(self) -> float:
         return self.value
+
+
+@dataclass(frozen=True, eq=False)
+class EmpiricalTiming:
+    """Durations resampled (with replacement) from measured ones, e.g. from a real run."""
+
+    samples: npt.NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.samples, dtype=np.float64)
+        if x.size == 0 or not np.all(np.isfinite(x)) or np.any(x < 0):
+            raise ValueError("empirical durations must be a non-empty array of finite numbers >= 0")
+        object.__setattr__(self, "samples", x)
+
+    def rvs(self, size: int, random_state: np.random.Generator | None = None) -> npt.NDArray[np.float64]:
+        rng = random_state if random_state is not None else np.random.default_rng()
+        return self.samples[rng.integers(0, self.samples.size, size)]
+
+    def mean(self) -> float:
+        return float(self.samples.mean())
 
 
 def _kwargs(text: str, spec: str) -> dict[str, float]:
@@ -98,6 +118,8 @@ def describe(model: TimingModel) -> str:
     """The ``NAME:k=v`` form of a model, for reports."""
     if isinstance(model, Constant):
         return f"const:{model.value:g}"
+    if isinstance(model, EmpiricalTiming):
+        return f"empirical:n={model.samples.size},mean={model.mean():.4g}"
     dist: Any = getattr(model, "dist", None)
     kwds: dict[str, Any] = getattr(model, "kwds", {})
     if dist is None:

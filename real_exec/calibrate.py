@@ -1,0 +1,55 @@
+"""Fit a hardware profile to a real run's Trace, for the simulator.
+
+From each row: the gradient phase ``t_grad_done - t_read`` (for lock-based runs it includes
+the copy made under the lock), the publish phase ``t_apply - t_grad_done`` divided by the
+CAS attempts, and the gap before the worker's next read (loop overhead). Where a phase
+contains waiting that the simulator models itself (the lock, the barrier), only its lower
+decile is used, as a constant service time. Per-worker speed factors are the workers' mean
+gradient times over the pooled mean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from staleness_sim.profile import HardwareProfile
+from staleness_sim.timing import Constant, EmpiricalTiming
+from theory.trace import Trace
+
+__all__ = ["calibrate_profile"]
+
+
+def _gaps(table: Any) -> np.ndarray:
+    gaps = []
+    for _, own in table.sort_values("t_read").groupby("worker"):
+        t_read = own["t_read"].to_numpy()
+        t_apply = own["t_apply"].to_numpy()
+        gaps.append(np.clip(t_read[1:] - t_apply[:-1], 0.0, None))
+    return np.concatenate(gaps) if gaps else np.zeros(1)
+
+
+def calibrate_profile(trace: Trace, cores: int | None) -> HardwareProfile:
+    """A profile whose timing reproduces ``trace``'s measured phases."""
+    table = trace.table
+    if len(table) < 10:
+        raise ValueError("need at least 10 recorded gradients to calibrate a profile")
+    algo = trace.meta.get("algorithm", "hogwild")
+    compute = (table["t_grad_done"] - table["t_read"]).to_numpy()
+    publish = ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).to_numpy()
+    gaps = _gaps(table)
+    waits_inside = algo in ("lock", "sync")
+    by_worker = table.assign(c=compute).groupby("worker")["c"].mean()
+    speed = tuple(float(v) for v in (by_worker / compute.mean()).to_numpy())
+    # With per-worker speed factors the pooled samples are rescaled to a nominal worker.
+    nominal = compute / np.asarray([by_worker[w] / compute.mean() for w in table["worker"]])
+    return HardwareProfile(
+        name=f"calibrated from a real {algo} run",
+        cores=cores,
+        compute=EmpiricalTiming(nominal),
+        read=Constant(float(np.quantile(gaps, 0.1))) if waits_inside else EmpiricalTiming(gaps),
+        publish=Constant(float(np.quantile(publish, 0.1))) if waits_inside else EmpiricalTiming(publish),
+        speed=speed,
+        description="fitted by real_exec.calibrate from measured phase durations",
+    )

@@ -1,0 +1,62 @@
+"""``asgd validate`` and ``asgd compare``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from real_exec.compare import compare_traces
+from real_exec.context import ALGORITHMS
+from real_exec.problems import PROBLEMS
+from real_exec.validate import validate, write_validation
+from theory.cli import POSITIVE, cli_errors, emit, json_option
+from theory.trace import Trace
+
+__all__ = ["compare_command", "validate_command"]
+
+
+@click.command("validate")
+@click.option("--algo", type=click.Choice(ALGORITHMS), required=True)
+@click.option("--threads", type=click.IntRange(min=1), required=True)
+@click.option("--problem", type=click.Choice(PROBLEMS), default="digits-mlp", show_default=True)
+@click.option("--seconds", type=POSITIVE, default=5.0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+@json_option
+@cli_errors
+def validate_command(
+    algo: str, threads: int, problem: str, seconds: float, seed: int, out: Path | None, as_json: bool
+) -> None:
+    """Run ALGO for real, calibrate the simulator on it, simulate the same run and compare."""
+    v = validate(algo, threads, problem, seconds, seed)
+    payload: dict[str, Any] = v.summary()
+    if out is not None:
+        payload["report"] = str(write_validation(out, v))
+    thr, cas = payload["throughput"], payload["cas_failure_rate"]
+    lines = [
+        f"{algo}, {threads} threads, {problem}: real vs calibrated simulation",
+        f"  staleness TV {payload['tv']:.3f}, W1 {payload['w1']:.3f}, G-test p {payload['g_test_p_value']:.3g}",
+        f"  throughput real {thr['real']:.0f}/s, sim {thr['sim']:.0f}/s (ratio {payload['throughput_ratio']:.3f})",
+        f"  CAS failure rate real {cas['real']:.3f}, sim {cas['sim']:.3f}",
+    ]
+    emit(payload, as_json, lines)
+
+
+@click.command("compare")
+@click.argument("trace_a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("trace_b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
+@cli_errors
+def compare_command(trace_a: Path, trace_b: Path, as_json: bool) -> None:
+    """Compare two saved Traces: staleness TV/W1/G-test, throughput ratio B/A, CAS failures."""
+    c = compare_traces(Trace.load(trace_a), Trace.load(trace_b))
+    payload = c.to_dict()
+    lines = [
+        f"staleness TV {c.tv:.4f}, W1 {c.w1:.4f}, G-test p {c.p_value:.3g}",
+        f"throughput A {c.throughput_a:.6g}/s, B {c.throughput_b:.6g}/s, ratio B/A {c.throughput_ratio:.4f}",
+        f"CAS failure rate A {c.cas_failure_rate['a']:.4f}, B {c.cas_failure_rate['b']:.4f}; "
+        f"dropped A {c.dropped['a']}, B {c.dropped['b']}",
+    ]
+    emit(payload, as_json, lines)

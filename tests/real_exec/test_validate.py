@@ -1,0 +1,90 @@
+"""Calibration, comparison and validation of the simulator against real runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from real_exec.calibrate import calibrate_profile
+from real_exec.cli import main
+from real_exec.compare import compare_traces
+from real_exec.validate import validate
+from staleness_sim.engine import SimConfig, simulate
+from staleness_sim.profile import HardwareProfile
+from staleness_sim.timing import EmpiricalTiming, parse_timing
+
+
+def test_compare_identical_and_different_traces() -> None:
+    p = HardwareProfile(compute=parse_timing("expon:scale=1"))
+    a = simulate(SimConfig("hogwild", 4, p, 20_000, seed=1)).trace
+    same = compare_traces(a, a)
+    assert (
+        same.tv == 0 and same.w1 == 0 and same.throughput_ratio == pytest.approx(1.0) and same.p_value == 1.0
+    )
+    b = simulate(SimConfig("hogwild", 8, p, 20_000, seed=1)).trace
+    diff = compare_traces(a, b)
+    assert diff.tv > 0.2 and diff.p_value < 1e-6 and diff.throughput_ratio == pytest.approx(2.0, rel=0.05)
+
+
+def test_calibration_recovers_a_simulated_profile() -> None:
+    # A simulated HOGWILD! trace, calibrated and re-simulated, reproduces its staleness and
+    # throughput: the calibration inverts what the simulator does (TV of two 20k-samples of
+    # the same law ~ 0.01-0.02).
+    truth = HardwareProfile(compute=parse_timing("gamma:a=4,scale=0.25"), publish=parse_timing("const:0.05"))
+    trace = simulate(SimConfig("hogwild", 4, truth, 20_000, seed=2)).trace
+    trace.meta["algorithm"] = "hogwild"
+    fitted = calibrate_profile(trace, cores=None)
+    assert isinstance(fitted.compute, EmpiricalTiming)
+    assert fitted.compute.mean() == pytest.approx(1.0, rel=0.03)
+    again = simulate(SimConfig("hogwild", 4, fitted, 20_000, seed=3)).trace
+    c = compare_traces(trace, again)
+    assert c.tv < 0.03 and c.throughput_ratio == pytest.approx(1.0, rel=0.03)
+
+
+@pytest.mark.parametrize("algo", ["lock", "hogwild", "leashed"])
+def test_validate_two_threads_on_digits(algo: str) -> None:
+    # The issue's acceptance criterion on this machine: TV <= 0.15, throughput within
+    # [0.8, 1.25]. Real runs are noisy (a shared 2-core machine), hence the wide band.
+    v = validate(algo, 2, "digits-mlp", seconds=2.0, seed=0)
+    s = v.summary()
+    assert s["tv"] <= 0.15
+    assert 0.8 <= s["throughput_ratio"] <= 1.25
+
+
+def test_validate_and_compare_cli(capsys, tmp_path: Path) -> None:
+    code = main(
+        [
+            "validate",
+            "--algo",
+            "hogwild",
+            "--threads",
+            "2",
+            "--seconds",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and {"tv", "w1", "throughput_ratio", "cas_failure_rate", "profile"} <= set(doc)
+    assert set(doc["cas_failure_rate"]) == {"real", "sim"}
+    assert (tmp_path / "index.html").exists() and (tmp_path / "staleness_real_vs_sim.png").exists()
+    code = main(
+        ["compare", str(tmp_path / "trace_real.parquet"), str(tmp_path / "trace_sim.parquet"), "--json"]
+    )
+    doc2 = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc2["tv"] == pytest.approx(doc["tv"])
+    code = main(["compare", str(tmp_path / "nope.parquet"), str(tmp_path / "trace_sim.parquet")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_empirical_timing_validation() -> None:
+    with pytest.raises(ValueError, match="empirical"):
+        EmpiricalTiming(np.array([]))
+    with pytest.raises(ValueError, match="empirical"):
+        EmpiricalTiming(np.array([1.0, -1.0]))
