@@ -37,8 +37,10 @@ def validate_command(
     thr, cas = payload["throughput"], payload["cas_failure_rate"]
     lines = [
         f"{algo}, {threads} threads, {problem}: real vs calibrated simulation",
-        f"  staleness TV {payload['tv']:.3f}, W1 {payload['w1']:.3f}, G-test p {payload['g_test_p_value']:.3g}",
-        f"  throughput real {thr['real']:.0f}/s, sim {thr['sim']:.0f}/s (ratio {payload['throughput_ratio']:.3f})",
+        f"  staleness TV {payload['tv']:.3f}, W1 {payload['w1']:.3f}, "
+        f"G-test p {payload['g_test_p_value']:.3g}",
+        f"  throughput real {thr['real']:.0f}/s, sim {thr['sim']:.0f}/s "
+        f"(ratio {payload['throughput_ratio']:.3f})",
         f"  CAS failure rate real {cas['real']:.3f}, sim {cas['sim']:.3f}",
     ]
     emit(payload, as_json, lines)
