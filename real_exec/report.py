@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from theory.trace import atomic_write
+from theory.trace import atomic_write, atomic_write_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -63,15 +63,11 @@ class Report:
 
     def write(self) -> Path:
         markdown = "\n\n".join(self._md) + "\n"
-        atomic_write(self.out / "index.md", lambda tmp: _write(tmp, markdown))
+        atomic_write_text(self.out / "index.md", markdown)
         page = (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}</title>"
             f"<style>{_STYLE}</style></head><body>{''.join(self._html)}</body></html>"
         )
         index = self.out / "index.html"
-        atomic_write(index, lambda tmp: _write(tmp, page))
+        atomic_write_text(index, page)
         return index
-
-
-def _write(path: Path, text: str) -> None:
-    path.write_text(text)

@@ -36,14 +36,14 @@ def write_run(out: Path, result: RunResult) -> list[str]:
 
     from staleness_sim.plots import plot_staleness
     from theory.plots import new_figure
-    from theory.trace import atomic_write
+    from theory.trace import atomic_write, atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
     files = [str(p) for p in result.trace.save(out / "trace")]
     curve = result.curve
     atomic_write(out / "curve.parquet", lambda tmp: curve.to_parquet(tmp, index=False))
     text = json.dumps({"columns": list(curve.columns), "final": result.final}, indent=2)
-    atomic_write(out / "curve.json", lambda tmp: _write_text(tmp, text))
+    atomic_write_text(out / "curve.json", text)
     fig = new_figure(9.0, 3.6)
     ax1, ax2 = fig.subplots(1, 2)
     ax1.plot(curve["time"], curve["loss"], marker=".")
@@ -55,10 +55,6 @@ def write_run(out: Path, result: RunResult) -> list[str]:
     plot_staleness(ax2, result.trace)
     atomic_write(out / "run.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     return [*files, str(out / "curve.parquet"), str(out / "curve.json"), str(out / "run.png")]
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text)
 
 
 @click.command("run")

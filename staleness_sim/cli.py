@@ -16,7 +16,7 @@ from staleness_sim.sgd import PROBLEMS, make_problem, sgd_under_trace
 from theory.cli import POSITIVE, cli_errors, emit, json_option
 from theory.spec import RULES
 
-__all__ = ["register", "simulate_command"]
+__all__ = ["register", "simulate_command", "sweep_command"]
 
 #: Runs at least this long (gradients) get a progress bar when stderr is a terminal.
 PROGRESS_FROM = 200_000
@@ -173,6 +173,52 @@ def _write_outputs(out: Path, trace: Any, curve: Any) -> list[str]:
     return files
 
 
+@click.command("sweep")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=-1),
+    default=1,
+    show_default=True,
+    help="Parallel jobs (joblib; -1 = all cores).",
+)
+@click.option("--dask-scheduler", "scheduler", default=None, help="Run the cells on this Dask scheduler.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("sweep-out"),
+    show_default=True,
+    help="Directory of cells and results; rerun to resume.",
+)
+@json_option
+@cli_errors
+def sweep_command(file: Path, jobs: int, scheduler: str | None, out: Path, as_json: bool) -> None:
+    """Run a grid of simulations from FILE.toml; finished cells are kept, so a rerun resumes."""
+    from staleness_sim.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(file)
+    total = len(sweep["cells"])
+    done_before = sum(1 for i in range(total) if (out / "cells" / f"cell-{i:05d}.json").exists())
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label="sweep", file=sys.stderr) as bar:
+            bar.update(done_before)
+            table = run_sweep(sweep, out, jobs, scheduler, on_cell=lambda _row: bar.update(1))
+    else:
+        table = run_sweep(sweep, out, jobs, scheduler)
+    payload = {
+        "cells": total,
+        "resumed_from": done_before,
+        "results": str(out / "results.parquet"),
+        "config": str(out / "config.json"),
+    }
+    lines = [
+        f"{total} cells ({done_before} already done) -> {payload['results']}",
+        table.to_string(index=False),
+    ]
+    emit(payload, as_json, lines)
+
+
 def register(group: click.Group) -> None:
     """Add the simulator's commands to ``group``."""
     group.add_command(simulate_command)
+    group.add_command(sweep_command)

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["COLUMNS", "Trace", "atomic_write", "read_staleness"]
+__all__ = ["COLUMNS", "Trace", "atomic_write", "atomic_write_text", "read_staleness"]
 
 #: Column name -> dtype of the Trace table.
 COLUMNS: dict[str, str] = {
@@ -51,6 +51,11 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    atomic_write(path, lambda tmp: _write_text(tmp, text))
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +107,7 @@ class Trace:
         parquet, meta = stem.with_suffix(".parquet"), stem.with_suffix(".json")
         atomic_write(parquet, lambda tmp: self.table.to_parquet(tmp, index=False))
         text = json.dumps(self.meta, indent=2, sort_keys=True, default=str)
-        atomic_write(meta, lambda tmp: _write_text(tmp, text + "\n"))
+        atomic_write_text(meta, text + "\n")
         return parquet, meta
 
     @classmethod

@@ -1,0 +1,152 @@
+"""Parameter sweeps over ``simulate`` options: a Cartesian grid, run in parallel, resumable.
+
+A sweep file (TOML)::
+
+    [sweep]
+    updates = 5000          # gradients per cell
+    seed = 0                # base seed: cell i gets SeedSequence(seed).spawn(n)[i]
+    engine = "simpy"
+
+    [fixed]                 # options shared by every cell
+    compute = "expon:scale=1"
+
+    [grid]                  # every combination of these is one cell
+    algo = ["hogwild", "leashed"]
+    workers = [2, 4, 8]
+    publish = ["const:0", "const:0.05"]
+
+Option names are those of ``asgd simulate`` (``algo``, ``workers``, ``cores``, ``profile``,
+``compute``, ``read``, ``publish``, ``persistence``). Each finished cell is written at once to
+``OUT/cells/cell-NNNNN.json``; a restarted sweep skips the cells already there, so none is run
+twice and none is lost. The merged table is ``OUT/results.parquet`` (one row per cell) and the
+resolved configuration ``OUT/config.json``. Cells run through joblib; with a Dask scheduler
+address they run on that cluster (joblib's dask backend, needs the ``[dask]`` extra).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from staleness_sim.engine import ALGORITHMS, SimConfig, simulate
+from staleness_sim.profile import HardwareProfile, load_profile
+from theory.trace import atomic_write, atomic_write_text
+
+__all__ = ["load_sweep", "run_cell", "run_sweep"]
+
+OPTIONS = ("algo", "workers", "cores", "profile", "compute", "read", "publish", "persistence")
+_SETTINGS = ("updates", "seed", "engine")
+
+
+def load_sweep(path: str | Path) -> dict[str, Any]:
+    """Read and validate a sweep file; return ``{"settings", "cells"}``."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"sweep file {path}: {exc}") from None
+    unknown = set(data) - {"sweep", "fixed", "grid"}
+    if unknown:
+        raise ValueError(
+            f"sweep file: unknown table(s) {', '.join(sorted(unknown))} (use sweep, fixed, grid)"
+        )
+    settings = {"updates": 5000, "seed": 0, "engine": "simpy"} | data.get("sweep", {})
+    bad = set(settings) - set(_SETTINGS)
+    if bad:
+        raise ValueError(
+            f"[sweep] has unknown key(s) {', '.join(sorted(bad))} (known: {', '.join(_SETTINGS)})"
+        )
+    fixed, grid = data.get("fixed", {}), data.get("grid", {})
+    for table, keys in (("fixed", fixed), ("grid", grid)):
+        wrong = set(keys) - set(OPTIONS)
+        if wrong:
+            raise ValueError(
+                f"[{table}] has unknown option(s) {', '.join(sorted(wrong))} (known: {', '.join(OPTIONS)})"
+            )
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"[grid] {key} must be a non-empty list")
+    names = sorted(grid)
+    cells = [
+        fixed | dict(zip(names, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in names))
+    ]
+    for i, cell in enumerate(cells):
+        if "algo" not in cell or "workers" not in cell:
+            raise ValueError("every cell needs algo and workers (in [fixed] or [grid])")
+        if cell["algo"] not in ALGORITHMS:
+            raise ValueError(f"cell {i}: algo must be one of {', '.join(ALGORITHMS)}, got {cell['algo']!r}")
+        _config(cell, 1, 0)  # validate every cell before running any
+    seeds = np.random.SeedSequence(int(settings["seed"])).spawn(len(cells))
+    for cell, seq in zip(cells, seeds, strict=True):
+        cell["seed"] = int(seq.generate_state(1)[0])
+    return {"settings": settings, "cells": cells}
+
+
+def _config(cell: dict[str, Any], updates: int, seed: int) -> SimConfig:
+    base = load_profile(cell["profile"]) if cell.get("profile") else HardwareProfile()
+    profile = base.with_overrides(**{k: cell.get(k) for k in ("cores", "compute", "read", "publish")})
+    return SimConfig(cell["algo"], int(cell["workers"]), profile, updates, seed, cell.get("persistence"))
+
+
+def run_cell(index: int, cell: dict[str, Any], updates: int, engine: str) -> dict[str, Any]:
+    """Simulate one cell; return its options and summary as one flat row."""
+    result = simulate(_config(cell, updates, cell["seed"]), engine)  # type: ignore[arg-type]
+    summary = result.summary()
+    flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
+    return {"cell": index, **{k: cell.get(k) for k in (*OPTIONS, "seed")}, **flat}
+
+
+def _cell_path(out: Path, index: int) -> Path:
+    return out / "cells" / f"cell-{index:05d}.json"
+
+
+@contextmanager
+def _dask(address: str | None) -> Iterator[None]:
+    if address is None:
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError(
+            "a Dask scheduler needs the [dask] extra: pip install 'asgd-toolkit[dask]'"
+        ) from None
+    from joblib import parallel_config
+
+    with Client(address), parallel_config(backend="dask"):
+        yield
+
+
+def run_sweep(
+    sweep: dict[str, Any],
+    out: Path,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    on_cell: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Run every cell not yet in ``out``; write each as it finishes; return the merged table."""
+    from joblib import Parallel, delayed
+
+    settings, cells = sweep["settings"], sweep["cells"]
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    config_text = json.dumps({"settings": settings, "cells": cells}, indent=2, default=str)
+    atomic_write_text(out / "config.json", config_text)
+    todo = [i for i in range(len(cells)) if not _cell_path(out, i).exists()]
+    updates, engine = int(settings["updates"]), str(settings["engine"])
+    with _dask(scheduler) if scheduler else nullcontext():
+        parallel = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")
+        for row in parallel(delayed(run_cell)(i, cells[i], updates, engine) for i in todo):
+            atomic_write_text(_cell_path(out, row["cell"]), json.dumps(row, default=float))
+            if on_cell is not None:
+                on_cell(row)
+    rows = [json.loads(_cell_path(out, i).read_text()) for i in range(len(cells))]
+    table = pd.DataFrame(rows).sort_values("cell").reset_index(drop=True)
+    atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+    return table
