@@ -1,256 +1,322 @@
-"""``asgd demo``: the toolkit on its built-in default, written up as a small report.
+"""``asgd demo``: the whole toolkit on its built-in default, written up as a report.
 
-Today the demo covers the ``theory`` package: staleness models for 2..32 workers, every
-step-size rule on the staleness of 8 workers, the iterations each rule needs according to
-the non-convex bound, and the PL bound against delayed SGD on a quadratic.
+1. Real runs of the four algorithms with 1 and 2 threads (digits MLP).
+2. Validation: a profile calibrated on each run drives the simulator; staleness and
+   throughput are compared.
+3. Extrapolation: the calibrated simulator on a hypothetical 64-core, 2-socket server
+   (the shipped ``server-2s-64`` profile's cores, sockets and NUMA penalty) for 4..64 workers.
+4. Step-size rules: TAIL-tau derived from each execution's staleness; SGD on a quadratic
+   under the simulated delays, compared by simulated time to a target loss.
+5. Bounds: the convergence bounds evaluated for the measured staleness, and the PL bound
+   against delayed SGD driven by the measured delays.
 """
 
 from __future__ import annotations
 
-import html
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 import numpy as np
 import pandas as pd
 
+from real_exec.calibrate import calibrate_profile
+from real_exec.compare import compare_traces
+from real_exec.context import RunConfig
+from real_exec.problems import make_problem
+from real_exec.report import Report
+from real_exec.runner import RunResult, run
+from real_exec.validate import plot_comparison
+from staleness_sim.engine import SimConfig, simulate
+from staleness_sim.profile import HardwareProfile, load_profile
+from staleness_sim.sgd import make_problem as make_sim_problem
+from staleness_sim.sgd import sgd_under_trace
 from theory.bounds import BOUNDS, evaluate_bound
 from theory.delayed_sgd import run_delayed_sgd
 from theory.delays import delay_moments
 from theory.plots import new_figure, plot_pmf, plot_scale
 from theory.problems import random_quadratic
-from theory.properties import check_properties
-from theory.spec import RULES, make_rule
-from theory.staleness import (
-    Empirical,
-    StalenessModel,
-    geometric_for_workers,
-    poisson_for_workers,
-    truncated_pmf,
-)
-from theory.trace import atomic_write
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from theory.spec import make_rule
+from theory.staleness import Empirical
+from theory.trace import Trace
 
 __all__ = ["run_demo"]
 
-WORKERS = (2, 4, 8, 16, 32)
-PROBLEM = {"L": 1.0, "sigma2": 1.0, "f0": 10.0, "epsilon": 0.1}
+ALGOS = ("lock", "hogwild", "leashed", "sync")
+RULES = ("constant", "inverse", "tail", "mindthestep")
 
 
-class _Report:
-    """Collects sections of Markdown and writes figures, tables and the index files."""
+class _State:
+    """What the stages pass on to each other."""
 
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        out.mkdir(parents=True, exist_ok=True)
-        self.sections: list[str] = []
-
-    def text(self, markdown: str) -> None:
-        self.sections.append(markdown)
-
-    def figure(self, name: str, fig: Figure, caption: str) -> None:
-        path = self.out / f"{name}.png"
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-        self.sections.append(f"![{caption}]({path.name})\n\n*{caption}*")
-
-    def table(self, name: str, frame: pd.DataFrame, caption: str) -> None:
-        atomic_write(self.out / f"{name}.csv", lambda tmp: frame.to_csv(tmp, index=False))
-        md = frame.to_markdown(index=False, floatfmt=".4g") if _has_tabulate() else frame.to_string()
-        self.sections.append(f"**{caption}** ([{name}.csv]({name}.csv))\n\n{md}")
-
-    def write(self) -> Path:
-        markdown = "\n\n".join(self.sections) + "\n"
-        atomic_write(self.out / "index.md", lambda tmp: _write(tmp, markdown))
-        body = "\n".join(_section_html(s) for s in self.sections)
-        head = "<meta charset='utf-8'><title>asgd demo</title>"
-        page = f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
-        index = self.out / "index.html"
-        atomic_write(index, lambda tmp: _write(tmp, page))
-        return index
+    def __init__(self, out: Path, quick: bool) -> None:
+        self.out, self.quick = out, quick
+        self.report = Report(out, "asgd demo")
+        self.real: dict[tuple[str, int], RunResult] = {}
+        self.profiles: dict[str, HardwareProfile] = {}
+        self.extrapolated: dict[tuple[str, int], Trace] = {}
+        self.summary: list[dict[str, Any]] = []
 
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _write(path: Path, text: str) -> None:
-    path.write_text(text)
-
-
-def _section_html(markdown: str) -> str:
-    if markdown.startswith("!["):
-        caption, src = markdown[2:].split("](", 1)
-        src = src.split(")", 1)[0]
-        cap = html.escape(caption)
-        img = f"<img src='{html.escape(src)}' alt='{cap}'>"
-        return f"<figure>{img}<figcaption>{cap}</figcaption></figure>"
-    return f"<pre>{html.escape(markdown)}</pre>"
-
-
-def _models(m: int) -> dict[str, StalenessModel]:
-    return {
-        f"poisson(lambda={m - 1})": poisson_for_workers(m),
-        f"geometric(q=1-1/{m})": geometric_for_workers(m),
-    }
-
-
-def _staleness_section(report: _Report) -> None:
+def _real_runs(st: _State) -> None:
+    seconds = 0.6 if st.quick else 2.0
+    problem = make_problem("digits-mlp", np.random.default_rng(0))
     rows = []
-    for m in WORKERS:
-        for name, model in _models(m).items():
+    for algo in ALGOS:
+        for threads in (1, 2):
+            r = run(
+                RunConfig(algo, threads, eta=0.05, seconds=seconds, seed=threads, check_updates=False),
+                problem,
+            )
+            st.real[(algo, threads)] = r
+            r.trace.save(st.out / "traces" / f"real_{algo}_{threads}")
+            s = r.summary()
             rows.append(
                 {
-                    "workers": m,
-                    "model": name,
-                    "mean": model.mean,
-                    "var": model.var,
-                    "tau_99.9%": model.support_max(1e-3),
+                    "algo": algo,
+                    "threads": threads,
+                    "updates/s": s["updates_per_s"],
+                    "tau_mean": s["tau_mean"],
+                    "test_accuracy": s.get("test_accuracy"),
+                    "cas_failures": s["cas_failures"],
+                    "dropped": s["dropped"],
                 }
             )
-    report.text("## Staleness models for m workers")
-    report.table("staleness_models", pd.DataFrame(rows), "Poisson and geometric staleness by workers")
-
-
-def _stepsize_section(report: _Report, m: int = 8) -> None:
-    rows = []
-    fig = new_figure(10.0, 4.0)
-    axes = fig.subplots(1, 2)
-    for ax, (name, model) in zip(axes, _models(m).items(), strict=True):
-        tau = np.arange(model.support_max(1e-3) + 1)
-        twin = ax.twinx()
-        plot_pmf(twin, tau, model.pmf(tau), label=name)
-        for rule in RULES:
-            s = make_rule(rule, model, beta=0.1, workers=m)
-            plot_scale(ax, tau, s(tau), label=rule)
-            props = check_properties(s, model)
-            rows.append(
-                {
-                    "staleness": name,
-                    "rule": rule,
-                    "E_P[s]": props.expected_scale,
-                    "max s": props.max_scale,
-                    "positive": props.positive,
-                    "non_increasing": props.non_increasing,
-                }
-            )
-        ax.set_zorder(twin.get_zorder() + 1)
-        ax.patch.set_visible(False)
-        ax.set_title(name)
-        ax.set_yscale("log")
-    axes[0].legend(fontsize=7)
-    report.text(f"## Step-size rules on the staleness of {m} workers")
-    report.figure("stepsize_rules", fig, f"s(tau) of every rule, m = {m} (bars: P(tau))")
-    report.table("stepsize_properties", pd.DataFrame(rows), "ASAP.SGD properties of each rule")
-
-
-def _bound_section(report: _Report) -> None:
-    rows = []
-    for m in WORKERS:
-        for name, model in _models(m).items():
-            for rule in ("constant", "inverse", "tail", "mindthestep"):
-                s = None if rule == "constant" else make_rule(rule, model)
-                d = delay_moments(pmf=model, rule=s)
-                r = evaluate_bound(
-                    "nonconvex",
-                    lsmooth=PROBLEM["L"],
-                    sigma2_=PROBLEM["sigma2"],
-                    delays=d,
-                    f0=PROBLEM["f0"],
-                    eps=PROBLEM["epsilon"],
-                )
-                rows.append(
-                    {
-                        "workers": m,
-                        "staleness": name,
-                        "rule": rule,
-                        "eta0": r.eta,
-                        "iterations_to_epsilon": r.iterations_to_epsilon,
-                    }
-                )
-    frame = pd.DataFrame(rows)
-    fig = new_figure()
-    ax = fig.add_subplot()
-    frame["family"] = frame["staleness"].str.split("(").str[0]
-    for (family, rule_name), group in frame.groupby(["family", "rule"]):
-        label = f"{rule_name}, {family}"
-        ax.plot(group["workers"], group["iterations_to_epsilon"], marker="o", label=label)
-    ax.set(xscale="log", yscale="log", xlabel="workers m", ylabel="iterations to epsilon (bound)")
-    ax.legend(fontsize=7)
-    report.text(
-        "## Non-convex bound: iterations to epsilon by workers and rule\n\n"
-        f"L = {PROBLEM['L']}, sigma2 = {PROBLEM['sigma2']}, f(x0) - f* = {PROBLEM['f0']}, "
-        f"epsilon = {PROBLEM['epsilon']}; eta0 chosen by the bound."
+    st.report.heading("1. Real runs on this machine (digits MLP: 64 inputs, 128 hidden, 10 classes)")
+    info = next(iter(st.real.values())).machine
+    st.report.text(
+        f"{info['cpu_model']}, {info['cores']} cores, Python {info['python']}, numba {info['numba']}; "
+        f"{seconds:g} s per run."
     )
-    report.figure("bound_iterations", fig, "Iterations to epsilon from the non-convex bound")
-    report.table("bound_iterations", frame, "Iterations to epsilon")
+    st.report.table("real_runs", pd.DataFrame(rows), "Real runs")
+    fig = new_figure(10.0, 3.4)
+    for ax, algo in zip(fig.subplots(1, 4), ALGOS, strict=True):
+        curve = st.real[(algo, 2)].curve
+        ax.plot(curve["time"], curve["accuracy"], marker=".")
+        ax.set(title=f"{algo}, 2 threads", xlabel="s", ylim=(0, 1))
+    fig.axes[0].set_ylabel("test accuracy")
+    st.report.figure("real_accuracy", fig, "Test accuracy over wall time, 2 threads")
 
 
-def _measured_section(report: _Report, quick: bool) -> None:
-    rng = np.random.default_rng(2024)
+def _validation(st: _State) -> None:
+    rows = []
+    fig = new_figure(10.0, 3.4)
+    axes = fig.subplots(1, 4)
+    for ax, algo in zip(axes, ALGOS, strict=True):
+        for threads in (1, 2):
+            real = st.real[(algo, threads)]
+            profile = calibrate_profile(real.trace, os.cpu_count())
+            sim = simulate(SimConfig(algo, threads, profile, max(len(real.trace), 10), seed=threads))
+            sim.trace.save(st.out / "traces" / f"sim_{algo}_{threads}")
+            c = compare_traces(real.trace, sim.trace)
+            rows.append(
+                {
+                    "algo": algo,
+                    "threads": threads,
+                    "TV": c.tv,
+                    "W1": c.w1,
+                    "throughput real": c.throughput_a,
+                    "throughput sim": c.throughput_b,
+                    "ratio sim/real": c.throughput_ratio,
+                    "CAS fail real": c.cas_failure_rate["a"],
+                    "CAS fail sim": c.cas_failure_rate["b"],
+                }
+            )
+            if threads == 2:
+                st.profiles[algo] = profile
+                plot_comparison(ax, real.trace, sim.trace, f"{algo}, 2 threads")
+    st.report.heading("2. Validation: the simulator calibrated on each real run")
+    st.report.figure("staleness_real_vs_sim", fig, "Staleness pmf, real against calibrated simulation")
+    frame = pd.DataFrame(rows)
+    st.report.table("validation", frame, "Real against simulated")
+    st.summary += [
+        {
+            "stage": "validation",
+            "item": f"{r['algo']} x{r['threads']}",
+            "value": f"TV {r['TV']:.3f}, throughput ratio {r['ratio sim/real']:.2f}",
+        }
+        for r in rows
+    ]
+
+
+def _extrapolation(st: _State) -> None:
+    server = load_profile("server-2s-64")
+    workers = (4, 8, 16, 32, 64) if not st.quick else (4, 16, 64)
+    gradients = 1500 if st.quick else 5000
+    rows = []
+    for algo in ALGOS:
+        base = st.profiles[algo]
+        hypothetical = base.with_overrides(
+            cores=server.cores, sockets=server.sockets, numa_penalty=server.numa_penalty, speed=[1.0]
+        )
+        for m in workers:
+            res = simulate(SimConfig(algo, m, hypothetical, gradients, seed=m))
+            st.extrapolated[(algo, m)] = res.trace
+            s = res.summary()
+            rows.append(
+                {
+                    "algo": algo,
+                    "workers": m,
+                    "throughput": s["throughput"],
+                    "tau_mean": s["tau_mean"],
+                    "CAS failures/gradient": s["cas_failures"] / s["gradients"],
+                    "peak live vectors": s["peak_live_vectors"],
+                }
+            )
+    frame = pd.DataFrame(rows)
+    fig = new_figure(10.0, 3.6)
+    ax1, ax2 = fig.subplots(1, 2)
+    for name, group in frame.groupby("algo"):
+        ax1.plot(group["workers"], group["throughput"], marker="o", label=str(name))
+        ax2.plot(group["workers"], group["tau_mean"], marker="o", label=str(name))
+    ax1.set(xscale="log", yscale="log", xlabel="workers", ylabel="updates / s", title="Throughput")
+    ax2.set(xscale="log", xlabel="workers", ylabel="mean staleness", title="Staleness")
+    for ax in (ax1, ax2):
+        ax.set_xticks(list(workers), [str(m) for m in workers])
+        ax.minorticks_off()
+        ax.legend(fontsize=8)
+    st.report.heading("3. Extrapolation to a hypothetical 64-core, 2-socket server")
+    st.report.text(
+        "Timing calibrated on this machine's 2-thread runs; cores, sockets and NUMA penalty from "
+        "the shipped server-2s-64 profile (assumed numbers, see docs/simulator.md)."
+    )
+    st.report.figure("throughput_vs_workers", fig, "Simulated throughput and staleness against workers")
+    st.report.table("extrapolation", frame, "Extrapolated executions")
+
+
+def _stepsizes(st: _State) -> None:
+    m = 16
+    rng = np.random.default_rng(7)
+    problem = make_sim_problem("quadratic", rng, dim=20)
+    rows = []
+    fig = new_figure(10.0, 3.6)
+    ax_loss, ax_scale = fig.subplots(1, 2)
+    for algo in ALGOS:
+        trace = st.extrapolated[(algo, m)]
+        tau = trace.staleness()
+        eta0 = 1.0 / (2.0 * problem.lsmooth * (int(np.quantile(tau, 0.99)) + 1))
+        for rule in RULES:
+            curve = sgd_under_trace(trace, problem, np.random.default_rng(1), eta0=eta0, rule=rule)
+            target = 0.05 * curve.loss[0]
+            hit = np.flatnonzero(curve.loss <= target)
+            rows.append(
+                {
+                    "algo": algo,
+                    "rule": rule,
+                    "time to 5% of the initial loss (s)": float(curve.time[hit[0]])
+                    if hit.size
+                    else float("nan"),
+                    "final loss": float(curve.loss[-1]),
+                }
+            )
+            if algo == "leashed":
+                ax_loss.plot(curve.time, curve.loss, label=rule)
+        if algo == "leashed":
+            pmf = Empirical.from_samples(tau[: max(1, tau.size // 10)])
+            k = np.arange(pmf.probs.size)
+            twin = ax_scale.twinx()
+            plot_pmf(twin, k, pmf.probs, label="warm-up P(tau)")
+            for rule in RULES:
+                plot_scale(ax_scale, k, make_rule(rule, pmf)(k), label=rule)
+            ax_scale.set_zorder(twin.get_zorder() + 1)
+            ax_scale.patch.set_visible(False)
+            ax_scale.legend(fontsize=8)
+            ax_scale.set_title(f"s(tau), leashed, {m} workers")
+    ax_loss.set(
+        yscale="log", xlabel="simulated time (s)", ylabel="f - f*", title=f"SGD, leashed, {m} workers"
+    )
+    ax_loss.legend(fontsize=8)
+    st.report.heading(f"4. Step-size rules under the simulated staleness of {m} workers")
+    st.report.text("TAIL-tau and MindTheStep are derived from the first 10% of each execution's updates.")
+    st.report.figure("stepsize_rules", fig, "Loss against simulated time per rule, and s(tau) per rule")
+    frame = pd.DataFrame(rows)
+    st.report.table("stepsize_comparison", frame, "Time to target loss by algorithm and rule")
+    best = frame.loc[frame.groupby("algo")["time to 5% of the initial loss (s)"].idxmin().dropna()]
+    st.summary += [
+        {"stage": "step sizes", "item": r["algo"], "value": f"fastest rule: {r['rule']}"}
+        for _, r in best.iterrows()
+    ]
+
+
+def _bounds(st: _State) -> None:
+    rows = []
+    for algo in ALGOS:
+        tau = st.real[(algo, 2)].trace.staleness()
+        pmf = Empirical.from_samples(tau)
+        for rule in RULES:
+            s = None if rule == "constant" else make_rule(rule, pmf)
+            r = evaluate_bound(
+                "nonconvex", lsmooth=1.0, sigma2_=1.0, delays=delay_moments(pmf=pmf, rule=s), f0=10.0, eps=0.1
+            )
+            rows.append(
+                {
+                    "algo": algo,
+                    "rule": rule,
+                    "tau_max": int(tau.max()),
+                    "eta0": r.eta,
+                    "iterations to epsilon": r.iterations_to_epsilon,
+                }
+            )
+    st.report.heading("5. Convergence bounds for the measured staleness (2 threads)")
+    st.report.text(
+        "Non-convex bound, L = 1, sigma2 = 1, f(x0) - f* = 10, epsilon = 0.1; eta0 chosen by the bound."
+    )
+    st.report.table("bounds", pd.DataFrame(rows), "Iterations to epsilon for the measured staleness")
+    # The PL bound against delayed SGD driven by the real leashed run's delays.
+    tau = st.real[("leashed", 2)].trace.staleness()
+    rng = np.random.default_rng(3)
     problem = random_quadratic(rng, dim=10, lsmooth=1.0, mu=0.05, sigma2=0.5)
     x0 = problem.x_star + 1.0
-    model = Empirical.from_pmf(truncated_pmf(poisson_for_workers(8)))
-    d = delay_moments(pmf=model)
+    pmf = Empirical.from_samples(tau)
+    d = delay_moments(pmf=pmf)
     eta0 = BOUNDS["pl"].step_limit(problem.lsmooth, d)
-    t_max = 1000 if quick else 4000
-    run = run_delayed_sgd(problem, x0, eta0, model, t_max + 1, rng, runs=16 if quick else 64)
-    checkpoints = np.unique(np.geomspace(1, t_max, 40).astype(int))
+    t_max = min(tau.size, 2000)
+    runs = run_delayed_sgd(problem, x0, eta0, pmf, t_max, rng, runs=16 if st.quick else 64)
+    ts = np.unique(np.geomspace(1, t_max - 1, 30).astype(int))
     f0 = float(problem.value(x0) - problem.f_star)
-    bound = np.array(
-        [
-            evaluate_bound(
-                "pl",
-                lsmooth=problem.lsmooth,
-                sigma2_=problem.sigma2,
-                delays=d,
-                f0=f0,
-                mu_=problem.mu,
-                eta0=eta0,
-                iterations=int(t),
-            ).bound
-            for t in checkpoints
-        ],
-        dtype=np.float64,
-    )
-    measured = run.gap[:, checkpoints].mean(axis=0)
+    bound = [
+        evaluate_bound(
+            "pl", lsmooth=1.0, sigma2_=0.5, delays=d, f0=f0, mu_=problem.mu, eta0=eta0, iterations=int(t)
+        ).bound
+        for t in ts
+    ]
     fig = new_figure()
     ax = fig.add_subplot()
-    ax.plot(checkpoints, bound, label="PL bound")
-    ax.plot(checkpoints, measured, marker=".", label=f"delayed SGD, mean of {run.runs} runs")
-    ax.set(xscale="log", yscale="log", xlabel="iterations T", ylabel="E[f(x_T) - f*]")
-    ax.legend()
-    report.text(
-        "## PL bound against delayed SGD (quadratic, Poisson(7) delays, m = 8)\n\n"
-        f"L = 1, mu = 0.05, sigma2 = 0.5, eta0 = {eta0:.4g} (the bound's limit); at T = {t_max} "
-        f"the measured gap is {measured[-1]:.4g} and the bound {bound[-1]:.4g}."
+    ax.plot(ts, np.asarray(bound, dtype=np.float64), label="PL bound")
+    ax.plot(ts, runs.gap[:, ts].mean(axis=0), marker=".", label="delayed SGD with the measured delays")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="iterations",
+        ylabel="E[f(x_T) - f*]",
+        title="Bound against measurement",
     )
-    report.figure("bound_vs_measured", fig, "E[f(x_T) - f*]: bound and measurement")
+    ax.legend()
+    st.report.figure(
+        "bound_vs_measured", fig, "PL bound and delayed SGD driven by the real leashed staleness"
+    )
 
 
 def run_demo(out: Path, quick: bool = False) -> Path:
     """Write the demo report to ``out``; return the path of ``index.html``."""
-    report = _Report(out)
-    report.text(
-        "# asgd demo\n\nStaleness models, step-size rules and convergence bounds on the built-in default."
-    )
-    stages: list[tuple[str, Callable[[], None]]] = [
-        ("staleness models", lambda: _staleness_section(report)),
-        ("step-size rules", lambda: _stepsize_section(report)),
-        ("bounds", lambda: _bound_section(report)),
-        ("bound vs delayed SGD", lambda: _measured_section(report, quick)),
+    st = _State(out, quick)
+    stages: list[tuple[str, Callable[[_State], None]]] = [
+        ("real runs", _real_runs),
+        ("validation", _validation),
+        ("extrapolation", _extrapolation),
+        ("step-size rules", _stepsizes),
+        ("bounds", _bounds),
     ]
     with click.progressbar(length=len(stages), label="asgd demo", file=sys.stderr) as bar:
-        for name, run_stage in stages:
+        for name, stage in stages:
             bar.label = f"asgd demo: {name}"
-            run_stage()
+            stage(st)
             bar.update(1)
-    return report.write()
+    summary = pd.DataFrame(st.summary)
+    st.report.heading("Summary")
+    st.report.table("summary", summary, "Summary")
+    click.echo(summary.to_string(index=False))
+    return st.report.write()

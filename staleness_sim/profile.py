@@ -114,7 +114,7 @@ class HardwareProfile:
     def with_overrides(self, **changes: Any) -> HardwareProfile:
         """A copy with fields replaced (timing strings are parsed); ``None`` values are ignored."""
         clean = {k: v for k, v in changes.items() if v is not None}
-        return _from_mapping(self.to_dict() | clean, base=self)
+        return _from_mapping(clean, base=self)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (timing models as ``NAME:k=v`` strings), as in a TOML file."""

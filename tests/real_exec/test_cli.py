@@ -194,11 +194,3 @@ def test_bad_input_is_one_line_with_status_2(capsys, args: list[str], needle: st
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
-
-
-def test_demo_quick_writes_the_report(capsys, tmp_path: Path) -> None:
-    code, _, _ = run(capsys, "demo", "--quick", "--out", str(tmp_path / "demo"))
-    assert code == 0
-    index = (tmp_path / "demo" / "index.html").read_text()
-    for name in ("stepsize_rules.png", "bound_iterations.png", "bound_vs_measured.png"):
-        assert name in index and (tmp_path / "demo" / name).stat().st_size > 1000
