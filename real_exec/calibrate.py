@@ -30,8 +30,22 @@ def _gaps(table: Any) -> np.ndarray:
     return np.concatenate(gaps) if gaps else np.zeros(1)
 
 
-def calibrate_profile(trace: Trace, cores: int | None) -> HardwareProfile:
-    """A profile whose timing reproduces ``trace``'s measured phases."""
+#: The operating system's time slice assumed when threads outnumber cores (seconds); Linux's
+#: EEVDF scheduler gives runnable CPU-bound threads slices of the order of a few milliseconds.
+DEFAULT_QUANTUM = 0.003
+
+
+def calibrate_profile(
+    trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None = None, quantum: float = DEFAULT_QUANTUM
+) -> HardwareProfile:
+    """A profile whose timing reproduces ``trace``'s measured phases.
+
+    When the run had more threads than ``cores``, its wall-clock phases include time spent
+    preempted. The simulator models that time sharing itself (round robin with a time slice
+    ``quantum``), so the phases are deflated: the gradient time is taken from the threads' CPU
+    time (``gradient_cpu``, recorded by real runs) and the other phases are scaled by the same
+    ratio of CPU to wall time.
+    """
     table = trace.table
     if len(table) < 10:
         raise ValueError("need at least 10 recorded gradients to calibrate a profile")
@@ -40,6 +54,20 @@ def calibrate_profile(trace: Trace, cores: int | None) -> HardwareProfile:
     publish = ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).to_numpy()
     gaps = _gaps(table)
     waits_inside = algo in ("lock", "sync")
+    threads = int(trace.meta.get("workers", table["worker"].nunique()))
+    shared = cores is not None and threads > cores
+    if shared and gradient_cpu is not None and np.isfinite(gradient_cpu).all() and gradient_cpu.size:
+        ratio = float(np.median(gradient_cpu) / np.median(compute))
+        compute, publish, gaps = np.asarray(gradient_cpu, dtype=np.float64), publish * ratio, gaps * ratio
+        return HardwareProfile(
+            name=f"calibrated from a real {algo} run (time-shared)",
+            cores=cores,
+            compute=EmpiricalTiming(compute),
+            read=Constant(float(np.quantile(gaps, 0.1))) if waits_inside else EmpiricalTiming(gaps),
+            publish=Constant(float(np.quantile(publish, 0.1))) if waits_inside else EmpiricalTiming(publish),
+            quantum=quantum,
+            description="fitted from thread CPU times; the simulator time-shares the cores",
+        )
     by_worker = table.assign(c=compute).groupby("worker")["c"].mean()
     speed = tuple(float(v) for v in (by_worker / compute.mean()).to_numpy())
     # With per-worker speed factors the pooled samples are rescaled to a nominal worker.

@@ -108,7 +108,7 @@ def _validation(st: _State) -> None:
     for ax, algo in zip(axes, ALGOS, strict=True):
         for threads in (1, 2):
             real = st.real[(algo, threads)]
-            profile = calibrate_profile(real.trace, os.cpu_count())
+            profile = calibrate_profile(real.trace, os.cpu_count(), real.gradient_cpu)
             sim = simulate(SimConfig(algo, threads, profile, max(len(real.trace), 10), seed=threads))
             sim.trace.save(st.out / "traces" / f"sim_{algo}_{threads}")
             c = compare_traces(real.trace, sim.trace)

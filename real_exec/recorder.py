@@ -8,7 +8,7 @@ import numpy as np
 
 from theory.trace import Trace
 
-__all__ = ["CountingRecorder", "Recorder", "to_trace"]
+__all__ = ["CountingRecorder", "Recorder", "cpu_times", "to_trace"]
 
 _CHUNK = 1 << 14
 
@@ -33,9 +33,11 @@ class Recorder:
         t_apply: float,
         attempts: int,
         step_size: float,
+        cpu: float = float("nan"),
     ) -> None:
+        """Append one gradient's row; ``cpu`` is the thread CPU time of its gradient."""
         if self._n == _CHUNK:
-            self._chunks.append(np.empty((_CHUNK, 7)))
+            self._chunks.append(np.empty((_CHUNK, 8)))
             self._n = 0
         row = self._chunks[-1][self._n]
         row[0] = read_version
@@ -45,6 +47,7 @@ class Recorder:
         row[4] = t_apply
         row[5] = attempts
         row[6] = step_size
+        row[7] = cpu
         self._n += 1
         self._rows += 1
 
@@ -53,7 +56,7 @@ class Recorder:
 
     def array(self) -> np.ndarray:
         if not self._chunks:
-            return np.empty((0, 7))
+            return np.empty((0, 8))
         return np.concatenate(self._chunks)[: self._rows]
 
 
@@ -71,17 +74,24 @@ class CountingRecorder(Recorder):
         t_apply: float,
         attempts: int,
         step_size: float,
+        cpu: float = float("nan"),
     ) -> None:
         self._rows += 1
 
     def array(self) -> np.ndarray:
-        return np.empty((0, 7))
+        return np.empty((0, 8))
+
+
+def cpu_times(recorders: list[Recorder]) -> np.ndarray:
+    """CPU seconds of every recorded gradient (thread time, so preemption is excluded)."""
+    parts = [r.array()[:, 7] for r in recorders]
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def to_trace(recorders: list[Recorder], meta: dict[str, Any]) -> Trace:
     """Merge the workers' rows, ordered by the time their gradient finished."""
     parts = [r.array() for r in recorders]
-    rows = np.concatenate(parts) if parts else np.empty((0, 7))
+    rows = np.concatenate(parts) if parts else np.empty((0, 8))
     worker = (
         np.concatenate([np.full(len(p), r.worker) for r, p in zip(recorders, parts, strict=True)])
         if parts

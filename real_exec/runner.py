@@ -27,7 +27,7 @@ from real_exec.context import RunConfig, RunContext
 from real_exec.kernels import seed_thread
 from real_exec.machine import machine_info
 from real_exec.problems import Problem
-from real_exec.recorder import to_trace
+from real_exec.recorder import cpu_times, to_trace
 from staleness_sim.result import summarize
 from theory.trace import Trace
 
@@ -51,6 +51,7 @@ class RunResult:
     interrupted: bool = False
     machine: dict[str, Any] = field(default_factory=dict)
     counted: int = 0  # gradients counted by the workers (equals the Trace rows when recording)
+    gradient_cpu: np.ndarray = field(default_factory=lambda: np.empty(0))  # thread CPU s per gradient
 
     def summary(self) -> dict[str, Any]:
         s = summarize(self.trace)
@@ -181,5 +182,16 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
     peak = config.threads + 1 if config.algo == "lock" else ctx.peak_live
     counted = sum(len(r) for r in ctx.recorders)
     return RunResult(
-        trace, pd.DataFrame(curve), final, initial, params, lost, peak, wall, interrupted, machine, counted
+        trace,
+        pd.DataFrame(curve),
+        final,
+        initial,
+        params,
+        lost,
+        peak,
+        wall,
+        interrupted,
+        machine,
+        counted,
+        cpu_times(ctx.recorders),
     )

@@ -68,7 +68,7 @@ def validate(
         ),
         prob,
     )
-    profile = calibrate_profile(real.trace, cores or os.cpu_count())
+    profile = calibrate_profile(real.trace, cores or os.cpu_count(), real.gradient_cpu)
     sim = simulate(
         SimConfig(algo, threads, profile, max(len(real.trace), 10), seed=seed, persistence=persistence)
     )
@@ -85,7 +85,7 @@ def plot_comparison(ax: Axes, real: Trace, sim: Trace, title: str) -> Axes:
     ax.bar(
         k + 0.2, np.bincount(b, minlength=top + 1)[: top + 1] / max(1, b.size), width=0.4, label="simulated"
     )
-    ax.set(xlabel="staleness tau", ylabel="probability", title=title)
+    ax.set(xlabel="staleness tau", ylabel="probability", title=title, xlim=(-0.7, top + 0.7))
     ax.legend()
     return ax
 

@@ -54,6 +54,9 @@ class SimContext:
             else None
         )
         self.timing = [self._timing(i, s) for i, s in enumerate(seed_seq.spawn(workers))]
+        self.quantum = profile.quantum
+        self._held: list[Any] = [None] * workers
+        self._used = [0.0] * workers
         self.columns: dict[str, list[Any]] = {
             k: []
             for k in (
@@ -87,16 +90,43 @@ class SimContext:
         )
 
     # -- time ------------------------------------------------------------------------------
-    def busy(self, duration: float) -> Generator[simpy.Event, Any, None]:
-        """Spend ``duration`` seconds of CPU time, on a core if cores are scarce."""
+    def busy(self, worker: int, duration: float) -> Generator[simpy.Event, Any, None]:
+        """Spend ``duration`` seconds of CPU time, on a core if cores are scarce.
+
+        Without a time slice (``quantum``) each phase waits for a core and runs to completion.
+        With one, a worker keeps its core across phases until its slice is used up (then it
+        goes to the back of the queue, round robin) or it blocks (:meth:`block`), as an
+        operating system's scheduler time-shares threads.
+        """
         if self.cores is None:
             if duration > 0:
                 yield self.env.timeout(duration)
             return
-        with self.cores.request() as req:
-            yield req
-            if duration > 0:
-                yield self.env.timeout(duration)
+        if self.quantum is None:
+            with self.cores.request() as req:
+                yield req
+                if duration > 0:
+                    yield self.env.timeout(duration)
+            return
+        remaining = duration
+        while remaining > 0:
+            if self._held[worker] is None:
+                req = self.cores.request()
+                yield req
+                self._held[worker], self._used[worker] = req, 0.0
+            run = min(remaining, self.quantum - self._used[worker])
+            yield self.env.timeout(run)
+            remaining -= run
+            self._used[worker] += run
+            if self._used[worker] >= self.quantum * (1 - 1e-12):
+                self.block(worker)
+
+    def block(self, worker: int) -> None:
+        """The worker waits for something else than a core: give its core back."""
+        req = self._held[worker] if self.quantum is not None else None
+        if req is not None and self.cores is not None:
+            self.cores.release(req)
+            self._held[worker] = None
 
     # -- records ---------------------------------------------------------------------------
     def record(

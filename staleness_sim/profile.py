@@ -16,6 +16,7 @@ A profile is a TOML file with one ``[profile]`` table::
     cas_latency = 1e-7               # seconds per compare-and-swap
     numa_penalty = 1.0               # memory-cost factor for workers off socket 0
     speed = [1.0]                    # per-worker slowdown factors, cycled over workers
+    quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
 
 Unknown keys and out-of-range values are rejected with the key's name.
 """
@@ -51,6 +52,7 @@ class HardwareProfile:
     cas_latency: float = 0.0
     numa_penalty: float = 1.0
     speed: tuple[float, ...] = (1.0,)
+    quantum: float | None = None
     description: str = ""
 
     def __post_init__(self) -> None:

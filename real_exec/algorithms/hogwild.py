@@ -6,6 +6,7 @@ is the number of increments between its read and its own increment.
 
 from __future__ import annotations
 
+from time import thread_time
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,9 @@ def hogwild_worker(ctx: RunContext, i: int, shared: HogwildState) -> None:
     rec, now, counters, params = ctx.recorders[i], ctx.now, ctx.counters, shared.params
     while ctx.claim():
         t_read, read_version = now(), load(counters, 0)
+        cpu = thread_time()
         ctx.problem.grad(params, grad)
+        cpu = thread_time() - cpu
         t_done = now()
         step = ctx.step(load(counters, 0) - read_version)
         axpy(params, -step, grad)
@@ -41,4 +44,4 @@ def hogwild_worker(ctx: RunContext, i: int, shared: HogwildState) -> None:
         t_apply = now()
         ctx.record_applied(i, step, grad)
         ctx.observe(version - 1 - read_version)
-        rec.add(read_version, version, t_read, t_done, t_apply, 1, step)
+        rec.add(read_version, version, t_read, t_done, t_apply, 1, step, cpu)

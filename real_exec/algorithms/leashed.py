@@ -8,6 +8,7 @@ the gradient.
 
 from __future__ import annotations
 
+from time import thread_time
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,9 @@ def leashed_worker(ctx: RunContext, i: int, shared: LeashedState) -> None:
         t_read = now()
         p = hold_latest(latest, readers)
         slot, read_version = p & _MASK, p >> SLOT_BITS
+        cpu = thread_time()
         ctx.problem.grad(vectors[slot], grad)
+        cpu = thread_time() - cpu
         release(readers, slot)
         t_done = now()
         attempts, version, step = 0, -1, 0.0
@@ -73,4 +76,4 @@ def leashed_worker(ctx: RunContext, i: int, shared: LeashedState) -> None:
         if version > 0:
             ctx.record_applied(i, step, grad)
             ctx.observe(version - 1 - read_version)
-        rec.add(read_version, version, t_read, t_done, t_apply, attempts, step if version > 0 else 0.0)
+        rec.add(read_version, version, t_read, t_done, t_apply, attempts, step if version > 0 else 0.0, cpu)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from time import thread_time
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,9 @@ def lock_worker(ctx: RunContext, i: int, shared: LockState) -> None:
         with lock:
             t_read, read_version = now(), shared.version
             copy_into(local, shared.params)
+        cpu = thread_time()
         ctx.problem.grad(local, grad)
+        cpu = thread_time() - cpu
         t_done = now()
         with lock:
             tau = shared.version - read_version
@@ -47,4 +50,4 @@ def lock_worker(ctx: RunContext, i: int, shared: LockState) -> None:
         t_apply = now()
         ctx.record_applied(i, step, grad)
         ctx.observe(tau)
-        rec.add(read_version, version, t_read, t_done, t_apply, 1, step)
+        rec.add(read_version, version, t_read, t_done, t_apply, 1, step, cpu)

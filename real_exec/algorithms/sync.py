@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from time import thread_time
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,9 @@ def sync_worker(ctx: RunContext, i: int, shared: SyncState) -> None:
     try:
         while shared.go_on:
             t_read, read_version = now(), shared.version
+            cpu = thread_time()
             ctx.problem.grad(shared.params, shared.grads[i])
+            cpu = thread_time() - cpu
             t_done = now()
             if shared.barrier.wait() == 0:  # one thread applies the average
                 step = ctx.step(0)
@@ -45,6 +48,6 @@ def sync_worker(ctx: RunContext, i: int, shared: SyncState) -> None:
                 done = (shared.version * m >= limit) if limit is not None else ctx.stop.is_set()
                 shared.go_on = not (done or ctx.stop.is_set())
             shared.barrier.wait()
-            rec.add(read_version, shared.version, t_read, t_done, now(), 1, ctx.step(0))
+            rec.add(read_version, shared.version, t_read, t_done, now(), 1, ctx.step(0), cpu)
     except threading.BrokenBarrierError:
         return

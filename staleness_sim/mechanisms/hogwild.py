@@ -33,9 +33,9 @@ def hogwild_worker(ctx: SimContext, i: int) -> Generator[simpy.Event, Any, None]
             if d > 0:
                 yield timeout(d)
         else:
-            yield from ctx.busy(t.read())
-            yield from ctx.busy(t.compute())
+            yield from ctx.busy(i, t.read())
+            yield from ctx.busy(i, t.compute())
             t_done = env.now
-            yield from ctx.busy(t.publish() + t.memory)
+            yield from ctx.busy(i, t.publish() + t.memory)
         ctx.version += 1
         ctx.record(i, read_version, ctx.version, t_read, t_done, env.now, 1)

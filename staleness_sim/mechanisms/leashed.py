@@ -26,8 +26,8 @@ def leashed_worker(ctx: SimContext, i: int, persistence: int | None) -> Generato
     while True:
         t_read, read_version = env.now, ctx.version
         ctx.hold(read_version, +1)
-        yield from ctx.busy(t.read())
-        yield from ctx.busy(t.compute())
+        yield from ctx.busy(i, t.read())
+        yield from ctx.busy(i, t.compute())
         t_done = env.now
         ctx.hold(read_version, -1)
         attempts, published = 0, False
@@ -38,7 +38,7 @@ def leashed_worker(ctx: SimContext, i: int, persistence: int | None) -> Generato
             ctx.memory_changed()
             ctx.building += 1
             ctx.memory_settled()
-            yield from ctx.busy(t.publish() + t.memory)
+            yield from ctx.busy(i, t.publish() + t.memory)
             if cas > 0:
                 yield env.timeout(cas)
             ctx.memory_changed()

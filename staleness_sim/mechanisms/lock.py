@@ -20,9 +20,11 @@ from staleness_sim.context import SimContext
 __all__ = ["lock_worker"]
 
 
-def _acquire(ctx: SimContext, lock: simpy.Resource) -> Generator[simpy.Event, Any, Request]:
+def _acquire(ctx: SimContext, i: int, lock: simpy.Resource) -> Generator[simpy.Event, Any, Request]:
     req = lock.request()
     contended = not req.triggered
+    if contended:
+        ctx.block(i)  # a thread waiting for a mutex sleeps and gives up its core
     yield req
     if contended and ctx.profile.lock_handoff > 0:
         yield ctx.env.timeout(ctx.profile.lock_handoff)
@@ -32,17 +34,17 @@ def _acquire(ctx: SimContext, lock: simpy.Resource) -> Generator[simpy.Event, An
 def lock_worker(ctx: SimContext, i: int, lock: simpy.Resource) -> Generator[simpy.Event, Any, None]:
     env, t = ctx.env, ctx.timing[i]
     while True:
-        req = yield from _acquire(ctx, lock)
+        req = yield from _acquire(ctx, i, lock)
         t_read, read_version = env.now, ctx.version
-        yield from ctx.busy(t.read() + t.memory)
+        yield from ctx.busy(i, t.read() + t.memory)
         lock.release(req)
         ctx.memory_changed()
         ctx.private_copies += 1
         ctx.memory_settled()
-        yield from ctx.busy(t.compute())
+        yield from ctx.busy(i, t.compute())
         t_done = env.now
-        req = yield from _acquire(ctx, lock)
-        yield from ctx.busy(t.publish() + t.memory)
+        req = yield from _acquire(ctx, i, lock)
+        yield from ctx.busy(i, t.publish() + t.memory)
         ctx.version += 1
         lock.release(req)
         ctx.memory_changed()
