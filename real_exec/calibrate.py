@@ -56,28 +56,24 @@ def calibrate_profile(
     waits_inside = algo in ("lock", "sync")
     threads = int(trace.meta.get("workers", table["worker"].nunique()))
     shared = cores is not None and threads > cores
-    if shared and gradient_cpu is not None and np.isfinite(gradient_cpu).all() and gradient_cpu.size:
+    if shared and gradient_cpu is not None and gradient_cpu.size and np.isfinite(gradient_cpu).all():
         ratio = float(np.median(gradient_cpu) / np.median(compute))
         compute, publish, gaps = np.asarray(gradient_cpu, dtype=np.float64), publish * ratio, gaps * ratio
-        return HardwareProfile(
-            name=f"calibrated from a real {algo} run (time-shared)",
-            cores=cores,
-            compute=EmpiricalTiming(compute),
-            read=Constant(float(np.quantile(gaps, 0.1))) if waits_inside else EmpiricalTiming(gaps),
-            publish=Constant(float(np.quantile(publish, 0.1))) if waits_inside else EmpiricalTiming(publish),
-            quantum=quantum,
-            description="fitted from thread CPU times; the simulator time-shares the cores",
-        )
-    by_worker = table.assign(c=compute).groupby("worker")["c"].mean()
-    speed = tuple(float(v) for v in (by_worker / compute.mean()).to_numpy())
-    # With per-worker speed factors the pooled samples are rescaled to a nominal worker.
-    nominal = compute / np.asarray([by_worker[w] / compute.mean() for w in table["worker"]])
+        speed: tuple[float, ...] = (1.0,)
+        how = "thread CPU times; the simulator time-shares the cores"
+    else:
+        by_worker = table.assign(c=compute).groupby("worker")["c"].mean()
+        speed = tuple(float(v) for v in (by_worker / compute.mean()).to_numpy())
+        # With per-worker speed factors the pooled samples are rescaled to a nominal worker.
+        compute = compute / np.asarray([by_worker[w] / compute.mean() for w in table["worker"]])
+        how = "measured phase durations"
     return HardwareProfile(
         name=f"calibrated from a real {algo} run",
         cores=cores,
-        compute=EmpiricalTiming(nominal),
+        compute=EmpiricalTiming(compute),
         read=Constant(float(np.quantile(gaps, 0.1))) if waits_inside else EmpiricalTiming(gaps),
         publish=Constant(float(np.quantile(publish, 0.1))) if waits_inside else EmpiricalTiming(publish),
         speed=speed,
-        description="fitted by real_exec.calibrate from measured phase durations",
+        quantum=quantum if shared else None,
+        description=f"fitted by real_exec.calibrate from {how}",
     )

@@ -8,15 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from real_exec.cli import main
+from tests.helpers import run_cli as run
 from theory.staleness import Poisson
 from theory.trace import Trace
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_version_and_help(capsys) -> None:

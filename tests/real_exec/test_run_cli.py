@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from real_exec.cli import main
+from tests.helpers import run_cli as run
 from theory.trace import Trace
 
 KEYS = {
@@ -20,12 +20,6 @@ KEYS = {
     "lost_update_norm",
     "machine",
 }
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_run_json_and_outputs(capsys, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from real_exec.cli import main
+from tests.helpers import run_cli as run
 from theory.trace import Trace
 
 KEYS = {
@@ -20,12 +20,6 @@ KEYS = {
     "engine",
     "seed",
 }
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_simulate_json_contract(capsys) -> None:
