@@ -28,6 +28,7 @@ from real_exec.kernels import seed_thread
 from real_exec.machine import machine_info
 from real_exec.problems import Problem
 from real_exec.recorder import cpu_times, to_trace
+from real_exec.warmup import compile_kernels
 from staleness_sim.result import summarize
 from theory.trace import Trace
 
@@ -102,8 +103,10 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
     seeds = np.random.SeedSequence(config.seed)
     init_seq, *worker_seqs = seeds.spawn(config.threads + 1)
     initial = problem.init(np.random.default_rng(init_seq))
+    compile_kernels(str(initial.dtype))  # compile before the clock starts
     warm = np.empty_like(initial)
-    problem.grad(initial.copy(), warm)  # compile the kernels before the clock starts
+    problem.grad(initial.copy(), warm)
+    problem.evaluate(initial)
     shared = _shared_state(config.algo, initial, config.threads)
     ctx = RunContext(config, problem)
     errors: list[tuple[int, str]] = []
