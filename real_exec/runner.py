@@ -143,9 +143,7 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
                     if progress is not None:
                         progress(now - ctx.t0)
                 ctx.stop.wait(min(0.05, interval))
-                if ctx.stop.is_set():
-                    if isinstance(shared, SyncState):
-                        shared.go_on = False
+                if ctx.stop.is_set():  # sync workers see it at the end of their round
                     for t in threads:
                         t.join()
         except KeyboardInterrupt:

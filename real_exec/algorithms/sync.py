@@ -15,6 +15,12 @@ __all__ = ["SyncState", "sync_worker"]
 
 
 class SyncState:
+    """Shared vector, per-thread gradient buffers and the barrier.
+
+    ``go_on`` is written only by the thread that applies a round's update, between the two
+    barrier waits, so every thread reads the same value after the second wait.
+    """
+
     def __init__(self, init: Any, threads: int) -> None:
         self.params = init.copy()
         self.grads = np.zeros((threads, init.size), dtype=init.dtype)

@@ -124,3 +124,22 @@ def test_bad_configs() -> None:
         RunConfig("magic", 2, eta=0.1, updates=10)
     with pytest.raises(ValueError, match="dtype"):
         make_problem("quadratic", np.random.default_rng(0), dtype="float16")
+
+
+def test_sync_stops_cleanly_when_the_deadline_falls_mid_round() -> None:
+    # Regression: the stop decision must reach every thread in the same round, or one thread
+    # waits at the barrier forever. Many short runs make the race likely; a hang fails here.
+    import threading
+
+    problem = quadratic()
+    done: list[int] = []
+
+    def many() -> None:
+        for k in range(40):
+            run(RunConfig("sync", 2, eta=0.05, seconds=0.02, seed=k), problem)
+            done.append(k)
+
+    t = threading.Thread(target=many, daemon=True)
+    t.start()
+    t.join(timeout=120)
+    assert not t.is_alive() and len(done) == 40
