@@ -15,8 +15,9 @@ import numpy as np
 from numba import njit
 
 from real_exec.atomics import cas, fetch_add, load
+from real_exec.kernels import subtract_scaled
 
-__all__ = ["SLOT_BITS", "claim_free", "hold_latest", "live_count", "new_pool", "pack", "release"]
+__all__ = ["SLOT_BITS", "claim_free", "hold_latest", "live_count", "new_pool", "pack", "publish", "release"]
 
 SLOT_BITS = 16
 SLOT_MASK = (1 << SLOT_BITS) - 1
@@ -72,3 +73,44 @@ def live_count(state: Any, readers: Any) -> int:
         if load(state, s) != 0 or load(readers, s) != 0:
             n += 1
     return n
+
+
+@njit(nogil=True, cache=True)
+def publish(
+    vectors: Any,
+    state: Any,
+    readers: Any,
+    latest: Any,
+    grad: Any,
+    read_version: int,
+    scale: Any,
+    eta: float,
+    bound: int,
+) -> tuple[int, int, float, int]:
+    """Leashed-SGD's publish loop, without the GIL.
+
+    Each attempt holds the latest version ``L``, builds ``L - eta s(tau) g`` in a free slot
+    and tries to install it with a CAS; after ``bound`` failed attempts (``bound <= 0``:
+    unbounded) the gradient is dropped. Returns ``(version, attempts, step, live)``: the new
+    version (-1 if dropped, -2 if the pool ran out), the attempts made, the last step size
+    and the most vectors seen live.
+    """
+    attempts, step, peak = 0, 0.0, 0
+    while bound <= 0 or attempts < bound:
+        attempts += 1
+        base = hold_latest(latest, readers)
+        base_slot, sequence = base & SLOT_MASK, base >> SLOT_BITS
+        new = claim_free(state, readers)
+        if new < 0:
+            release(readers, base_slot)
+            return -2, attempts, step, peak
+        tau = sequence - read_version
+        step = eta * scale[min(tau, scale.size - 1)]
+        subtract_scaled(vectors[new], vectors[base_slot], step, grad)
+        release(readers, base_slot)
+        peak = max(peak, live_count(state, readers))
+        if cas(latest, 0, base, pack(sequence + 1, new)):
+            cas(state, base_slot, 1, 0)  # the old latest may now be reused
+            return sequence + 1, attempts, step, peak
+        cas(state, new, 1, 0)
+    return -1, attempts, step, peak

@@ -40,7 +40,6 @@ class SimContext:
         workers: int,
         gradients: int,
         seed_seq: np.random.SeedSequence,
-        track_memory: bool,
     ) -> None:
         self.env = env
         self.profile = profile
@@ -69,7 +68,6 @@ class SimContext:
                 "attempts",
             )
         }
-        self.track_memory = track_memory
         self.holders: dict[int, int] = {}
         self.building = 0
         self.private_copies = 0

@@ -75,7 +75,6 @@ def simulate(
         config.workers,
         config.gradients,
         np.random.SeedSequence(config.seed),
-        track_memory=True,
     )
     _start_workers(ctx, config)
     if progress is None:

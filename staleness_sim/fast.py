@@ -117,7 +117,6 @@ def _fresh(config: SimConfig) -> SimContext:
         config.workers,
         config.gradients,
         np.random.SeedSequence(config.seed),
-        track_memory=False,
     )
 
 

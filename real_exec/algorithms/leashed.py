@@ -13,10 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from real_exec.atomics import cas
 from real_exec.context import RunContext
-from real_exec.kernels import subtract_scaled
-from real_exec.pool import SLOT_BITS, claim_free, hold_latest, live_count, new_pool, pack, release
+from real_exec.pool import SLOT_BITS, hold_latest, new_pool, publish, release
 
 __all__ = ["LeashedState", "leashed_worker"]
 
@@ -53,25 +51,13 @@ def leashed_worker(ctx: RunContext, i: int, shared: LeashedState) -> None:
         cpu = thread_time() - cpu
         release(readers, slot)
         t_done = now()
-        attempts, version, step = 0, -1, 0.0
-        while bound is None or attempts < bound:
-            attempts += 1
-            base = hold_latest(latest, readers)
-            base_slot, sequence = base & _MASK, base >> SLOT_BITS
-            new = claim_free(state, readers)
-            if new < 0:  # cannot happen with 2m + 2 slots; fail loudly rather than corrupt
-                raise RuntimeError("Leashed-SGD vector pool exhausted")
-            step = ctx.step(sequence - read_version)
-            subtract_scaled(vectors[new], vectors[base_slot], step, grad)
-            release(readers, base_slot)
-            live = live_count(state, readers)
-            if live > ctx.peak_live:
-                ctx.peak_live = live
-            if cas(latest, 0, base, pack(sequence + 1, new)):
-                cas(state, base_slot, 1, 0)  # the old latest may now be reused
-                version = sequence + 1
-                break
-            cas(state, new, 1, 0)
+        version, attempts, step, live = publish(
+            vectors, state, readers, latest, grad, read_version, ctx.scale, ctx.config.eta, bound or 0
+        )
+        if version == -2:  # cannot happen with 2m + 2 slots; fail loudly rather than corrupt
+            raise RuntimeError("Leashed-SGD vector pool exhausted")
+        if live > ctx.peak_live:
+            ctx.peak_live = live
         t_apply = now()
         if version > 0:
             ctx.record_applied(i, step, grad)
