@@ -13,8 +13,11 @@ slowest worker, staleness 0).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from staleness_sim.context import SimContext
 from staleness_sim.engine import SimConfig
@@ -46,6 +49,39 @@ def simulate_fast(config: SimConfig) -> SimResult:
     return SimResult(trace, "fast", config.seed, peak_live_vectors=1, mean_live_vectors=1.0)
 
 
+@njit(cache=True)
+def _merge(apply_t: Any, done_t: Any, n: int) -> tuple[Any, Any, Any, Any, Any, bool]:
+    """Merge the workers' sorted publish times into the first ``n`` publishes.
+
+    Ties go to the lowest worker index, as in the SimPy engine. A worker reads right after
+    its own publish, so its read version is its previous apply version (0 at first). Returns
+    ``ok = False`` if some worker ran out of drawn updates before ``n`` publishes.
+    """
+    m, k_max = apply_t.shape
+    ptr = np.zeros(m, dtype=np.int64)
+    last = np.zeros(m, dtype=np.int64)
+    worker = np.empty(n, dtype=np.int64)
+    read_version = np.empty(n, dtype=np.int64)
+    t_read, t_done, t_apply = np.empty(n), np.empty(n), np.empty(n)
+    for v in range(n):
+        best, best_t = -1, np.inf
+        for i in range(m):
+            if ptr[i] == k_max:
+                return worker, read_version, t_read, t_done, t_apply, False
+            t = apply_t[i, ptr[i]]
+            if t < best_t:
+                best, best_t = i, t
+        k = ptr[best]
+        worker[v] = best
+        read_version[v] = last[best]
+        t_read[v] = apply_t[best, k - 1] if k > 0 else 0.0
+        t_done[v] = done_t[best, k]
+        t_apply[v] = best_t
+        last[best] = v + 1
+        ptr[best] = k + 1
+    return worker, read_version, t_read, t_done, t_apply, True
+
+
 def _hogwild(ctx: SimContext, config: SimConfig) -> dict[str, npt.NDArray[np.generic]]:
     m, n = config.workers, config.gradients
     rates = np.array([1.0 / config.profile.speed_of(i) for i in range(m)])
@@ -57,53 +93,33 @@ def _hogwild(ctx: SimContext, config: SimConfig) -> dict[str, npt.NDArray[np.gen
         and prof.copy_time == 0.0
     )
     while True:
-        clocks = []
-        for t in ctx.timing:
+        apply_t = np.empty((m, per_worker))
+        done_t = np.empty((m, per_worker))
+        for i, t in enumerate(ctx.timing):
             # The SimPy worker draws read, compute, publish in this order for each update and
             # advances its clock by each in turn; a cumulative sum does the same additions.
-            steps = np.zeros((per_worker, 3))
             if zero_read_publish:  # x + 0.0 == x: the zero phases add nothing, skip them
-                steps[:, 2] = np.cumsum(t.compute.take(per_worker))
-                steps[:, 1] = steps[:, 2]
-                steps[1:, 0] = steps[:-1, 2]
+                apply_t[i] = np.cumsum(t.compute.take(per_worker))
+                done_t[i] = apply_t[i]
             else:
+                steps = np.empty((per_worker, 3))
                 steps[:, 0] = t.read.take(per_worker)
                 steps[:, 1] = t.compute.take(per_worker)
                 steps[:, 2] = t.publish.take(per_worker) + t.memory
-                steps.ravel()[:] = np.cumsum(steps.ravel())
-            clocks.append(steps)
-        # clock[i, k] = (read done, compute done, publish done) of update k of worker i
-        clock = np.stack(clocks)
-        apply_t = clock[:, :, 2]
-        cutoff = np.partition(apply_t.ravel(), n - 1)[n - 1]
-        if np.all(apply_t[:, -1] >= cutoff):
+                clock = np.cumsum(steps.ravel()).reshape(per_worker, 3)
+                done_t[i], apply_t[i] = clock[:, 1], clock[:, 2]
+        worker, read_version, t_read, t_done, t_apply, ok = _merge(apply_t, done_t, n)
+        if ok:
             break
         per_worker *= 2
         ctx = _fresh(config)
-    # Publish order: by time, ties by worker (a stable sort of the worker-major array; the
-    # faster unstable sort suffices when no two publishes share a time).
-    flat_t = apply_t.ravel()
-    order = np.argsort(flat_t)
-    if np.any(np.diff(flat_t[order]) == 0):
-        order = np.argsort(flat_t, kind="stable")
-    order = order[:n]
-    apply_version = np.empty(apply_t.size, dtype=np.int64)
-    apply_version[order] = np.arange(1, n + 1)
-    # A worker reads right after its own publish, so it reads its previous apply version
-    # (0 for its first update); unpublished slots beyond the first n are never selected.
-    versions = apply_version.reshape(m, per_worker)
-    read_version = np.zeros_like(versions)
-    read_version[:, 1:] = versions[:, :-1]
-    flat = order  # rows in publish order
-    start = np.zeros_like(apply_t)  # an update starts when the worker's previous one ends
-    start[:, 1:] = apply_t[:, :-1]
     return {
-        "worker": flat // per_worker,
-        "read_version": read_version.ravel()[flat],
+        "worker": worker,
+        "read_version": read_version,
         "apply_version": np.arange(1, n + 1),
-        "t_read": start.ravel()[flat],
-        "t_grad_done": clock[:, :, 1].ravel()[flat],
-        "t_apply": apply_t.ravel()[flat],
+        "t_read": t_read,
+        "t_grad_done": t_done,
+        "t_apply": t_apply,
         "attempts": np.ones(n, dtype=np.int64),
     }
 
