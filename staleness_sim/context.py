@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import simpy
 
+from staleness_sim.durations import Durations
 from staleness_sim.profile import HardwareProfile
-from staleness_sim.timing import Sampler
 
-__all__ = ["SimContext", "WorkerTiming"]
-
-
-@dataclass(frozen=True)
-class WorkerTiming:
-    """Duration samplers of one worker (its speed factor already applied)."""
-
-    compute: Sampler
-    read: Sampler
-    publish: Sampler
-    memory: float  # seconds to copy or apply one full vector, NUMA factor applied
+__all__ = ["SimContext"]
 
 
 class SimContext:
@@ -39,7 +27,7 @@ class SimContext:
         profile: HardwareProfile,
         workers: int,
         gradients: int,
-        seed_seq: np.random.SeedSequence,
+        seed: int,
     ) -> None:
         self.env = env
         self.profile = profile
@@ -52,7 +40,8 @@ class SimContext:
             if profile.cores is not None and profile.cores < workers
             else None
         )
-        self.timing = [self._timing(i, s) for i, s in enumerate(seed_seq.spawn(workers))]
+        durations = Durations.draw(profile, workers, gradients, seed)
+        self.timing = [durations.worker(i) for i in range(workers)]
         self.quantum = profile.quantum
         self._held: list[Any] = [None] * workers
         self._used = [0.0] * workers
@@ -74,18 +63,6 @@ class SimContext:
         self._live_last_t = 0.0
         self._live_area = 0.0
         self.peak_live = 1
-
-    def _timing(self, worker: int, seq: np.random.SeedSequence) -> WorkerTiming:
-        p = self.profile
-        scale = p.speed_of(worker)
-        mem = p.memory_factor(worker, self.workers)
-        rngs = [np.random.default_rng(s) for s in seq.spawn(3)]
-        return WorkerTiming(
-            compute=Sampler(p.compute, rngs[0], scale),
-            read=Sampler(p.read, rngs[1], scale * mem),
-            publish=Sampler(p.publish, rngs[2], scale * mem),
-            memory=p.copy_time * mem,
-        )
 
     # -- time ------------------------------------------------------------------------------
     def busy(self, worker: int, duration: float) -> Generator[simpy.Event, Any, None]:
@@ -177,4 +154,7 @@ class SimContext:
 
     def mean_live(self) -> float:
         self.memory_changed()
-        return self._live_area / self.env.now if self.env.now > 0 else float(self.live)
+        if self.env.now <= 0:
+            return float(self.live)
+        # a time average cannot exceed the peak; the sum of areas can, by a rounding error
+        return min(self._live_area / self.env.now, float(self.peak_live))

@@ -69,13 +69,7 @@ def simulate(
     if engine != "simpy":
         raise ValueError(f"engine must be 'simpy' or 'fast', got {engine!r}")
     env = simpy.Environment()
-    ctx = SimContext(
-        env,
-        config.profile,
-        config.workers,
-        config.gradients,
-        np.random.SeedSequence(config.seed),
-    )
+    ctx = SimContext(env, config.profile, config.workers, config.gradients, config.seed)
     _start_workers(ctx, config)
     if progress is None:
         env.run(until=ctx.done)

@@ -1,14 +1,16 @@
 """The vectorized engine, for executions whose staleness follows from completion times alone.
 
 With HOGWILD! and no core contention every worker runs a renewal process: update ``k`` of
-worker ``i`` starts when update ``k - 1`` ends and spends ``read + compute + publish``.
-Its read version is the number of publishes that happened before its read started, and
-its apply version is its rank among all publishes. Both follow from sorting the event
-times (``numpy.lexsort``), with ties broken as the SimPy engine breaks them (by worker,
-a publish before the same worker's next read). The durations are drawn from the same
-random streams, in the same batches, as the SimPy engine, so both engines return the same
-Trace for the same configuration. Synchronous SGD is covered as well (rounds of the
-slowest worker, staleness 0).
+worker ``i`` starts when update ``k - 1`` ends and spends ``read + compute + publish``, so
+its completion times are a running sum of its durations. Its read version is the
+number of publishes before its read started (its own previous apply version: a worker reads
+right after it publishes) and its apply version is its rank among all publishes: a merge
+of the workers' sorted publish times (:mod:`staleness_sim.merge`), ties broken as the
+SimPy engine breaks them (by worker). Synchronous SGD is covered as well: rounds end when
+the slowest worker arrives, and staleness is 0.
+
+The durations come from the same :class:`~staleness_sim.durations.Durations` as the SimPy
+engine's, so both engines return the same Trace for the same configuration.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from staleness_sim.context import SimContext
+from staleness_sim.durations import Durations
 from staleness_sim.engine import SimConfig
+from staleness_sim.merge import merge_publishes, worker_clocks
 from staleness_sim.result import SimResult
 from theory.trace import Trace
 
 __all__ = ["fast_supported", "simulate_fast"]
+
+Columns = dict[str, npt.NDArray[Any]]
 
 
 def fast_supported(config: SimConfig) -> str | None:
@@ -42,123 +47,111 @@ def simulate_fast(config: SimConfig) -> SimResult:
     reason = fast_supported(config)
     if reason is not None:
         raise ValueError(reason)
-    ctx = _fresh(config)
-    columns = _hogwild(ctx, config) if config.algo == "hogwild" else _sync(ctx, config)
+    columns = _hogwild(config) if config.algo == "hogwild" else _sync(config)
+    n = config.gradients
     meta = config.meta() | {"engine": "fast"}
-    trace = Trace.from_columns(meta=meta, step_size=np.full(columns["worker"].size, np.nan), **columns)
+    trace = Trace.from_columns(
+        meta=meta,
+        attempts=np.ones(n, dtype=np.int32),
+        step_size=np.full(n, np.nan),
+        dropped=np.zeros(n, dtype=bool),
+        **columns,
+    )
     return SimResult(trace, "fast", config.seed, peak_live_vectors=1, mean_live_vectors=1.0)
 
 
-@njit(cache=True)
-def _merge(apply_t: Any, done_t: Any, n: int) -> tuple[Any, Any, Any, Any, Any, bool]:
-    """Merge the workers' sorted publish times into the first ``n`` publishes.
-
-    Ties go to the lowest worker index, as in the SimPy engine. A worker reads right after
-    its own publish, so its read version is its previous apply version (0 at first). Returns
-    ``ok = False`` if some worker ran out of drawn updates before ``n`` publishes.
-    """
-    m, k_max = apply_t.shape
-    ptr = np.zeros(m, dtype=np.int64)
-    last = np.zeros(m, dtype=np.int64)
-    worker = np.empty(n, dtype=np.int64)
-    read_version = np.empty(n, dtype=np.int64)
-    t_read, t_done, t_apply = np.empty(n), np.empty(n), np.empty(n)
-    for v in range(n):
-        best, best_t = -1, np.inf
-        for i in range(m):
-            if ptr[i] == k_max:
-                return worker, read_version, t_read, t_done, t_apply, False
-            t = apply_t[i, ptr[i]]
-            if t < best_t:
-                best, best_t = i, t
-        k = ptr[best]
-        worker[v] = best
-        read_version[v] = last[best]
-        t_read[v] = apply_t[best, k - 1] if k > 0 else 0.0
-        t_done[v] = done_t[best, k]
-        t_apply[v] = best_t
-        last[best] = v + 1
-        ptr[best] = k + 1
-    return worker, read_version, t_read, t_done, t_apply, True
-
-
-def _hogwild(ctx: SimContext, config: SimConfig) -> dict[str, npt.NDArray[np.generic]]:
-    m, n = config.workers, config.gradients
-    rates = np.array([1.0 / config.profile.speed_of(i) for i in range(m)])
-    share = n * rates.max() / rates.sum()  # expected updates of the fastest worker
-    per_worker = int(share * 1.02 + 6 * np.sqrt(share)) + 16
-    prof = config.profile
-    zero_read_publish = (
-        all(getattr(model, "value", None) == 0.0 for model in (prof.read, prof.publish))
-        and prof.copy_time == 0.0
-    )
+def _hogwild(config: SimConfig) -> Columns:
+    n = config.gradients
+    cols = _empty_columns(n)
+    rows = 0
     while True:
-        apply_t = np.empty((m, per_worker))
-        done_t = np.empty((m, per_worker))
-        for i, t in enumerate(ctx.timing):
-            # The SimPy worker draws read, compute, publish in this order for each update and
-            # advances its clock by each in turn; a cumulative sum does the same additions.
-            if zero_read_publish:  # x + 0.0 == x: the zero phases add nothing, skip them
-                apply_t[i] = np.cumsum(t.compute.take(per_worker))
-                done_t[i] = apply_t[i]
-            else:
-                steps = np.empty((per_worker, 3))
-                steps[:, 0] = t.read.take(per_worker)
-                steps[:, 1] = t.compute.take(per_worker)
-                steps[:, 2] = t.publish.take(per_worker) + t.memory
-                clock = np.cumsum(steps.ravel()).reshape(per_worker, 3)
-                done_t[i], apply_t[i] = clock[:, 1], clock[:, 2]
-        worker, read_version, t_read, t_done, t_apply, ok = _merge(apply_t, done_t, n)
-        if ok:
+        d = Durations.draw(config.profile, config.workers, n, config.seed)
+        rows = max(rows * 2, d.compute.rows)  # more than one block only if a worker ran out
+        done_t, apply_t = _clocks(d, rows)
+        if merge_publishes(apply_t, done_t, *cols.values()):
             break
-        per_worker *= 2
-        ctx = _fresh(config)
+        if rows > 64 * n:
+            raise RuntimeError("the workers' publish times do not advance (are all durations zero?)")
+    cols["apply_version"] = np.arange(1, n + 1)
+    return cols
+
+
+def _clocks(d: Durations, rows: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Every worker's gradient-done and publish times over ``rows`` updates.
+
+    Written over the drawn durations where they are not needed afterwards (fresh memory
+    is a large part of this engine's time), so ``d`` must not be used again.
+    """
+    read, compute, publish = (phase.take(rows) for phase in (d.read, d.compute, d.publish))
+    done_t = compute if compute.flags.writeable else np.array(compute)
+    if d.publish.constant == 0.0 and not d.memory.any():
+        apply_t = done_t  # d + (0.0 + 0.0) == d: publish times are the done times
+    else:
+        apply_t = publish if publish.flags.writeable else np.empty(compute.shape)
+    worker_clocks(read, compute, publish, d.memory, done_t, apply_t)
+    return done_t, apply_t
+
+
+def _empty_columns(n: int) -> Columns:
+    # Allocated here rather than inside the compiled kernels: numpy reuses its heap for
+    # arrays of this size, the kernels' allocator would touch fresh pages on every call.
     return {
-        "worker": worker,
-        "read_version": read_version,
-        "apply_version": np.arange(1, n + 1),
-        "t_read": t_read,
-        "t_grad_done": t_done,
-        "t_apply": t_apply,
-        "attempts": np.ones(n, dtype=np.int64),
+        "worker": np.empty(n, dtype=np.int32),
+        "read_version": np.empty(n, dtype=np.int64),
+        "t_read": np.empty(n),
+        "t_grad_done": np.empty(n),
+        "t_apply": np.empty(n),
     }
 
 
-def _fresh(config: SimConfig) -> SimContext:
-    import simpy
+def _sync(config: SimConfig) -> Columns:
+    n, m = config.gradients, config.workers
+    d = Durations.draw(config.profile, m, n, config.seed)
+    rounds = -(-n // m)
+    cols = _empty_columns(n)
+    read, compute, publish = (phase.take(rounds) for phase in (d.read, d.compute, d.publish))
+    _rounds(read, compute, publish, d.memory, *cols.values())
+    cols["apply_version"] = cols["read_version"] + 1
+    return cols
 
-    return SimContext(
-        simpy.Environment(),
-        config.profile,
-        config.workers,
-        config.gradients,
-        np.random.SeedSequence(config.seed),
-    )
 
+@njit(cache=True)
+def _rounds(
+    read: Any,
+    compute: Any,
+    publish: Any,
+    memory: Any,
+    worker: Any,
+    read_version: Any,
+    t_read: Any,
+    t_done: Any,
+    t_apply: Any,
+) -> None:
+    """Fill the columns with synchronous rounds.
 
-def _sync(ctx: SimContext, config: SimConfig) -> dict[str, npt.NDArray[np.generic]]:
-    m = config.workers
-    rounds = -(-config.gradients // m)
-    read = np.array([t.read.take(rounds) for t in ctx.timing])  # (m, rounds)
-    comp = np.array([t.compute.take(rounds) for t in ctx.timing])
-    pub = np.array([t.publish.take(rounds) for t in ctx.timing])
-    used = np.zeros(m, dtype=np.int64)  # publish draws consumed: only the last arrival draws
+    Every worker reads at the round's start; the last arrival (the highest index among
+    ties, as SimPy orders them) draws a publish duration and applies the averaged update;
+    all rows of round ``r`` read version ``r`` (staleness 0).
+    """
+    rounds, m = read.shape
+    n = worker.size
+    used = np.zeros(m, dtype=np.int64)  # publish draws consumed by each worker
+    done = np.empty(m)
     clock = 0.0
-    rows: dict[str, list[npt.NDArray[np.generic]]] = {
-        k: []
-        for k in ("worker", "read_version", "apply_version", "t_read", "t_grad_done", "t_apply", "attempts")
-    }
     for r in range(rounds):
-        done = clock + read[:, r] + comp[:, r]
-        last = m - 1 - int(np.argmax(done[::-1]))  # among ties SimPy's last arrival is the highest
-        end = done[last] + (pub[last, used[last]] + ctx.timing[last].memory)
+        last = 0
+        for i in range(m):
+            done[i] = clock + read[r, i] + compute[r, i]
+            if done[i] >= done[last]:
+                last = i
+        end = done[last] + (publish[used[last], last] + memory[last])
         used[last] += 1
-        rows["worker"].append(np.arange(m))
-        rows["read_version"].append(np.full(m, r))
-        rows["apply_version"].append(np.full(m, r + 1))
-        rows["t_read"].append(np.full(m, clock))
-        rows["t_grad_done"].append(done)
-        rows["t_apply"].append(np.full(m, end))
-        rows["attempts"].append(np.ones(m, dtype=np.int64))
+        for i in range(m):
+            row = r * m + i
+            if row < n:
+                worker[row] = i
+                read_version[row] = r
+                t_read[row] = clock
+                t_done[row] = done[i]
+                t_apply[row] = end
         clock = end
-    return {k: np.concatenate(v)[: config.gradients] for k, v in rows.items()}

@@ -3,7 +3,7 @@
 A duration is described on the command line and in profiles as ``NAME:k=v,...`` naming a
 ``scipy.stats`` distribution (``expon:scale=1``, ``gamma:a=4,scale=0.25``,
 ``lognorm:s=0.5,scale=1``) or ``const:VALUE``. Any object with ``.rvs(size, random_state)``
-is accepted as a timing model.
+(``size`` an int or a shape tuple) and ``.mean()`` is accepted as a timing model.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-__all__ = ["Constant", "EmpiricalTiming", "Sampler", "TimingModel", "describe", "parse_timing"]
-
-_BATCH = 16384
+__all__ = ["Constant", "EmpiricalTiming", "PhaseDraws", "Sampler", "TimingModel", "describe", "parse_timing"]
 
 
 @runtime_checkable
 class TimingModel(Protocol):
     """Anything that draws non-negative durations like a frozen scipy distribution."""
 
-    def rvs(self, size: int, random_state: np.random.Generator) -> npt.NDArray[np.float64]: ...
+    def rvs(
+        self, size: int | tuple[int, ...], random_state: np.random.Generator
+    ) -> npt.NDArray[np.float64]: ...
 
     def mean(self) -> float: ...
 
@@ -40,7 +40,9 @@ class Constant:
         if not (np.isfinite(self.value) and self.value >= 0):
             raise ValueError(f"a constant duration must be a finite number >= 0, got {self.value}")
 
-    def rvs(self, size: int, random_state: np.random.Generator | None = None) -> npt.NDArray[np.float64]:
+    def rvs(
+        self, size: int | tuple[int, ...], random_state: np.random.Generator | None = None
+    ) -> npt.NDArray[np.float64]:
         return np.full(size, self.value)
 
     def mean(self) -> float:
@@ -59,7 +61,9 @@ class EmpiricalTiming:
             raise ValueError("empirical durations must be a non-empty array of finite numbers >= 0")
         object.__setattr__(self, "samples", x)
 
-    def rvs(self, size: int, random_state: np.random.Generator | None = None) -> npt.NDArray[np.float64]:
+    def rvs(
+        self, size: int | tuple[int, ...], random_state: np.random.Generator | None = None
+    ) -> npt.NDArray[np.float64]:
         rng = random_state if random_state is not None else np.random.default_rng()
         return self.samples[rng.integers(0, self.samples.size, size)]
 
@@ -128,21 +132,83 @@ def describe(model: TimingModel) -> str:
     return f"{dist.name}:{params}"
 
 
+class PhaseDraws:
+    """The durations of one phase (compute, read or publish) for all workers, drawn in blocks.
+
+    Block ``j`` is one call ``model.rvs(size=(rows, workers))`` times each worker's scale:
+    worker ``i``'s ``k``-th duration is ``block[k // rows][k % rows, i]``. One call per block
+    (rather than per worker) keeps the cost of drawing low, and because the blocks are the
+    same however the draws are consumed, an event loop taking one duration at a time
+    (:meth:`sampler`) and a vectorized engine taking them all at once (:meth:`take`) see the
+    same numbers. A block is freed once every worker has moved past it.
+    """
+
+    __slots__ = ("_blocks", "_model", "_passed", "_rng", "_unit", "constant", "rows", "scales")
+
+    def __init__(
+        self, model: TimingModel, rng: np.random.Generator, scales: npt.ArrayLike, rows: int
+    ) -> None:
+        self._model, self._rng = model, rng
+        self.scales = np.asarray(scales, dtype=np.float64)
+        self._unit = bool(np.all(self.scales == 1.0))
+        if rows < 1:
+            raise ValueError(f"rows per block must be >= 1, got {rows}")
+        self.rows = rows
+        self.constant: float | None = model.value if isinstance(model, Constant) else None
+        self._blocks: list[npt.NDArray[np.float64] | None] = []
+        self._passed: list[int] = []
+
+    @property
+    def workers(self) -> int:
+        return self.scales.size
+
+    def block(self, j: int) -> npt.NDArray[np.float64]:
+        """Block ``j`` (``rows x workers``), drawing the blocks up to it if needed."""
+        while len(self._blocks) <= j:
+            size = (self.rows, self.workers)
+            draws = np.asarray(self._model.rvs(size=size, random_state=self._rng), dtype=np.float64)
+            if not (draws.min() >= 0 and np.isfinite(draws.max())):  # NaN fails the first test
+                raise ValueError("a timing model drew a negative or non-finite duration")
+            if not self._unit:  # x * 1.0 == x: skip the product when no worker is scaled
+                draws = draws * self.scales
+            self._blocks.append(draws)
+            self._passed.append(0)
+        block = self._blocks[j]
+        if block is None:
+            raise RuntimeError(f"block {j} was freed: every worker had moved past it")
+        return block
+
+    def _release(self, j: int) -> None:
+        self._passed[j] += 1
+        if self._passed[j] == self.workers:
+            self._blocks[j] = None
+
+    def sampler(self, worker: int) -> Sampler:
+        """A callable returning ``worker``'s next duration."""
+        return Sampler(self, worker)
+
+    def take(self, n: int) -> npt.NDArray[np.float64]:
+        """Every worker's first ``n`` durations, an ``(n, workers)`` array (column = worker).
+
+        A constant phase gives a read-only broadcast view, not a copy.
+        """
+        if self.constant is not None:
+            return np.broadcast_to(self.constant * self.scales, (n, self.workers))
+        blocks = [self.block(j) for j in range(-(-n // self.rows))]
+        return blocks[0][:n] if len(blocks) == 1 else np.concatenate(blocks, axis=0)[:n]
+
+
 class Sampler:
-    """Draws durations one at a time from batches (fast inside a simulation loop)."""
+    """One worker's durations of one phase, one at a time (fast inside an event loop)."""
 
-    __slots__ = ("_it", "_model", "_rng", "_scale", "constant")
+    __slots__ = ("_block", "_draws", "_it", "_worker", "constant")
 
-    def __init__(self, model: TimingModel, rng: np.random.Generator, scale: float = 1.0) -> None:
-        self._model, self._rng, self._scale = model, rng, scale
-        self.constant: float | None = model.value * scale if isinstance(model, Constant) else None
+    def __init__(self, draws: PhaseDraws, worker: int) -> None:
+        self._draws, self._worker = draws, worker
+        c = draws.constant
+        self.constant: float | None = None if c is None else c * float(draws.scales[worker])
+        self._block = -1
         self._it: Iterator[float] = iter(())
-
-    def _batch(self) -> npt.NDArray[np.float64]:
-        draws = np.asarray(self._model.rvs(size=_BATCH, random_state=self._rng), dtype=np.float64)
-        if not (draws.min() >= 0 and np.isfinite(draws.max())):  # NaN fails the first test
-            raise ValueError("a timing model drew a negative or non-finite duration")
-        return draws * self._scale
 
     def __call__(self) -> float:
         if self.constant is not None:
@@ -150,15 +216,8 @@ class Sampler:
         try:
             return next(self._it)
         except StopIteration:
-            self._it = iter(self._batch().tolist())
+            if self._block >= 0:
+                self._draws._release(self._block)
+            self._block += 1
+            self._it = iter(self._draws.block(self._block)[:, self._worker].tolist())
             return next(self._it)
-
-    def take(self, n: int) -> npt.NDArray[np.float64]:
-        """The next ``n`` durations at once, exactly as ``n`` calls would return them.
-
-        Only valid on a fresh sampler (it draws whole batches from the start of the stream).
-        """
-        if self.constant is not None:
-            return np.full(n, self.constant)
-        batches = [self._batch() for _ in range(-(-n // _BATCH))]
-        return np.concatenate(batches)[:n] if batches else np.zeros(0)

@@ -76,18 +76,31 @@ class Trace:
 
     @classmethod
     def from_columns(cls, meta: Mapping[str, Any] | None = None, **columns: npt.ArrayLike) -> Trace:
-        """Build a Trace from column arrays (``tau`` and ``dropped`` are derived when omitted)."""
+        """Build a Trace from column arrays.
+
+        ``dropped`` defaults to ``apply_version < 0``. ``tau``, when omitted, is derived
+        (``apply_version - 1 - read_version``, -1 for dropped rows), so only a given one is
+        checked against the versions.
+        """
         cols = {k: np.asarray(v) for k, v in columns.items()}
+        for name in ("read_version", "apply_version"):
+            if name not in cols:
+                raise ValueError(f"trace table lacks columns: {name}")
         apply_v = cols["apply_version"]
-        if "tau" not in cols:
-            cols["tau"] = np.where(apply_v < 0, -1, apply_v - 1 - cols["read_version"])
         if "dropped" not in cols:
             cols["dropped"] = apply_v < 0
+        derive = "tau" not in cols
+        if derive:
+            tau = np.subtract(apply_v, cols["read_version"], dtype=np.int64)
+            tau -= 1
+            if cols["dropped"].any():
+                tau[cols["dropped"]] = -1
+            cols["tau"] = tau
         missing = [c for c in COLUMNS if c not in cols]
         if missing:
             raise ValueError(f"trace table lacks columns: {', '.join(missing)}")
         arrays = {c: cols[c].astype(dt, copy=False) for c, dt in COLUMNS.items()}
-        _validate(arrays)
+        _validate(arrays, check_tau=not derive)
         trace = cls.__new__(cls)
         object.__setattr__(trace, "table", pd.DataFrame(arrays, copy=False))
         object.__setattr__(trace, "meta", dict(meta or {}))
@@ -121,12 +134,17 @@ class Trace:
         return cls(pd.read_parquet(parquet), info)
 
 
-def _validate(arrays: dict[str, npt.NDArray[Any]]) -> None:
+def _validate(arrays: dict[str, npt.NDArray[Any]], check_tau: bool = True) -> None:
     dropped, tau, apply_v = arrays["dropped"], arrays["tau"], arrays["apply_version"]
-    if np.any((tau != apply_v - 1 - arrays["read_version"]) & ~dropped):
-        raise ValueError("tau must equal apply_version - 1 - read_version for applied rows")
-    if np.any(((apply_v != -1) | (tau != -1)) & dropped):
+    if dropped.any() and (np.any(apply_v[dropped] != -1) or np.any(tau[dropped] != -1)):
         raise ValueError("dropped rows must have apply_version = tau = -1")
+    if not check_tau:
+        return
+    expected = np.subtract(apply_v, arrays["read_version"])  # one temporary, updated in place
+    expected -= 1
+    expected[dropped] = -1
+    if not np.array_equal(tau, expected):
+        raise ValueError("tau must equal apply_version - 1 - read_version for applied rows")
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -4,10 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from staleness_sim.profile import HardwareProfile, load_profile, shipped_profiles
-from staleness_sim.timing import Constant, Sampler, describe, parse_timing
+from staleness_sim.timing import Constant, PhaseDraws, describe, parse_timing
 
 
 def test_shipped_profiles_load_and_round_trip(tmp_path: Path) -> None:
@@ -81,8 +83,37 @@ def test_timing_parsing() -> None:
         Constant(-1.0)
 
 
-def test_sampler_take_equals_repeated_calls() -> None:
+@given(st.integers(1, 5), st.integers(1, 50), st.integers(0, 2**16))
+def test_samplers_see_exactly_the_drawn_block_columns(workers, rows, seed) -> None:
+    # Workers consume their durations at different paces (an event loop); whatever the
+    # interleaving, each sees its own column of the blocks, scaled by its factor, so the
+    # vectorized take() returns the same numbers.
     model = parse_timing("lognorm:s=0.5,scale=1")
-    one = Sampler(model, np.random.default_rng(3), scale=2.0)
-    many = Sampler(model, np.random.default_rng(3), scale=2.0)
-    assert np.array_equal([one() for _ in range(40_000)], many.take(40_000))
+    scales = np.linspace(1.0, 2.0, workers)
+    stream = PhaseDraws(model, np.random.default_rng(seed), scales, rows)
+    samplers = [stream.sampler(i) for i in range(workers)]
+    order = np.random.default_rng(seed + 1).integers(0, workers, 60 * workers)
+    seen: list[list[float]] = [[] for _ in range(workers)]
+    for i in order:
+        seen[i].append(samplers[i]())
+    longest = max(len(s) for s in seen)
+    expected = PhaseDraws(model, np.random.default_rng(seed), scales, rows).take(longest)
+    assert expected.shape == (longest, workers)
+    for i in range(workers):
+        assert np.array_equal(seen[i], expected[: len(seen[i]), i])
+
+
+def test_blocks_are_freed_once_every_worker_passed_them() -> None:
+    stream = PhaseDraws(parse_timing("expon:scale=1"), np.random.default_rng(0), [1.0, 1.0], rows=4)
+    a, b = stream.sampler(0), stream.sampler(1)
+    for _ in range(9):  # worker 0 enters block 2
+        a()
+    b()
+    assert stream.block(1) is not None
+    for _ in range(8):  # worker 1 enters block 2: blocks 0 and 1 are no longer needed
+        b()
+    with pytest.raises(RuntimeError, match="freed"):
+        stream.block(0)
+    const = PhaseDraws(Constant(0.5), np.random.default_rng(0), [1.0, 3.0], rows=4)
+    assert const.sampler(1)() == 1.5
+    assert np.array_equal(const.take(3), [[0.5, 1.5]] * 3)

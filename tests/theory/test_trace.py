@@ -47,6 +47,12 @@ def test_inconsistent_tau_is_rejected() -> None:
         Trace(frame)
     with pytest.raises(ValueError, match="lacks columns"):
         Trace(frame.drop(columns=["attempts"]))
+    frame = _trace().table.copy()
+    frame.loc[1, "dropped"] = True
+    with pytest.raises(ValueError, match="dropped rows"):
+        Trace(frame)
+    frame.loc[1, ["apply_version", "tau"]] = -1
+    assert Trace(frame).table["dropped"].sum() == frame["dropped"].sum()  # well-formed: accepted
 
 
 def test_read_staleness_from_csv(tmp_path: Path) -> None:

@@ -1,0 +1,76 @@
+"""The random durations of one simulated execution, shared by both engines.
+
+Each phase (compute, read, publish) has one random stream for all workers, drawn in
+blocks of ``rows x workers`` (:class:`~staleness_sim.timing.PhaseDraws`); a worker's
+speed factor (and, for memory phases, its NUMA factor) scales its column. The block
+height is what the busiest worker is expected to need, so a vectorized engine usually
+draws one block per phase and an event loop never holds much more than that.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from staleness_sim.profile import HardwareProfile
+from staleness_sim.timing import PhaseDraws, Sampler
+
+__all__ = ["Durations", "WorkerTiming", "expected_draws"]
+
+#: Largest block (rows x workers) drawn at once: 2**21 float64 values, 16 MiB.
+MAX_BLOCK = 2**21
+
+
+@dataclass(frozen=True)
+class WorkerTiming:
+    """Duration samplers of one worker (its speed factor already applied)."""
+
+    compute: Sampler
+    read: Sampler
+    publish: Sampler
+    memory: float  # seconds to copy or apply one full vector, NUMA factor applied
+
+
+def expected_draws(profile: HardwareProfile, workers: int, gradients: int) -> int:
+    """Durations per phase the fastest worker needs for ``gradients`` in all, with a margin.
+
+    Workers run at rates ``1 / speed_i``, so the fastest computes a share
+    ``gradients * max_rate / sum_rates``; the margin (2% plus six standard deviations of a
+    Poisson count, plus 16) makes running out rare.
+    """
+    rates = np.array([1.0 / profile.speed_of(i) for i in range(workers)])
+    share = gradients * float(rates.max() / rates.sum())
+    return int(share * 1.02 + 6 * math.sqrt(share)) + 16
+
+
+@dataclass(frozen=True)
+class Durations:
+    """The compute, read and publish durations of every worker, and their memory costs."""
+
+    compute: PhaseDraws
+    read: PhaseDraws
+    publish: PhaseDraws
+    memory: npt.NDArray[np.float64]  # per worker: copy_time times the NUMA factor
+
+    @classmethod
+    def draw(cls, profile: HardwareProfile, workers: int, gradients: int, seed: int) -> Durations:
+        """The durations of a run of ``gradients`` with ``workers`` under ``seed``."""
+        speed = np.array([profile.speed_of(i) for i in range(workers)])
+        mem = np.array([profile.memory_factor(i, workers) for i in range(workers)])
+        rows = max(1, min(expected_draws(profile, workers, gradients), MAX_BLOCK // workers))
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+        return cls(
+            compute=PhaseDraws(profile.compute, rngs[0], speed, rows),
+            read=PhaseDraws(profile.read, rngs[1], speed * mem, rows),
+            publish=PhaseDraws(profile.publish, rngs[2], speed * mem, rows),
+            memory=profile.copy_time * mem,
+        )
+
+    def worker(self, i: int) -> WorkerTiming:
+        """Worker ``i``'s samplers."""
+        return WorkerTiming(
+            self.compute.sampler(i), self.read.sampler(i), self.publish.sampler(i), float(self.memory[i])
+        )
