@@ -5,12 +5,13 @@ worker ``i`` starts when update ``k - 1`` ends and spends ``read + compute + pub
 its completion times are a running sum of its durations. Its read version is the
 number of publishes before its read started (its own previous apply version: a worker reads
 right after it publishes) and its apply version is its rank among all publishes: a merge
-of the workers' sorted publish times (:mod:`staleness_sim.merge`), ties broken as the
-SimPy engine breaks them (by worker). Synchronous SGD is covered as well: rounds end when
-the slowest worker arrives, and staleness is 0.
+of the workers' sorted publish times (:mod:`staleness_sim.merge`). Synchronous SGD is
+covered as well: rounds end when the slowest worker arrives, and staleness is 0.
 
 The durations come from the same :class:`~staleness_sim.durations.Durations` as the SimPy
-engine's, so both engines return the same Trace for the same configuration.
+engine's, so with continuous durations both engines return the same Trace. Simultaneous
+events (discrete durations) are ordered by worker index here and by scheduling order in
+SimPy; the executions then agree in their events and in law, not in every version.
 """
 
 from __future__ import annotations
@@ -62,12 +63,12 @@ def simulate_fast(config: SimConfig) -> SimResult:
 
 def _hogwild(config: SimConfig) -> Columns:
     n = config.gradients
-    cols = _empty_columns(n)
     rows = 0
     while True:
         d = Durations.draw(config.profile, config.workers, n, config.seed)
         rows = max(rows * 2, d.compute.rows)  # more than one block only if a worker ran out
         done_t, apply_t = _clocks(d, rows)
+        cols = _empty_columns(n)  # after the draws: may reuse the memory of their temporaries
         if merge_publishes(apply_t, done_t, *cols.values()):
             break
         if rows > 64 * n:
@@ -130,8 +131,8 @@ def _rounds(
     """Fill the columns with synchronous rounds.
 
     Every worker reads at the round's start; the last arrival (the highest index among
-    ties, as SimPy orders them) draws a publish duration and applies the averaged update;
-    all rows of round ``r`` read version ``r`` (staleness 0).
+    simultaneous arrivals) draws a publish duration and applies the averaged update; all
+    rows of round ``r`` read version ``r`` (staleness 0).
     """
     rounds, m = read.shape
     n = worker.size

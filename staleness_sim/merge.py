@@ -2,9 +2,9 @@
 
 A HOGWILD! worker without core contention runs a renewal process, so each worker's clock
 is a running sum of its durations (:func:`worker_clocks`). The execution's publishes are
-then the union of the workers' publish times in increasing order, ties to the lowest
-worker index, as the SimPy engine orders simultaneous events of different workers
-(:func:`merge_publishes`).
+then the union of the workers' publish times in increasing order, simultaneous publishes
+by worker index (:func:`merge_publishes`; the SimPy engine orders those by when they were
+scheduled, so with discrete durations the two engines' versions can differ among ties).
 
 A k-way merge finds the next publish by scanning the ``m`` workers' next publish times; each
 step depends on the previous one, so one merge runs at the latency of that chain. The merge
