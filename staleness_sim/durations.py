@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from staleness_sim.profile import HardwareProfile
-from staleness_sim.timing import PhaseDraws, Sampler
+from staleness_sim.timing import Constant, PhaseDraws, Sampler
 
 __all__ = ["Durations", "WorkerTiming", "expected_draws"]
 
@@ -41,7 +41,7 @@ def expected_draws(profile: HardwareProfile, workers: int, gradients: int) -> in
     ``gradients * max_rate / sum_rates``; the margin (2% plus six standard deviations of a
     Poisson count, plus 16) makes running out rare.
     """
-    rates = np.array([1.0 / profile.speed_of(i) for i in range(workers)])
+    rates = 1.0 / profile.speeds(workers)
     share = gradients * float(rates.max() / rates.sum())
     return int(share * 1.02 + 6 * math.sqrt(share)) + 16
 
@@ -58,10 +58,15 @@ class Durations:
     @classmethod
     def draw(cls, profile: HardwareProfile, workers: int, gradients: int, seed: int) -> Durations:
         """The durations of a run of ``gradients`` with ``workers`` under ``seed``."""
-        speed = np.array([profile.speed_of(i) for i in range(workers)])
-        mem = np.array([profile.memory_factor(i, workers) for i in range(workers)])
+        speed = profile.speeds(workers)
+        mem = profile.memory_factors(workers)
         rows = max(1, min(expected_draws(profile, workers, gradients), MAX_BLOCK // workers))
-        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+        models = (profile.compute, profile.read, profile.publish)
+        seqs = np.random.SeedSequence(seed).spawn(len(models))
+        rngs = [
+            None if isinstance(m, Constant) else np.random.default_rng(s)  # constants draw nothing
+            for m, s in zip(models, seqs, strict=True)
+        ]
         return cls(
             compute=PhaseDraws(profile.compute, rngs[0], speed, rows),
             read=PhaseDraws(profile.read, rngs[1], speed * mem, rows),

@@ -51,7 +51,7 @@ def simulate_fast(config: SimConfig) -> SimResult:
     columns = _hogwild(config) if config.algo == "hogwild" else _sync(config)
     n = config.gradients
     meta = config.meta() | {"engine": "fast"}
-    trace = Trace.from_columns(
+    trace = Trace.from_consistent_columns(  # versions and staleness built together (tested)
         meta=meta,
         attempts=np.ones(n, dtype=np.int32),
         step_size=np.full(n, np.nan),
@@ -73,7 +73,6 @@ def _hogwild(config: SimConfig) -> Columns:
             break
         if rows > 64 * n:
             raise RuntimeError("the workers' publish times do not advance (are all durations zero?)")
-    cols["apply_version"] = np.arange(1, n + 1)
     return cols
 
 
@@ -96,9 +95,12 @@ def _clocks(d: Durations, rows: int) -> tuple[npt.NDArray[np.float64], npt.NDArr
 def _empty_columns(n: int) -> Columns:
     # Allocated here rather than inside the compiled kernels: numpy reuses its heap for
     # arrays of this size, the kernels' allocator would touch fresh pages on every call.
+    # The kernels take these columns in this order.
     return {
         "worker": np.empty(n, dtype=np.int32),
         "read_version": np.empty(n, dtype=np.int64),
+        "apply_version": np.empty(n, dtype=np.int64),
+        "tau": np.empty(n, dtype=np.int64),
         "t_read": np.empty(n),
         "t_grad_done": np.empty(n),
         "t_apply": np.empty(n),
@@ -112,7 +114,6 @@ def _sync(config: SimConfig) -> Columns:
     cols = _empty_columns(n)
     read, compute, publish = (phase.take(rounds) for phase in (d.read, d.compute, d.publish))
     _rounds(read, compute, publish, d.memory, *cols.values())
-    cols["apply_version"] = cols["read_version"] + 1
     return cols
 
 
@@ -124,6 +125,8 @@ def _rounds(
     memory: Any,
     worker: Any,
     read_version: Any,
+    apply_version: Any,
+    tau: Any,
     t_read: Any,
     t_done: Any,
     t_apply: Any,
@@ -152,6 +155,8 @@ def _rounds(
             if row < n:
                 worker[row] = i
                 read_version[row] = r
+                apply_version[row] = r + 1
+                tau[row] = 0
                 t_read[row] = clock
                 t_done[row] = done[i]
                 t_apply[row] = end

@@ -63,7 +63,15 @@ def _count_upto(apply_t: Any, i: int, t: float) -> int:
 
 @njit(cache=True)
 def merge_publishes(
-    apply_t: Any, done_t: Any, worker: Any, read_version: Any, t_read: Any, t_done: Any, t_apply: Any
+    apply_t: Any,
+    done_t: Any,
+    worker: Any,
+    read_version: Any,
+    apply_version: Any,
+    tau: Any,
+    t_read: Any,
+    t_done: Any,
+    t_apply: Any,
 ) -> bool:
     """Fill the columns with the first ``worker.size`` publishes of all workers, in order.
 
@@ -132,6 +140,9 @@ def merge_publishes(
     # A worker reads right after its own publish: its read version is its previous one.
     last = np.zeros(m, dtype=np.int64)
     for v in range(n):
-        read_version[v] = last[worker[v]]
-        last[worker[v]] = v + 1
+        i = worker[v]
+        read_version[v] = last[i]
+        apply_version[v] = v + 1
+        tau[v] = v - last[i]
+        last[i] = v + 1
     return True

@@ -30,6 +30,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from staleness_sim.timing import Constant, TimingModel, describe, parse_timing
 
 __all__ = ["HardwareProfile", "load_profile", "shipped_profiles"]
@@ -101,17 +104,17 @@ class HardwareProfile:
         """Seconds to copy (or apply into) a full parameter vector."""
         return self.dim * self.bytes_per_param / (self.bandwidth_gbs * 1e9)
 
-    def speed_of(self, worker: int) -> float:
-        """Slowdown factor of ``worker`` (speed list cycled)."""
-        return float(self.speed[worker % len(self.speed)])
+    def speeds(self, workers: int) -> npt.NDArray[np.float64]:
+        """Every worker's slowdown factor (the ``speed`` list cycled over the workers)."""
+        return np.resize(np.asarray(self.speed, dtype=np.float64), workers)
 
-    def memory_factor(self, worker: int, workers: int) -> float:
-        """NUMA factor for ``worker``: workers are spread evenly over sockets; socket 0 holds
+    def memory_factors(self, workers: int) -> npt.NDArray[np.float64]:
+        """NUMA factor of each worker: workers are spread evenly over sockets; socket 0 holds
         the parameters, the others pay ``numa_penalty`` on memory costs."""
         cores = self.cores or workers
         per_socket = max(1, math.ceil(cores / self.sockets))
-        socket = (worker % cores) // per_socket
-        return 1.0 if socket == 0 else float(self.numa_penalty)
+        socket = (np.arange(workers) % cores) // per_socket
+        return np.where(socket == 0, 1.0, float(self.numa_penalty))
 
     def with_overrides(self, **changes: Any) -> HardwareProfile:
         """A copy with fields replaced (timing strings are parsed); ``None`` values are ignored."""

@@ -146,7 +146,7 @@ class PhaseDraws:
     __slots__ = ("_blocks", "_model", "_passed", "_rng", "_unit", "constant", "rows", "scales")
 
     def __init__(
-        self, model: TimingModel, rng: np.random.Generator, scales: npt.ArrayLike, rows: int
+        self, model: TimingModel, rng: np.random.Generator | None, scales: npt.ArrayLike, rows: int
     ) -> None:
         self._model, self._rng = model, rng
         self.scales = np.asarray(scales, dtype=np.float64)
@@ -166,6 +166,8 @@ class PhaseDraws:
         """Block ``j`` (``rows x workers``), drawing the blocks up to it if needed."""
         while len(self._blocks) <= j:
             size = (self.rows, self.workers)
+            if self._rng is None:
+                raise ValueError("a random timing model needs a random generator")
             draws = np.asarray(self._model.rvs(size=size, random_state=self._rng), dtype=np.float64)
             if not (draws.min() >= 0 and np.isfinite(draws.max())):  # NaN fails the first test
                 raise ValueError("a timing model drew a negative or non-finite duration")

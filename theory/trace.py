@@ -76,12 +76,26 @@ class Trace:
 
     @classmethod
     def from_columns(cls, meta: Mapping[str, Any] | None = None, **columns: npt.ArrayLike) -> Trace:
-        """Build a Trace from column arrays.
+        """Build a Trace from column arrays (kept without a copy where the dtype matches).
 
         ``dropped`` defaults to ``apply_version < 0``. ``tau``, when omitted, is derived
-        (``apply_version - 1 - read_version``, -1 for dropped rows), so only a given one is
-        checked against the versions.
+        (``apply_version - 1 - read_version``, -1 for dropped rows); a given one is checked
+        against the versions.
         """
+        return cls._build(columns, meta, check=True)
+
+    @classmethod
+    def from_consistent_columns(
+        cls, meta: Mapping[str, Any] | None = None, **columns: npt.ArrayLike
+    ) -> Trace:
+        """As :meth:`from_columns`, without checking a given ``tau`` against the versions: for
+        producers that build the columns consistent by construction (and test that they do)."""
+        return cls._build(columns, meta, check=False)
+
+    @classmethod
+    def _build(
+        cls, columns: Mapping[str, npt.ArrayLike], meta: Mapping[str, Any] | None, check: bool
+    ) -> Trace:
         cols = {k: np.asarray(v) for k, v in columns.items()}
         for name in ("read_version", "apply_version"):
             if name not in cols:
@@ -100,7 +114,7 @@ class Trace:
         if missing:
             raise ValueError(f"trace table lacks columns: {', '.join(missing)}")
         arrays = {c: cols[c].astype(dt, copy=False) for c, dt in COLUMNS.items()}
-        _validate(arrays, check_tau=not derive)
+        _validate(arrays, check_tau=check and not derive)
         trace = cls.__new__(cls)
         object.__setattr__(trace, "table", pd.DataFrame(arrays, copy=False))
         object.__setattr__(trace, "meta", dict(meta or {}))

@@ -81,6 +81,7 @@ def test_simultaneous_publishes_are_the_same_events(workers, gradients, compute,
     end = min(a["t_apply"].max(), b["t_apply"].max())
     rows_a, rows_b = (t.loc[t["t_apply"] < end, key].sort_values(key).to_numpy() for t in (a, b))
     assert np.array_equal(rows_a, rows_b)
+    assert np.array_equal(b["tau"], b["apply_version"] - 1 - b["read_version"])  # built unchecked
     for t in (a, b):  # both are valid executions: versions in time order, reads consistent
         published = np.sort(t["t_apply"].to_numpy())
         assert np.array_equal(t.sort_values("apply_version")["t_apply"].to_numpy(), published)

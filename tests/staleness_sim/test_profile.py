@@ -60,7 +60,8 @@ def test_profile_file_errors(tmp_path: Path) -> None:
 def test_overrides_and_numa_placement() -> None:
     p = HardwareProfile(cores=8, sockets=2, numa_penalty=2.0).with_overrides(compute="const:2", cores=None)
     assert p.compute.mean() == 2.0 and p.cores == 8
-    assert [p.memory_factor(i, 8) for i in range(8)] == [1.0] * 4 + [2.0] * 4
+    assert p.memory_factors(8).tolist() == [1.0] * 4 + [2.0] * 4
+    assert HardwareProfile(speed=(1.0, 2.5)).speeds(5).tolist() == [1.0, 2.5, 1.0, 2.5, 1.0]
 
 
 def test_timing_parsing() -> None:

@@ -55,6 +55,17 @@ def test_inconsistent_tau_is_rejected() -> None:
     assert Trace(frame).table["dropped"].sum() == frame["dropped"].sum()  # well-formed: accepted
 
 
+def test_consistent_columns_skip_only_the_tau_check() -> None:
+    cols = {"worker": [0, 1], "read_version": [0, 0], "apply_version": [1, 2], "t_read": [0.0, 0.0]}
+    cols |= {"t_grad_done": [1.0, 1.0], "t_apply": [1.0, 1.0], "attempts": [1, 1], "step_size": [0.1, 0.1]}
+    assert Trace.from_columns(**cols).table["tau"].tolist() == [0, 1]  # derived
+    with pytest.raises(ValueError, match="tau must equal"):
+        Trace.from_columns(tau=[0, 0], **cols)
+    assert Trace.from_consistent_columns(tau=[0, 1], **cols).table["tau"].tolist() == [0, 1]
+    with pytest.raises(ValueError, match="dropped rows"):  # the cheap checks still run
+        Trace.from_consistent_columns(tau=[0, 1], dropped=[False, True], **cols)
+
+
 def test_read_staleness_from_csv(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("tau\n0\n2\n-1\n3\n")
     (tmp_path / "b.csv").write_text("x\n1\n1\n")
