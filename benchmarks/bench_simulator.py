@@ -1,6 +1,6 @@
 """Simulator speed: SimPy engine throughput and the fast engine's speed-up.
 
-Run: ``python benchmarks/bench_simulator.py [--updates N] [--repeats R]``. Each row is the
+Run: ``python benchmarks/bench_simulator.py [--updates N] [--repeats R] [--algos A,B]``. Each row is the
 median of R runs; the SimPy and fast runs of a row alternate, so both see the same machine
 load, and each starts after a garbage collection. The speed-up is the median of the R
 paired ratios (each SimPy run over the fast run right after it), which a load spike on a
@@ -38,13 +38,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--algos", default="hogwild,sync,lock,leashed", help="comma-separated subset")
     args = parser.parse_args()
+    algos = args.algos.split(",")
     print(f"{args.updates} gradients per run, median of {args.repeats} runs\n")
     print(
         "| algo | workers | compute | publish | SimPy s | SimPy updates/s | fast s | fast / SimPy speed-up |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for algo, m, compute, publish in CASES:
+    for algo, m, compute, publish in (case for case in CASES if case[0] in algos):
         profile = HardwareProfile(compute=parse_timing(compute), publish=parse_timing(publish))
         config = SimConfig(algo, m, profile, args.updates, seed=1)
         simpy_times, fast_times = [], []
