@@ -1,6 +1,6 @@
 """Real-run speed on this machine: thread scaling, instrumentation cost, bare-kernel parity.
 
-Run: ``python benchmarks/bench_real_exec.py [--seconds S] [--repeats R] [--dtype D]``.
+Run: ``python benchmarks/bench_real_exec.py [--seconds S] [--repeats R] [--dtype D] [--only W,..]``.
 Configurations are interleaved within each repeat (so all see the same machine load) and
 each row reports the median updates/s over the repeats. The loss monitor is off
 (``sample_every`` beyond the run) so that only the workers use the cores.
@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dtype", default="float64")
     parser.add_argument("--problem", default="mlp-784")
+    parser.add_argument("--only", default="", help="comma-separated words: keep configurations naming one")
     args = parser.parse_args()
     problem = make_problem(args.problem, np.random.default_rng(0), batch=32, dtype=args.dtype)
     configs = {
@@ -65,6 +66,9 @@ def main() -> None:
         "lock 1 thread": ("lock", 1, True),
         "lock 2 threads": ("lock", 2, True),
     }
+    if args.only:
+        keep = args.only.split(",")
+        configs = {k: v for k, v in configs.items() if any(word in k for word in keep)}
     rates: dict[str, list[float]] = {k: [] for k in configs}
     for _ in range(args.repeats):
         for name, cfg in configs.items():
@@ -114,7 +118,8 @@ def main() -> None:
     print("\n| ratio | median of paired ratios | ratio of medians |")
     print("|---|---|---|")
     for label, a, b in rows:
-        print(f"| {label} | {ratio(a, b)} |")
+        if a in rates and b in rates:
+            print(f"| {label} | {ratio(a, b)} |")
 
 
 if __name__ == "__main__":
