@@ -15,6 +15,13 @@ from theory.fitting import total_variation
 from theory.staleness import Empirical
 
 
+def _assert_same_traces(profile: HardwareProfile, workers: int, gradients: int, seed: int) -> None:
+    for algo in ("hogwild", "sync"):
+        config = SimConfig(algo, workers, profile, gradients, seed=seed)
+        a, b = simulate(config, "simpy").trace.table, simulate(config, "fast").trace.table
+        assert a.equals(b), algo
+
+
 @pytest.mark.parametrize(
     ("compute", "read", "publish", "speed"),
     [
@@ -33,10 +40,7 @@ def test_fast_engine_reproduces_the_simpy_trace(compute, read, publish, speed) -
         dim=1000,
         bandwidth_gbs=1.0,
     )
-    for algo in ("hogwild", "sync"):
-        config = SimConfig(algo, 7, p, 20_000, seed=5)
-        a, b = simulate(config, "simpy").trace.table, simulate(config, "fast").trace.table
-        assert a.equals(b), algo
+    _assert_same_traces(p, 7, 20_000, seed=5)
 
 
 @settings(max_examples=40, deadline=None)
@@ -53,10 +57,7 @@ def test_fast_engine_equals_simpy_on_random_setups(workers, gradients, speed, pu
     # unequal speeds make the segments unbalanced.
     compute = parse_timing("gamma:a=2,scale=0.5")
     p = HardwareProfile(compute=compute, publish=parse_timing(publish), speed=speed)
-    for algo in ("hogwild", "sync"):
-        config = SimConfig(algo, workers, p, gradients, seed=seed)
-        a, b = simulate(config, "simpy").trace.table, simulate(config, "fast").trace.table
-        assert a.equals(b), algo
+    _assert_same_traces(p, workers, gradients, seed)
 
 
 @settings(max_examples=30, deadline=None)
