@@ -9,9 +9,8 @@ of the workers' sorted publish times (:mod:`staleness_sim.merge`). Synchronous S
 covered as well: rounds end when the slowest worker arrives, and staleness is 0.
 
 The durations come from the same :class:`~staleness_sim.durations.Durations` as the SimPy
-engine's, so with continuous durations both engines return the same Trace. Simultaneous
-events (discrete durations) are ordered by worker index here and by scheduling order in
-SimPy; the executions then agree in their events and in law, not in every version.
+engine's, and simultaneous events (discrete durations) are ordered as SimPy orders them
+(by scheduling order), so both engines return the same Trace.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from numba import njit
 
 from staleness_sim.durations import Durations
 from staleness_sim.engine import SimConfig
-from staleness_sim.merge import merge_publishes, worker_clocks
+from staleness_sim.merge import has_simultaneous, merge_publishes, merge_publishes_exact, worker_clocks
 from staleness_sim.result import SimResult
 from theory.trace import Trace
 
@@ -73,7 +72,19 @@ def _hogwild(config: SimConfig) -> Columns:
             break
         if rows > 64 * n:
             raise RuntimeError("the workers' publish times do not advance (are all durations zero?)")
+    if has_simultaneous(cols["worker"], cols["t_apply"], apply_t):
+        # Discrete durations: order the ties as SimPy does, from durations kept intact.
+        while not _merge_exact(config, rows, cols):
+            rows *= 2
     return cols
+
+
+def _merge_exact(config: SimConfig, rows: int, cols: Columns) -> bool:
+    d = Durations.draw(config.profile, config.workers, config.gradients, config.seed)
+    read, compute, publish = (phase.take(rows) for phase in (d.read, d.compute, d.publish))
+    done_t, apply_t = np.empty(compute.shape), np.empty(compute.shape)
+    worker_clocks(read, compute, publish, d.memory, done_t, apply_t)
+    return bool(merge_publishes_exact(read, publish, d.memory, done_t, apply_t, *cols.values()))
 
 
 def _clocks(d: Durations, rows: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -118,6 +129,40 @@ def _sync(config: SimConfig) -> Columns:
 
 
 @njit(cache=True)
+def _level_time(clock: float, r_dur: float, c_dur: float, level: int) -> float:
+    """Time of a sync worker's round-start (0), read-done (1) or compute-done (2) event."""
+    if level == 0:
+        return clock
+    if level == 1:
+        return clock + r_dur
+    return (clock + r_dur) + c_dur
+
+
+@njit(cache=True)
+def _arrives_first(read: Any, compute: Any, r: int, clock: float, rank: Any, a: int, b: int) -> bool:
+    """Whether worker ``a`` reaches the barrier before worker ``b`` in round ``r`` (SimPy's order).
+
+    A worker arrives while its last event of the round is processed: its compute timeout,
+    or, if compute took no time, its read timeout, or its round start. Simultaneous events
+    are processed in the order they were scheduled, i.e. in their parents' order: compare
+    the parents' times, then theirs, down to the round starts, which come first, in
+    ``rank`` order (the previous round's last arrival, then the others as they arrived).
+    """
+    ra, rb = read[r, a], read[r, b]
+    ca, cb = compute[r, a], compute[r, b]
+    la = 2 if ca > 0 else (1 if ra > 0 else 0)
+    lb = 2 if cb > 0 else (1 if rb > 0 else 0)
+    while True:
+        ta, tb = _level_time(clock, ra, ca, la), _level_time(clock, rb, cb, lb)
+        if ta != tb:
+            return ta < tb
+        if la == 0 or lb == 0:
+            return rank[a] < rank[b] if la == 0 and lb == 0 else la == 0
+        la = 1 if la == 2 and ra > 0 else 0  # the parent: the read timeout or the round start
+        lb = 1 if lb == 2 and rb > 0 else 0
+
+
+@njit(cache=True)
 def _rounds(
     read: Any,
     compute: Any,
@@ -133,23 +178,31 @@ def _rounds(
 ) -> None:
     """Fill the columns with synchronous rounds.
 
-    Every worker reads at the round's start; the last arrival (the highest index among
-    simultaneous arrivals) draws a publish duration and applies the averaged update; all
-    rows of round ``r`` read version ``r`` (staleness 0).
+    Every worker reads at the round's start; the last arrival (:func:`_arrives_first`)
+    draws a publish duration and applies the averaged update; all rows of round ``r`` read
+    version ``r`` (staleness 0).
     """
     rounds, m = read.shape
     n = worker.size
     used = np.zeros(m, dtype=np.int64)  # publish draws consumed by each worker
-    done = np.empty(m)
+    rank = np.arange(m)  # order of the round's start events
+    order = np.empty(m, dtype=np.int64)
     clock = 0.0
     for r in range(rounds):
-        last = 0
-        for i in range(m):
-            done[i] = clock + read[r, i] + compute[r, i]
-            if done[i] >= done[last]:
-                last = i
-        end = done[last] + (publish[used[last], last] + memory[last])
+        for j in range(m):  # arrival order: insertion sort, SimPy's order of simultaneous events
+            w = j
+            p = j - 1
+            while p >= 0 and _arrives_first(read, compute, r, clock, rank, w, order[p]):
+                order[p + 1] = order[p]
+                p -= 1
+            order[p + 1] = w
+        last = order[m - 1]
+        done_last = (clock + read[r, last]) + compute[r, last]
+        end = done_last + (publish[used[last], last] + memory[last])
         used[last] += 1
+        rank[last] = 0  # it goes on at once; the others resume in the order they arrived
+        for j in range(m - 1):
+            rank[order[j]] = j + 1
         for i in range(m):
             row = r * m + i
             if row < n:
@@ -158,6 +211,6 @@ def _rounds(
                 apply_version[row] = r + 1
                 tau[row] = 0
                 t_read[row] = clock
-                t_done[row] = done[i]
+                t_done[row] = (clock + read[r, i]) + compute[r, i]
                 t_apply[row] = end
         clock = end

@@ -2,9 +2,10 @@
 
 A HOGWILD! worker without core contention runs a renewal process, so each worker's clock
 is a running sum of its durations (:func:`worker_clocks`). The execution's publishes are
-then the union of the workers' publish times in increasing order, simultaneous publishes
-by worker index (:func:`merge_publishes`; the SimPy engine orders those by when they were
-scheduled, so with discrete durations the two engines' versions can differ among ties).
+then the union of the workers' publish times in increasing order (:func:`merge_publishes`,
+simultaneous publishes by worker index). The SimPy engine orders simultaneous events by when
+they were scheduled; when publishes coincide (discrete durations, :func:`has_simultaneous`),
+:func:`merge_publishes_exact` merges again with that rule.
 
 A k-way merge finds the next publish by scanning the ``m`` workers' next publish times; each
 step depends on the previous one, so one merge runs at the latency of that chain. The merge
@@ -145,4 +146,139 @@ def merge_publishes(
         apply_version[v] = v + 1
         tau[v] = v - last[i]
         last[i] = v + 1
+    return True
+
+
+@njit(cache=True)
+def has_simultaneous(worker: Any, t_apply: Any, apply_t: Any) -> bool:
+    """Whether two different workers publish at the same instant among the merged publishes,
+    or one of them at the instant of the last one (a tie at the cut)."""
+    k_max, m = apply_t.shape
+    n = worker.size
+    count = np.zeros(m, dtype=np.int64)
+    for v in range(n):
+        count[worker[v]] += 1
+        if v > 0 and t_apply[v] == t_apply[v - 1] and worker[v] != worker[v - 1]:
+            return True
+    for i in range(m):
+        if n > 0 and i != worker[n - 1] and count[i] < k_max and apply_t[count[i], i] == t_apply[n - 1]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _publish_phase(publish: Any, memory: Any, k: int, w: int) -> int:
+    """Phase of the event that publishes update ``k`` of worker ``w``: 2 (its own publish
+    timeout) when the publish takes time, else 1 (the compute timeout)."""
+    return 2 if publish[k, w] + memory[w] > 0 else 1
+
+
+@njit(cache=True)
+def _parent(read: Any, publish: Any, memory: Any, w: int, k: int, p: int) -> tuple[int, int]:
+    """The event during whose processing event (w, k, p) was scheduled; k = -1: the worker's
+    start. Phases: 0 read, 1 compute, 2 publish (a phase of duration 0 has no event, except
+    compute, whose timeout is always scheduled)."""
+    if p == 2:
+        return k, 1
+    if p == 1 and read[k, w] > 0:
+        return k, 0
+    if k == 0:
+        return -1, 0
+    return k - 1, _publish_phase(publish, memory, k - 1, w)
+
+
+@njit(cache=True)
+def _event_time(read: Any, done_t: Any, apply_t: Any, w: int, k: int, p: int) -> float:
+    if p == 2:
+        return apply_t[k, w]
+    if p == 1:
+        return done_t[k, w]
+    start = apply_t[k - 1, w] if k > 0 else 0.0
+    return start + read[k, w]
+
+
+@njit(cache=True)
+def _first(
+    read: Any,
+    publish: Any,
+    memory: Any,
+    done_t: Any,
+    apply_t: Any,
+    version: Any,
+    a: int,
+    b: int,
+    ka: int,
+    kb: int,
+) -> bool:
+    """Whether worker ``a``'s publish of update ``ka`` is processed before worker ``b``'s of
+    ``kb``, both at the same instant, in the SimPy engine.
+
+    SimPy processes simultaneous events in the order they were scheduled, and an event is
+    scheduled while its parent (the worker's previous event) is processed: so compare the
+    parents' times, then, if equal, the parents' order: by version if both published,
+    else recursively. Workers' starts come first, in worker order.
+    """
+    pa = _publish_phase(publish, memory, ka, a)
+    pb = _publish_phase(publish, memory, kb, b)
+    while True:
+        ka, pa = _parent(read, publish, memory, a, ka, pa)
+        kb, pb = _parent(read, publish, memory, b, kb, pb)
+        if ka < 0 or kb < 0:
+            return a < b if ka < 0 and kb < 0 else ka < 0
+        ta = _event_time(read, done_t, apply_t, a, ka, pa)
+        tb = _event_time(read, done_t, apply_t, b, kb, pb)
+        if ta != tb:
+            return ta < tb
+        if pa == _publish_phase(publish, memory, ka, a) and pb == _publish_phase(publish, memory, kb, b):
+            return version[ka, a] < version[kb, b]
+
+
+@njit(cache=True)
+def merge_publishes_exact(
+    read: Any,
+    publish: Any,
+    memory: Any,
+    done_t: Any,
+    apply_t: Any,
+    worker: Any,
+    read_version: Any,
+    apply_version: Any,
+    tau: Any,
+    t_read: Any,
+    t_done: Any,
+    t_apply: Any,
+) -> bool:
+    """As :func:`merge_publishes`, ordering simultaneous publishes as the SimPy engine does.
+
+    One sequential merge with :func:`_first` on ties: slower, used only when
+    :func:`has_simultaneous` finds ties. ``read`` and ``publish`` are the durations (not
+    overwritten by the clocks).
+    """
+    k_max, m = apply_t.shape
+    n = worker.size
+    version = np.zeros((k_max, m), dtype=np.int64)
+    ptr = np.zeros(m, dtype=np.int64)
+    last = np.zeros(m, dtype=np.int64)
+    for v in range(n):
+        best = 0
+        for i in range(1, m):
+            hi, hb = apply_t[ptr[i], i], apply_t[ptr[best], best]
+            if hi < hb or (
+                hi == hb
+                and _first(read, publish, memory, done_t, apply_t, version, i, best, ptr[i], ptr[best])
+            ):
+                best = i
+        k = ptr[best]
+        worker[v] = best
+        read_version[v] = last[best]
+        apply_version[v] = v + 1
+        tau[v] = v - last[best]
+        t_read[v] = apply_t[k - 1, best] if k > 0 else 0.0
+        t_done[v] = done_t[k, best]
+        t_apply[v] = apply_t[k, best]
+        version[k, best] = v + 1
+        last[best] = v + 1
+        ptr[best] = k + 1
+        if k + 1 == k_max:
+            return v + 1 == n
     return True

@@ -60,35 +60,27 @@ def test_fast_engine_equals_simpy_on_random_setups(workers, gradients, speed, pu
     _assert_same_traces(p, workers, gradients, seed)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     st.integers(2, 12),
     st.integers(1, 3000),
     st.sampled_from(["const", "two-values"]),
     st.sampled_from([(1.0,), (1.0, 2.0), (0.5, 1.0, 3.0)]),
+    st.sampled_from(["const:0", "const:0.5", "two-values"]),
+    st.sampled_from(["const:0", "const:0.25"]),
     st.integers(0, 2**16),
 )
-def test_simultaneous_publishes_are_the_same_events(workers, gradients, compute, speed, seed) -> None:
-    # With discrete durations workers publish at the same instant. The engines order such
-    # ties differently (SimPy by event creation, the fast engine by worker index), so
-    # versions may differ among simultaneous publishes; the events themselves (who
-    # published when, having read and computed when) are the same, except among the ties
-    # at the very last instant, where the two engines may stop with different workers.
-    model = {"const": parse_timing("const:1"), "two-values": EmpiricalTiming(np.array([0.5, 1.0]))}[compute]
-    p = HardwareProfile(compute=model, speed=speed)
-    config = SimConfig("hogwild", workers, p, gradients, seed=seed)
-    a, b = simulate(config, "simpy").trace.table, simulate(config, "fast").trace.table
-    key = ["t_apply", "worker", "t_read", "t_grad_done"]
-    end = min(a["t_apply"].max(), b["t_apply"].max())
-    rows_a, rows_b = (t.loc[t["t_apply"] < end, key].sort_values(key).to_numpy() for t in (a, b))
-    assert np.array_equal(rows_a, rows_b)
-    assert np.array_equal(b["tau"], b["apply_version"] - 1 - b["read_version"])  # built unchecked
-    for t in (a, b):  # both are valid executions: versions in time order, reads consistent
-        published = np.sort(t["t_apply"].to_numpy())
-        assert np.array_equal(t.sort_values("apply_version")["t_apply"].to_numpy(), published)
-        before = np.searchsorted(published, t["t_read"], side="left")
-        at_or_before = np.searchsorted(published, t["t_read"], side="right")
-        assert np.all((before <= t["read_version"]) & (t["read_version"] <= at_or_before))
+def test_simultaneous_events_are_ordered_as_in_simpy(
+    workers, gradients, compute, speed, publish, read, seed
+) -> None:
+    # With discrete durations workers publish (HOGWILD!) or reach the barrier (sync) at the
+    # same instant. SimPy processes simultaneous events in the order they were scheduled;
+    # the fast engine orders them the same way, so the traces are still identical.
+    two = EmpiricalTiming(np.array([0.5, 1.0]))
+    model = {"const": parse_timing("const:1"), "two-values": two}[compute]
+    pub = two if publish == "two-values" else parse_timing(publish)
+    p = HardwareProfile(compute=model, publish=pub, read=parse_timing(read), speed=speed)
+    _assert_same_traces(p, workers, gradients, seed)
 
 
 def test_fast_engine_matches_in_distribution_at_scale() -> None:
