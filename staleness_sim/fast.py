@@ -187,18 +187,22 @@ def _rounds(
     used = np.zeros(m, dtype=np.int64)  # publish draws consumed by each worker
     rank = np.arange(m)  # order of the round's start events
     order = np.empty(m, dtype=np.int64)
+    done = np.empty(m)
     clock = 0.0
     for r in range(rounds):
-        for j in range(m):  # arrival order: insertion sort, SimPy's order of simultaneous events
-            w = j
+        for i in range(m):
+            done[i] = (clock + read[r, i]) + compute[r, i]  # when worker i arrives
+        for j in range(m):  # arrival order: insertion sort, SimPy's order among equal times
             p = j - 1
-            while p >= 0 and _arrives_first(read, compute, r, clock, rank, w, order[p]):
+            while p >= 0 and (
+                done[j] < done[order[p]]
+                or (done[j] == done[order[p]] and _arrives_first(read, compute, r, clock, rank, j, order[p]))
+            ):
                 order[p + 1] = order[p]
                 p -= 1
-            order[p + 1] = w
+            order[p + 1] = j
         last = order[m - 1]
-        done_last = (clock + read[r, last]) + compute[r, last]
-        end = done_last + (publish[used[last], last] + memory[last])
+        end = done[last] + (publish[used[last], last] + memory[last])
         used[last] += 1
         rank[last] = 0  # it goes on at once; the others resume in the order they arrived
         for j in range(m - 1):
@@ -211,6 +215,6 @@ def _rounds(
                 apply_version[row] = r + 1
                 tau[row] = 0
                 t_read[row] = clock
-                t_done[row] = (clock + read[r, i]) + compute[r, i]
+                t_done[row] = done[i]
                 t_apply[row] = end
         clock = end
