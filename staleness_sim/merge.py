@@ -166,14 +166,14 @@ def has_simultaneous(worker: Any, t_apply: Any, apply_t: Any) -> bool:
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _publish_phase(publish: Any, memory: Any, k: int, w: int) -> int:
     """Phase of the event that publishes update ``k`` of worker ``w``: 2 (its own publish
     timeout) when the publish takes time, else 1 (the compute timeout)."""
     return 2 if publish[k, w] + memory[w] > 0 else 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _parent(read: Any, publish: Any, memory: Any, w: int, k: int, p: int) -> tuple[int, int]:
     """The event during whose processing event (w, k, p) was scheduled; k = -1: the worker's
     start. Phases: 0 read, 1 compute, 2 publish (a phase of duration 0 has no event, except
@@ -187,7 +187,7 @@ def _parent(read: Any, publish: Any, memory: Any, w: int, k: int, p: int) -> tup
     return k - 1, _publish_phase(publish, memory, k - 1, w)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _event_time(read: Any, done_t: Any, apply_t: Any, w: int, k: int, p: int) -> float:
     if p == 2:
         return apply_t[k, w]
@@ -197,7 +197,7 @@ def _event_time(read: Any, done_t: Any, apply_t: Any, w: int, k: int, p: int) ->
     return start + read[k, w]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _first(
     read: Any,
     publish: Any,
@@ -259,13 +259,18 @@ def merge_publishes_exact(
     version = np.zeros((k_max, m), dtype=np.int64)
     ptr = np.zeros(m, dtype=np.int64)
     last = np.zeros(m, dtype=np.int64)
+    head = np.empty(m)
+    for i in range(m):
+        head[i] = apply_t[0, i]
     for v in range(n):
-        best = 0
+        t_min = head[0]
         for i in range(1, m):
-            hi, hb = apply_t[ptr[i], i], apply_t[ptr[best], best]
-            if hi < hb or (
-                hi == hb
-                and _first(read, publish, memory, done_t, apply_t, version, i, best, ptr[i], ptr[best])
+            t_min = min(t_min, head[i])
+        best = -1
+        for i in range(m):  # among the workers publishing at t_min, SimPy's first
+            if head[i] == t_min and (
+                best < 0
+                or _first(read, publish, memory, done_t, apply_t, version, i, best, ptr[i], ptr[best])
             ):
                 best = i
         k = ptr[best]
@@ -281,4 +286,5 @@ def merge_publishes_exact(
         ptr[best] = k + 1
         if k + 1 == k_max:
             return v + 1 == n
+        head[best] = apply_t[k + 1, best]
     return True
