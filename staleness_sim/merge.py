@@ -260,18 +260,30 @@ def merge_publishes_exact(
     ptr = np.zeros(m, dtype=np.int64)
     last = np.zeros(m, dtype=np.int64)
     head = np.empty(m)
+    simple = np.empty(m, dtype=np.bool_)  # the next update has no read and no publish phase
+    parent_t = np.zeros(m)  # when the previous publish (or the start) happened ...
+    parent_v = np.arange(m) - m  # ... and its version (starts: before all, in worker order)
     for i in range(m):
         head[i] = apply_t[0, i]
+        simple[i] = read[0, i] <= 0 and publish[0, i] + memory[i] <= 0
     for v in range(n):
         t_min = head[0]
         for i in range(1, m):
             t_min = min(t_min, head[i])
         best = -1
         for i in range(m):  # among the workers publishing at t_min, SimPy's first
-            if head[i] == t_min and (
-                best < 0
-                or _first(read, publish, memory, done_t, apply_t, version, i, best, ptr[i], ptr[best])
-            ):
+            if head[i] != t_min:
+                continue
+            if best < 0:
+                best = i
+            elif simple[i] and simple[best]:
+                # both publish with their compute timeout, scheduled by their previous
+                # publish (or start): compare those, by time and then by version
+                if parent_t[i] < parent_t[best] or (
+                    parent_t[i] == parent_t[best] and parent_v[i] < parent_v[best]
+                ):
+                    best = i
+            elif _first(read, publish, memory, done_t, apply_t, version, i, best, ptr[i], ptr[best]):
                 best = i
         k = ptr[best]
         worker[v] = best
@@ -287,4 +299,7 @@ def merge_publishes_exact(
         if k + 1 == k_max:
             return v + 1 == n
         head[best] = apply_t[k + 1, best]
+        simple[best] = read[k + 1, best] <= 0 and publish[k + 1, best] + memory[best] <= 0
+        parent_t[best] = apply_t[k, best]
+        parent_v[best] = v + 1
     return True
