@@ -66,7 +66,7 @@ def _hogwild(config: SimConfig) -> Columns:
     while True:
         d = Durations.draw(config.profile, config.workers, n, config.seed)
         rows = max(rows * 2, d.compute.rows)  # more than one block only if a worker ran out
-        done_t, apply_t = _clocks(d, rows)
+        _, _, done_t, apply_t = _clocks(d, rows, overwrite=True)
         cols = _empty_columns(n)  # after the draws: may reuse the memory of their temporaries
         if merge_publishes(apply_t, done_t, *cols.values()):
             break
@@ -74,33 +74,37 @@ def _hogwild(config: SimConfig) -> Columns:
             raise RuntimeError("the workers' publish times do not advance (are all durations zero?)")
     if has_simultaneous(cols["worker"], cols["t_apply"], apply_t):
         # Discrete durations: order the ties as SimPy does, from durations kept intact.
-        while not _merge_exact(config, rows, cols):
+        while True:
+            d = Durations.draw(config.profile, config.workers, n, config.seed)
+            read, publish, done_t, apply_t = _clocks(d, rows, overwrite=False)
+            if merge_publishes_exact(read, publish, d.memory, done_t, apply_t, *cols.values()):
+                break
             rows *= 2
     return cols
 
 
-def _merge_exact(config: SimConfig, rows: int, cols: Columns) -> bool:
-    d = Durations.draw(config.profile, config.workers, config.gradients, config.seed)
-    read, compute, publish = (phase.take(rows) for phase in (d.read, d.compute, d.publish))
-    done_t, apply_t = np.empty(compute.shape), np.empty(compute.shape)
-    worker_clocks(read, compute, publish, d.memory, done_t, apply_t)
-    return bool(merge_publishes_exact(read, publish, d.memory, done_t, apply_t, *cols.values()))
+Array = npt.NDArray[np.float64]
 
 
-def _clocks(d: Durations, rows: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Every worker's gradient-done and publish times over ``rows`` updates.
+def _clocks(d: Durations, rows: int, overwrite: bool) -> tuple[Array, Array, Array, Array]:
+    """The read and publish durations, and every worker's gradient-done and publish times,
+    over ``rows`` updates.
 
-    Written over the drawn durations where they are not needed afterwards (fresh memory
-    is a large part of this engine's time), so ``d`` must not be used again.
+    With ``overwrite`` the times are written over the drawn durations where those are not
+    needed afterwards (fresh memory is a large part of this engine's time); the durations
+    returned may then hold times, and ``d`` must not be used again.
     """
     read, compute, publish = (phase.take(rows) for phase in (d.read, d.compute, d.publish))
-    done_t = compute if compute.flags.writeable else np.array(compute)
-    if d.publish.constant == 0.0 and not d.memory.any():
-        apply_t = done_t  # d + (0.0 + 0.0) == d: publish times are the done times
+    if not overwrite:
+        done_t, apply_t = np.empty(compute.shape), np.empty(compute.shape)
     else:
-        apply_t = publish if publish.flags.writeable else np.empty(compute.shape)
+        done_t = compute if compute.flags.writeable else np.array(compute)
+        if d.publish.constant == 0.0 and not d.memory.any():
+            apply_t = done_t  # d + (0.0 + 0.0) == d: publish times are the done times
+        else:
+            apply_t = publish if publish.flags.writeable else np.empty(compute.shape)
     worker_clocks(read, compute, publish, d.memory, done_t, apply_t)
-    return done_t, apply_t
+    return read, publish, done_t, apply_t
 
 
 def _empty_columns(n: int) -> Columns:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["merge_publishes", "worker_clocks"]
+__all__ = ["has_simultaneous", "merge_publishes", "merge_publishes_exact", "worker_clocks"]
 
 #: Segments merged side by side (4 overlapped chains ran fastest on a 2-core EPYC VM).
 CHAINS = 4
