@@ -16,7 +16,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from real_exec.context import RunConfig
+from real_exec import RunConfig
 from real_exec.kernels import seed_thread
 from real_exec.problems import make_problem
 from real_exec.recorder import Recorder
@@ -100,7 +100,7 @@ def main() -> None:
                 record=record,
                 sample_every=1e9,
             )
-            rates[name].append(run(config, problem).summary()["updates_per_s"])
+            rates[name].append(run(config, problem).summary()["throughput"])
     med = {k: statistics.median(v) for k, v in rates.items()}
     print(f"{args.problem}, batch 32, {args.dtype}; median of {args.repeats} runs of {args.seconds:g} s\n")
     print("| configuration | updates/s (median) | min | max |")

@@ -14,7 +14,7 @@ import gc
 import statistics
 import time
 
-from staleness_sim.engine import SimConfig, simulate
+from staleness_sim import SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import parse_timing
 

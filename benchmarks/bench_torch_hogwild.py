@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from real_exec.context import RunConfig
+from real_exec import RunConfig
 from real_exec.problems import make_problem
 from real_exec.runner import run
 
@@ -93,7 +93,7 @@ def main() -> None:
                 "hogwild", threads, eta=0.01, seconds=args.seconds, check_updates=False, sample_every=1e9
             )
             key = f"ours hogwild {threads} thread" + ("s" if threads > 1 else "")
-            rates[key].append(run(config, problem).summary()["updates_per_s"])
+            rates[key].append(run(config, problem).summary()["throughput"])
     med = {k: statistics.median(v) for k, v in rates.items()}
     print(
         f"mlp-784 (784-128-10), batch 32, {args.dtype}; median of {args.repeats} runs of {args.seconds:g} s\n"

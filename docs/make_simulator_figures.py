@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from staleness_sim.engine import SimConfig, simulate
+from staleness_sim import SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import parse_timing
 from theory.plots import new_figure

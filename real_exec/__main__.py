@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from real_exec.cli import main
+from real_exec.app.main import main
 
 __all__ = ["run"]
 

@@ -1,4 +1,9 @@
-"""Per-thread, preallocated instrumentation buffers that become a Trace."""
+"""Per-thread, preallocated instrumentation buffers that become a Trace.
+
+A worker records one row per gradient: the Trace's recorded columns
+(:data:`theory.trace.RECORDED`) but ``worker`` (one recorder per worker), and the thread CPU
+time of its gradient (for calibration). :data:`FIELDS` is that row.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from theory.trace import Trace
+from theory.trace import RECORDED, Trace
 
-__all__ = ["CountingRecorder", "Recorder", "cpu_times", "to_trace"]
+__all__ = ["FIELDS", "CountingRecorder", "Recorder", "cpu_times", "to_trace"]
+
+#: The fields of a recorded row, in order.
+FIELDS: tuple[str, ...] = (*(c for c in RECORDED if c != "worker"), "cpu")
 
 _CHUNK = 1 << 14
+_WIDTH = len(FIELDS)
+_CPU = FIELDS.index("cpu")
+_ORDER = FIELDS.index("t_grad_done")  # rows are merged in the order gradients finished
 
 
 class Recorder:
@@ -24,30 +35,12 @@ class Recorder:
         self._rows = 0
         self._n = _CHUNK  # rows used in the current chunk; forces a first allocation
 
-    def add(
-        self,
-        read_version: int,
-        apply_version: int,
-        t_read: float,
-        t_grad_done: float,
-        t_apply: float,
-        attempts: int,
-        step_size: float,
-        cpu: float = float("nan"),
-    ) -> None:
-        """Append one gradient's row; ``cpu`` is the thread CPU time of its gradient."""
+    def add(self, *row: float) -> None:
+        """Append one gradient's row: the values of :data:`FIELDS`, in order."""
         if self._n == _CHUNK:
-            self._chunks.append(np.empty((_CHUNK, 8)))
+            self._chunks.append(np.empty((_CHUNK, _WIDTH)))
             self._n = 0
-        row = self._chunks[-1][self._n]
-        row[0] = read_version
-        row[1] = apply_version
-        row[2] = t_read
-        row[3] = t_grad_done
-        row[4] = t_apply
-        row[5] = attempts
-        row[6] = step_size
-        row[7] = cpu
+        self._chunks[-1][self._n] = row
         self._n += 1
         self._rows += 1
 
@@ -56,7 +49,7 @@ class Recorder:
 
     def array(self) -> np.ndarray:
         if not self._chunks:
-            return np.empty((0, 8))
+            return np.empty((0, _WIDTH))
         return np.concatenate(self._chunks)[: self._rows]
 
 
@@ -65,49 +58,25 @@ class CountingRecorder(Recorder):
 
     __slots__ = ()
 
-    def add(
-        self,
-        read_version: int,
-        apply_version: int,
-        t_read: float,
-        t_grad_done: float,
-        t_apply: float,
-        attempts: int,
-        step_size: float,
-        cpu: float = float("nan"),
-    ) -> None:
+    def add(self, *row: float) -> None:
         self._rows += 1
 
     def array(self) -> np.ndarray:
-        return np.empty((0, 8))
+        return np.empty((0, _WIDTH))
 
 
 def cpu_times(recorders: list[Recorder]) -> np.ndarray:
     """CPU seconds of every recorded gradient (thread time, so preemption is excluded)."""
-    parts = [r.array()[:, 7] for r in recorders]
+    parts = [r.array()[:, _CPU] for r in recorders]
     return np.concatenate(parts) if parts else np.empty(0)
 
 
 def to_trace(recorders: list[Recorder], meta: dict[str, Any]) -> Trace:
     """Merge the workers' rows, ordered by the time their gradient finished."""
     parts = [r.array() for r in recorders]
-    rows = np.concatenate(parts) if parts else np.empty((0, 8))
-    worker = (
-        np.concatenate([np.full(len(p), r.worker) for r, p in zip(recorders, parts, strict=True)])
-        if parts
-        else np.empty(0)
-    )
-    order = np.argsort(rows[:, 3], kind="stable")
+    rows = np.concatenate(parts) if parts else np.empty((0, _WIDTH))
+    worker = np.repeat([r.worker for r in recorders], [len(p) for p in parts])
+    order = np.argsort(rows[:, _ORDER], kind="stable")
     rows, worker = rows[order], worker[order]
-    apply_version = rows[:, 1].astype(np.int64)
-    return Trace.from_columns(
-        meta=meta,
-        worker=worker.astype(np.int64),
-        read_version=rows[:, 0].astype(np.int64),
-        apply_version=apply_version,
-        t_read=rows[:, 2],
-        t_grad_done=rows[:, 3],
-        t_apply=rows[:, 4],
-        attempts=rows[:, 5].astype(np.int64),
-        step_size=rows[:, 6],
-    )
+    columns = {name: rows[:, k] for k, name in enumerate(FIELDS) if name != "cpu"}
+    return Trace.from_columns(meta=meta, worker=worker, **columns)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,14 +25,15 @@ from real_exec.algorithms import (
     lock_worker,
     sync_worker,
 )
-from real_exec.context import RunConfig, RunContext
+from real_exec.config import RunConfig
 from real_exec.kernels import seed_thread
 from real_exec.machine import machine_info
 from real_exec.problems import Problem
 from real_exec.recorder import cpu_times, to_trace
+from real_exec.run_context import RunContext
 from real_exec.warmup import compile_kernels
-from staleness_sim.result import summarize
-from theory.trace import Trace
+from theory.analysis import summarize
+from theory.trace import Trace, atomic_write, atomic_write_text
 
 __all__ = ["RunResult", "WorkerError", "run"]
 
@@ -41,6 +44,12 @@ class WorkerError(RuntimeError):
 
 @dataclass(frozen=True, eq=False)
 class RunResult:
+    """A real run: its Trace, loss curve, final evaluation and parameters, and what it cost.
+
+    ``lost_update_norm`` is ``||params - (initial - sum of applied steps)||`` (``None``
+    without ``check_updates``): 0 up to rounding when no update was lost.
+    """
+
     trace: Trace
     curve: pd.DataFrame
     final: dict[str, float]
@@ -55,12 +64,15 @@ class RunResult:
     gradient_cpu: np.ndarray = field(default_factory=lambda: np.empty(0))  # thread CPU s per gradient
 
     def summary(self) -> dict[str, Any]:
+        """The JSON document of ``asgd run``: :func:`theory.analysis.summarize` of the Trace
+        and the run's own numbers. Without a Trace (``record=False``) the throughput is the
+        counted gradients over the wall time."""
+        recorded = len(self.trace) > 0
         s = summarize(self.trace)
-        updates = s["updates"] if len(self.trace) else self.counted
         out = {
-            "updates": updates,
-            "gradients": s["gradients"],
-            "updates_per_s": updates / self.wall_time if self.wall_time > 0 else float("nan"),
+            "updates": s["updates"] if recorded else self.counted,
+            "gradients": s["gradients"] if recorded else self.counted,
+            "throughput": s["throughput"] if recorded else _rate(self.counted, self.wall_time),
             "tau_mean": s["tau_mean"],
             "tau_pmf": s["tau_pmf"],
             "cas_failures": s["cas_failures"],
@@ -75,6 +87,29 @@ class RunResult:
         if "accuracy" in self.final:
             out["test_accuracy"] = self.final["accuracy"]
         return out
+
+    def save(self, out: str | Path) -> list[Path]:
+        """Write the Trace, the loss/accuracy curve (``curve.parquet`` + ``curve.json``) and a
+        plot (``run.png``: loss and accuracy over time, staleness pmf) to ``out``."""
+        from real_exec.plots import plot_curve
+        from staleness_sim.plots import plot_staleness
+        from theory.plots import new_figure, save_figure
+
+        out = Path(out)
+        files = list(self.trace.save(out / "trace"))
+        curve = self.curve
+        atomic_write(out / "curve.parquet", lambda tmp: curve.to_parquet(tmp, index=False))
+        text = json.dumps({"columns": list(curve.columns), "final": self.final}, indent=2)
+        atomic_write_text(out / "curve.json", text)
+        fig = new_figure(9.0, 3.6)
+        ax1, ax2 = fig.subplots(1, 2)
+        plot_curve(ax1, curve)
+        plot_staleness(ax2, self.trace)
+        return [*files, out / "curve.parquet", out / "curve.json", save_figure(fig, out / "run.png")]
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("nan")
 
 
 _WORKERS: dict[str, Callable[..., None]] = {

@@ -1,32 +1,39 @@
-"""Validation: calibrate the simulator on a real run, simulate the same configuration, compare."""
+"""Validation: calibrate the simulator on a real run, simulate the same configuration, compare.
+
+The pipeline is ``run -> calibrate_profile -> simulate -> compare_traces``: :func:`validate`
+runs all of it, :func:`validate_run` starts from a real run already made (``asgd demo`` uses
+it on each of its runs).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from real_exec.calibrate import calibrate_profile
-from real_exec.compare import Comparison, compare_traces
-from real_exec.context import RunConfig
+from real_exec.config import RunConfig
 from real_exec.problems import make_problem
 from real_exec.runner import RunResult, run
-from staleness_sim.engine import SimConfig, simulate
+from staleness_sim.config import SimConfig
+from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.result import SimResult
+from theory.compare import Comparison, compare_traces
 from theory.trace import Trace
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Validation", "plot_comparison", "validate"]
+__all__ = ["Validation", "plot_comparison", "validate", "validate_run"]
 
 
 @dataclass(frozen=True, eq=False)
 class Validation:
+    """A real run, the profile calibrated on it, its simulation, and how the two compare."""
+
     real: RunResult
     sim: SimResult
     profile: HardwareProfile
@@ -60,18 +67,28 @@ def validate(
     persistence: int | None = None,
     cores: int | None = None,
 ) -> Validation:
-    """Run ``algo`` for real, calibrate a profile on its Trace, simulate it, compare."""
+    """Run ``algo`` for real on ``problem``, calibrate a profile on its Trace, simulate, compare."""
     prob = make_problem(problem, np.random.default_rng(seed))
-    real = run(
-        RunConfig(
-            algo, threads, eta, seconds=seconds, seed=seed, persistence=persistence, check_updates=False
-        ),
-        prob,
+    config = RunConfig(
+        algo, threads, eta, seconds=seconds, seed=seed, persistence=persistence, check_updates=False
     )
+    return validate_run(run(config, prob), cores=cores, seed=seed)
+
+
+def validate_run(real: RunResult, cores: int | None = None, seed: int = 0) -> Validation:
+    """Calibrate a profile on ``real``'s Trace (``cores`` default: this machine's), simulate
+    the same algorithm, threads and number of gradients with it, and compare the Traces."""
+    meta = real.trace.meta
     profile = calibrate_profile(real.trace, cores or os.cpu_count(), real.gradient_cpu)
-    sim = simulate(
-        SimConfig(algo, threads, profile, max(len(real.trace), 10), seed=seed, persistence=persistence)
+    config = SimConfig(
+        meta["algorithm"],
+        int(meta["workers"]),
+        profile,
+        max(len(real.trace), 10),
+        seed=seed,
+        persistence=meta.get("persistence"),
     )
+    sim = simulate(config)
     return Validation(real, sim, profile, compare_traces(real.trace, sim.trace))
 
 
@@ -88,29 +105,3 @@ def plot_comparison(ax: Axes, real: Trace, sim: Trace, title: str) -> Axes:
     ax.set(xlabel="staleness tau", ylabel="probability", title=title, xlim=(-0.7, top + 0.7))
     ax.legend()
     return ax
-
-
-def write_validation(out: Path, v: Validation) -> Path:
-    """Report with the comparison table, the staleness plot and both Traces."""
-    import pandas as pd
-
-    from real_exec.report import Report
-    from theory.plots import new_figure
-
-    s = v.summary()
-    report = Report(out, f"Validation: {s['algo']}, {s['threads']} threads")
-    fig = new_figure()
-    plot_comparison(fig.add_subplot(), v.real.trace, v.sim.trace, f"{s['algo']}, {s['threads']} threads")
-    report.figure("staleness_real_vs_sim", fig, "Staleness pmf: real run and calibrated simulation")
-    rows = [
-        {"metric": "staleness TV", "value": s["tv"]},
-        {"metric": "staleness W1", "value": s["w1"]},
-        {"metric": "G-test p-value", "value": s["g_test_p_value"]},
-        {"metric": "throughput ratio sim/real", "value": s["throughput_ratio"]},
-        {"metric": "CAS failure rate real", "value": s["cas_failure_rate"]["real"]},
-        {"metric": "CAS failure rate sim", "value": s["cas_failure_rate"]["sim"]},
-    ]
-    report.table("comparison", pd.DataFrame(rows), "Real against simulated")
-    v.real.trace.save(out / "trace_real")
-    v.sim.trace.save(out / "trace_sim")
-    return report.write()

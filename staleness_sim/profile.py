@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from staleness_sim.timing import Constant, TimingModel, describe, parse_timing
+from staleness_sim.timing import Constant, describe, parse_timing
+from theory.distribution import Distribution
 
 __all__ = ["HardwareProfile", "load_profile", "shipped_profiles"]
 
@@ -45,9 +46,9 @@ class HardwareProfile:
     name: str = "default"
     cores: int | None = None
     sockets: int = 1
-    compute: TimingModel = field(default_factory=lambda: parse_timing("expon:scale=1"))
-    read: TimingModel = field(default_factory=lambda: Constant(0.0))
-    publish: TimingModel = field(default_factory=lambda: Constant(0.0))
+    compute: Distribution = field(default_factory=lambda: parse_timing("expon:scale=1"))
+    read: Distribution = field(default_factory=lambda: Constant(0.0))
+    publish: Distribution = field(default_factory=lambda: Constant(0.0))
     dim: int = 0
     bytes_per_param: int = 8
     bandwidth_gbs: float = 10.0

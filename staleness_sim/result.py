@@ -1,15 +1,15 @@
-"""What a simulation produces: the Trace and its summary statistics."""
+"""What a simulation produces: the Trace, its summary, and Leashed-SGD's memory statistics."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from theory.analysis import summarize
 from theory.trace import Trace
 
-__all__ = ["SimResult", "summarize"]
+__all__ = ["SimResult"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,9 +24,12 @@ class SimResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        """The JSON document of ``asgd simulate``."""
+        """The JSON document of ``asgd simulate``: :func:`theory.analysis.summarize` of the
+        Trace (its duration as ``sim_time``), memory statistics, engine and seed."""
+        s = summarize(self.trace)
+        s["sim_time"] = s.pop("duration")
         return (
-            summarize(self.trace)
+            s
             | {
                 "peak_live_vectors": self.peak_live_vectors,
                 "mean_live_vectors": self.mean_live_vectors,
@@ -36,24 +39,14 @@ class SimResult:
             | self.extra
         )
 
+    def save(self, out: str | Path) -> list[Path]:
+        """Write the Trace (``trace.parquet`` + ``trace.json``) and ``staleness.png`` to ``out``."""
+        from staleness_sim.plots import plot_staleness
+        from theory.plots import new_figure, save_figure
 
-def summarize(trace: Trace) -> dict[str, Any]:
-    """Updates, throughput, staleness pmf, CAS statistics and drops of a Trace."""
-    table = trace.table
-    applied = table[~table["dropped"]]
-    tau = applied["tau"].to_numpy()
-    duration = float(applied["t_apply"].max()) if len(applied) else 0.0
-    counts = np.bincount(tau) if tau.size else np.zeros(0, dtype=int)
-    attempts = table["attempts"].to_numpy()
-    hist = np.bincount(attempts)
-    return {
-        "gradients": len(table),
-        "updates": len(applied),
-        "sim_time": duration,
-        "throughput": len(applied) / duration if duration > 0 else float("nan"),
-        "tau_mean": float(tau.mean()) if tau.size else float("nan"),
-        "tau_pmf": {int(k): float(c / tau.size) for k, c in enumerate(counts) if c},
-        "cas_failures": int(attempts.sum() - len(applied)),
-        "cas_attempts_hist": {int(k): int(c) for k, c in enumerate(hist) if c},
-        "dropped": int(table["dropped"].sum()),
-    }
+        out = Path(out)
+        files = list(self.trace.save(out / "trace"))
+        fig = new_figure()
+        plot_staleness(fig.add_subplot(), self.trace)
+        files.append(save_figure(fig, out / "staleness.png"))
+        return files

@@ -8,34 +8,19 @@ with it, and update ``t`` lands at the simulated time of publish ``t``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from theory.delayed_sgd import run_delayed_sgd
-from theory.problems import Quadratic, random_quadratic
+from theory.problems import Quadratic
 from theory.spec import make_rule
 from theory.staleness import Empirical
 from theory.trace import Trace
 
-__all__ = ["PROBLEMS", "SGDCurve", "make_problem", "sgd_under_trace"]
-
-PROBLEMS = ("quadratic", "lstsq")
-
-
-def make_problem(name: str, rng: np.random.Generator, dim: int = 20) -> Quadratic:
-    """A problem with known constants: ``quadratic`` (L = 1, mu = 0.01, sigma2 = 0.1) or
-    ``lstsq`` (least squares on 200 Gaussian rows, sigma2 = 0.1)."""
-    if name == "quadratic":
-        return random_quadratic(rng, dim=dim, lsmooth=1.0, mu=0.01, sigma2=0.1)
-    if name == "lstsq":
-        from theory.problems import least_squares
-
-        x = rng.standard_normal((200, dim))
-        y = x @ rng.standard_normal(dim) + 0.1 * rng.standard_normal(200)
-        return least_squares(x, y, sigma2=0.1)
-    raise ValueError(f"problem must be one of {', '.join(PROBLEMS)}, got {name!r}")
+__all__ = ["SGDCurve", "sgd_under_trace"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +33,22 @@ class SGDCurve:
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({"time": self.time, "loss": self.loss})
+
+    def save(self, out: str | Path) -> list[Path]:
+        """Write the curve (``loss.parquet``) and its plot (``loss.png``) to ``out``."""
+        from theory.plots import new_figure, save_figure
+        from theory.trace import atomic_write
+
+        out = Path(out)
+        frame = self.frame()
+        atomic_write(out / "loss.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+        fig = new_figure()
+        ax = fig.add_subplot()
+        ax.plot(frame["time"], frame["loss"])
+        ax.set(
+            yscale="log", xlabel="simulated time (s)", ylabel="f(x) - f*", title="SGD under simulated delays"
+        )
+        return [out / "loss.parquet", save_figure(fig, out / "loss.png")]
 
 
 def sgd_under_trace(

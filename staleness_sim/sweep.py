@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from staleness_sim.engine import ALGORITHMS, SimConfig, simulate
+from staleness_sim.config import ALGORITHMS, SimConfig
+from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile, load_profile
 from theory.trace import atomic_write, atomic_write_text
 
-__all__ = ["load_sweep", "run_cell", "run_sweep"]
+__all__ = ["finished_cells", "load_sweep", "run_cell", "run_sweep"]
 
 OPTIONS = ("algo", "workers", "cores", "profile", "compute", "read", "publish", "persistence")
 _SETTINGS = ("updates", "seed", "engine")
@@ -97,7 +98,7 @@ def _config(cell: dict[str, Any], updates: int, seed: int) -> SimConfig:
 
 def run_cell(index: int, cell: dict[str, Any], updates: int, engine: str) -> dict[str, Any]:
     """Simulate one cell; return its options and summary as one flat row."""
-    result = simulate(_config(cell, updates, cell["seed"]), engine)  # type: ignore[arg-type]
+    result = simulate(_config(cell, updates, cell["seed"]), engine)
     summary = result.summary()
     flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
     return {"cell": index, **{k: cell.get(k) for k in (*OPTIONS, "seed")}, **flat}
@@ -105,6 +106,11 @@ def run_cell(index: int, cell: dict[str, Any], updates: int, engine: str) -> dic
 
 def _cell_path(out: Path, index: int) -> Path:
     return out / "cells" / f"cell-{index:05d}.json"
+
+
+def finished_cells(sweep: dict[str, Any], out: Path) -> int:
+    """How many of ``sweep``'s cells are already in ``out`` (a rerun skips them)."""
+    return sum(1 for i in range(len(sweep["cells"])) if _cell_path(out, i).exists())
 
 
 @contextmanager

@@ -3,31 +3,22 @@
 A duration is described on the command line and in profiles as ``NAME:k=v,...`` naming a
 ``scipy.stats`` distribution (``expon:scale=1``, ``gamma:a=4,scale=0.25``,
 ``lognorm:s=0.5,scale=1``) or ``const:VALUE``. Any object with ``.rvs(size, random_state)``
-(``size`` an int or a shape tuple) and ``.mean()`` is accepted as a timing model.
+(``size`` an int or a shape tuple) and ``.mean()`` is accepted as a timing model: the
+protocol of :class:`theory.distribution.Distribution`, shared with the staleness models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
-__all__ = ["Constant", "EmpiricalTiming", "PhaseDraws", "Sampler", "TimingModel", "describe", "parse_timing"]
+from theory.distribution import Distribution
 
-
-@runtime_checkable
-class TimingModel(Protocol):
-    """Anything that draws non-negative durations like a frozen scipy distribution."""
-
-    def rvs(
-        self, size: int | tuple[int, ...], random_state: np.random.Generator
-    ) -> npt.NDArray[np.float64]: ...
-
-    def mean(self) -> float: ...
+__all__ = ["Constant", "EmpiricalTiming", "PhaseDraws", "Sampler", "describe", "parse_timing"]
 
 
 @dataclass(frozen=True)
@@ -86,12 +77,12 @@ def _kwargs(text: str, spec: str) -> dict[str, float]:
     return out
 
 
-def parse_timing(spec: str | float | TimingModel) -> TimingModel:
+def parse_timing(spec: str | float | Distribution) -> Distribution:
     """Turn ``NAME:k=v,...``, ``const:VALUE`` or a number into a timing model."""
     if isinstance(spec, int | float):
         return Constant(float(spec))
     if not isinstance(spec, str):
-        if isinstance(spec, TimingModel):
+        if isinstance(spec, Distribution):
             return spec
         raise ValueError(f"a timing model needs .rvs(size, random_state), got {type(spec).__name__}")
     name, _, rest = spec.partition(":")
@@ -101,6 +92,8 @@ def parse_timing(spec: str | float | TimingModel) -> TimingModel:
             return Constant(float(rest))
         except ValueError:
             raise ValueError(f"timing {spec!r}: const needs a number, e.g. const:0.5") from None
+    from scipy import stats  # only when a distribution is named
+
     dist = getattr(stats, name, None)
     if not isinstance(dist, stats.rv_continuous):
         raise ValueError(
@@ -118,7 +111,7 @@ def parse_timing(spec: str | float | TimingModel) -> TimingModel:
     return frozen
 
 
-def describe(model: TimingModel) -> str:
+def describe(model: Distribution) -> str:
     """The ``NAME:k=v`` form of a model, for reports."""
     if isinstance(model, Constant):
         return f"const:{model.value:g}"
@@ -146,7 +139,7 @@ class PhaseDraws:
     __slots__ = ("_blocks", "_model", "_passed", "_rng", "_unit", "constant", "rows", "scales")
 
     def __init__(
-        self, model: TimingModel, rng: np.random.Generator | None, scales: npt.ArrayLike, rows: int
+        self, model: Distribution, rng: np.random.Generator | None, scales: npt.ArrayLike, rows: int
     ) -> None:
         self._model, self._rng = model, rng
         self.scales = np.asarray(scales, dtype=np.float64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from real_exec.cli import main
+from real_exec.app.main import main
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -1,77 +1,48 @@
-"""Staleness models, staleness-adaptive step sizes and convergence bounds for async SGD."""
+"""Staleness models, staleness-adaptive step sizes, convergence bounds, and the Trace.
 
-from theory.bounds import BOUNDS, BoundResult, BoundSpec, evaluate_bound
-from theory.delayed_sgd import DelayedSGDRun, run_delayed_sgd
-from theory.delays import DelayMoments, delay_moments
-from theory.fitting import (
-    FitResult,
-    GoodnessOfFit,
-    fit_geometric,
-    fit_models,
-    fit_poisson,
-    goodness_of_fit,
-    total_variation,
-    wasserstein1,
-)
-from theory.problems import Quadratic, least_squares, random_quadratic
-from theory.properties import StepSizeProperties, check_properties, expected_scale, normalize
-from theory.spec import RULES, make_rule, parse_pmf_spec
-from theory.staleness import (
-    Empirical,
-    Geometric,
-    Poisson,
-    StalenessModel,
-    as_pmf,
-    geometric_for_workers,
-    poisson_for_workers,
-    truncated_pmf,
-)
-from theory.stepsize import StepSize, constant, exponential, fleet, inverse, mindthestep, tail_tau
-from theory.trace import COLUMNS, Trace, read_staleness
+Every public name is importable from here (``from theory import Trace, tail_tau``); each is
+loaded on first use, so importing one module stays cheap (see :mod:`theory.exports`).
+"""
 
-__all__ = [
-    "BOUNDS",
-    "COLUMNS",
-    "RULES",
-    "BoundResult",
-    "BoundSpec",
-    "DelayMoments",
-    "DelayedSGDRun",
-    "Empirical",
-    "FitResult",
-    "Geometric",
-    "GoodnessOfFit",
-    "Poisson",
-    "Quadratic",
-    "StalenessModel",
-    "StepSize",
-    "StepSizeProperties",
-    "Trace",
-    "as_pmf",
-    "check_properties",
-    "constant",
-    "delay_moments",
-    "evaluate_bound",
-    "expected_scale",
-    "exponential",
-    "fit_geometric",
-    "fit_models",
-    "fit_poisson",
-    "fleet",
-    "geometric_for_workers",
-    "goodness_of_fit",
-    "inverse",
-    "least_squares",
-    "make_rule",
-    "mindthestep",
-    "normalize",
-    "parse_pmf_spec",
-    "poisson_for_workers",
-    "random_quadratic",
-    "read_staleness",
-    "run_delayed_sgd",
-    "tail_tau",
-    "total_variation",
-    "truncated_pmf",
-    "wasserstein1",
-]
+from theory.exports import lazy_exports
+
+#: Module (under ``theory``) -> the public names it defines.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "analysis": ("cas_statistics", "staleness_pmf", "summarize", "throughput"),
+    "bounds": ("BOUNDS", "BoundResult", "BoundSpec", "evaluate_bound"),
+    "compare": ("Comparison", "compare_traces"),
+    "delayed_sgd": ("DelayedSGDRun", "run_delayed_sgd"),
+    "delays": ("DelayMoments", "delay_moments"),
+    "distribution": ("Distribution",),
+    "fitting": (
+        "FitResult",
+        "GoodnessOfFit",
+        "fit_geometric",
+        "fit_models",
+        "fit_poisson",
+        "goodness_of_fit",
+        "homogeneity",
+        "total_variation",
+        "wasserstein1",
+    ),
+    "problems": ("KNOWN_PROBLEMS", "Quadratic", "known_problem", "least_squares", "random_quadratic"),
+    "properties": ("StepSizeProperties", "check_properties", "expected_scale", "normalize"),
+    "spec": ("RULES", "make_rule", "parse_pmf_spec"),
+    "staleness": (
+        "Empirical",
+        "Geometric",
+        "Poisson",
+        "StalenessModel",
+        "as_pmf",
+        "geometric_for_workers",
+        "poisson_for_workers",
+        "truncated_pmf",
+    ),
+    "stepsize": ("StepSize", "constant", "exponential", "fleet", "inverse", "mindthestep", "tail_tau"),
+    "trace": ("COLUMNS", "DERIVED", "RECORDED", "Trace", "empty_columns", "read_staleness"),
+}
+
+__all__ = sorted(name for names in _MODULES.values() for name in names)
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: f"theory.{module}" for module, names in _MODULES.items() for name in names}
+)

@@ -180,7 +180,7 @@ class BoundResult:
     quantity: str
     eta: float
     eta_max: float
-    eta_prescribed: bool
+    eta_chosen: bool  # the step was chosen by the bound (no eta0 given)
     iterations: int | None
     bound: float | None
     epsilon: float | None
@@ -259,7 +259,7 @@ def evaluate_bound(
         "m_tau": m_tau_,
     }
     eta_max = spec.step_limit(lsmooth, delays)
-    prescribed = eta0 is None
+    chosen = eta0 is None  # True: the step is the bound's choice, not the caller's
     if eta0 is None:
         eta0 = _best_eta(spec, values, eta_max, iterations, eps)
     elif eta0 > eta_max * (1 + 1e-12):
@@ -273,7 +273,7 @@ def evaluate_bound(
         quantity=spec.quantity,
         eta=float(eta0),
         eta_max=float(eta_max),
-        eta_prescribed=prescribed,
+        eta_chosen=chosen,
         iterations=iterations,
         bound=None if iterations is None else spec.bound(values, iterations),
         epsilon=eps,

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,7 @@ __all__ = [
     "fit_models",
     "fit_poisson",
     "goodness_of_fit",
+    "homogeneity",
     "total_variation",
     "wasserstein1",
 ]
@@ -102,19 +104,30 @@ class GoodnessOfFit:
     bins: int
 
 
-def _pooled_bins(expected: npt.NDArray[np.float64]) -> list[int]:
-    """Right edges of bins, pooled left to right until each expects >= 5 counts."""
+def _pooled_bins(counts: npt.NDArray[np.float64]) -> list[int]:
+    """Right edges of bins, pooled left to right until each holds >= 5 (expected) counts.
+
+    ``counts`` is one row of counts per value of tau, with one or more columns (samples);
+    a bin closes when every column has reached 5. The last bin takes the remainder.
+    """
+    table = counts.reshape(counts.shape[0], -1)
     edges: list[int] = []
-    acc = 0.0
-    for k, e in enumerate(expected):
-        acc += e
-        if acc >= _MIN_EXPECTED:
+    acc = np.zeros(table.shape[1])
+    for k, row in enumerate(table):
+        acc += row
+        if acc.min() >= _MIN_EXPECTED:
             edges.append(k)
-            acc = 0.0
+            acc[:] = 0.0
     if not edges:
-        edges.append(expected.size - 1)
-    edges[-1] = expected.size - 1  # the last bin takes the remainder (and the tail)
+        edges.append(table.shape[0] - 1)
+    edges[-1] = table.shape[0] - 1  # the last bin takes the remainder (and the tail)
     return edges
+
+
+def _pool(counts: npt.NDArray[Any], edges: list[int]) -> npt.NDArray[Any]:
+    """Sum ``counts`` (rows = tau) within the bins ending at ``edges``."""
+    starts = [0, *(e + 1 for e in edges[:-1])]
+    return np.array([counts[s : e + 1].sum(axis=0) for s, e in zip(starts, edges, strict=True)])
 
 
 def goodness_of_fit(samples: npt.ArrayLike, model: StalenessModel, fitted_params: int = 1) -> GoodnessOfFit:
@@ -127,15 +140,34 @@ def goodness_of_fit(samples: npt.ArrayLike, model: StalenessModel, fitted_params
     probs[-1] += max(0.0, 1.0 - probs.sum())  # tail mass joins the last bin
     expected = probs * n
     edges = _pooled_bins(expected)
-    starts = [0, *(e + 1 for e in edges[:-1])]
-    obs = np.array([observed[s : e + 1].sum() for s, e in zip(starts, edges, strict=True)])
-    exp = np.array([expected[s : e + 1].sum() for s, e in zip(starts, edges, strict=True)])
+    obs, exp = _pool(observed, edges), _pool(expected, edges)
     exp *= obs.sum() / exp.sum()
     dof = len(edges) - 1 - fitted_params
     if dof < 1:
         return GoodnessOfFit(statistic=0.0, p_value=1.0, dof=0, bins=len(edges))
     res = stats.power_divergence(obs, exp, ddof=fitted_params, lambda_="log-likelihood")
     return GoodnessOfFit(float(res.statistic), float(res.pvalue), dof, len(edges))
+
+
+def homogeneity(a: npt.ArrayLike, b: npt.ArrayLike) -> tuple[float, float]:
+    """G-test that two staleness samples come from one distribution: ``(G, p-value)``.
+
+    The two histograms are pooled into bins holding >= 5 counts of each sample (as in
+    :func:`goodness_of_fit`) and tested as a 2-column contingency table
+    (``scipy.stats.chi2_contingency`` with the log-likelihood ratio). Fewer than two bins
+    leave nothing to test: ``(0, 1)``.
+
+    >>> homogeneity([0, 1] * 50, [0, 1] * 50)
+    (0.0, 1.0)
+    """
+    x, y = _as_samples(a), _as_samples(b)
+    top = int(max(x.max(), y.max()))
+    counts = np.column_stack([np.bincount(x, minlength=top + 1), np.bincount(y, minlength=top + 1)])
+    edges = _pooled_bins(counts.astype(np.float64))
+    if len(edges) < 2:
+        return 0.0, 1.0
+    g, p, _, _ = stats.chi2_contingency(_pool(counts, edges), lambda_="log-likelihood")
+    return float(g), float(p)
 
 
 @dataclass(frozen=True)

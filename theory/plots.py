@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "plot_pmf", "plot_scale"]
+__all__ = ["new_figure", "plot_pmf", "plot_scale", "save_figure"]
 
 
 def plot_scale(ax: Axes, tau: npt.ArrayLike, scale: npt.ArrayLike, label: str, **kwargs: Any) -> Axes:
@@ -39,3 +40,12 @@ def new_figure(width: float = 6.4, height: float = 4.0) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Write ``fig`` as a PNG to ``path`` atomically; return the path."""
+    from theory.trace import atomic_write
+
+    target = Path(path)
+    atomic_write(target, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+    return target

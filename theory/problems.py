@@ -14,7 +14,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-__all__ = ["Quadratic", "least_squares", "random_quadratic"]
+__all__ = ["KNOWN_PROBLEMS", "Quadratic", "known_problem", "least_squares", "random_quadratic"]
+
+#: Names of :func:`known_problem`'s problems.
+KNOWN_PROBLEMS = ("quadratic", "lstsq")
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,3 +98,20 @@ def least_squares(x: npt.ArrayLike, y: npt.ArrayLike, sigma2: float = 0.0) -> Qu
     w_star, *_ = np.linalg.lstsq(xm, yv, rcond=None)
     residual = xm @ w_star - yv
     return Quadratic(xm.T @ xm / n, w_star.astype(np.float64), sigma2, float(residual @ residual / (2 * n)))
+
+
+def known_problem(name: str, rng: np.random.Generator, dim: int = 20) -> Quadratic:
+    """A problem with known constants, for SGD under simulated or measured delays:
+    ``quadratic`` (L = 1, mu = 0.01, sigma2 = 0.1) or ``lstsq`` (least squares on 200
+    Gaussian rows, sigma2 = 0.1).
+
+    >>> round(known_problem("quadratic", np.random.default_rng(0)).lsmooth, 12)
+    1.0
+    """
+    if name == "quadratic":
+        return random_quadratic(rng, dim=dim, lsmooth=1.0, mu=0.01, sigma2=0.1)
+    if name == "lstsq":
+        x = rng.standard_normal((200, dim))
+        y = x @ rng.standard_normal(dim) + 0.1 * rng.standard_normal(200)
+        return least_squares(x, y, sigma2=0.1)
+    raise ValueError(f"problem must be one of {', '.join(KNOWN_PROBLEMS)}, got {name!r}")

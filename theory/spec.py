@@ -28,7 +28,6 @@ from theory.stepsize import (
     mindthestep,
     tail_tau,
 )
-from theory.trace import read_staleness
 
 __all__ = ["RULES", "make_rule", "parse_pmf_spec"]
 
@@ -78,6 +77,8 @@ def parse_pmf_spec(spec: str) -> StalenessModel:
         return Empirical.from_pmf(probs)
     if kind == "empirical":
         try:
+            from theory.trace import read_staleness  # pandas: only for empirical:FILE
+
             samples = read_staleness(arg)
         except (OSError, KeyError) as exc:
             raise ValueError(f"cannot read staleness from {arg!r}: {exc}") from None

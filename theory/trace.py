@@ -5,8 +5,16 @@ An update that read version ``r`` and was published as version ``v`` has stalene
 ``tau = v - 1 - r`` (the number of other updates published in between). Dropped gradients
 have ``apply_version = tau = -1``. Times are seconds from the start of the run.
 
-On disk a Trace is two files written atomically (temporary file, then rename):
-``NAME.parquet`` (the table) and ``NAME.json`` (the metadata).
+The columns are declared once, here (:data:`COLUMNS`); simulators and recorders take their
+column names, order and dtypes from this table. What a Trace says (throughput, staleness
+pmf, CAS statistics) is in :mod:`theory.analysis`.
+
+On disk a Trace is two files, ``NAME.parquet`` (the table) and ``NAME.json`` (the
+metadata). Both are written to temporary files first and renamed into place only when both
+are complete, and the Parquet file's schema metadata holds a digest of the metadata
+(``asgd.meta_sha256``, SHA-256 of its canonical JSON): a crash between the two renames
+leaves a pair that :meth:`Trace.load` recognizes as mismatched instead of silently mixing
+two runs.
 """
 
 from __future__ import annotations
@@ -14,7 +22,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +33,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["COLUMNS", "Trace", "atomic_write", "atomic_write_text", "read_staleness"]
+__all__ = [
+    "COLUMNS",
+    "DERIVED",
+    "RECORDED",
+    "Trace",
+    "atomic_write",
+    "atomic_write_text",
+    "empty_columns",
+    "read_staleness",
+]
 
-#: Column name -> dtype of the Trace table.
+#: Column name -> dtype of the Trace table, in table order: the one declaration of the schema.
 COLUMNS: dict[str, str] = {
     "worker": "int32",
     "read_version": "int64",
@@ -39,18 +58,36 @@ COLUMNS: dict[str, str] = {
     "dropped": "bool",
 }
 
+#: Columns a Trace derives from the others when a producer leaves them out
+#: (``dropped = apply_version < 0``; ``tau = apply_version - 1 - read_version``, -1 if dropped).
+DERIVED: tuple[str, ...] = ("tau", "dropped")
+
+#: The columns a producer records for each gradient, in table order.
+RECORDED: tuple[str, ...] = tuple(c for c in COLUMNS if c not in DERIVED)
+
+_DIGEST_KEY = b"asgd.meta_sha256"  # in the Parquet schema metadata
+
+
+def empty_columns(n: int, names: tuple[str, ...] | None = None) -> dict[str, npt.NDArray[Any]]:
+    """Uninitialized arrays of ``n`` rows for ``names`` (default all columns), with the schema's
+    dtypes, in table order: for producers that fill columns in place.
+
+    >>> {k: str(v.dtype) for k, v in empty_columns(2, ("worker", "t_read")).items()}
+    {'worker': 'int32', 't_read': 'float64'}
+    """
+    chosen = tuple(COLUMNS) if names is None else names
+    unknown = [c for c in chosen if c not in COLUMNS]
+    if unknown:
+        raise ValueError(f"not Trace columns: {', '.join(unknown)}")
+    return {c: np.empty(n, dtype=COLUMNS[c]) for c in COLUMNS if c in chosen}
+
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with _temporary(path) as tmp:
         write(tmp)
         os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -96,7 +133,7 @@ class Trace:
     def _build(
         cls, columns: Mapping[str, npt.ArrayLike], meta: Mapping[str, Any] | None, check: bool
     ) -> Trace:
-        cols = {k: np.asarray(v) for k, v in columns.items()}
+        cols = {k: np.asarray(v).astype(COLUMNS[k], copy=False) for k, v in columns.items() if k in COLUMNS}
         for name in ("read_version", "apply_version"):
             if name not in cols:
                 raise ValueError(f"trace table lacks columns: {name}")
@@ -129,23 +166,75 @@ class Trace:
         return applied["tau"].to_numpy(dtype=np.int64)
 
     def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
-        """Write ``PATH.parquet`` and ``PATH.json`` atomically; return both paths."""
+        """Write ``PATH.parquet`` and ``PATH.json``; return both paths.
+
+        Both files are complete before either replaces an earlier pair, so a failed write
+        leaves the previous Trace as it was, and no temporary file behind.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         stem = _stem(path)
         parquet, meta = stem.with_suffix(".parquet"), stem.with_suffix(".json")
-        atomic_write(parquet, lambda tmp: self.table.to_parquet(tmp, index=False))
-        text = json.dumps(self.meta, indent=2, sort_keys=True, default=str)
-        atomic_write_text(meta, text + "\n")
+        text = json.dumps(self.meta, indent=2, sort_keys=True, default=str) + "\n"
+        table = pa.Table.from_pandas(self.table, preserve_index=False)
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), _DIGEST_KEY: _digest(json.loads(text)).encode()}
+        )
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        with _temporary(parquet) as tmp_table, _temporary(meta) as tmp_meta:
+            pq.write_table(table, tmp_table)
+            tmp_meta.write_text(text)
+            os.replace(tmp_table, parquet)
+            os.replace(tmp_meta, meta)
         return parquet, meta
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trace:
-        """Read a Trace saved by :meth:`save` (give the stem, the .parquet or the .json)."""
+        """Read a Trace saved by :meth:`save` (give the stem, the .parquet or the .json).
+
+        A table and metadata from different writes (an interrupted save) raise ``ValueError``.
+        """
+        import pyarrow.parquet as pq
+
         stem = _stem(path)
         parquet, meta = stem.with_suffix(".parquet"), stem.with_suffix(".json")
         if not parquet.exists():
             raise FileNotFoundError(f"no trace table at {parquet}")
+        table = pq.read_table(parquet)
         info = json.loads(meta.read_text()) if meta.exists() else {}
-        return cls(pd.read_parquet(parquet), info)
+        expected = (table.schema.metadata or {}).get(_DIGEST_KEY)
+        if expected is not None and meta.exists() and expected.decode() != _digest(info):
+            raise ValueError(
+                f"{meta} does not belong to {parquet}: they come from different writes "
+                "(an interrupted save?) or the metadata was edited"
+            )
+        return cls(table.to_pandas(), info)
+
+    def summary(self) -> dict[str, Any]:
+        """Updates, throughput, staleness pmf, CAS statistics and drops
+        (:func:`theory.analysis.summarize`)."""
+        from theory.analysis import summarize
+
+        return summarize(self)
+
+
+def _digest(meta: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of ``meta`` (sorted keys, no whitespace)."""
+    canonical = json.dumps(meta, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@contextmanager
+def _temporary(path: Path) -> Iterator[Path]:
+    """A temporary file next to ``path``, removed on exit unless it was renamed away."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _validate(arrays: dict[str, npt.NDArray[Any]], check_tau: bool = True) -> None:

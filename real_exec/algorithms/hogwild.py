@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from real_exec.atomics import fetch_add, load
-from real_exec.context import RunContext
 from real_exec.kernels import axpy
+from real_exec.run_context import RunContext
 
 __all__ = ["HogwildState", "hogwild_worker"]
 

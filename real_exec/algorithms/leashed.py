@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from real_exec.context import RunContext
 from real_exec.pool import SLOT_BITS, hold_latest, new_pool, publish, release
+from real_exec.run_context import RunContext
 
 __all__ = ["LeashedState", "leashed_worker"]
 

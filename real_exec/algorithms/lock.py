@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from real_exec.context import RunContext
 from real_exec.kernels import axpy, copy_into
+from real_exec.run_context import RunContext
 
 __all__ = ["LockState", "lock_worker"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from real_exec.context import RunContext
 from real_exec.kernels import axpy
+from real_exec.run_context import RunContext
 
 __all__ = ["SyncState", "sync_worker"]
 
@@ -37,7 +37,7 @@ class SyncState:
 
 def sync_worker(ctx: RunContext, i: int, shared: SyncState) -> None:
     rec, now, m = ctx.recorders[i], ctx.now, ctx.config.threads
-    limit = ctx.config.updates
+    limit = ctx.config.gradients
     try:
         while shared.go_on:
             t_read, read_version = now(), shared.version

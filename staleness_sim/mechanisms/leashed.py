@@ -16,7 +16,7 @@ from typing import Any
 
 import simpy
 
-from staleness_sim.context import SimContext
+from staleness_sim.sim_context import SimContext
 
 __all__ = ["leashed_worker"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import simpy
 from simpy.resources.resource import Request
 
-from staleness_sim.context import SimContext
+from staleness_sim.sim_context import SimContext
 
 __all__ = ["lock_worker"]
 

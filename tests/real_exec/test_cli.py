@@ -63,7 +63,7 @@ def test_bound_nonconvex_json(capsys) -> None:
     doc = json.loads(out)
     assert code == 0
     assert set(doc) >= {"bound", "iterations_to_epsilon", "eta", "source", "assumptions"}
-    assert doc["eta_prescribed"] and doc["eta"] <= doc["eta_max"]
+    assert doc["eta_chosen"] and doc["eta"] <= doc["eta_max"]
     assert doc["iterations_to_epsilon"] > 0 and "Stich" in doc["source"]
 
 
@@ -91,12 +91,12 @@ def test_bound_pl_with_given_eta(capsys) -> None:
         "--json",
     )
     doc = json.loads(out)
-    assert code == 0 and doc["eta"] == 0.01 and not doc["eta_prescribed"]
+    assert code == 0 and doc["eta"] == 0.01 and not doc["eta_chosen"]
     assert doc["bound"] == pytest.approx((1 - 0.001) ** 1000 + 0.01 / 0.2 + 0.01**2 * 3 / 0.1)
 
 
 def test_fit_on_a_saved_trace(capsys, tmp_path: Path) -> None:
-    tau = Poisson(3.0).sample(np.random.default_rng(0), 2000)
+    tau = Poisson(3.0).rvs(2000, np.random.default_rng(0))
     n = tau.size
     version = np.arange(1, n + 1)
     Trace.from_columns(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from real_exec.demo import run_demo
+from real_exec.app.demo import run_demo
 
 FIGURES = (
     "real_accuracy",

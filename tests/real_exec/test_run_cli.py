@@ -10,7 +10,7 @@ from theory.trace import Trace
 
 KEYS = {
     "updates",
-    "updates_per_s",
+    "throughput",
     "tau_mean",
     "tau_pmf",
     "cas_failures",
@@ -130,3 +130,55 @@ def test_run_mlp_options(capsys) -> None:
 def test_run_bad_input(capsys, args: list[str], needle: str) -> None:
     code, out, err = run(capsys, "run", *args)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_run_interrupted_exits_130_and_keeps_its_files(capsys, tmp_path: Path, monkeypatch) -> None:
+    import _thread
+
+    import numpy as np
+
+    import real_exec.app.run as run_app
+    from real_exec.problems import Problem, make_problem
+
+    base = make_problem("quadratic", np.random.default_rng(0))
+    calls = [0]
+
+    def grad(p, out):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] == 300:
+            _thread.interrupt_main()  # Ctrl-C while the workers run
+        base.grad(p, out)
+
+    slow = Problem("quadratic", base.dim, base.dtype, grad, base.evaluate, base.init)
+    monkeypatch.setattr(run_app, "make_problem", lambda *a, **k: slow)
+    args = ["--algo", "hogwild", "--threads", "2", "--problem", "quadratic", "--seconds", "60"]
+    code, out, err = run(capsys, "run", *args, "--out", str(tmp_path), "--json")
+    assert code == 130 and "interrupted; the partial run was kept" in err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and doc["gradients"] >= 1
+    kept = Trace.load(tmp_path / "trace")
+    assert len(kept) == doc["gradients"] and kept.meta["interrupted"] is True
+    assert (tmp_path / "curve.parquet").exists() and (tmp_path / "run.png").exists()
+
+
+def test_run_worker_error_exits_1_with_the_traceback(capsys, monkeypatch) -> None:
+    import numpy as np
+
+    import real_exec.app.run as run_app
+    from real_exec.problems import Problem, make_problem
+
+    base = make_problem("quadratic", np.random.default_rng(0))
+    calls = [0]
+
+    def grad(p, out):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] > 20:
+            raise ArithmeticError("kernel failed")
+        base.grad(p, out)
+
+    broken = Problem("quadratic", base.dim, base.dtype, grad, base.evaluate, base.init)
+    monkeypatch.setattr(run_app, "make_problem", lambda *a, **k: broken)
+    args = ["--algo", "lock", "--threads", "2", "--problem", "quadratic", "--seconds", "30"]
+    code, out, err = run(capsys, "run", *args)
+    assert code == 1 and out == ""
+    assert err.startswith("asgd: error: worker") and "ArithmeticError: kernel failed" in err

@@ -7,7 +7,7 @@ import _thread
 import numpy as np
 import pytest
 
-from real_exec.context import RunConfig
+from real_exec import RunConfig
 from real_exec.problems import Problem, make_problem
 from real_exec.runner import WorkerError, run
 
@@ -21,7 +21,7 @@ def test_no_update_is_lost(algo: str) -> None:
     # final = initial - sum of applied steps; the two sides are summed in different orders,
     # so they agree to float64 rounding (~1e-16 relative per update, 1e4 updates).
     result = run(
-        RunConfig(algo, 2, eta=0.05, updates=10_000, seed=3, persistence=2 if algo == "leashed" else None),
+        RunConfig(algo, 2, eta=0.05, gradients=10_000, seed=3, persistence=2 if algo == "leashed" else None),
         quadratic(),
     )
     scale = float(np.linalg.norm(result.initial)) + 1.0
@@ -29,14 +29,35 @@ def test_no_update_is_lost(algo: str) -> None:
 
 
 def test_hogwild_reports_what_it_lost() -> None:
-    result = run(RunConfig("hogwild", 2, eta=0.05, updates=10_000, seed=3), quadratic())
+    result = run(RunConfig("hogwild", 2, eta=0.05, gradients=10_000, seed=3), quadratic())
     assert result.lost_update_norm is not None and result.lost_update_norm >= 0.0
     assert "lost_update_norm" in result.summary()
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lost_update_detector_sees_a_write_outside_the_algorithm(threads: int) -> None:
+    # HOGWILD! computes its gradients on the shared vector itself. A "gradient" that also
+    # adds 1 to one coordinate, once, is a change no applied step accounts for: the final
+    # parameters then differ from initial - sum(steps) by exactly that write (norm 1, up to
+    # the float64 rounding of 4000 summed steps, < 1e-9). A detector that always said 0
+    # fails here.
+    base = quadratic()
+    calls = [0]
+
+    def grad(p, out):  # type: ignore[no-untyped-def]
+        base.grad(p, out)
+        calls[0] += 1
+        if calls[0] == 500:
+            p[3] += 1.0
+
+    tampered = Problem("q", base.dim, base.dtype, grad, base.evaluate, base.init)
+    result = run(RunConfig("hogwild", threads, eta=0.05, gradients=4000, seed=1), tampered)
+    assert result.lost_update_norm == pytest.approx(1.0, abs=1e-9)
+
+
 @pytest.mark.parametrize("algo", ["lock", "leashed"])
 def test_versions_are_unique_increasing_and_gapless(algo: str) -> None:
-    result = run(RunConfig(algo, 2, eta=0.05, updates=5000, seed=1), quadratic())
+    result = run(RunConfig(algo, 2, eta=0.05, gradients=5000, seed=1), quadratic())
     t = result.trace.table
     applied = t[~t["dropped"]]
     versions = applied["apply_version"].to_numpy()
@@ -49,14 +70,14 @@ def test_versions_are_unique_increasing_and_gapless(algo: str) -> None:
 
 
 def test_sync_has_zero_staleness_and_rounds_of_m() -> None:
-    result = run(RunConfig("sync", 2, eta=0.05, updates=2000, seed=1), quadratic())
+    result = run(RunConfig("sync", 2, eta=0.05, gradients=2000, seed=1), quadratic())
     t = result.trace.table
     assert np.all(t["tau"] == 0)
     assert np.all(t.groupby("apply_version").size() == 2)
 
 
 def test_leashed_persistence_and_memory() -> None:
-    result = run(RunConfig("leashed", 2, eta=0.05, updates=5000, seed=2, persistence=1), quadratic())
+    result = run(RunConfig("leashed", 2, eta=0.05, gradients=5000, seed=2, persistence=1), quadratic())
     t = result.trace.table
     assert t["attempts"].max() == 1
     assert result.summary()["dropped"] == int(t["dropped"].sum())
@@ -64,7 +85,7 @@ def test_leashed_persistence_and_memory() -> None:
 
 
 def test_tail_tau_is_fixed_after_the_warm_up() -> None:
-    config = RunConfig("hogwild", 2, eta=0.05, updates=4000, seed=1, rule="tail", warmup=300)
+    config = RunConfig("hogwild", 2, eta=0.05, gradients=4000, seed=1, rule="tail", warmup=300)
     t = run(config, quadratic()).trace.table.sort_values("t_apply")
     steps = t["step_size"].to_numpy()
     assert np.all(steps[:200] == 0.05)  # warm-up at eta0
@@ -112,7 +133,7 @@ def test_ctrl_c_keeps_the_partial_trace() -> None:
 @pytest.mark.parametrize("algo", ["lock", "hogwild", "leashed", "sync"])
 def test_digits_mlp_reaches_95_percent(algo: str) -> None:
     problem = make_problem("digits-mlp", np.random.default_rng(0))
-    result = run(RunConfig(algo, 2, eta=0.05, updates=20_000, seed=0, check_updates=False), problem)
+    result = run(RunConfig(algo, 2, eta=0.05, gradients=20_000, seed=0, check_updates=False), problem)
     assert result.final["accuracy"] >= 0.95
     assert result.wall_time < 30
 
@@ -121,7 +142,7 @@ def test_bad_configs() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         RunConfig("lock", 2, eta=0.1)
     with pytest.raises(ValueError, match="algo"):
-        RunConfig("magic", 2, eta=0.1, updates=10)
+        RunConfig("magic", 2, eta=0.1, gradients=10)
     with pytest.raises(ValueError, match="dtype"):
         make_problem("quadratic", np.random.default_rng(0), dtype="float16")
 

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from staleness_sim.engine import SimConfig, simulate
-from staleness_sim.fast import fast_supported
+from staleness_sim import SimConfig, fast_supported, simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import EmpiricalTiming, parse_timing
 from theory.fitting import total_variation

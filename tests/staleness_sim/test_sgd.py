@@ -3,10 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from staleness_sim.engine import SimConfig, simulate
+from staleness_sim import SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
-from staleness_sim.sgd import make_problem, sgd_under_trace
+from staleness_sim.sgd import sgd_under_trace
 from staleness_sim.timing import parse_timing
+from theory.problems import known_problem
 
 
 @pytest.mark.parametrize("rule", ["constant", "inverse", "tail", "mindthestep"])
@@ -22,7 +23,7 @@ def test_sgd_under_simulated_delays_converges_and_records_steps(rule: str) -> No
         )
     )
     rng = np.random.default_rng(0)
-    problem = make_problem("quadratic", rng, dim=10)
+    problem = known_problem("quadratic", rng, dim=10)
     curve = sgd_under_trace(result.trace, problem, rng, rule=rule)
     assert np.all(np.diff(curve.time) >= 0)
     assert curve.loss[-100:].mean() < 0.1 * curve.loss[:10].mean()
@@ -31,8 +32,3 @@ def test_sgd_under_simulated_delays_converges_and_records_steps(rule: str) -> No
     assert np.all(table.loc[applied, "step_size"] > 0) and np.all(table.loc[~applied, "step_size"] == 0)
     if rule == "constant":
         assert table.loc[applied, "step_size"].nunique() == 1
-
-
-def test_unknown_problem() -> None:
-    with pytest.raises(ValueError, match="problem must be one of"):
-        make_problem("cifar", np.random.default_rng(0))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from real_exec.cli import main
+from real_exec.app.main import main
 from staleness_sim.sweep import load_sweep, run_sweep
 
 SWEEP = """

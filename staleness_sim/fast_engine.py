@@ -21,11 +21,11 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from staleness_sim.config import SimConfig
 from staleness_sim.durations import Durations
-from staleness_sim.engine import SimConfig
 from staleness_sim.merge import has_simultaneous, merge_publishes, merge_publishes_exact, worker_clocks
 from staleness_sim.result import SimResult
-from theory.trace import Trace
+from theory.trace import Trace, empty_columns
 
 __all__ = ["fast_supported", "simulate_fast"]
 
@@ -107,19 +107,14 @@ def _clocks(d: Durations, rows: int, overwrite: bool) -> tuple[Array, Array, Arr
     return read, publish, done_t, apply_t
 
 
+#: The columns the merge kernels fill, in the Trace's order (their positional arguments).
+KERNEL_COLUMNS = ("worker", "read_version", "apply_version", "tau", "t_read", "t_grad_done", "t_apply")
+
+
 def _empty_columns(n: int) -> Columns:
     # Allocated here rather than inside the compiled kernels: numpy reuses its heap for
     # arrays of this size, the kernels' allocator would touch fresh pages on every call.
-    # The kernels take these columns in this order.
-    return {
-        "worker": np.empty(n, dtype=np.int32),
-        "read_version": np.empty(n, dtype=np.int64),
-        "apply_version": np.empty(n, dtype=np.int64),
-        "tau": np.empty(n, dtype=np.int64),
-        "t_read": np.empty(n),
-        "t_grad_done": np.empty(n),
-        "t_apply": np.empty(n),
-    }
+    return empty_columns(n, KERNEL_COLUMNS)
 
 
 def _sync(config: SimConfig) -> Columns:

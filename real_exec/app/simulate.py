@@ -1,22 +1,25 @@
-"""The ``staleness_sim`` command of ``asgd``: ``simulate``."""
+"""``asgd simulate`` and ``asgd sweep``: simulated executions, one or a grid."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
-from staleness_sim.engine import ALGORITHMS, SimConfig, simulate
+from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
+from staleness_sim.config import ALGORITHMS, SimConfig
+from staleness_sim.engines import ENGINES, simulate
 from staleness_sim.profile import HardwareProfile, load_profile
 from staleness_sim.result import SimResult
-from staleness_sim.sgd import PROBLEMS, make_problem, sgd_under_trace
-from theory.cli import POSITIVE, cli_errors, emit, json_option
+from staleness_sim.sgd import sgd_under_trace
+from theory.problems import KNOWN_PROBLEMS, known_problem
 from theory.spec import RULES
 
-__all__ = ["register", "simulate_command", "sweep_command"]
+__all__ = ["simulate_command", "sweep_command"]
 
 #: Runs at least this long (gradients) get a progress bar when stderr is a terminal.
 PROGRESS_FROM = 200_000
@@ -50,7 +53,7 @@ def _run(config: SimConfig, engine: str) -> SimResult:
                 done[0] = n
 
             return simulate(config, "simpy", progress=report)
-    return simulate(config, engine)  # type: ignore[arg-type]
+    return simulate(config, engine)
 
 
 @click.command("simulate")
@@ -77,12 +80,18 @@ def _run(config: SimConfig, engine: str) -> SimResult:
     help="Leashed-SGD: CAS attempts before a gradient is dropped (default unbounded).",
 )
 @click.option(
-    "--updates", type=click.IntRange(min=1), default=10_000, show_default=True, help="Gradients to simulate."
+    "--gradients",
+    "--updates",
+    "gradients",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Gradients to simulate (computed; the dropped ones included).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--engine", type=click.Choice(["simpy", "fast"]), default="simpy", show_default=True)
+@click.option("--engine", type=click.Choice(list(ENGINES)), default="simpy", show_default=True)
 @click.option(
-    "--problem", type=click.Choice(PROBLEMS), default=None, help="Run SGD under the simulated delays."
+    "--problem", type=click.Choice(KNOWN_PROBLEMS), default=None, help="Run SGD under the simulated delays."
 )
 @click.option(
     "--stepsize",
@@ -92,12 +101,7 @@ def _run(config: SimConfig, engine: str) -> SimResult:
     help="Step-size rule for --problem.",
 )
 @click.option("--eta", type=POSITIVE, default=None, help="eta0 for --problem (default 1/(2L(tau_max+1))).")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Write the Trace (Parquet + JSON) and plots here.",
-)
+@out_option("Write the Trace (Parquet + JSON) and plots here.")
 @json_option
 @cli_errors
 def simulate_command(
@@ -109,7 +113,7 @@ def simulate_command(
     read: str | None,
     publish: str | None,
     persistence: int | None,
-    updates: int,
+    gradients: int,
     seed: int,
     engine: str,
     problem: str | None,
@@ -122,18 +126,18 @@ def simulate_command(
     if persistence is not None and algo != "leashed":
         raise click.BadParameter("only Leashed-SGD has a persistence bound", param_hint="--persistence")
     profile = _profile(profile_src, cores, compute, read, publish)
-    config = SimConfig(algo, workers, profile, updates, seed, persistence)
+    config = SimConfig(algo, workers, profile, gradients, seed, persistence)
     result = _run(config, engine)
     payload: dict[str, Any] = result.summary()
-    trace = result.trace
     curve = None
     if problem is not None:
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-        curve = sgd_under_trace(trace, make_problem(problem, rng), rng, eta0=eta, rule=stepsize)
-        trace = curve.trace
+        curve = sgd_under_trace(result.trace, known_problem(problem, rng), rng, eta0=eta, rule=stepsize)
+        result = replace(result, trace=curve.trace)  # the Trace with the step sizes SGD took
         payload |= {"problem": problem, "stepsize": stepsize, "final_loss": float(curve.loss[-1])}
     if out is not None:
-        payload["files"] = _write_outputs(out, trace, curve)
+        files = result.save(out) + (curve.save(out) if curve is not None else [])
+        payload["files"] = [str(f) for f in files]
     lines = [
         f"{algo} with {workers} workers ({engine} engine, seed {seed}): {payload['gradients']} gradients",
         f"  throughput {payload['throughput']:.6g} updates/s of simulated time; mean staleness "
@@ -148,31 +152,6 @@ def simulate_command(
     emit(payload, as_json, lines)
 
 
-def _write_outputs(out: Path, trace: Any, curve: Any) -> list[str]:
-    from staleness_sim.plots import plot_staleness
-    from theory.plots import new_figure
-    from theory.trace import atomic_write
-
-    out.mkdir(parents=True, exist_ok=True)
-    files = [str(p) for p in trace.save(out / "trace")]
-    fig = new_figure()
-    plot_staleness(fig.add_subplot(), trace)
-    atomic_write(out / "staleness.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    files.append(str(out / "staleness.png"))
-    if curve is not None:
-        frame = curve.frame()
-        atomic_write(out / "loss.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
-        fig = new_figure()
-        ax = fig.add_subplot()
-        ax.plot(frame["time"], frame["loss"])
-        ax.set(
-            yscale="log", xlabel="simulated time (s)", ylabel="f(x) - f*", title="SGD under simulated delays"
-        )
-        atomic_write(out / "loss.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-        files += [str(out / "loss.parquet"), str(out / "loss.png")]
-    return files
-
-
 @click.command("sweep")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -183,22 +162,16 @@ def _write_outputs(out: Path, trace: Any, curve: Any) -> list[str]:
     help="Parallel jobs (joblib; -1 = all cores).",
 )
 @click.option("--dask-scheduler", "scheduler", default=None, help="Run the cells on this Dask scheduler.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("sweep-out"),
-    show_default=True,
-    help="Directory of cells and results; rerun to resume.",
-)
+@out_option("Directory of cells and results; rerun to resume.", default=Path("sweep-out"))
 @json_option
 @cli_errors
 def sweep_command(file: Path, jobs: int, scheduler: str | None, out: Path, as_json: bool) -> None:
     """Run a grid of simulations from FILE.toml; finished cells are kept, so a rerun resumes."""
-    from staleness_sim.sweep import load_sweep, run_sweep
+    from staleness_sim.sweep import finished_cells, load_sweep, run_sweep
 
     sweep = load_sweep(file)
     total = len(sweep["cells"])
-    done_before = sum(1 for i in range(total) if (out / "cells" / f"cell-{i:05d}.json").exists())
+    done_before = finished_cells(sweep, out)
     if sys.stderr.isatty():
         with click.progressbar(length=total, label="sweep", file=sys.stderr) as bar:
             bar.update(done_before)
@@ -216,9 +189,3 @@ def sweep_command(file: Path, jobs: int, scheduler: str | None, out: Path, as_js
         table.to_string(index=False),
     ]
     emit(payload, as_json, lines)
-
-
-def register(group: click.Group) -> None:
-    """Add the simulator's commands to ``group``."""
-    group.add_command(simulate_command)
-    group.add_command(sweep_command)

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,30 +22,29 @@ import click
 import numpy as np
 import pandas as pd
 
-from real_exec.calibrate import calibrate_profile
-from real_exec.compare import compare_traces
-from real_exec.context import RunConfig
+from real_exec.app.options import cli_errors, out_option
+from real_exec.app.report import Report
+from real_exec.config import ALGORITHMS, RunConfig
 from real_exec.problems import make_problem
-from real_exec.report import Report
 from real_exec.runner import RunResult, run
-from real_exec.validate import plot_comparison
-from staleness_sim.engine import SimConfig, simulate
+from real_exec.validate import plot_comparison, validate_run
+from staleness_sim.config import SimConfig
+from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile, load_profile
-from staleness_sim.sgd import make_problem as make_sim_problem
 from staleness_sim.sgd import sgd_under_trace
 from theory.bounds import BOUNDS, evaluate_bound
 from theory.delayed_sgd import run_delayed_sgd
 from theory.delays import delay_moments
 from theory.plots import new_figure, plot_pmf, plot_scale
-from theory.problems import random_quadratic
+from theory.problems import known_problem, random_quadratic
 from theory.spec import make_rule
 from theory.staleness import Empirical
 from theory.trace import Trace
 
-__all__ = ["run_demo"]
+__all__ = ["demo_command", "run_demo"]
 
-ALGOS = ("lock", "hogwild", "leashed", "sync")
-RULES = ("constant", "inverse", "tail", "mindthestep")
+#: The step-size rules the demo compares.
+DEMO_RULES = ("constant", "inverse", "tail", "mindthestep")
 
 
 class _State:
@@ -65,7 +63,7 @@ def _real_runs(st: _State) -> None:
     seconds = 0.6 if st.quick else 2.0
     problem = make_problem("digits-mlp", np.random.default_rng(0))
     rows = []
-    for algo in ALGOS:
+    for algo in ALGORITHMS:
         for threads in (1, 2):
             r = run(
                 RunConfig(algo, threads, eta=0.05, seconds=seconds, seed=threads, check_updates=False),
@@ -78,7 +76,7 @@ def _real_runs(st: _State) -> None:
                 {
                     "algo": algo,
                     "threads": threads,
-                    "updates/s": s["updates_per_s"],
+                    "updates/s": s["throughput"],
                     "tau_mean": s["tau_mean"],
                     "test_accuracy": s.get("test_accuracy"),
                     "cas_failures": s["cas_failures"],
@@ -93,7 +91,7 @@ def _real_runs(st: _State) -> None:
     )
     st.report.table("real_runs", pd.DataFrame(rows), "Real runs")
     fig = new_figure(10.0, 3.4)
-    for ax, algo in zip(fig.subplots(1, 4), ALGOS, strict=True):
+    for ax, algo in zip(fig.subplots(1, 4), ALGORITHMS, strict=True):
         curve = st.real[(algo, 2)].curve
         ax.plot(curve["time"], curve["accuracy"], marker=".")
         ax.set(title=f"{algo}, 2 threads", xlabel="s", ylim=(0, 1))
@@ -105,13 +103,11 @@ def _validation(st: _State) -> None:
     rows = []
     fig = new_figure(10.0, 3.4)
     axes = fig.subplots(1, 4)
-    for ax, algo in zip(axes, ALGOS, strict=True):
+    for ax, algo in zip(axes, ALGORITHMS, strict=True):
         for threads in (1, 2):
-            real = st.real[(algo, threads)]
-            profile = calibrate_profile(real.trace, os.cpu_count(), real.gradient_cpu)
-            sim = simulate(SimConfig(algo, threads, profile, max(len(real.trace), 10), seed=threads))
+            v = validate_run(st.real[(algo, threads)], seed=threads)
+            real, sim, profile, c = v.real, v.sim, v.profile, v.comparison
             sim.trace.save(st.out / "traces" / f"sim_{algo}_{threads}")
-            c = compare_traces(real.trace, sim.trace)
             rows.append(
                 {
                     "algo": algo,
@@ -147,7 +143,7 @@ def _extrapolation(st: _State) -> None:
     workers = (4, 8, 16, 32, 64) if not st.quick else (4, 16, 64)
     gradients = 1500 if st.quick else 5000
     rows = []
-    for algo in ALGOS:
+    for algo in ALGORITHMS:
         base = st.profiles[algo]
         hypothetical = base.with_overrides(
             cores=server.cores, sockets=server.sockets, numa_penalty=server.numa_penalty, speed=[1.0]
@@ -190,15 +186,15 @@ def _extrapolation(st: _State) -> None:
 def _stepsizes(st: _State) -> None:
     m = 16
     rng = np.random.default_rng(7)
-    problem = make_sim_problem("quadratic", rng, dim=20)
+    problem = known_problem("quadratic", rng, dim=20)
     rows = []
     fig = new_figure(10.0, 3.6)
     ax_loss, ax_scale = fig.subplots(1, 2)
-    for algo in ALGOS:
+    for algo in ALGORITHMS:
         trace = st.extrapolated[(algo, m)]
         tau = trace.staleness()
         eta0 = 1.0 / (2.0 * problem.lsmooth * (int(np.quantile(tau, 0.99)) + 1))
-        for rule in RULES:
+        for rule in DEMO_RULES:
             curve = sgd_under_trace(trace, problem, np.random.default_rng(1), eta0=eta0, rule=rule)
             target = 0.05 * curve.loss[0]
             hit = np.flatnonzero(curve.loss <= target)
@@ -219,7 +215,7 @@ def _stepsizes(st: _State) -> None:
             k = np.arange(pmf.probs.size)
             twin = ax_scale.twinx()
             plot_pmf(twin, k, pmf.probs, label="warm-up P(tau)")
-            for rule in RULES:
+            for rule in DEMO_RULES:
                 plot_scale(ax_scale, k, make_rule(rule, pmf)(k), label=rule)
             ax_scale.set_zorder(twin.get_zorder() + 1)
             ax_scale.patch.set_visible(False)
@@ -243,10 +239,10 @@ def _stepsizes(st: _State) -> None:
 
 def _bounds(st: _State) -> None:
     rows = []
-    for algo in ALGOS:
+    for algo in ALGORITHMS:
         tau = st.real[(algo, 2)].trace.staleness()
         pmf = Empirical.from_samples(tau)
-        for rule in RULES:
+        for rule in DEMO_RULES:
             s = None if rule == "constant" else make_rule(rule, pmf)
             r = evaluate_bound(
                 "nonconvex", lsmooth=1.0, sigma2_=1.0, delays=delay_moments(pmf=pmf, rule=s), f0=10.0, eps=0.1
@@ -320,3 +316,13 @@ def run_demo(out: Path, quick: bool = False) -> Path:
     st.report.table("summary", summary, "Summary")
     click.echo(summary.to_string(index=False))
     return st.report.write()
+
+
+@click.command("demo")
+@out_option("Directory for the report.", default=Path("asgd-demo"))
+@click.option("--quick", is_flag=True, help="A smaller, faster run.")
+@cli_errors
+def demo_command(out: Path, quick: bool) -> None:
+    """Show the toolkit on its built-in default and write a report to --out."""
+    report = run_demo(out, quick=quick)
+    click.echo(f"report written to {report}")

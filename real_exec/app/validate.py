@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
-from real_exec.compare import compare_traces
-from real_exec.context import ALGORITHMS
+from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
+from real_exec.config import ALGORITHMS
 from real_exec.problems import PROBLEMS
-from real_exec.validate import validate, write_validation
-from theory.cli import POSITIVE, cli_errors, emit, json_option
+from real_exec.validate import Validation, plot_comparison, validate
+from theory.compare import compare_traces
 from theory.trace import Trace
 
-__all__ = ["compare_command", "validate_command"]
+__all__ = ["compare_command", "validate_command", "write_validation"]
 
 
 @click.command("validate")
@@ -23,7 +23,7 @@ __all__ = ["compare_command", "validate_command"]
 @click.option("--problem", type=click.Choice(PROBLEMS), default="digits-mlp", show_default=True)
 @click.option("--seconds", type=POSITIVE, default=5.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+@out_option("Write a report (index.html) and both Traces here.")
 @json_option
 @cli_errors
 def validate_command(
@@ -62,3 +62,29 @@ def compare_command(trace_a: Path, trace_b: Path, as_json: bool) -> None:
         f"dropped A {c.dropped['a']}, B {c.dropped['b']}",
     ]
     emit(payload, as_json, lines)
+
+
+def write_validation(out: Path, v: Validation) -> Path:
+    """Report with the comparison table, the staleness plot and both Traces."""
+    import pandas as pd
+
+    from real_exec.app.report import Report
+    from theory.plots import new_figure
+
+    s = v.summary()
+    report = Report(out, f"Validation: {s['algo']}, {s['threads']} threads")
+    fig = new_figure()
+    plot_comparison(fig.add_subplot(), v.real.trace, v.sim.trace, f"{s['algo']}, {s['threads']} threads")
+    report.figure("staleness_real_vs_sim", fig, "Staleness pmf: real run and calibrated simulation")
+    rows = [
+        {"metric": "staleness TV", "value": s["tv"]},
+        {"metric": "staleness W1", "value": s["w1"]},
+        {"metric": "G-test p-value", "value": s["g_test_p_value"]},
+        {"metric": "throughput ratio sim/real", "value": s["throughput_ratio"]},
+        {"metric": "CAS failure rate real", "value": s["cas_failure_rate"]["real"]},
+        {"metric": "CAS failure rate sim", "value": s["cas_failure_rate"]["sim"]},
+    ]
+    report.table("comparison", pd.DataFrame(rows), "Real against simulated")
+    v.real.trace.save(out / "trace_real")
+    v.sim.trace.save(out / "trace_sim")
+    return report.write()

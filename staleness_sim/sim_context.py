@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+import numpy as np
 import simpy
 
 from staleness_sim.durations import Durations
 from staleness_sim.profile import HardwareProfile
+from theory.trace import RECORDED
 
-__all__ = ["SimContext"]
+__all__ = ["ROW", "SimContext"]
+
+#: The fields of :meth:`SimContext.record`, in order: the Trace's recorded columns but the
+#: step size (a simulation computes no steps; SGD under the Trace adds them).
+ROW: tuple[str, ...] = tuple(c for c in RECORDED if c != "step_size")
 
 
 class SimContext:
@@ -45,18 +51,7 @@ class SimContext:
         self.quantum = profile.quantum
         self._held: list[Any] = [None] * workers
         self._used = [0.0] * workers
-        self.columns: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "worker",
-                "read_version",
-                "apply_version",
-                "t_read",
-                "t_grad_done",
-                "t_apply",
-                "attempts",
-            )
-        }
+        self.rows: list[tuple[Any, ...]] = []  # one per gradient, fields as in ROW
         self.holders: dict[int, int] = {}
         self.building = 0
         self.private_copies = 0
@@ -104,27 +99,19 @@ class SimContext:
             self._held[worker] = None
 
     # -- records ---------------------------------------------------------------------------
-    def record(
-        self,
-        worker: int,
-        read_version: int,
-        apply_version: int,
-        t_read: float,
-        t_grad_done: float,
-        t_apply: float,
-        attempts: int,
-    ) -> None:
-        """Append one gradient's row; trigger ``done`` when the target is reached."""
-        c = self.columns
-        c["worker"].append(worker)
-        c["read_version"].append(read_version)
-        c["apply_version"].append(apply_version)
-        c["t_read"].append(t_read)
-        c["t_grad_done"].append(t_grad_done)
-        c["t_apply"].append(t_apply)
-        c["attempts"].append(attempts)
-        if len(c["worker"]) >= self.target and not self.done.triggered:
+    def record(self, *row: Any) -> None:
+        """Append one gradient's row (the fields of :data:`ROW`, in order); trigger ``done``
+        when the target is reached."""
+        self.rows.append(row)
+        if len(self.rows) >= self.target and not self.done.triggered:
             self.done.succeed()
+
+    def columns(self) -> dict[str, Any]:
+        """The first ``target`` rows as one array per field of :data:`ROW`."""
+        rows = self.rows[: self.target]
+        if not rows:
+            return {name: np.empty(0) for name in ROW}
+        return {name: np.asarray(values) for name, values in zip(ROW, zip(*rows, strict=True), strict=True)}
 
     # -- memory ----------------------------------------------------------------------------
     @property

@@ -1,58 +1,23 @@
-"""What the worker threads of one real run share."""
+"""What the worker threads of one real run share: counters, stop signal, step sizes, records."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from real_exec.atomics import fetch_add
+from real_exec.config import RunConfig
 from real_exec.problems import Problem
 from real_exec.recorder import CountingRecorder, Recorder
 from theory.spec import make_rule
 from theory.staleness import Empirical
 
-__all__ = ["RunConfig", "RunContext"]
+__all__ = ["RunContext"]
 
-ALGORITHMS = ("lock", "hogwild", "leashed", "sync")
 _TABLE = 1 << 16
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """One real run."""
-
-    algo: str
-    threads: int
-    eta: float
-    updates: int | None = None
-    seconds: float | None = None
-    rule: str = "constant"
-    persistence: int | None = None
-    seed: int = 0
-    warmup: int = 200
-    check_updates: bool = True
-    record: bool = True
-    sample_every: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.algo not in ALGORITHMS:
-            raise ValueError(f"algo must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
-        if self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads}")
-        if (self.updates is None) == (self.seconds is None):
-            raise ValueError("give exactly one of updates and seconds")
-        if self.updates is not None and self.updates < 1:
-            raise ValueError(f"updates must be >= 1, got {self.updates}")
-        if self.seconds is not None and not self.seconds > 0:
-            raise ValueError(f"seconds must be > 0, got {self.seconds}")
-        if not (np.isfinite(self.eta) and self.eta > 0):
-            raise ValueError(f"eta must be a finite number > 0, got {self.eta}")
-        if self.persistence is not None and self.persistence < 1:
-            raise ValueError(f"persistence must be >= 1, got {self.persistence}")
 
 
 class RunContext:
@@ -87,7 +52,7 @@ class RunContext:
         """Reserve the next gradient; False when the run is over."""
         if self.stop.is_set():
             return False
-        limit = self.config.updates
+        limit = self.config.gradients
         if limit is not None and fetch_add(self.counters, 1, 1) >= limit:
             self.stop.set()
             return False

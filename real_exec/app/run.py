@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
-from real_exec.context import ALGORITHMS, RunConfig
+from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
+from real_exec.config import ALGORITHMS, RunConfig
 from real_exec.problems import PROBLEMS, make_problem
-from real_exec.runner import RunResult, WorkerError, run
-from theory.cli import POSITIVE, cli_errors, emit, json_option
+from real_exec.runner import WorkerError, run
 from theory.spec import RULES
 
-__all__ = ["run_command", "write_run"]
+__all__ = ["run_command"]
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -30,33 +29,6 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def write_run(out: Path, result: RunResult) -> list[str]:
-    """Write the Trace, the loss/accuracy curve (Parquet + JSON) and plots to ``out``."""
-    import json
-
-    from staleness_sim.plots import plot_staleness
-    from theory.plots import new_figure
-    from theory.trace import atomic_write, atomic_write_text
-
-    out.mkdir(parents=True, exist_ok=True)
-    files = [str(p) for p in result.trace.save(out / "trace")]
-    curve = result.curve
-    atomic_write(out / "curve.parquet", lambda tmp: curve.to_parquet(tmp, index=False))
-    text = json.dumps({"columns": list(curve.columns), "final": result.final}, indent=2)
-    atomic_write_text(out / "curve.json", text)
-    fig = new_figure(9.0, 3.6)
-    ax1, ax2 = fig.subplots(1, 2)
-    ax1.plot(curve["time"], curve["loss"], marker=".")
-    ax1.set(xlabel="wall time (s)", ylabel="loss", yscale="log", title="loss")
-    if "accuracy" in curve:
-        twin = ax1.twinx()
-        twin.plot(curve["time"], curve["accuracy"], color="tab:orange", marker=".")
-        twin.set_ylabel("test accuracy")
-    plot_staleness(ax2, result.trace)
-    atomic_write(out / "run.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    return [*files, str(out / "curve.parquet"), str(out / "curve.json"), str(out / "run.png")]
-
-
 @click.command("run")
 @click.option("--algo", type=click.Choice(ALGORITHMS), required=True)
 @click.option("--threads", type=click.IntRange(min=1), required=True, help="Worker threads.")
@@ -67,13 +39,20 @@ def write_run(out: Path, result: RunResult) -> list[str]:
 @click.option("--eta", type=POSITIVE, default=None, help="eta0 (default: 0.05, 0.01 for least squares).")
 @click.option("--stepsize", type=click.Choice(RULES), default="constant", show_default=True)
 @click.option("--persistence", type=click.IntRange(min=1), default=None, help="Leashed-SGD CAS attempts.")
-@click.option("--updates", type=click.IntRange(min=1), default=None, help="Stop after N gradients.")
+@click.option(
+    "--gradients",
+    "--updates",
+    "gradients",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after N gradients.",
+)
 @click.option("--seconds", type=POSITIVE, default=None, help="Stop after S seconds.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
     "--no-check", is_flag=True, help="Skip the lost-update bookkeeping (one extra axpy per update)."
 )
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+@out_option("Write the Trace, the loss curve and plots here.")
 @json_option
 @cli_errors
 def run_command(
@@ -86,16 +65,16 @@ def run_command(
     eta: float | None,
     stepsize: str,
     persistence: int | None,
-    updates: int | None,
+    gradients: int | None,
     seconds: float | None,
     seed: int,
     no_check: bool,
     out: Path | None,
     as_json: bool,
-) -> None:
+) -> int:
     """Run asynchronous SGD for real with THREADS threads and measure its staleness."""
-    if (updates is None) == (seconds is None):
-        raise click.UsageError("give exactly one of --updates N and --seconds S")
+    if (gradients is None) == (seconds is None):
+        raise click.UsageError("give exactly one of --gradients N (alias --updates) and --seconds S")
     if persistence is not None and algo != "leashed":
         raise click.BadParameter("only Leashed-SGD has a persistence bound", param_hint="--persistence")
     prob = make_problem(
@@ -106,7 +85,7 @@ def run_command(
         algo,
         threads,
         eta or default_eta,
-        updates,
+        gradients,
         seconds,
         stepsize,
         persistence,
@@ -117,13 +96,13 @@ def run_command(
         result = run(config, prob)
     except WorkerError as exc:
         click.echo(f"asgd: error: {exc}", err=True)
-        raise SystemExit(1) from None
+        return 1
     payload: dict[str, Any] = result.summary()
     if out is not None:
-        payload["files"] = write_run(out, result)
+        payload["files"] = [str(f) for f in result.save(out)]
     lines = [
         f"{algo}, {threads} threads, {problem}: {payload['updates']} updates in {payload['wall_time']:.2f} s "
-        f"({payload['updates_per_s']:.0f}/s)",
+        f"({payload['throughput']:,.0f}/s)",
         f"  staleness mean {payload['tau_mean']:.3g}; CAS failures {payload['cas_failures']}, dropped "
         f"{payload['dropped']}, peak live vectors {payload['peak_live_vectors']}",
         f"  final loss {payload['final_loss']:.4g}"
@@ -134,4 +113,5 @@ def run_command(
     emit(payload, as_json, lines)
     if result.interrupted:
         click.echo("asgd: interrupted; the partial run was kept", err=True)
-        sys.exit(130)
+        return 130
+    return 0

@@ -1,0 +1,52 @@
+"""What to simulate: algorithm, workers, hardware profile, length and seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from staleness_sim.profile import HardwareProfile
+
+__all__ = ["ALGORITHMS", "SimConfig"]
+
+#: The synchronization mechanisms, simulated here and run for real by ``real_exec``:
+#: lock-based AsyncSGD, HOGWILD!, Leashed-SGD and synchronous SGD.
+ALGORITHMS = ("lock", "hogwild", "leashed", "sync")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """One simulated execution: ``gradients`` computed by ``workers`` under ``algo``.
+
+    ``persistence`` is Leashed-SGD's bound on CAS attempts per gradient (``None``: unbounded).
+    """
+
+    algo: str
+    workers: int
+    profile: HardwareProfile
+    gradients: int = 10_000
+    seed: int = 0
+    persistence: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGORITHMS:
+            raise ValueError(f"algo must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
+        if not isinstance(self.gradients, int) or self.gradients < 1:
+            raise ValueError(f"gradients must be an integer >= 1, got {self.gradients!r}")
+        if self.persistence is not None and self.persistence < 1:
+            raise ValueError(f"persistence must be >= 1, got {self.persistence}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+
+    def meta(self) -> dict[str, Any]:
+        """The Trace metadata of this configuration."""
+        return {
+            "algorithm": self.algo,
+            "workers": self.workers,
+            "seed": self.seed,
+            "persistence": self.persistence,
+            "profile": self.profile.to_dict(),
+            "source": "simulated",
+        }
