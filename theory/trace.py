@@ -211,13 +211,6 @@ class Trace:
             )
         return cls(table.to_pandas(), info)
 
-    def summary(self) -> dict[str, Any]:
-        """Updates, throughput, staleness pmf, CAS statistics and drops
-        (:func:`theory.analysis.summarize`)."""
-        from theory.analysis import summarize
-
-        return summarize(self)
-
 
 def _digest(meta: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical JSON of ``meta`` (sorted keys, no whitespace)."""

@@ -96,3 +96,18 @@ def test_fast_engine_from_the_cli_agrees(capsys) -> None:
 def test_simulate_bad_input(capsys, args: list[str], needle: str) -> None:
     code, out, err = run(capsys, "simulate", *args)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and needle in err
+
+
+@pytest.mark.parametrize("algo", ["hogwild", "leashed"])
+def test_simulate_and_compare_report_one_throughput_for_one_trace(capsys, tmp_path: Path, algo: str) -> None:
+    # One definition of throughput (theory.analysis): the JSON of `asgd simulate` and that
+    # of `asgd compare` on the Trace it saved give the same number, to the last bit.
+    args = ["--algo", algo, "--workers", "4", "--updates", "3000", "--publish", "expon:scale=0.05"]
+    code, out, _ = run(capsys, "simulate", *args, "--out", str(tmp_path), "--json")
+    assert code == 0
+    simulated = json.loads(out)["throughput"]
+    trace = str(tmp_path / "trace.parquet")
+    code, out, _ = run(capsys, "compare", trace, trace, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["throughput_a"] == doc["throughput_b"] == simulated
+    assert 3.0 < simulated < 4.0  # 4 workers of mean compute 1.05: a little under 4 per unit

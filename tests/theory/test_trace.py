@@ -40,6 +40,48 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert back.meta == json.loads(meta.read_text()) == {"algorithm": "lock", "seed": 1, "workers": 2}
 
 
+def test_a_failed_save_leaves_the_previous_trace_and_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+    old = _trace()
+    old.save(tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    new = Trace(old.table, {"algorithm": "hogwild", "workers": 4, "seed": 2})
+    import os
+
+    real_replace = os.replace
+    calls = []
+
+    def fail_second(src, dst):  # type: ignore[no-untyped-def]
+        calls.append(dst)
+        if len(calls) == 1:  # the table was written completely; fail before anything is renamed
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", fail_second)
+    with pytest.raises(OSError, match="disk full"):
+        new.save(tmp_path / "run")
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left
+    assert Trace.load(tmp_path / "run").meta == old.meta
+    # Metadata that cannot be written (not JSON-serializable keys) fails before any rename too.
+    with pytest.raises(TypeError):
+        Trace(old.table, {("a", "tuple"): 1}).save(tmp_path / "run")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_table_and_metadata_from_different_saves_are_refused(tmp_path: Path) -> None:
+    # A crash between the two renames leaves the new table next to the old metadata.
+    first, second = _trace(), Trace(_trace().table, {"algorithm": "leashed", "workers": 8, "seed": 5})
+    first.save(tmp_path / "a")
+    second.save(tmp_path / "b")
+    (tmp_path / "b.json").replace(tmp_path / "a.json")
+    with pytest.raises(ValueError, match="does not belong to"):
+        Trace.load(tmp_path / "a")
+    # Reformatting the JSON by hand (same content) is fine.
+    second_meta = json.loads((tmp_path / "a.json").read_text())
+    (tmp_path / "b.json").write_text(json.dumps(second_meta))
+    assert Trace.load(tmp_path / "b").meta == second.meta
+
+
 def test_inconsistent_tau_is_rejected() -> None:
     frame = _trace().table.copy()
     frame.loc[0, "tau"] = 5

@@ -1,0 +1,121 @@
+"""The layout's promises, checked on the source: no import cycles, imports flow
+theory <- staleness_sim <- real_exec, only the application sees click, and the command
+table matches the commands."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import click
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("theory", "staleness_sim", "real_exec")
+LAYER = {"theory": 0, "staleness_sim": 1, "real_exec": 2}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+
+
+def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """Project modules imported anywhere in ``path`` (top level, functions, TYPE_CHECKING)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # "from pkg.mod import x": x may itself be a module
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        found |= {n for n in names if n in modules}
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {name: _imports(path, modules) - {name} for name, path in modules.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, as a list of modules, or None (depth-first search)."""
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_no_module_imports_another_that_imports_it_back() -> None:
+    graph = _graph()
+    assert len(graph) > 50  # every module was read
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
+
+
+def test_imports_flow_from_theory_to_staleness_sim_to_real_exec() -> None:
+    upward = [
+        f"{mod} imports {dep}"
+        for mod, deps in _graph().items()
+        for dep in deps
+        if LAYER[dep.split(".")[0]] > LAYER[mod.split(".")[0]]
+    ]
+    assert upward == []
+
+
+def test_only_the_application_imports_click() -> None:
+    users = [
+        name
+        for name, path in _modules().items()
+        if not name.startswith("real_exec.app")
+        and any(
+            (isinstance(n, ast.Import) and any(a.name == "click" for a in n.names))
+            or (isinstance(n, ast.ImportFrom) and n.module == "click")
+            for n in ast.walk(ast.parse(path.read_text()))
+        )
+    ]
+    assert users == []
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_public_name_resolves_and_all_is_sorted(package: str) -> None:
+    module = importlib.import_module(package)
+    assert module.__all__ == sorted(module.__all__) and module.__all__
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
+def test_the_command_table_names_real_commands() -> None:
+    from real_exec.app.commands import COMMANDS
+    from real_exec.app.main import cli
+
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert isinstance(command, click.Command) and command.name == name
+    assert cli.get_command(ctx, "nope") is None
