@@ -112,22 +112,14 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("nan")
 
 
-_WORKERS: dict[str, Callable[..., None]] = {
-    "lock": lock_worker,
-    "hogwild": hogwild_worker,
-    "leashed": leashed_worker,
-    "sync": sync_worker,
+#: Algorithm -> (its shared state, built from the initial parameters and the threads; its
+#: worker loop, run by each thread as ``worker(ctx, i, shared)``).
+_ALGORITHMS: dict[str, tuple[Callable[[np.ndarray, int], Any], Callable[..., None]]] = {
+    "lock": (lambda init, _threads: LockState(init), lock_worker),
+    "hogwild": (lambda init, _threads: HogwildState(init), hogwild_worker),
+    "leashed": (LeashedState, leashed_worker),
+    "sync": (SyncState, sync_worker),
 }
-
-
-def _shared_state(algo: str, init: np.ndarray, threads: int) -> Any:
-    if algo == "lock":
-        return LockState(init)
-    if algo == "hogwild":
-        return HogwildState(init)
-    if algo == "leashed":
-        return LeashedState(init, threads)
-    return SyncState(init, threads)
 
 
 def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] | None = None) -> RunResult:
@@ -142,10 +134,10 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
     warm = np.empty_like(initial)
     problem.grad(initial.copy(), warm)
     problem.evaluate(initial)
-    shared = _shared_state(config.algo, initial, config.threads)
+    make_state, worker = _ALGORITHMS[config.algo]
+    shared = make_state(initial, config.threads)
     ctx = RunContext(config, problem)
     errors: list[tuple[int, str]] = []
-    worker = _WORKERS[config.algo]
 
     def body(i: int) -> None:
         try:

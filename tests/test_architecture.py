@@ -119,3 +119,40 @@ def test_the_command_table_names_real_commands() -> None:
         command = cli.get_command(ctx, name)
         assert isinstance(command, click.Command) and command.name == name
     assert cli.get_command(ctx, "nope") is None
+
+
+def _mapped_files() -> set[str]:
+    """The module files docs/architecture.md's package map names, as paths."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    block = text.split("## The package map", 1)[1].split("```", 2)[1]
+    folders: list[tuple[int, str]] = []  # (indent, folder) of the enclosing folders
+    found: set[str] = set()
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        first = line.split()[0]
+        while folders and folders[-1][0] >= indent:
+            folders.pop()
+        if first.endswith("/"):
+            folders.append((indent, first))
+            continue
+        prefix = "".join(f for _, f in folders)
+        names = [w.strip(",") for w in line.split() if w.strip(",").endswith(".py")]
+        found |= {prefix + n for n in names}
+    return found
+
+
+def test_the_architecture_doc_maps_every_module_and_only_existing_ones() -> None:
+    mapped = _mapped_files()
+    for path in mapped:
+        assert (ROOT / path).is_file(), f"docs/architecture.md names {path}, which does not exist"
+    skip = {"__init__.py", "__main__.py"}
+    listed_dirs = ("staleness_sim/mechanisms/", "real_exec/algorithms/")  # named as folders
+    actual = {
+        str(p.relative_to(ROOT))
+        for pkg in PACKAGES
+        for p in (ROOT / pkg).rglob("*.py")
+        if p.name not in skip and not str(p.relative_to(ROOT)).startswith(listed_dirs)
+    }
+    assert actual - mapped == set(), "modules missing from docs/architecture.md"

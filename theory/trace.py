@@ -19,10 +19,10 @@ two runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
-import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field

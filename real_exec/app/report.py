@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import math
+import numbers
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,13 +15,39 @@ from theory.trace import atomic_write, atomic_write_text
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Report"]
+__all__ = ["Report", "format_number"]
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
     "table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;padding:2px 6px}"
     "img{max-width:100%}figcaption{font-style:italic;color:#444}"
 )
+
+
+def format_number(value: object) -> str:
+    """A number as a person reads it: thousands separated, four significant digits, no
+    exponent between 0.001 and 10^15; NaN as "n/a". Anything else as ``str``.
+
+    >>> [format_number(v) for v in (14830.2, 0.055, 3, 1234567, 2.0, 0.1234567, 1.5e-05, float("nan"))]
+    ['14,830', '0.055', '3', '1,234,567', '2', '0.1235', '1.5e-05', 'n/a']
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}"
+    value = float(value)
+    if math.isnan(value):
+        return "n/a"
+    if math.isinf(value) or value == 0:
+        return f"{value:g}"
+    size = abs(value)
+    if size < 1e-3 or size >= 1e15:
+        return f"{value:.3g}"
+    if size >= 1000:
+        return f"{value:,.0f}"
+    decimals = max(0, 3 - math.floor(math.log10(size)))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class Report:
@@ -51,7 +79,7 @@ class Report:
 
     def table(self, name: str, frame: pd.DataFrame, caption: str) -> None:
         atomic_write(self.out / f"{name}.csv", lambda tmp: frame.to_csv(tmp, index=False))
-        shown = frame.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
+        shown = frame.map(format_number)
         header = "| " + " | ".join(map(str, shown.columns)) + " |"
         rule = "|" + "---|" * len(shown.columns)
         rows = ["| " + " | ".join(map(str, r)) + " |" for r in shown.itertuples(index=False)]

@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 import pytest
-import sympy as sp
 
 from theory.bounds import BOUNDS, evaluate_bound
 from theory.delayed_sgd import run_delayed_sgd
