@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import argv
 from tests.helpers import run_cli as run
 from theory.staleness import Poisson
 from theory.trace import Trace
@@ -21,7 +22,7 @@ def test_version_and_help(capsys) -> None:
 
 
 def test_stepsize_tail_json(capsys) -> None:
-    code, out, _ = run(capsys, "stepsize", "tail", "--pmf", "poisson:7", "--json")
+    code, out, _ = run(capsys, *argv("stepsize tail --pmf poisson:7 --json"))
     doc = json.loads(out)
     assert code == 0
     assert set(doc) >= {"rule", "tau", "scale", "pmf", "expected_scale", "properties"}
@@ -44,21 +45,7 @@ def test_stepsize_plot_and_text(capsys, tmp_path: Path) -> None:
 def test_bound_nonconvex_json(capsys) -> None:
     code, out, _ = run(
         capsys,
-        "bound",
-        "nonconvex",
-        "--L",
-        "1",
-        "--sigma2",
-        "1",
-        "--f0",
-        "10",
-        "--pmf",
-        "poisson:m=8",
-        "--rule",
-        "tail",
-        "--epsilon",
-        "0.1",
-        "--json",
+        *argv("bound nonconvex --L 1 --sigma2 1 --f0 10 --pmf poisson:m=8 --rule tail --epsilon 0.1 --json"),
     )
     doc = json.loads(out)
     assert code == 0
@@ -70,25 +57,10 @@ def test_bound_nonconvex_json(capsys) -> None:
 def test_bound_pl_with_given_eta(capsys) -> None:
     code, out, _ = run(
         capsys,
-        "bound",
-        "pl",
-        "--L",
-        "1",
-        "--mu",
-        "0.1",
-        "--sigma2",
-        "1",
-        "--f0",
-        "1",
-        "--tau-max",
-        "3",
-        "--tau-avg",
-        "1",
-        "--eta",
-        "0.01",
-        "--iterations",
-        "1000",
-        "--json",
+        *argv(
+            "bound pl --L 1 --mu 0.1 --sigma2 1 --f0 1 "
+            "--tau-max 3 --tau-avg 1 --eta 0.01 --iterations 1000 --json"
+        ),
     )
     doc = json.loads(out)
     assert code == 0 and doc["eta"] == 0.01 and not doc["eta_chosen"]
@@ -120,65 +92,24 @@ def test_fit_on_a_saved_trace(capsys, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["stepsize", "tail", "--pmf", "poisson:7", "--amplitude", "1.5"], "--amplitude"),
+        (argv("stepsize tail --pmf poisson:7 --amplitude 1.5"), "--amplitude"),
         (["stepsize", "tail", "--pmf", "poisson:-1"], "--pmf"),
         (["stepsize", "tail", "--pmf", "poisson:nan"], "--pmf"),
         (["stepsize", "tail", "--pmf", "pmf:0.2,0.3"], "sum to 1"),
         (["stepsize", "nope", "--pmf", "poisson:1"], "RULE"),
         (["stepsize", "tail", "--pmf", "empirical:/no/such/file.csv"], "--pmf"),
         (
-            [
-                "bound",
-                "nonconvex",
-                "--L",
-                "nan",
-                "--sigma2",
-                "1",
-                "--f0",
-                "1",
-                "--tau-max",
-                "2",
-                "--iterations",
-                "5",
-            ],
+            argv("bound nonconvex --L nan --sigma2 1 --f0 1 --tau-max 2 --iterations 5"),
             "--L",
         ),
         (
-            [
-                "bound",
-                "nonconvex",
-                "--L",
-                "1",
-                "--sigma2",
-                "-1",
-                "--f0",
-                "1",
-                "--tau-max",
-                "2",
-                "--iterations",
-                "5",
-            ],
+            argv("bound nonconvex --L 1 --sigma2 -1 --f0 1 --tau-max 2 --iterations 5"),
             "--sigma2",
         ),
-        (["bound", "nonconvex", "--L", "1", "--sigma2", "1", "--f0", "1", "--tau-max", "2"], "--iterations"),
-        (["bound", "convex", "--L", "1", "--sigma2", "1", "--tau-max", "2", "--iterations", "5"], "r0"),
+        (argv("bound nonconvex --L 1 --sigma2 1 --f0 1 --tau-max 2"), "--iterations"),
+        (argv("bound convex --L 1 --sigma2 1 --tau-max 2 --iterations 5"), "r0"),
         (
-            [
-                "bound",
-                "nonconvex",
-                "--L",
-                "1",
-                "--sigma2",
-                "1",
-                "--f0",
-                "1",
-                "--tau-max",
-                "2",
-                "--rule",
-                "tail",
-                "--iterations",
-                "5",
-            ],
+            argv("bound nonconvex --L 1 --sigma2 1 --f0 1 --tau-max 2 --rule tail --iterations 5"),
             "--pmf",
         ),
         (["fit", "/no/such/trace.parquet"], "FILE"),

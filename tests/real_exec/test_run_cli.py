@@ -5,17 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SUMMARY_KEYS, argv, ctrl_c_at_300, hooked_quadratic
 from tests.helpers import run_cli as run
 from theory.trace import Trace
 
-KEYS = {
-    "updates",
-    "throughput",
-    "tau_mean",
-    "tau_pmf",
-    "cas_failures",
-    "dropped",
-    "peak_live_vectors",
+KEYS = SUMMARY_KEYS | {
     "final_loss",
     "lost_update_norm",
     "machine",
@@ -51,20 +45,10 @@ def test_run_json_and_outputs(capsys, tmp_path: Path) -> None:
 def test_run_mlp_options(capsys) -> None:
     code, out, _ = run(
         capsys,
-        "run",
-        "--algo",
-        "hogwild",
-        "--threads",
-        "1",
-        "--problem",
-        "digits-mlp",
-        "--hidden",
-        "32,32",
-        "--dtype",
-        "float32",
-        "--updates",
-        "500",
-        "--json",
+        *argv(
+            "run --algo hogwild --threads 1 --problem digits-mlp "
+            "--hidden 32,32 --dtype float32 --updates 500 --json"
+        ),
     )
     doc = json.loads(out)
     assert code == 0 and doc["updates"] == 500 and doc["tau_mean"] == 0.0
@@ -73,56 +57,23 @@ def test_run_mlp_options(capsys) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--algo", "lock", "--threads", "2", "--problem", "quadratic"], "--updates"),
+        (argv("--algo lock --threads 2 --problem quadratic"), "--updates"),
         (
-            [
-                "--algo",
-                "lock",
-                "--threads",
-                "2",
-                "--problem",
-                "quadratic",
-                "--updates",
-                "5",
-                "--seconds",
-                "1",
-            ],
+            argv("--algo lock --threads 2 --problem quadratic --updates 5 --seconds 1"),
             "exactly one",
         ),
-        (["--algo", "lock", "--threads", "0", "--problem", "quadratic", "--updates", "5"], "--threads"),
-        (["--algo", "lock", "--threads", "2", "--problem", "mnist", "--updates", "5"], "--problem"),
+        (argv("--algo lock --threads 0 --problem quadratic --updates 5"), "--threads"),
+        (argv("--algo lock --threads 2 --problem mnist --updates 5"), "--problem"),
         (
-            [
-                "--algo",
-                "lock",
-                "--threads",
-                "2",
-                "--problem",
-                "digits-mlp",
-                "--hidden",
-                "a,b",
-                "--updates",
-                "5",
-            ],
+            argv("--algo lock --threads 2 --problem digits-mlp --hidden a,b --updates 5"),
             "--hidden",
         ),
         (
-            ["--algo", "lock", "--threads", "2", "--problem", "quadratic", "--eta", "-1", "--updates", "5"],
+            argv("--algo lock --threads 2 --problem quadratic --eta -1 --updates 5"),
             "--eta",
         ),
         (
-            [
-                "--algo",
-                "hogwild",
-                "--threads",
-                "2",
-                "--problem",
-                "quadratic",
-                "--persistence",
-                "2",
-                "--updates",
-                "5",
-            ],
+            argv("--algo hogwild --threads 2 --problem quadratic --persistence 2 --updates 5"),
             "--persistence",
         ),
     ],
@@ -133,25 +84,11 @@ def test_run_bad_input(capsys, args: list[str], needle: str) -> None:
 
 
 def test_run_interrupted_exits_130_and_keeps_its_files(capsys, tmp_path: Path, monkeypatch) -> None:
-    import _thread
-
-    import numpy as np
-
     import real_exec.app.run as run_app
-    from real_exec.problems import Problem, make_problem
 
-    base = make_problem("quadratic", np.random.default_rng(0))
-    calls = [0]
-
-    def grad(p, out):  # type: ignore[no-untyped-def]
-        calls[0] += 1
-        if calls[0] == 300:
-            _thread.interrupt_main()  # Ctrl-C while the workers run
-        base.grad(p, out)
-
-    slow = Problem("quadratic", base.dim, base.dtype, grad, base.evaluate, base.init)
-    monkeypatch.setattr(run_app, "make_problem", lambda *a, **k: slow)
-    args = ["--algo", "hogwild", "--threads", "2", "--problem", "quadratic", "--seconds", "60"]
+    interrupted = hooked_quadratic(ctrl_c_at_300)
+    monkeypatch.setattr(run_app, "make_problem", lambda *a, **k: interrupted)
+    args = argv("--algo hogwild --threads 2 --problem quadratic --seconds 60")
     code, out, err = run(capsys, "run", *args, "--out", str(tmp_path), "--json")
     assert code == 130 and "interrupted; the partial run was kept" in err
     doc = json.loads(out)
@@ -161,24 +98,16 @@ def test_run_interrupted_exits_130_and_keeps_its_files(capsys, tmp_path: Path, m
     assert (tmp_path / "curve.parquet").exists() and (tmp_path / "run.png").exists()
 
 
+def _fail_after_20(n: int, _params: object) -> None:
+    if n > 20:
+        raise ArithmeticError("kernel failed")
+
+
 def test_run_worker_error_exits_1_with_the_traceback(capsys, monkeypatch) -> None:
-    import numpy as np
-
     import real_exec.app.run as run_app
-    from real_exec.problems import Problem, make_problem
 
-    base = make_problem("quadratic", np.random.default_rng(0))
-    calls = [0]
-
-    def grad(p, out):  # type: ignore[no-untyped-def]
-        calls[0] += 1
-        if calls[0] > 20:
-            raise ArithmeticError("kernel failed")
-        base.grad(p, out)
-
-    broken = Problem("quadratic", base.dim, base.dtype, grad, base.evaluate, base.init)
+    broken = hooked_quadratic(_fail_after_20)
     monkeypatch.setattr(run_app, "make_problem", lambda *a, **k: broken)
-    args = ["--algo", "lock", "--threads", "2", "--problem", "quadratic", "--seconds", "30"]
-    code, out, err = run(capsys, "run", *args)
+    code, out, err = run(capsys, "run", *argv("--algo lock --threads 2 --problem quadratic --seconds 30"))
     assert code == 1 and out == ""
     assert err.startswith("asgd: error: worker") and "ArithmeticError: kernel failed" in err

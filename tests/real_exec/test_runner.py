@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import _thread
-
 import numpy as np
 import pytest
 
 from real_exec import RunConfig
 from real_exec.problems import Problem, make_problem
 from real_exec.runner import WorkerError, run
+from tests.helpers import ctrl_c_at_300, hooked_quadratic
 
 
 def quadratic() -> Problem:
@@ -41,17 +40,11 @@ def test_lost_update_detector_sees_a_write_outside_the_algorithm(threads: int) -
     # parameters then differ from initial - sum(steps) by exactly that write (norm 1, up to
     # the float64 rounding of 4000 summed steps, < 1e-9). A detector that always said 0
     # fails here.
-    base = quadratic()
-    calls = [0]
+    def tamper(n: int, params: np.ndarray) -> None:
+        if n == 500:
+            params[3] += 1.0
 
-    def grad(p, out):  # type: ignore[no-untyped-def]
-        base.grad(p, out)
-        calls[0] += 1
-        if calls[0] == 500:
-            p[3] += 1.0
-
-    tampered = Problem("q", base.dim, base.dtype, grad, base.evaluate, base.init)
-    result = run(RunConfig("hogwild", threads, eta=0.05, gradients=4000, seed=1), tampered)
+    result = run(RunConfig("hogwild", threads, eta=0.05, gradients=4000, seed=1), hooked_quadratic(tamper))
     assert result.lost_update_norm == pytest.approx(1.0, abs=1e-9)
 
 
@@ -97,36 +90,20 @@ class Boom(RuntimeError):
     pass
 
 
+def _boom_after_50(n: int, _params: object) -> None:
+    if n > 50:
+        raise Boom("kernel failed")
+
+
 def test_a_worker_exception_reaches_the_caller_with_its_traceback() -> None:
-    base = quadratic()
-    calls = [0]
-
-    def grad(p, out):  # type: ignore[no-untyped-def]
-        calls[0] += 1
-        if calls[0] > 50:
-            raise Boom("kernel failed")
-        base.grad(p, out)
-
-    broken = Problem("broken", base.dim, base.dtype, grad, base.evaluate, base.init)
     with pytest.raises(WorkerError, match=r"(?s)worker \d failed.*Boom: kernel failed"):
-        run(RunConfig("lock", 2, eta=0.05, seconds=30.0), broken)
+        run(RunConfig("lock", 2, eta=0.05, seconds=30.0), hooked_quadratic(_boom_after_50))
     with pytest.raises(WorkerError):
-        calls[0] = 0
-        run(RunConfig("sync", 2, eta=0.05, seconds=30.0), broken)
+        run(RunConfig("sync", 2, eta=0.05, seconds=30.0), hooked_quadratic(_boom_after_50))
 
 
 def test_ctrl_c_keeps_the_partial_trace() -> None:
-    base = quadratic()
-    calls = [0]
-
-    def grad(p, out):  # type: ignore[no-untyped-def]
-        calls[0] += 1
-        if calls[0] == 300:
-            _thread.interrupt_main()
-        base.grad(p, out)
-
-    slow = Problem("q", base.dim, base.dtype, grad, base.evaluate, base.init)
-    result = run(RunConfig("hogwild", 2, eta=0.05, seconds=60.0), slow)
+    result = run(RunConfig("hogwild", 2, eta=0.05, seconds=60.0), hooked_quadratic(ctrl_c_at_300))
     assert result.interrupted and len(result.trace) > 0 and result.wall_time < 30
 
 

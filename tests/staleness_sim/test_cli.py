@@ -5,36 +5,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SUMMARY_KEYS, argv
 from tests.helpers import run_cli as run
 from theory.trace import Trace
 
-KEYS = {
-    "updates",
-    "throughput",
-    "tau_mean",
-    "tau_pmf",
-    "cas_failures",
-    "dropped",
-    "peak_live_vectors",
-    "mean_live_vectors",
-    "engine",
-    "seed",
-}
+KEYS = SUMMARY_KEYS | {"mean_live_vectors", "engine", "seed"}
 
 
 def test_simulate_json_contract(capsys) -> None:
     code, out, _ = run(
-        capsys,
-        "simulate",
-        "--algo",
-        "hogwild",
-        "--workers",
-        "4",
-        "--updates",
-        "5000",
-        "--compute",
-        "expon:scale=1",
-        "--json",
+        capsys, *argv("simulate --algo hogwild --workers 4 --updates 5000 --compute expon:scale=1 --json")
     )
     doc = json.loads(out)
     assert code == 0 and set(doc) >= KEYS
@@ -74,7 +54,7 @@ def test_simulate_with_profile_problem_and_out(capsys, tmp_path: Path) -> None:
 
 
 def test_fast_engine_from_the_cli_agrees(capsys) -> None:
-    args = ["simulate", "--algo", "hogwild", "--workers", "4", "--updates", "3000", "--seed", "7", "--json"]
+    args = argv("simulate --algo hogwild --workers 4 --updates 3000 --seed 7 --json")
     _, simpy_out, _ = run(capsys, *args)
     _, fast_out, _ = run(capsys, *args, "--engine", "fast")
     a, b = json.loads(simpy_out), json.loads(fast_out)
@@ -86,11 +66,11 @@ def test_fast_engine_from_the_cli_agrees(capsys) -> None:
     [
         (["--algo", "magic", "--workers", "2"], "--algo"),
         (["--algo", "lock", "--workers", "0"], "--workers"),
-        (["--algo", "lock", "--workers", "2", "--compute", "expon:scale=-1"], "--compute"),
-        (["--algo", "lock", "--workers", "2", "--publish", "bogus"], "--publish"),
-        (["--algo", "lock", "--workers", "2", "--profile", "/no/such.toml"], "profile"),
-        (["--algo", "lock", "--workers", "2", "--persistence", "2"], "--persistence"),
-        (["--algo", "leashed", "--workers", "2", "--engine", "fast"], "fast engine"),
+        (argv("--algo lock --workers 2 --compute expon:scale=-1"), "--compute"),
+        (argv("--algo lock --workers 2 --publish bogus"), "--publish"),
+        (argv("--algo lock --workers 2 --profile /no/such.toml"), "profile"),
+        (argv("--algo lock --workers 2 --persistence 2"), "--persistence"),
+        (argv("--algo leashed --workers 2 --engine fast"), "fast engine"),
     ],
 )
 def test_simulate_bad_input(capsys, args: list[str], needle: str) -> None:
