@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.plots import new_figure, plot_pmf, plot_scale
+from theory.plots import new_figure, plot_rules, save_figure
 from theory.spec import RULES, make_rule
 from theory.staleness import StalenessModel, geometric_for_workers, poisson_for_workers
 
@@ -17,16 +17,10 @@ def rules_figure(model: StalenessModel, title: str, path: Path, workers: int) ->
     fig = new_figure(7.0, 4.2)
     ax = fig.add_subplot()
     tau = np.arange(model.support_max(1e-3) + 1)
-    twin = ax.twinx()
-    plot_pmf(twin, tau, model.pmf(tau))
-    for rule in RULES:
-        plot_scale(ax, tau, make_rule(rule, model, beta=0.1, workers=workers)(tau), label=rule)
-    ax.set_zorder(twin.get_zorder() + 1)
-    ax.patch.set_visible(False)
+    scales = {rule: make_rule(rule, model, beta=0.1, workers=workers)(tau) for rule in RULES}
+    plot_rules(ax, tau, model.pmf(tau), scales, title=title)
     ax.set_yscale("log")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "plot_pmf", "plot_scale", "save_figure"]
+__all__ = ["new_figure", "plot_pmf", "plot_rules", "plot_scale", "save_figure"]
 
 
 def plot_scale(ax: Axes, tau: npt.ArrayLike, scale: npt.ArrayLike, label: str, **kwargs: Any) -> Axes:
@@ -29,6 +30,28 @@ def plot_pmf(ax: Axes, tau: npt.ArrayLike, pmf: npt.ArrayLike, label: str = "P(t
     ax.bar(np.asarray(tau), np.asarray(pmf), color="0.85", edgecolor="0.6", label=label)
     ax.set_xlabel("staleness tau")
     ax.set_ylabel("probability")
+    return ax
+
+
+def plot_rules(
+    ax: Axes,
+    tau: npt.ArrayLike,
+    probs: npt.ArrayLike,
+    scales: Mapping[str, npt.ArrayLike],
+    pmf_label: str = "P(tau)",
+    title: str | None = None,
+) -> Axes:
+    """Step-size rules ``s(tau)`` (one line per entry of ``scales``) over the staleness pmf
+    (bars on a twin axis, drawn behind); return ``ax``."""
+    twin = ax.twinx()
+    plot_pmf(twin, tau, probs, label=pmf_label)
+    for label, scale in scales.items():
+        plot_scale(ax, tau, scale, label=label)
+    ax.set_zorder(twin.get_zorder() + 1)  # the lines in front of the bars
+    ax.patch.set_visible(False)
+    ax.legend(fontsize=8, loc="upper right")
+    if title is not None:
+        ax.set_title(title)
     return ax
 
 

@@ -35,7 +35,7 @@ from staleness_sim.sgd import sgd_under_trace
 from theory.bounds import BOUNDS, evaluate_bound
 from theory.delayed_sgd import run_delayed_sgd
 from theory.delays import delay_moments
-from theory.plots import new_figure, plot_pmf, plot_scale
+from theory.plots import new_figure, plot_rules
 from theory.problems import known_problem, random_quadratic
 from theory.spec import make_rule
 from theory.staleness import Empirical
@@ -213,14 +213,8 @@ def _stepsizes(st: _State) -> None:
         if algo == "leashed":
             pmf = Empirical.from_samples(tau[: max(1, tau.size // 10)])
             k = np.arange(pmf.probs.size)
-            twin = ax_scale.twinx()
-            plot_pmf(twin, k, pmf.probs, label="warm-up P(tau)")
-            for rule in DEMO_RULES:
-                plot_scale(ax_scale, k, make_rule(rule, pmf)(k), label=rule)
-            ax_scale.set_zorder(twin.get_zorder() + 1)
-            ax_scale.patch.set_visible(False)
-            ax_scale.legend(fontsize=8)
-            ax_scale.set_title(f"s(tau), leashed, {m} workers")
+            scales = {rule: make_rule(rule, pmf)(k) for rule in DEMO_RULES}
+            plot_rules(ax_scale, k, pmf.probs, scales, "warm-up P(tau)", f"s(tau), leashed, {m} workers")
     ax_loss.set(
         yscale="log", xlabel="simulated time (s)", ylabel="f - f*", title=f"SGD, leashed, {m} workers"
     )

@@ -46,7 +46,12 @@ def stepsize(
     tau = np.arange(n + 1)
     scale, probs = s(tau), model.pmf(tau)
     if plot is not None:
-        _plot_stepsize(plot, rule, pmf, tau, scale, probs)
+        from theory.plots import new_figure, plot_rules, save_figure
+
+        fig = new_figure()
+        title = f"{rule} step scale on {pmf}"
+        plot_rules(fig.add_subplot(), tau, probs, {f"s(tau), {rule}": scale}, f"P(tau), {pmf}", title)
+        save_figure(fig, plot, dpi=120)
     payload = {
         "rule": rule,
         "pmf_spec": pmf,
@@ -61,18 +66,3 @@ def stepsize(
     flags = ", ".join(f"{k}={v}" for k, v in props.to_dict().items() if isinstance(v, bool))
     lines.append(f"properties: {flags}, max={props.max_scale:.6g}")
     emit(payload, as_json, lines)
-
-
-def _plot_stepsize(path: Path, rule: str, spec: str, tau: Any, scale: Any, probs: Any) -> None:
-    from theory.plots import new_figure, plot_pmf, plot_scale, save_figure
-
-    fig = new_figure()
-    ax = fig.add_subplot()
-    twin = ax.twinx()
-    plot_pmf(twin, tau, probs, label=f"P(tau), {spec}")
-    plot_scale(ax, tau, scale, label=f"s(tau), {rule}")
-    ax.set_zorder(twin.get_zorder() + 1)
-    ax.patch.set_visible(False)
-    ax.set_title(f"{rule} step scale on {spec}")
-    ax.legend(loc="upper right")
-    save_figure(fig, path, dpi=120)
