@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from real_exec.app.main import main
 from real_exec.calibrate import calibrate_profile
 from real_exec.validate import validate
 from staleness_sim import SimConfig, simulate
@@ -62,35 +59,6 @@ def test_validate_runs_calibrates_and_compares(algo: str) -> None:
     if (os.cpu_count() or 1) < 2:
         measured = v.real.gradient_cpu
     assert v.profile.compute.mean() == pytest.approx(measured.mean(), rel=1e-9)
-
-
-def test_validate_and_compare_cli(capsys, tmp_path: Path) -> None:
-    code = main(
-        [
-            "validate",
-            "--algo",
-            "hogwild",
-            "--threads",
-            "2",
-            "--seconds",
-            "1",
-            "--out",
-            str(tmp_path),
-            "--json",
-        ]
-    )
-    doc = json.loads(capsys.readouterr().out)
-    assert code == 0 and {"tv", "w1", "throughput_ratio", "cas_failure_rate", "profile"} <= set(doc)
-    assert set(doc["cas_failure_rate"]) == {"real", "sim"}
-    assert (tmp_path / "index.html").exists() and (tmp_path / "staleness_real_vs_sim.png").exists()
-    code = main(
-        ["compare", str(tmp_path / "trace_real.parquet"), str(tmp_path / "trace_sim.parquet"), "--json"]
-    )
-    doc2 = json.loads(capsys.readouterr().out)
-    assert code == 0 and doc2["tv"] == pytest.approx(doc["tv"])
-    code = main(["compare", str(tmp_path / "nope.parquet"), str(tmp_path / "trace_sim.parquet")])
-    err = capsys.readouterr().err
-    assert code == 2 and len(err.strip().splitlines()) == 1
 
 
 def test_empirical_timing_validation() -> None:

@@ -1,0 +1,39 @@
+"""``asgd validate`` and ``asgd compare``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from real_exec.app.main import main
+
+
+def test_validate_and_compare_cli(capsys, tmp_path: Path) -> None:
+    code = main(
+        [
+            "validate",
+            "--algo",
+            "hogwild",
+            "--threads",
+            "2",
+            "--seconds",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and {"tv", "w1", "throughput_ratio", "cas_failure_rate", "profile"} <= set(doc)
+    assert set(doc["cas_failure_rate"]) == {"real", "sim"}
+    assert (tmp_path / "index.html").exists() and (tmp_path / "staleness_real_vs_sim.png").exists()
+    code = main(
+        ["compare", str(tmp_path / "trace_real.parquet"), str(tmp_path / "trace_sim.parquet"), "--json"]
+    )
+    doc2 = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc2["tv"] == pytest.approx(doc["tv"])
+    code = main(["compare", str(tmp_path / "nope.parquet"), str(tmp_path / "trace_sim.parquet")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
