@@ -7,10 +7,12 @@ same Trace for the configurations the fast engine covers (:func:`fast_supported`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from staleness_sim.config import SimConfig
-from staleness_sim.result import SimResult
+
+if TYPE_CHECKING:
+    from staleness_sim.result import SimResult
 
 __all__ = ["ENGINES", "Engine", "simulate"]
 

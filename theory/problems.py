@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 __all__ = ["KNOWN_PROBLEMS", "Quadratic", "known_problem", "least_squares", "random_quadratic"]
 
@@ -83,6 +82,8 @@ def random_quadratic(
     if not 0 < mu <= lsmooth:
         raise ValueError(f"need 0 < mu <= L, got mu={mu}, L={lsmooth}")
     eig = np.concatenate([[mu, lsmooth], rng.uniform(mu, lsmooth, size=dim - 2)])
+    from scipy import stats  # a second's import: only when a quadratic is drawn
+
     q = stats.ortho_group.rvs(dim, random_state=rng)
     a = (q * eig) @ q.T
     return Quadratic(0.5 * (a + a.T), rng.standard_normal(dim).astype(np.float64), sigma2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -14,10 +14,11 @@ from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_o
 from staleness_sim.config import ALGORITHMS, SimConfig
 from staleness_sim.engines import ENGINES, simulate
 from staleness_sim.profile import HardwareProfile, load_profile
-from staleness_sim.result import SimResult
-from staleness_sim.sgd import sgd_under_trace
 from theory.problems import KNOWN_PROBLEMS, known_problem
 from theory.spec import RULES
+
+if TYPE_CHECKING:
+    from staleness_sim.result import SimResult
 
 __all__ = ["simulate_command", "sweep_command"]
 
@@ -131,6 +132,8 @@ def simulate_command(
     payload: dict[str, Any] = result.summary()
     curve = None
     if problem is not None:
+        from staleness_sim.sgd import sgd_under_trace  # pandas: only when SGD runs
+
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
         curve = sgd_under_trace(result.trace, known_problem(problem, rng), rng, eta0=eta, rule=stepsize)
         result = replace(result, trace=curve.trace)  # the Trace with the step sizes SGD took
