@@ -14,7 +14,11 @@ __all__ = ["ALGORITHMS", "RunConfig"]
 @dataclass(frozen=True)
 class RunConfig:
     """One real run: ``algo`` with ``threads`` threads and step ``eta`` (eta0), stopped after
-    ``gradients`` computed gradients or ``seconds`` of wall time (exactly one of the two).
+    ``gradients`` computed gradients, ``seconds`` of wall time or ``epochs`` passes over the
+    training set (exactly one of the three; an epoch is ``ceil(samples / batch)`` gradients).
+
+    ``momentum`` is heavy-ball momentum ``beta``: each worker keeps its own velocity
+    ``v = beta v + g`` and applies ``v`` where it would apply ``g`` (as in the papers' code).
 
     ``rule`` is a step-size rule of :data:`theory.spec.RULES`; TAIL-tau and MindTheStep take
     their staleness pmf from the first ``warmup`` updates. ``check_updates`` keeps the sums
@@ -34,14 +38,20 @@ class RunConfig:
     check_updates: bool = True
     record: bool = True
     sample_every: float | None = None
+    epochs: float | None = None
+    momentum: float = 0.0
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
             raise ValueError(f"algo must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
-        if (self.gradients is None) == (self.seconds is None):
-            raise ValueError("give exactly one of gradients and seconds")
+        if sum(v is not None for v in (self.gradients, self.seconds, self.epochs)) != 1:
+            raise ValueError("give exactly one of gradients, seconds and epochs")
+        if self.epochs is not None and not (np.isfinite(self.epochs) and self.epochs > 0):
+            raise ValueError(f"epochs must be a finite number > 0, got {self.epochs}")
+        if not (np.isfinite(self.momentum) and 0.0 <= self.momentum < 1.0):
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.gradients is not None and self.gradients < 1:
             raise ValueError(f"gradients must be >= 1, got {self.gradients}")
         if self.seconds is not None and not self.seconds > 0:

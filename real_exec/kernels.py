@@ -15,12 +15,11 @@ from numba import njit
 __all__ = [
     "axpy",
     "copy_into",
+    "heavy_ball",
     "logreg_grad",
     "logreg_loss",
     "logreg_sparse_grad",
     "lstsq_grad",
-    "mlp_grad",
-    "mlp_loss_acc",
     "quadratic_grad",
     "seed_thread",
     "subtract_scaled",
@@ -45,6 +44,15 @@ def axpy(y: Any, a: float, x: Any) -> None:
     """``y += a * x`` in place."""
     for i in range(y.size):
         y[i] += a * x[i]
+
+
+@njit(nogil=True, cache=True)
+def heavy_ball(velocity: Any, g: Any, beta: float) -> None:
+    """Heavy-ball momentum (Polyak 1964): ``v = beta v + g``, then ``g[:] = v`` (the update
+    direction replaces the gradient)."""
+    for i in range(g.size):
+        velocity[i] = beta * velocity[i] + g[i]
+        g[i] = velocity[i]
 
 
 @njit(nogil=True, cache=True)
@@ -118,67 +126,3 @@ def logreg_loss(w: Any, x: Any, y: Any) -> tuple[float, float]:
         loss += np.log1p(np.exp(-abs(z[i]))) + max(z[i], 0.0) - y[i] * z[i]
         correct += (z[i] > 0) == (y[i] > 0.5)
     return loss / z.size, correct / z.size
-
-
-@njit(nogil=True, cache=True)
-def _forward(params: Any, xb: Any, sizes: Any) -> Any:
-    acts = [xb]
-    off = 0
-    a = xb
-    layers = sizes.size - 1
-    for layer in range(layers):
-        n_in, n_out = sizes[layer], sizes[layer + 1]
-        w = params[off : off + n_in * n_out].reshape((n_in, n_out))
-        off += n_in * n_out
-        b = params[off : off + n_out]
-        off += n_out
-        z = np.dot(a, w) + b
-        if layer < layers - 1:
-            a = z * (z > 0)
-        else:
-            z = z - z.max()
-            for r in range(z.shape[0]):
-                m = z[r].max()
-                e = np.exp(z[r] - m)
-                z[r] = e / e.sum()
-            a = z
-        acts.append(a)
-    return acts
-
-
-@njit(nogil=True, cache=True)
-def mlp_grad(params: Any, out: Any, x: Any, y: Any, sizes: Any, batch: int) -> None:
-    """Mini-batch gradient of the softmax cross-entropy of a ReLU MLP with layer ``sizes``.
-
-    ``params`` is flat: for each layer its weight matrix (row-major, ``in x out``) then bias.
-    """
-    idx = np.random.randint(0, x.shape[0], batch)
-    acts = _forward(params, x[idx], sizes)
-    delta = acts[-1].copy()
-    for r in range(batch):
-        delta[r, y[idx[r]]] -= 1.0
-    delta /= batch
-    layers = sizes.size - 1
-    off = out.size
-    for layer in range(layers - 1, -1, -1):
-        n_in, n_out = sizes[layer], sizes[layer + 1]
-        off -= n_out
-        out[off : off + n_out] = delta.sum(axis=0)
-        off -= n_in * n_out
-        a_prev = acts[layer]
-        out[off : off + n_in * n_out] = np.dot(a_prev.T, delta).ravel()
-        if layer > 0:
-            w = params[off : off + n_in * n_out].reshape((n_in, n_out))
-            delta = np.dot(delta, w.T) * (a_prev > 0)
-
-
-@njit(nogil=True, cache=True)
-def mlp_loss_acc(params: Any, x: Any, y: Any, sizes: Any) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of the MLP on ``(x, y)``."""
-    p = _forward(params, x, sizes)[-1]
-    loss = 0.0
-    correct = 0
-    for r in range(x.shape[0]):
-        loss -= np.log(max(p[r, y[r]], 1e-300))
-        correct += np.argmax(p[r]) == y[r]
-    return loss / x.shape[0], correct / x.shape[0]

@@ -6,32 +6,52 @@
 * ``logreg`` / ``logreg-sparse``: l2-regularized logistic regression on generated data
   (dense, or a CSR matrix with 1% non-zeros).
 * ``digits-mlp``: a ReLU MLP on scikit-learn's bundled 8x8 digits (1,797 images, 10 classes),
-  standardized, 80/20 train/test split.
+  standardized, 80/20 train/test split (``make_workload("mlp", "digits")``).
 * ``mlp-784``: a ReLU MLP on synthetic data of MNIST's shape (784 inputs, 10 classes), for
-  throughput measurements.
+  throughput measurements (``make_workload("mlp", "synthetic")``).
+
+:func:`make_workload` builds the papers' workloads: a model of :mod:`real_exec.models.networks`
+(``mlp``, ``lenet``, ``cnn``, ``logreg``) on a data set of :mod:`real_exec.data.datasets`
+(``fashion-mnist``, ``mnist``, ``cifar10``, ``digits``, ``synthetic``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from real_exec import kernels
+from real_exec.data.datasets import load_dataset, train_test_split
+from real_exec.models.layers import FLOAT_SIZE, INT_SIZE, net_grad, net_loss_acc, plan
+from real_exec.models.networks import build_network
 from theory.problems import random_quadratic
 
-__all__ = ["PROBLEMS", "Problem", "make_problem"]
+__all__ = ["ALIASES", "PROBLEMS", "Problem", "make_problem", "make_workload"]
 
 PROBLEMS = ("quadratic", "lstsq", "logreg", "logreg-sparse", "digits-mlp", "mlp-784")
+#: Problem names that are workloads: name -> (model, dataset).
+ALIASES = {"digits-mlp": ("mlp", "digits"), "mlp-784": ("mlp", "synthetic")}
+#: Samples of the fixed subsets that the loss curve is evaluated on while a run goes on (the
+#: whole test set is evaluated once, at the end).
+CURVE_TRAIN_SAMPLES, CURVE_TEST_SAMPLES = 500, 1000
 
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """A problem a worker thread can train: ``grad(params, out)`` releases the GIL."""
+    """A problem a worker thread can train: ``grad(params, out)`` releases the GIL.
+
+    ``evaluate`` is cheap enough for the loss curve (a fixed training subset's ``loss``, and
+    for classifiers ``accuracy`` on a fixed test subset); ``evaluate_final`` (default
+    ``evaluate``) is the end-of-run evaluation, on the whole test set. ``samples`` and
+    ``batch`` give an epoch: ``ceil(samples / batch)`` gradients.
+    """
 
     name: str
     dim: int
@@ -41,13 +61,15 @@ class Problem:
     init: Callable[[np.random.Generator], npt.NDArray[Any]]
     classification: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    samples: int = 0
+    batch: int = 1
+    evaluate_final: Callable[[npt.NDArray[Any]], dict[str, float]] | None = None
 
-
-def _split(rng: np.random.Generator, x: Any, y: Any, test: float = 0.2) -> tuple[Any, Any, Any, Any]:
-    order = rng.permutation(x.shape[0])
-    cut = int(x.shape[0] * (1 - test))
-    tr, te = order[:cut], order[cut:]
-    return x[tr], y[tr], x[te], y[te]
+    def gradients_per_epoch(self) -> int:
+        """``ceil(samples / batch)``; :class:`ValueError` for problems without a training set."""
+        if self.samples < 1:
+            raise ValueError(f"problem {self.name} has no training set, so no epochs")
+        return -(-self.samples // self.batch)
 
 
 def _quadratic(rng: np.random.Generator, dtype: Any, **_: Any) -> Problem:
@@ -110,7 +132,7 @@ def _logreg(rng: np.random.Generator, dtype: Any, batch: int, sparse: bool = Fal
         def grad(p: Any, out: Any) -> None:
             kernels.logreg_grad(p, out, dense, y, batch, l2)
 
-    x_tr, y_tr, x_te, y_te = _split(rng, dense, y)
+    x_tr, y_tr, x_te, y_te = train_test_split(rng, dense, y)
 
     def evaluate(p: Any) -> dict[str, float]:
         loss, _ = kernels.logreg_loss(p, x_tr, y_tr)
@@ -129,53 +151,77 @@ def _logreg(rng: np.random.Generator, dtype: Any, batch: int, sparse: bool = Fal
     )
 
 
-def _mlp(
-    name: str, x: Any, y: Any, rng: np.random.Generator, dtype: Any, batch: int, hidden: tuple[int, ...]
+def make_workload(
+    model: str,
+    dataset: str,
+    rng: np.random.Generator,
+    *,
+    batch: int = 32,
+    hidden: tuple[int, ...] = (128,),
+    dtype: str = "float64",
+    data_dir: str | Path | None = None,
+    init: str = "normal",
 ) -> Problem:
-    x_tr, y_tr, x_te, y_te = _split(rng, x.astype(dtype), y.astype(np.int64))
-    sizes = np.array([x.shape[1], *hidden, int(y.max()) + 1], dtype=np.int64)
-    dim = int(sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(sizes.size - 1)))
-    eval_tr = slice(0, min(2000, x_tr.shape[0]))
+    """``model`` (``mlp``, ``lenet``, ``cnn``, ``logreg``) trained on ``dataset`` with softmax
+    cross-entropy; parameters initialized by ``init`` (``normal``: N(0, 0.01^2), ``he``,
+    ``glorot``). Missing or broken data raises :class:`real_exec.data.errors.DataError`."""
+    _check_options(batch, hidden, dtype)
+    data = load_dataset(dataset, rng, data_dir, dtype)
+    net = build_network(model, data.shape, data.classes, hidden)
+    x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
+    rows, glob = plan(net.table, batch)
+    local = threading.local()
 
-    def init(r: np.random.Generator) -> Any:
-        parts = []
-        for i in range(sizes.size - 1):  # He initialization, zero biases
-            parts.append(r.standard_normal(sizes[i] * sizes[i + 1]) * np.sqrt(2.0 / sizes[i]))
-            parts.append(np.zeros(sizes[i + 1]))
-        return np.concatenate(parts).astype(dtype)
+    def grad(p: Any, out: Any) -> None:
+        ws = getattr(local, "ws", None)
+        if ws is None:  # one workspace per thread, made on its first gradient
+            ws = local.ws = (np.empty(glob[FLOAT_SIZE], dtype=x_tr.dtype), np.empty(glob[INT_SIZE], np.int64))
+        net_grad(p, out, x_tr, y_tr, net.table, batch, rows, glob, ws[0], ws[1])
+
+    curve_tr = slice(0, min(CURVE_TRAIN_SAMPLES, len(y_tr)))
+    curve_te = slice(0, min(CURVE_TEST_SAMPLES, len(y_te)))
 
     def evaluate(p: Any) -> dict[str, float]:
-        loss, _ = kernels.mlp_loss_acc(p, x_tr[eval_tr], y_tr[eval_tr], sizes)
-        _, acc = kernels.mlp_loss_acc(p, x_te, y_te, sizes)
+        loss, _ = net_loss_acc(p, x_tr[curve_tr], y_tr[curve_tr], net.table, 128)
+        _, acc = net_loss_acc(p, x_te[curve_te], y_te[curve_te], net.table, 128)
         return {"loss": float(loss), "accuracy": float(acc)}
 
+    def evaluate_final(p: Any) -> dict[str, float]:
+        loss, _ = net_loss_acc(p, x_tr[curve_tr], y_tr[curve_tr], net.table, 128)
+        test_loss, acc = net_loss_acc(p, x_te, y_te, net.table, 128)
+        return {"loss": float(loss), "accuracy": float(acc), "test_loss": float(test_loss)}
+
+    name = next(
+        (alias for alias, spec in ALIASES.items() if spec == (model, dataset) and hidden == (128,)), None
+    )
     return Problem(
-        name,
-        dim,
+        name or f"{model}-{dataset}",
+        net.dim,
         np.dtype(dtype),
-        grad=lambda p, out: kernels.mlp_grad(p, out, x_tr, y_tr, sizes, batch),
+        grad=grad,
         evaluate=evaluate,
-        init=init,
+        init=lambda r: net.init(r, init, dtype),
         classification=True,
-        info={"sizes": sizes.tolist()},
+        info={
+            "model": model,
+            "dataset": dataset,
+            "layers": net.describe(),
+            "data": data.describe(),
+            "init": init,
+        },
+        samples=len(y_tr),
+        batch=batch,
+        evaluate_final=evaluate_final,
     )
 
 
-def _digits(rng: np.random.Generator, dtype: Any, batch: int, hidden: tuple[int, ...], **_: Any) -> Problem:
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    x = data.data - data.data.mean(axis=0)
-    x /= x.std(axis=0) + 1e-8
-    return _mlp("digits-mlp", x, data.target, rng, dtype, batch, hidden)
-
-
-def _mlp784(rng: np.random.Generator, dtype: Any, batch: int, hidden: tuple[int, ...], **_: Any) -> Problem:
-    n, classes = 10000, 10
-    centers = rng.standard_normal((classes, 784))
-    y = rng.integers(0, classes, n)
-    x = centers[y] + 3.0 * rng.standard_normal((n, 784))
-    return _mlp("mlp-784", x, y, rng, dtype, batch, hidden)
+def _check_options(batch: int, hidden: tuple[int, ...], dtype: str) -> None:
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    if not hidden or any(h < 1 for h in hidden):
+        raise ValueError(f"hidden layer sizes must be >= 1, got {hidden}")
 
 
 def make_problem(
@@ -187,20 +233,16 @@ def make_problem(
     dtype: str = "float64",
 ) -> Problem:
     """Build problem ``name`` (one of :data:`PROBLEMS`) with data generated from ``rng``."""
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    if batch < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
-    if not hidden or any(h < 1 for h in hidden):
-        raise ValueError(f"hidden layer sizes must be >= 1, got {hidden}")
+    if name in ALIASES:
+        model, dataset = ALIASES[name]
+        return make_workload(model, dataset, rng, batch=batch, hidden=hidden, dtype=dtype)
+    _check_options(batch, hidden, dtype)
     dt = np.float32 if dtype == "float32" else np.float64
     builders: dict[str, Callable[..., Problem]] = {
         "quadratic": _quadratic,
         "lstsq": _lstsq,
         "logreg": _logreg,
         "logreg-sparse": partial(_logreg, sparse=True),
-        "digits-mlp": _digits,
-        "mlp-784": _mlp784,
     }
     if name not in builders:
         raise ValueError(f"problem must be one of {', '.join(PROBLEMS)}, got {name!r}")

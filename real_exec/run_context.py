@@ -10,6 +10,7 @@ import numpy as np
 
 from real_exec.atomics import fetch_add
 from real_exec.config import RunConfig
+from real_exec.kernels import heavy_ball
 from real_exec.problems import Problem
 from real_exec.recorder import CountingRecorder, Recorder
 from theory.spec import make_rule
@@ -27,6 +28,17 @@ class RunContext:
         self.config = config
         self.problem = problem
         self.counters = np.zeros(2, dtype=np.int64)  # [0] version, [1] gradients claimed
+        #: Gradients to compute in all (None: until the deadline).
+        self.limit = (
+            config.gradients
+            if config.epochs is None
+            else max(1, int(np.ceil(config.epochs * problem.gradients_per_epoch())))
+        )
+        self.velocity = (
+            [np.zeros(problem.dim, dtype=problem.dtype) for _ in range(config.threads)]
+            if config.momentum > 0
+            else None
+        )
         self.stop = threading.Event()
         self.t0 = time.perf_counter()
         kind = Recorder if config.record else CountingRecorder
@@ -52,11 +64,17 @@ class RunContext:
         """Reserve the next gradient; False when the run is over."""
         if self.stop.is_set():
             return False
-        limit = self.config.gradients
+        limit = self.limit
         if limit is not None and fetch_add(self.counters, 1, 1) >= limit:
             self.stop.set()
             return False
         return True
+
+    def direction(self, worker: int, grad: Any) -> None:
+        """Turn ``grad`` into the worker's update direction in place (heavy-ball momentum,
+        when the run has it)."""
+        if self.velocity is not None:
+            heavy_ball(self.velocity[worker], grad, self.config.momentum)
 
     def step(self, tau: int) -> float:
         return self.config.eta * self.scale[tau if tau < _TABLE else _TABLE - 1]

@@ -28,6 +28,7 @@ from real_exec.algorithms import (
 from real_exec.config import RunConfig
 from real_exec.kernels import seed_thread
 from real_exec.machine import machine_info
+from real_exec.monitor import Monitor
 from real_exec.problems import Problem
 from real_exec.recorder import cpu_times, to_trace
 from real_exec.run_context import RunContext
@@ -62,6 +63,7 @@ class RunResult:
     machine: dict[str, Any] = field(default_factory=dict)
     counted: int = 0  # gradients counted by the workers (equals the Trace rows when recording)
     gradient_cpu: np.ndarray = field(default_factory=lambda: np.empty(0))  # thread CPU s per gradient
+    epochs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["epoch", "time", "loss"]))
 
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``asgd run``: :func:`theory.analysis.summarize` of the Trace
@@ -86,6 +88,11 @@ class RunResult:
         }
         if "accuracy" in self.final:
             out["test_accuracy"] = self.final["accuracy"]
+        if "test_loss" in self.final:
+            out["test_loss"] = self.final["test_loss"]
+        if len(self.epochs):
+            out["epoch_loss"] = self.epochs["loss"].tolist()
+            out["epoch_time"] = self.epochs["time"].tolist()
         return out
 
     def save(self, out: str | Path) -> list[Path]:
@@ -99,7 +106,8 @@ class RunResult:
         files = list(self.trace.save(out / "trace"))
         curve = self.curve
         atomic_write(out / "curve.parquet", lambda tmp: curve.to_parquet(tmp, index=False))
-        text = json.dumps({"columns": list(curve.columns), "final": self.final}, indent=2)
+        epochs = {k: self.epochs[k].tolist() for k in self.epochs.columns}
+        text = json.dumps({"columns": list(curve.columns), "final": self.final, "epochs": epochs}, indent=2)
         atomic_write_text(out / "curve.json", text)
         fig = new_figure(9.0, 3.6)
         ax1, ax2 = fig.subplots(1, 2)
@@ -149,8 +157,8 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
             if isinstance(shared, SyncState):
                 shared.barrier.abort()
 
-    curve: list[dict[str, float]] = []
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
+    monitor = Monitor(problem, ctx, shared.snapshot, interval)
     interrupted = False
     with threadpool_limits(limits=1):
         threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(config.threads)]
@@ -158,17 +166,14 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
         for t in threads:
             t.start()
         deadline = ctx.t0 + config.seconds if config.seconds else None
-        next_sample = ctx.t0
         try:
             while any(t.is_alive() for t in threads):
                 now = time.perf_counter()
                 if deadline is not None and now >= deadline:
                     ctx.stop.set()
-                if now >= next_sample:
-                    curve.append({"time": now - ctx.t0, **problem.evaluate(shared.snapshot())})
-                    next_sample = now + interval
-                    if progress is not None:
-                        progress(now - ctx.t0)
+                monitor.tick(now - ctx.t0)
+                if progress is not None:
+                    progress(now - ctx.t0)
                 ctx.stop.wait(min(0.05, interval))
                 if ctx.stop.is_set():  # sync workers see it at the end of their round
                     for t in threads:
@@ -185,14 +190,15 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
         worker_id, tb = errors[0]
         raise WorkerError(f"worker {worker_id} failed:\n{tb}")
     params = np.array(shared.final(), copy=True)
-    final = problem.evaluate(params)
-    curve.append({"time": wall, **final})
+    final = (problem.evaluate_final or problem.evaluate)(params)
+    monitor.finish(wall, params, final)
+    curve, epochs = monitor.frames()
     lost = None
     if ctx.applied is not None:
         expected = initial.astype(np.float64) - np.sum(ctx.applied, axis=0)
         lost = float(np.linalg.norm(params.astype(np.float64) - expected))
     machine = machine_info()
-    meta = {
+    meta: dict[str, Any] = {
         "algorithm": config.algo,
         "workers": config.threads,
         "seed": config.seed,
@@ -204,6 +210,10 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
         "machine": machine,
         "dtype": str(problem.dtype),
         "interrupted": interrupted,
+        "momentum": config.momentum,
+        "epochs": config.epochs,
+        "batch": problem.batch,
+        **{k: problem.info[k] for k in ("model", "dataset", "layers", "init") if k in problem.info},
     }
     trace = to_trace(ctx.recorders, meta)
     # Lock-based workers each keep a private copy next to the shared vector.
@@ -211,7 +221,7 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
     counted = sum(len(r) for r in ctx.recorders)
     return RunResult(
         trace,
-        pd.DataFrame(curve),
+        curve,
         final,
         initial,
         params,
@@ -222,4 +232,5 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
         machine,
         counted,
         cpu_times(ctx.recorders),
+        epochs,
     )

@@ -15,7 +15,7 @@ import numpy as np
 
 from real_exec.calibrate import calibrate_profile
 from real_exec.config import RunConfig
-from real_exec.problems import make_problem
+from real_exec.problems import Problem, make_problem
 from real_exec.runner import RunResult, run
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
@@ -60,15 +60,16 @@ class Validation:
 def validate(
     algo: str,
     threads: int,
-    problem: str,
+    problem: str | Problem,
     seconds: float = 5.0,
     seed: int = 0,
     eta: float = 0.05,
     persistence: int | None = None,
     cores: int | None = None,
 ) -> Validation:
-    """Run ``algo`` for real on ``problem``, calibrate a profile on its Trace, simulate, compare."""
-    prob = make_problem(problem, np.random.default_rng(seed))
+    """Run ``algo`` for real on ``problem`` (a name of :data:`real_exec.problems.PROBLEMS` or a
+    :class:`~real_exec.problems.Problem`), calibrate a profile on its Trace, simulate, compare."""
+    prob = make_problem(problem, np.random.default_rng(seed)) if isinstance(problem, str) else problem
     config = RunConfig(
         algo, threads, eta, seconds=seconds, seed=seed, persistence=persistence, check_updates=False
     )

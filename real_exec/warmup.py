@@ -19,6 +19,7 @@ def compile_kernels(dtype: str) -> None:
     kernels.copy_into(x, y)
     kernels.axpy(x, 0.5, y)
     kernels.subtract_scaled(x, y, 0.5, y)
+    kernels.heavy_ball(x.copy(), y.copy(), 0.5)
     kernels.seed_thread(0)
     slots = np.zeros(3, dtype=np.int64)
     atomics.cas(slots, 0, 0, 1)

@@ -37,6 +37,7 @@ def hogwild_worker(ctx: RunContext, i: int, shared: HogwildState) -> None:
         cpu = thread_time()
         ctx.problem.grad(params, grad)
         cpu = thread_time() - cpu
+        ctx.direction(i, grad)
         t_done = now()
         step = ctx.step(load(counters, 0) - read_version)
         axpy(params, -step, grad)

@@ -49,6 +49,7 @@ def leashed_worker(ctx: RunContext, i: int, shared: LeashedState) -> None:
         cpu = thread_time()
         ctx.problem.grad(vectors[slot], grad)
         cpu = thread_time() - cpu
+        ctx.direction(i, grad)
         release(readers, slot)
         t_done = now()
         version, attempts, step, live = publish(

@@ -40,6 +40,7 @@ def lock_worker(ctx: RunContext, i: int, shared: LockState) -> None:
         cpu = thread_time()
         ctx.problem.grad(local, grad)
         cpu = thread_time() - cpu
+        ctx.direction(i, grad)
         t_done = now()
         with lock:
             tau = shared.version - read_version

@@ -37,13 +37,14 @@ class SyncState:
 
 def sync_worker(ctx: RunContext, i: int, shared: SyncState) -> None:
     rec, now, m = ctx.recorders[i], ctx.now, ctx.config.threads
-    limit = ctx.config.gradients
+    limit = ctx.limit
     try:
         while shared.go_on:
             t_read, read_version = now(), shared.version
             cpu = thread_time()
             ctx.problem.grad(shared.params, shared.grads[i])
             cpu = thread_time() - cpu
+            ctx.direction(i, shared.grads[i])
             t_done = now()
             if shared.barrier.wait() == 0:  # one thread applies the average
                 step = ctx.step(0)

@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
+from real_exec.app.workload import build_problem, workload_options
 from real_exec.config import ALGORITHMS
-from real_exec.problems import PROBLEMS
 from real_exec.validate import Validation, plot_comparison, validate
 from theory.compare import compare_traces
 from theory.trace import Trace
@@ -20,17 +20,39 @@ __all__ = ["compare_command", "validate_command", "write_validation"]
 @click.command("validate")
 @click.option("--algo", type=click.Choice(ALGORITHMS), required=True)
 @click.option("--threads", type=click.IntRange(min=1), required=True)
-@click.option("--problem", type=click.Choice(PROBLEMS), default="digits-mlp", show_default=True)
+@workload_options
+@click.option("--eta", type=POSITIVE, default=0.05, show_default=True, help="eta0.")
 @click.option("--seconds", type=POSITIVE, default=5.0, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @out_option("Write a report (index.html) and both Traces here.")
 @json_option
 @cli_errors
 def validate_command(
-    algo: str, threads: int, problem: str, seconds: float, seed: int, out: Path | None, as_json: bool
+    algo: str,
+    threads: int,
+    problem: str | None,
+    model: str | None,
+    dataset: str | None,
+    data_dir: str | None,
+    batch: int,
+    hidden: str,
+    dtype: str,
+    init: str,
+    eta: float,
+    seconds: float,
+    seed: int,
+    out: Path | None,
+    as_json: bool,
 ) -> None:
-    """Run ALGO for real, calibrate the simulator on it, simulate the same run and compare."""
-    v = validate(algo, threads, problem, seconds, seed)
+    """Run ALGO for real, calibrate the simulator on it, simulate the same run and compare.
+
+    Without --problem, --model or --dataset it trains the digits MLP (--problem digits-mlp).
+    """
+    if problem is None and model is None and dataset is None:
+        problem = "digits-mlp"
+    prob = build_problem(problem, model, dataset, data_dir, batch, hidden, dtype, init, seed)
+    v = validate(algo, threads, prob, seconds, seed, eta=eta)
+    problem = prob.name
     payload: dict[str, Any] = v.summary()
     if out is not None:
         payload["report"] = str(write_validation(out, v))

@@ -29,7 +29,9 @@ def read_idx(path: str | Path) -> npt.NDArray[np.uint8]:
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise DataError(f"{p}: cannot read it ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != _UBYTE or not 1 <= raw[3] <= 4:
-        raise DataError(f"{p}: not an IDX file of unsigned bytes (bad magic number {raw[:4].hex() or 'empty'})")
+        raise DataError(
+            f"{p}: not an IDX file of unsigned bytes (bad magic number {raw[:4].hex() or 'empty'})"
+        )
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:

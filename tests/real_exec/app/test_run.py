@@ -87,7 +87,7 @@ def test_run_interrupted_exits_130_and_keeps_its_files(capsys, tmp_path: Path, m
     import real_exec.app.run as run_app
 
     interrupted = hooked_quadratic(ctrl_c_at_300)
-    monkeypatch.setattr(run_app, "make_problem", lambda *a, **k: interrupted)
+    monkeypatch.setattr(run_app, "build_problem", lambda *a, **k: interrupted)
     args = argv("--algo hogwild --threads 2 --problem quadratic --seconds 60")
     code, out, err = run(capsys, "run", *args, "--out", str(tmp_path), "--json")
     assert code == 130 and "interrupted; the partial run was kept" in err
@@ -107,7 +107,7 @@ def test_run_worker_error_exits_1_with_the_traceback(capsys, monkeypatch) -> Non
     import real_exec.app.run as run_app
 
     broken = hooked_quadratic(_fail_after_20)
-    monkeypatch.setattr(run_app, "make_problem", lambda *a, **k: broken)
+    monkeypatch.setattr(run_app, "build_problem", lambda *a, **k: broken)
     code, out, err = run(capsys, "run", *argv("--algo lock --threads 2 --problem quadratic --seconds 30"))
     assert code == 1 and out == ""
     assert err.startswith("asgd: error: worker") and "ArithmeticError: kernel failed" in err

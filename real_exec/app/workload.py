@@ -1,0 +1,102 @@
+"""The options that choose what a real run trains, shared by ``asgd run`` and ``asgd validate``.
+
+Either ``--problem NAME`` (the small problems, and the aliases ``digits-mlp`` = ``--model mlp
+--dataset digits`` and ``mlp-784`` = ``--model mlp --dataset synthetic``) or ``--model M
+--dataset D`` (a missing one of the two defaults to ``mlp`` / ``fashion-mnist``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import numpy as np
+
+from real_exec.data.datasets import DATASETS
+from real_exec.models.networks import INITS, MODELS
+from real_exec.problems import ALIASES, PROBLEMS, Problem, make_problem, make_workload
+
+__all__ = ["build_problem", "workload_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(h) for h in text.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} must be comma-separated integers, e.g. 128,128", param_hint="--hidden"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise click.BadParameter("layer sizes must be >= 1", param_hint="--hidden")
+    return sizes
+
+
+def workload_options(func: F) -> F:
+    """``--problem``, ``--model``, ``--dataset``, ``--data-dir``, ``--batch``, ``--hidden``,
+    ``--dtype`` and ``--init``."""
+    options = [
+        click.option("--problem", type=click.Choice(PROBLEMS), default=None, help="A built-in problem."),
+        click.option("--model", type=click.Choice(MODELS), default=None, help="A network (default mlp)."),
+        click.option(
+            "--dataset", type=click.Choice(DATASETS), default=None, help="Its data (default fashion-mnist)."
+        ),
+        click.option(
+            "--data-dir",
+            default=None,
+            help="Folder of the data set's files (else $ASGD_DATA_DIR/<data set>, Debian's folder).",
+        ),
+        click.option("--batch", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option(
+            "--hidden", default="128", show_default=True, help="MLP hidden layers, e.g. 128,128,128."
+        ),
+        click.option(
+            "--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True
+        ),
+        click.option(
+            "--init",
+            type=click.Choice(INITS),
+            default="normal",
+            show_default=True,
+            help="Weights: N(0, 0.01^2) as in the papers' code, He or Glorot.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_problem(
+    problem: str | None,
+    model: str | None,
+    dataset: str | None,
+    data_dir: str | None,
+    batch: int,
+    hidden: str,
+    dtype: str,
+    init: str,
+    seed: int,
+) -> Problem:
+    """The problem the options describe (data drawn or split with ``seed``)."""
+    if problem is not None and (model is not None or dataset is not None):
+        raise click.UsageError("give --problem NAME or --model M --dataset D, not both")
+    if problem is None and model is None and dataset is None:
+        raise click.UsageError("give --problem NAME or --model M --dataset D (see --help)")
+    sizes = _hidden(hidden)
+    rng = np.random.default_rng(seed)
+    if problem is not None and problem not in ALIASES:
+        return make_problem(problem, rng, batch=batch, hidden=sizes, dtype=dtype)
+    if problem is not None:
+        model, dataset = ALIASES[problem]
+    return make_workload(
+        model or "mlp",
+        dataset or "fashion-mnist",
+        rng,
+        batch=batch,
+        hidden=sizes,
+        dtype=dtype,
+        data_dir=data_dir,
+        init=init,
+    )
