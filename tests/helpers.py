@@ -5,12 +5,15 @@ from __future__ import annotations
 import _thread
 import shlex
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from real_exec.app.main import main
+from real_exec.data.cifar import TEST_FILE, TRAIN_FILES, write_cifar_batch
+from real_exec.data.idx import write_idx
 from real_exec.problems import Problem, make_problem
 
 #: Keys every run summary has, simulated (`asgd simulate`) or real (`asgd run`).
@@ -55,3 +58,25 @@ def ctrl_c_at_300(n: int, _params: object) -> None:
     """A :func:`hooked_quadratic` hook: press Ctrl-C (interrupt the main thread) at gradient 300."""
     if n == 300:
         _thread.interrupt_main()
+
+
+def write_mnist(folder: Path, n_train: int = 12, n_test: int = 6, gz: bool = True) -> Path:
+    """Four tiny IDX files of random 28x28 images with labels 0, 1, ..., 9, 0, ..."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", np.arange(n) % 10)
+    return folder
+
+
+def write_cifar(folder: Path, per_file: int = 4) -> Path:
+    """Six tiny CIFAR-10 batch files (five training, one test) of random images."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (*TRAIN_FILES, TEST_FILE):
+        write_cifar_batch(
+            folder / name, rng.integers(0, 256, (per_file, 32, 32, 3)), np.arange(per_file) % 10
+        )
+    return folder

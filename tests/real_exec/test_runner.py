@@ -141,3 +141,26 @@ def test_sync_stops_cleanly_when_the_deadline_falls_mid_round() -> None:
     t.start()
     t.join(timeout=120)
     assert not t.is_alive() and len(done) == 40
+
+
+def test_heavy_ball_direction() -> None:
+    from real_exec.kernels import heavy_ball
+
+    v, g = np.zeros(3), np.array([1.0, 2.0, 3.0])
+    heavy_ball(v, g, 0.5)
+    assert v.tolist() == g.tolist() == [1.0, 2.0, 3.0]
+    g2 = np.array([1.0, 0.0, -1.0])
+    heavy_ball(v, g2, 0.5)  # v = 0.5 * (1, 2, 3) + (1, 0, -1)
+    assert v.tolist() == g2.tolist() == [1.5, 1.0, 0.5]
+
+
+def test_epochs_bound_the_run_and_are_logged() -> None:
+    problem = make_problem("digits-mlp", np.random.default_rng(0), batch=32)
+    per_epoch = problem.gradients_per_epoch()
+    assert per_epoch == -(-problem.samples // 32) and problem.samples == 1437  # 80% of 1,797
+    result = run(RunConfig("hogwild", 2, eta=0.05, epochs=2.5, seed=0, momentum=0.5), problem)
+    assert result.summary()["gradients"] == int(np.ceil(2.5 * per_epoch))
+    assert result.epochs["epoch"].tolist()[-1] == 2 and result.epochs["epoch"].is_monotonic_increasing
+    assert result.lost_update_norm < 1e-9 * (float(np.linalg.norm(result.initial)) + 1)
+    with pytest.raises(ValueError, match="no training set"):
+        run(RunConfig("lock", 1, eta=0.05, epochs=1), quadratic())

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SUMMARY_KEYS, argv, ctrl_c_at_300, hooked_quadratic
+from tests.helpers import SUMMARY_KEYS, argv, ctrl_c_at_300, hooked_quadratic, write_mnist
 from tests.helpers import run_cli as run
 from theory.trace import Trace
 
@@ -111,3 +111,47 @@ def test_run_worker_error_exits_1_with_the_traceback(capsys, monkeypatch) -> Non
     code, out, err = run(capsys, "run", *argv("--algo lock --threads 2 --problem quadratic --seconds 30"))
     assert code == 1 and out == ""
     assert err.startswith("asgd: error: worker") and "ArithmeticError: kernel failed" in err
+
+
+def test_run_a_workload_from_files_with_momentum_and_epochs(capsys, tmp_path: Path) -> None:
+    write_mnist(tmp_path / "mnist", n_train=40, n_test=20)
+    args = argv(
+        f"run --algo leashed --threads 2 --model lenet --dataset mnist --data-dir {tmp_path} "
+        "--batch 8 --epochs 3 --momentum 0.9 --init he --json"
+    )
+    code, out, err = run(capsys, *args, "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["gradients"] == 3 * 5  # 40 samples / batch 8 = 5 gradients per epoch
+    assert doc["lost_update_norm"] < 1e-9  # momentum's directions are what was applied
+    assert len(doc["epoch_loss"]) == len(doc["epoch_time"]) >= 1
+    assert 0.0 <= doc["test_accuracy"] <= 1.0 and doc["test_loss"] > 0
+    meta = Trace.load(tmp_path / "out" / "trace").meta
+    assert (meta["model"], meta["dataset"], meta["momentum"], meta["epochs"]) == ("lenet", "mnist", 0.9, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [
+        ("missing", "mnist not found: looked in"),
+        ("magic", "train-images-idx3-ubyte: not an IDX file"),
+        ("truncated", "t10k-images-idx3-ubyte: "),
+    ],
+)
+def test_bad_data_is_one_line_and_exit_2(
+    capsys, tmp_path: Path, monkeypatch, damage: str, needle: str
+) -> None:
+    monkeypatch.delenv("ASGD_DATA_DIR", raising=False)
+    folder = tmp_path / "data"
+    if damage != "missing":
+        write_mnist(folder, gz=False)
+    if damage == "magic":
+        f = folder / "train-images-idx3-ubyte"
+        f.write_bytes(b"\x00\x00\x0c\x03" + f.read_bytes()[4:])
+    if damage == "truncated":
+        f = folder / "t10k-images-idx3-ubyte"
+        f.write_bytes(f.read_bytes()[:-1])
+    args = argv(f"run --algo lock --threads 1 --model mlp --dataset mnist --data-dir {folder} --gradients 10")
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
