@@ -1,6 +1,8 @@
 """Real-run speed on this machine: thread scaling, instrumentation cost, bare-kernel parity.
 
-Run: ``python benchmarks/bench_real_exec.py [--seconds S] [--repeats R] [--dtype D] [--only W,..]``.
+Run: ``python benchmarks/bench_real_exec.py [--seconds S] [--repeats R] [--dtype D] [--only W,..]
+[--problem P | --model M --dataset D] [--batch B]`` (e.g. ``--model lenet --dataset fashion-mnist
+--batch 16``).
 Configurations are interleaved within each repeat (so all see the same machine load) and
 each row reports the median updates/s over the repeats. The loss monitor is off
 (``sample_every`` beyond the run) so that only the workers use the cores.
@@ -18,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from real_exec import RunConfig
 from real_exec.kernels import seed_thread
-from real_exec.problems import make_problem
+from real_exec.problems import make_problem, make_workload
 from real_exec.recorder import Recorder
 from real_exec.runner import run
 
@@ -67,9 +69,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dtype", default="float64")
     parser.add_argument("--problem", default="mlp-784")
+    parser.add_argument("--model", default=None, help="a workload's model (then --dataset too)")
+    parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--only", default="", help="comma-separated words: keep configurations naming one")
     args = parser.parse_args()
-    problem = make_problem(args.problem, np.random.default_rng(0), batch=32, dtype=args.dtype)
+    rng = np.random.default_rng(0)
+    if args.model is not None:
+        problem = make_workload(args.model, args.dataset, rng, batch=args.batch, dtype=args.dtype)
+    else:
+        problem = make_problem(args.problem, rng, batch=args.batch, dtype=args.dtype)
     configs = {
         "bare numba gradient loop, 1 thread": 1,
         "bare numba gradient loops, 2 threads": 2,
@@ -102,7 +111,7 @@ def main() -> None:
             )
             rates[name].append(run(config, problem).summary()["throughput"])
     med = {k: statistics.median(v) for k, v in rates.items()}
-    print(f"{args.problem}, batch 32, {args.dtype}; median of {args.repeats} runs of {args.seconds:g} s\n")
+    print(f"{problem.name}, batch {args.batch}, {args.dtype}; median of {args.repeats} runs of {args.seconds:g} s\n")
     print("| configuration | updates/s (median) | min | max |")
     print("|---|---|---|---|")
     for k, v in rates.items():
