@@ -111,7 +111,8 @@ def main() -> None:
             )
             rates[name].append(run(config, problem).summary()["throughput"])
     med = {k: statistics.median(v) for k, v in rates.items()}
-    print(f"{problem.name}, batch {args.batch}, {args.dtype}; median of {args.repeats} runs of {args.seconds:g} s\n")
+    runs = f"median of {args.repeats} runs of {args.seconds:g} s"
+    print(f"{problem.name}, batch {args.batch}, {args.dtype}; {runs}\n")
     print("| configuration | updates/s (median) | min | max |")
     print("|---|---|---|---|")
     for k, v in rates.items():
