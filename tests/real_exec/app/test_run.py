@@ -155,3 +155,15 @@ def test_bad_data_is_one_line_and_exit_2(
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_lenet_on_cifar10_files(capsys, tmp_path: Path) -> None:
+    from tests.helpers import write_cifar
+
+    write_cifar(tmp_path / "cifar-10", per_file=6)
+    args = argv(f"run --algo hogwild --threads 2 --model lenet --dataset cifar10 --data-dir {tmp_path}")
+    code, out, err = run(capsys, *args, "--gradients", "40", "--batch", "4", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["gradients"] == 40 and doc["lost_update_norm"] >= 0.0
+    assert 0.0 <= doc["test_accuracy"] <= 1.0
