@@ -33,7 +33,7 @@ from real_exec.models.layers import FLOAT_SIZE, INT_SIZE, net_grad, net_loss_acc
 from real_exec.models.networks import build_network
 from theory.problems import random_quadratic
 
-__all__ = ["ALIASES", "PROBLEMS", "Problem", "make_problem", "make_workload"]
+__all__ = ["ALIASES", "PROBLEMS", "Problem", "make_problem", "make_workload", "problem_from_options"]
 
 PROBLEMS = ("quadratic", "lstsq", "logreg", "logreg-sparse", "digits-mlp", "mlp-784")
 #: Problem names that are workloads: name -> (model, dataset).
@@ -247,3 +247,39 @@ def make_problem(
     if name not in builders:
         raise ValueError(f"problem must be one of {', '.join(PROBLEMS)}, got {name!r}")
     return builders[name](rng, dt, batch=batch, hidden=hidden)
+
+
+def problem_from_options(
+    problem: str | None = None,
+    model: str | None = None,
+    dataset: str | None = None,
+    *,
+    seed: int = 0,
+    batch: int = 32,
+    hidden: tuple[int, ...] = (128,),
+    dtype: str = "float64",
+    init: str = "normal",
+    data_dir: str | Path | None = None,
+) -> Problem:
+    """The problem ``asgd run``'s options name: ``problem`` (one of :data:`PROBLEMS`), or
+    ``model`` and ``dataset`` (a missing one of the two: ``mlp`` / ``fashion-mnist``); data
+    drawn or split with ``seed``."""
+    if problem is not None and (model is not None or dataset is not None):
+        raise ValueError("give a problem, or a model and a dataset, not both")
+    if problem is None and model is None and dataset is None:
+        raise ValueError("give a problem, or a model and a dataset")
+    rng = np.random.default_rng(seed)
+    if problem is not None and problem not in ALIASES:
+        return make_problem(problem, rng, batch=batch, hidden=hidden, dtype=dtype)
+    if problem is not None:
+        model, dataset = ALIASES[problem]
+    return make_workload(
+        model or "mlp",
+        dataset or "fashion-mnist",
+        rng,
+        batch=batch,
+        hidden=hidden,
+        dtype=dtype,
+        data_dir=data_dir,
+        init=init,
+    )

@@ -28,7 +28,7 @@ from real_exec.algorithms import (
 from real_exec.config import RunConfig
 from real_exec.kernels import seed_thread
 from real_exec.machine import machine_info
-from real_exec.monitor import Monitor
+from real_exec.monitor import Monitor, Target
 from real_exec.problems import Problem
 from real_exec.recorder import cpu_times, to_trace
 from real_exec.run_context import RunContext
@@ -64,6 +64,8 @@ class RunResult:
     counted: int = 0  # gradients counted by the workers (equals the Trace rows when recording)
     gradient_cpu: np.ndarray = field(default_factory=lambda: np.empty(0))  # thread CPU s per gradient
     epochs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["epoch", "time", "loss"]))
+    reached: tuple[float, int] | None = None  # (seconds, gradients) when the target was reached
+    diverged: bool = False
 
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``asgd run``: :func:`theory.analysis.summarize` of the Trace
@@ -90,6 +92,9 @@ class RunResult:
             out["test_accuracy"] = self.final["accuracy"]
         if "test_loss" in self.final:
             out["test_loss"] = self.final["test_loss"]
+        out["diverged"] = self.diverged
+        if self.reached is not None:
+            out["time_to_target"], out["updates_to_target"] = self.reached
         if len(self.epochs):
             out["epoch_loss"] = self.epochs["loss"].tolist()
             out["epoch_time"] = self.epochs["time"].tolist()
@@ -130,10 +135,17 @@ _ALGORITHMS: dict[str, tuple[Callable[[np.ndarray, int], Any], Callable[..., Non
 }
 
 
-def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] | None = None) -> RunResult:
+def run(
+    config: RunConfig,
+    problem: Problem,
+    progress: Callable[[float], None] | None = None,
+    target: Target | None = None,
+) -> RunResult:
     """Run ``config`` on ``problem``; a worker's exception is re-raised as :class:`WorkerError`.
 
-    Ctrl-C stops the workers and returns what was recorded (``interrupted=True``).
+    With a ``target`` the run stops when it reaches it (``reached``, ``time_to_target``). A
+    run whose loss becomes NaN, infinite or 10x its initial value stops at once
+    (``diverged``). Ctrl-C stops the workers and returns what was recorded (``interrupted=True``).
     """
     seeds = np.random.SeedSequence(config.seed)
     init_seq, *worker_seqs = seeds.spawn(config.threads + 1)
@@ -158,7 +170,7 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
                 shared.barrier.abort()
 
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
-    monitor = Monitor(problem, ctx, shared.snapshot, interval)
+    monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
     interrupted = False
     with threadpool_limits(limits=1):
         threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(config.threads)]
@@ -233,4 +245,6 @@ def run(config: RunConfig, problem: Problem, progress: Callable[[float], None] |
         counted,
         cpu_times(ctx.recorders),
         epochs,
+        monitor.reached,
+        monitor.diverged,
     )

@@ -39,6 +39,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "truncated_pmf",
     ),
     "stepsize": ("StepSize", "constant", "exponential", "fleet", "inverse", "mindthestep", "tail_tau"),
+    "survival": ("km_quantile", "km_summary", "speedup_interval"),
     "trace": ("COLUMNS", "DERIVED", "RECORDED", "Trace", "empty_columns", "read_staleness"),
 }
 

@@ -11,11 +11,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-import numpy as np
 
 from real_exec.data.datasets import DATASETS
 from real_exec.models.networks import INITS, MODELS
-from real_exec.problems import ALIASES, PROBLEMS, Problem, make_problem, make_workload
+from real_exec.problems import PROBLEMS, Problem, problem_from_options
 
 __all__ = ["build_problem", "workload_options"]
 
@@ -79,24 +78,19 @@ def build_problem(
     init: str,
     seed: int,
 ) -> Problem:
-    """The problem the options describe (data drawn or split with ``seed``)."""
+    """The problem the options describe (:func:`real_exec.problems.problem_from_options`)."""
     if problem is not None and (model is not None or dataset is not None):
         raise click.UsageError("give --problem NAME or --model M --dataset D, not both")
     if problem is None and model is None and dataset is None:
         raise click.UsageError("give --problem NAME or --model M --dataset D (see --help)")
-    sizes = _hidden(hidden)
-    rng = np.random.default_rng(seed)
-    if problem is not None and problem not in ALIASES:
-        return make_problem(problem, rng, batch=batch, hidden=sizes, dtype=dtype)
-    if problem is not None:
-        model, dataset = ALIASES[problem]
-    return make_workload(
-        model or "mlp",
-        dataset or "fashion-mnist",
-        rng,
+    return problem_from_options(
+        problem,
+        model,
+        dataset,
+        seed=seed,
         batch=batch,
-        hidden=sizes,
+        hidden=_hidden(hidden),
         dtype=dtype,
-        data_dir=data_dir,
         init=init,
+        data_dir=data_dir,
     )

@@ -1,0 +1,130 @@
+"""``asgd experiment``: a grid of real runs to a target, repeated, with statistics and a report."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+
+from real_exec.app.options import cli_errors, emit, json_option, out_option
+from real_exec.experiment.execute import pending, run_experiment
+from real_exec.experiment.spec import Experiment, load_experiment
+from real_exec.experiment.tables import runs_table, summary_table
+
+__all__ = ["experiment_command", "write_report"]
+
+
+@click.command("experiment")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@out_option("Directory of runs, tables and report; rerun to resume.", default=Path("experiment-out"))
+@click.option(
+    "--dask-scheduler", "scheduler", default=None, help="Run each run as a task on this Dask cluster."
+)
+@json_option
+@cli_errors
+def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bool) -> None:
+    """Run the grid of FILE.toml to its target, repeated; finished runs are kept, so a rerun resumes."""
+    exp = load_experiment(file)
+    todo = len(pending(exp, out))
+    total = len(exp.runs)
+    if sys.stderr.isatty() and todo:
+        with click.progressbar(length=todo, label="experiment", file=sys.stderr) as bar:
+
+            def report(spec: Any, record: dict[str, Any] | None) -> None:
+                if record is None:
+                    bar.label = f"experiment: {spec.label}, repetition {spec.repetition + 1}"
+                else:
+                    bar.update(1)
+
+            records = run_experiment(exp, out, scheduler, on_run=report)
+    else:
+        records = run_experiment(exp, out, scheduler)
+    runs = runs_table(exp, records)
+    summary = summary_table(exp, runs)
+    index = write_report(out, exp, runs, summary, records)
+    payload = {
+        "runs": total,
+        "resumed_from": total - todo,
+        "summary": summary.to_dict(orient="records"),
+        "files": [str(out / "runs.parquet"), str(out / "summary.csv"), str(index)],
+    }
+    lines = [f"{total} runs ({total - todo} already done) -> {out}", summary.to_string(index=False)]
+    emit(payload, as_json, lines)
+
+
+def _median_curves(ax: Any, exp: Experiment, records: dict[str, dict[str, Any]], column: str) -> None:
+    """Median of each cell's runs over a common time grid, with the interquartile band."""
+    grid = np.linspace(0.0, exp.budget, 60)
+    for cell, label in enumerate(exp.cell_labels()):
+        curves = [
+            np.interp(grid, rec["curve"]["time"], rec["curve"][column], right=np.nan)
+            for spec in exp.runs
+            if spec.cell == cell and (rec := records.get(spec.key)) and column in rec["curve"]
+        ]
+        if not curves:
+            continue
+        stack = np.vstack(curves)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # times after every run had stopped
+            med = np.nanmedian(stack, axis=0)
+            low, high = np.nanquantile(stack, 0.25, axis=0), np.nanquantile(stack, 0.75, axis=0)
+        (line,) = ax.plot(grid, med, label=label)
+        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+    ax.set(xlabel="wall time (s)", ylabel=column, title=f"{column}: median over runs, quartile band")
+    ax.legend(fontsize=7)
+
+
+def write_report(
+    out: Path, exp: Experiment, runs: pd.DataFrame, summary: pd.DataFrame, records: dict[str, dict[str, Any]]
+) -> Path:
+    """``runs.parquet``, ``summary.csv`` and the report (``index.html``, ``index.md``)."""
+    from real_exec.app.report import Report
+    from theory.plots import new_figure
+    from theory.trace import atomic_write
+
+    atomic_write(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
+    atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    report = Report(out, "asgd experiment")
+    target = exp.target
+    goal = " or ".join(
+        part
+        for part in (
+            f"test accuracy >= {target.accuracy:g}" if target.accuracy is not None else "",
+            f"training loss <= {target.loss_fraction:g} x initial"
+            if target.loss_fraction is not None
+            else "",
+        )
+        if part
+    )
+    report.text(
+        f"{len(exp.cells)} cells x {exp.repetitions} repetitions; target: {goal}, checked every "
+        f"{exp.check_every:g} s; budget {exp.budget:g} s (runs that miss it are censored there)."
+    )
+    fig = new_figure(9.0, 3.8)
+    ax = fig.add_subplot()
+    labels = exp.cell_labels()
+    data = [
+        runs.loc[(runs["cell"] == i) & runs["reached"], "time_to_target"].to_numpy()
+        for i in range(len(labels))
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a cell without a reached run gives an empty box
+        ax.boxplot([d if d.size else [np.nan] for d in data], tick_labels=labels)
+    ax.set(ylabel="time to target (s)", title="Time to target per cell (runs that reached it)")
+    ax.tick_params(axis="x", labelrotation=20, labelsize=7)
+    report.figure("time_to_target", fig, "Time to target per cell")
+    fig = new_figure(10.0, 3.8)
+    ax1, ax2 = fig.subplots(1, 2)
+    _median_curves(ax1, exp, records, "loss")
+    ax1.set_yscale("log")
+    _median_curves(ax2, exp, records, "accuracy")
+    report.figure("curves", fig, "Loss and accuracy over wall time per cell")
+    report.table(
+        "summary", summary, "Per cell: Kaplan-Meier median time to target, speed-up over the baseline"
+    )
+    return report.write()

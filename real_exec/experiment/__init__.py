@@ -1,0 +1,1 @@
+"""Convergence experiments: a grid of real runs to a target, repeated, with statistics."""

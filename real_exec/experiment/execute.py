@@ -1,0 +1,153 @@
+"""Run an experiment's runs -- one at a time here, or one per machine on a Dask cluster -- and
+keep each as soon as it finishes (``DIR/runs/<key>.json``), so that the same command resumes.
+
+On one machine real runs go one after the other: side by side they would compete for the
+cores and measure each other. On a Dask cluster each run is a task that needs the worker
+resource ``asgd-run`` (start workers with ``--resources asgd-run=1``): a worker machine
+then runs one at a time, and the grid spreads over the machines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from real_exec.experiment.spec import Experiment, RunSpec
+
+__all__ = ["RESOURCE", "pending", "run_experiment", "run_one", "stored_runs"]
+
+#: The Dask worker resource a run needs (one unit per worker machine).
+RESOURCE = "asgd-run"
+
+
+def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
+    """Run ``spec`` to the target or the budget; its row (and curve) as a dict."""
+    from real_exec.config import RunConfig
+    from real_exec.problems import problem_from_options
+    from real_exec.runner import run
+
+    o = spec.options
+    problem = problem_from_options(
+        o["problem"],
+        o["model"],
+        o["dataset"],
+        seed=spec.seed,
+        batch=int(o["batch"]),
+        hidden=tuple(int(h) for h in str(o["hidden"]).split(",")),
+        dtype=o["dtype"],
+        init=o["init"],
+        data_dir=o["data_dir"],
+    )
+    config = RunConfig(
+        o["algo"],
+        int(o["threads"]),
+        float(o["eta"]),
+        seconds=exp.budget,
+        rule=o["stepsize"],
+        persistence=o["persistence"],
+        seed=spec.seed,
+        check_updates=False,
+        sample_every=exp.check_every,
+        momentum=float(o["momentum"]),
+    )
+    result = run(config, problem, target=exp.target)
+    s = result.summary()
+    reached = result.reached is not None
+    row = {
+        "key": spec.key,
+        "cell": spec.cell,
+        **{k: spec.options[k] for k in exp.grid_keys},
+        "repetition": spec.repetition,
+        "seed": spec.seed,
+        "reached": reached,
+        "diverged": result.diverged,
+        "time_to_target": result.reached[0] if result.reached else float("nan"),
+        "updates_to_target": result.reached[1] if result.reached else None,
+        "censored_at": exp.budget,
+        "wall_time": result.wall_time,
+        "final_loss": s["final_loss"],
+        "final_accuracy": s.get("test_accuracy"),
+        "tau_mean": s["tau_mean"],
+        "updates_per_s": s["throughput"],
+        "cas_failures": s["cas_failures"],
+    }
+    curve = {c: result.curve[c].tolist() for c in result.curve.columns}
+    return {"row": row, "curve": curve}
+
+
+def _path(out: Path, key: str) -> Path:
+    return out / "runs" / f"{key}.json"
+
+
+def stored_runs(exp: Experiment, out: Path) -> dict[str, dict[str, Any]]:
+    """The runs of ``exp`` already in ``out``, by key (runs of other experiments are ignored)."""
+    keys = {r.key for r in exp.runs}
+    found = {}
+    for path in (out / "runs").glob("*.json") if (out / "runs").exists() else []:
+        if path.stem in keys:
+            found[path.stem] = json.loads(path.read_text())
+    return found
+
+
+def pending(exp: Experiment, out: Path) -> list[RunSpec]:
+    """The runs of ``exp`` not yet stored in ``out``."""
+    done = stored_runs(exp, out)
+    return [r for r in exp.runs if r.key not in done]
+
+
+def _store(out: Path, key: str, record: dict[str, Any]) -> None:
+    from theory.trace import atomic_write_text
+
+    atomic_write_text(_path(out, key), json.dumps(record, default=float))
+
+
+def _dask(todo: list[RunSpec], exp: Experiment, address: Any) -> Iterator[tuple[RunSpec, dict[str, Any]]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ValueError(
+            "a Dask scheduler needs the [dask] extra: pip install 'asgd-toolkit[dask]'"
+        ) from None
+    client = address if isinstance(address, Client) else Client(address)
+    try:
+        futures = {
+            client.submit(
+                run_one, spec, exp, resources={RESOURCE: 1}, pure=False, key=f"asgd-run-{spec.key}"
+            ): spec
+            for spec in todo
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        if client is not address:
+            client.close()
+
+
+def run_experiment(
+    exp: Experiment,
+    out: Path,
+    scheduler: Any = None,
+    on_run: Callable[[RunSpec, dict[str, Any] | None], None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run every run of ``exp`` not yet in ``out``, storing each as it finishes; return all
+    stored runs by key. ``scheduler``: a Dask scheduler address (or a ``Client``).
+    ``on_run(spec, None)`` is called before a local run starts, ``on_run(spec, record)`` after
+    each run finishes."""
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    todo = pending(exp, out)
+    if scheduler is None:
+        for spec in todo:
+            if on_run is not None:
+                on_run(spec, None)
+            record = run_one(spec, exp)
+            _store(out, spec.key, record)
+            if on_run is not None:
+                on_run(spec, record)
+    else:
+        for spec, record in _dask(todo, exp, scheduler):
+            _store(out, spec.key, record)
+            if on_run is not None:
+                on_run(spec, record)
+    return stored_runs(exp, out)

@@ -1,0 +1,142 @@
+"""Experiments: targets, censoring, divergence, resuming, Dask."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import real_exec.experiment.execute as execute
+from real_exec.experiment.execute import run_experiment
+from real_exec.experiment.spec import load_experiment
+from tests.helpers import run_cli
+
+# digits-mlp reaches 97% test accuracy in about 0.1-0.5 s with 2 threads here; 5 s of budget
+# leaves a wide margin, so every run of these cells reaches the target.
+EXPERIMENT = """
+[run]
+problem = "digits-mlp"
+threads = 2
+eta = 0.05
+[grid]
+algo = ["lock", "hogwild"]
+stepsize = ["constant", "tail"]
+[target]
+test_accuracy = 0.97
+check_every = 0.05
+[budget]
+seconds = 5
+[repeat]
+count = 2
+seed = 1
+baseline = { algo = "lock", stepsize = "constant" }
+"""
+
+DIVERGING = """
+[run]
+problem = "digits-mlp"
+algo = "hogwild"
+threads = 2
+[grid]
+eta = [0.05, 50.0]
+[target]
+test_accuracy = 0.97
+check_every = 0.05
+[budget]
+seconds = 3
+[repeat]
+count = 1
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_experiment_writes_tables_and_report_and_resumes(capsys, tmp_path: Path, monkeypatch) -> None:
+    spec_file, out = _write(tmp_path, EXPERIMENT), tmp_path / "out"
+    exp = load_experiment(spec_file)
+    assert len(exp.runs) == 8 and len({r.key for r in exp.runs}) == 8
+    real_run_one, calls = execute.run_one, []
+
+    def interrupted_after_3(spec, e):  # type: ignore[no-untyped-def]
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(spec.key)
+        return real_run_one(spec, e)
+
+    monkeypatch.setattr(execute, "run_one", interrupted_after_3)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(exp, out)
+    kept = {p.name: p.read_bytes() for p in (out / "runs").glob("*.json")}
+    assert len(kept) == 3
+    monkeypatch.setattr(
+        execute, "run_one", lambda spec, e: (calls.append(spec.key), real_run_one(spec, e))[1]
+    )
+    code, stdout, err = run_cli(capsys, "experiment", str(spec_file), "--out", str(out), "--json")
+    assert code == 0, err
+    assert sorted(calls) == sorted(r.key for r in exp.runs)  # every run exactly once
+    assert {p.name: p.read_bytes() for p in (out / "runs").glob("*.json") if p.name in kept} == kept
+    doc = json.loads(stdout)
+    assert doc["runs"] == 8 and doc["resumed_from"] == 3
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 8 and runs["reached"].all() and not runs["diverged"].any()
+    assert (runs["time_to_target"] > 0).all() and (runs["time_to_target"] < 5).all()
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["runs"].tolist() == [2, 2, 2, 2] and (summary["reached"] == 1.0).all()
+    base = summary[(summary["algo"] == "lock") & (summary["stepsize"] == "constant")]
+    assert base["speedup"].tolist() == [1.0]
+    assert (out / "index.html").exists() and (out / "time_to_target.png").exists()
+    # An edited file reuses exactly the runs that still apply: one more repetition adds 4 runs.
+    calls.clear()
+    _write(tmp_path, EXPERIMENT.replace("count = 2", "count = 3"))
+    code, stdout, _ = run_cli(capsys, "experiment", str(spec_file), "--out", str(out), "--json")
+    assert code == 0 and len(calls) == 4 and json.loads(stdout)["resumed_from"] == 8
+
+
+def test_a_diverging_step_is_recorded_not_raised(tmp_path: Path) -> None:
+    exp = load_experiment(_write(tmp_path, DIVERGING))
+    records = run_experiment(exp, tmp_path / "out")
+    rows = {rec["row"]["eta"]: rec["row"] for rec in records.values()}
+    assert rows[50.0]["diverged"] and not rows[50.0]["reached"]
+    assert rows[50.0]["wall_time"] < 2.0  # stopped at once, not at the budget
+    assert rows[0.05]["reached"] and not rows[0.05]["diverged"]
+
+
+def test_bad_experiment_files(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown table\(s\) grids"):
+        load_experiment(_write(tmp_path, EXPERIMENT.replace("[grid]", "[grids]")))
+    with pytest.raises(ValueError, match=r"baseline .* matches 0 cells"):
+        load_experiment(
+            _write(tmp_path, EXPERIMENT.replace('algo = "lock", stepsize', 'algo = "sync", stepsize'))
+        )
+    with pytest.raises(ValueError, match="budget"):
+        load_experiment(_write(tmp_path, EXPERIMENT.replace("seconds = 5", "seconds = -1")))
+
+
+def test_the_same_experiment_on_a_dask_local_cluster(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    text = EXPERIMENT.replace('algo = ["lock", "hogwild"]', 'algo = ["lock"]').replace(
+        "count = 2", "count = 1"
+    )
+    exp = load_experiment(_write(tmp_path, text))
+    local = run_experiment(exp, tmp_path / "local")
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            resources={"asgd-run": 1},
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = run_experiment(exp, tmp_path / "dask", scheduler=client)
+    same = ["key", "cell", "algo", "stepsize", "repetition", "seed", "reached", "diverged"]
+    assert [
+        {k: r["row"][k] for k in same} for r in sorted(local.values(), key=lambda r: r["row"]["key"])
+    ] == [{k: r["row"][k] for k in same} for r in sorted(remote.values(), key=lambda r: r["row"]["key"])]
