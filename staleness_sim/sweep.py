@@ -16,15 +16,19 @@ A sweep file (TOML)::
     publish = ["const:0", "const:0.05"]
 
 Option names are those of ``asgd simulate`` (``algo``, ``workers``, ``cores``, ``profile``,
-``compute``, ``read``, ``publish``, ``persistence``). Each finished cell is written at once to
-``OUT/cells/cell-NNNNN.json``; a restarted sweep skips the cells already there, so none is run
-twice and none is lost. The merged table is ``OUT/results.parquet`` (one row per cell) and the
-resolved configuration ``OUT/config.json``. Cells run through joblib; with a Dask scheduler
-address they run on that cluster (joblib's dask backend, needs the ``[dask]`` extra).
+``compute``, ``read``, ``publish``, ``persistence``). A cell is identified by a key: a hash of
+its resolved options, the gradients, the engine and the base seed -- not its position in the
+grid -- and its seed is drawn from that key, so each finished cell written at once to
+``OUT/cells/cell-KEY.json`` is found again by a restarted sweep (none run twice, none lost),
+and an edited file reuses exactly the cells that still apply. The merged table is
+``OUT/results.parquet`` (one row per cell) and the resolved configuration ``OUT/config.json``.
+Cells run through joblib; with a Dask scheduler address they run on that cluster (joblib's
+dask backend, needs the ``[dask]`` extra).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import tomllib
@@ -84,10 +88,18 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
         if cell["algo"] not in ALGORITHMS:
             raise ValueError(f"cell {i}: algo must be one of {', '.join(ALGORITHMS)}, got {cell['algo']!r}")
         _config(cell, 1, 0)  # validate every cell before running any
-    seeds = np.random.SeedSequence(int(settings["seed"])).spawn(len(cells))
-    for cell, seq in zip(cells, seeds, strict=True):
-        cell["seed"] = int(seq.generate_state(1)[0])
+    for cell in cells:
+        key = _cell_key(cell, settings)
+        entropy = [int(settings["seed"]), int(key[:15], 16)]
+        cell["seed"] = int(np.random.SeedSequence(entropy).generate_state(1)[0])
+        cell["key"] = key
     return {"settings": settings, "cells": cells}
+
+
+def _cell_key(cell: dict[str, Any], settings: dict[str, Any]) -> str:
+    """A stable hash of what determines a cell's result."""
+    text = json.dumps({"cell": {k: cell.get(k) for k in OPTIONS}, "settings": settings}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def _config(cell: dict[str, Any], updates: int, seed: int) -> SimConfig:
@@ -101,16 +113,16 @@ def run_cell(index: int, cell: dict[str, Any], updates: int, engine: str) -> dic
     result = simulate(_config(cell, updates, cell["seed"]), engine)
     summary = result.summary()
     flat = {k: v for k, v in summary.items() if not isinstance(v, dict)}
-    return {"cell": index, **{k: cell.get(k) for k in (*OPTIONS, "seed")}, **flat}
+    return {"cell": index, **{k: cell.get(k) for k in (*OPTIONS, "seed", "key")}, **flat}
 
 
-def _cell_path(out: Path, index: int) -> Path:
-    return out / "cells" / f"cell-{index:05d}.json"
+def _cell_path(out: Path, cell: dict[str, Any]) -> Path:
+    return out / "cells" / f"cell-{cell['key']}.json"
 
 
 def finished_cells(sweep: dict[str, Any], out: Path) -> int:
     """How many of ``sweep``'s cells are already in ``out`` (a rerun skips them)."""
-    return sum(1 for i in range(len(sweep["cells"])) if _cell_path(out, i).exists())
+    return sum(1 for cell in sweep["cells"] if _cell_path(out, cell).exists())
 
 
 @contextmanager
@@ -144,15 +156,16 @@ def run_sweep(
     (out / "cells").mkdir(parents=True, exist_ok=True)
     config_text = json.dumps({"settings": settings, "cells": cells}, indent=2, default=str)
     atomic_write_text(out / "config.json", config_text)
-    todo = [i for i in range(len(cells)) if not _cell_path(out, i).exists()]
+    todo = [i for i, cell in enumerate(cells) if not _cell_path(out, cell).exists()]
     updates, engine = int(settings["updates"]), str(settings["engine"])
     with _dask(scheduler) if scheduler else nullcontext():
         parallel = Parallel(n_jobs=jobs if scheduler is None else -1, return_as="generator_unordered")
         for row in parallel(delayed(run_cell)(i, cells[i], updates, engine) for i in todo):
-            atomic_write_text(_cell_path(out, row["cell"]), json.dumps(row, default=float))
+            atomic_write_text(_cell_path(out, cells[row["cell"]]), json.dumps(row, default=float))
             if on_cell is not None:
                 on_cell(row)
-    rows = [json.loads(_cell_path(out, i).read_text()) for i in range(len(cells))]
+    # A stored cell keeps its own index from the run that made it; today's grid order rules.
+    rows = [json.loads(_cell_path(out, cell).read_text()) | {"cell": i} for i, cell in enumerate(cells)]
     table = pd.DataFrame(rows).sort_values("cell").reset_index(drop=True)
     atomic_write(out / "results.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     return table

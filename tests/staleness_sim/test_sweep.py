@@ -60,6 +60,26 @@ def test_interrupted_sweep_resumes_with_every_cell_exactly_once(sweep_file: Path
     assert len(json.loads((tmp_path / "out" / "config.json").read_text())["cells"]) == 12
 
 
+def test_an_edited_grid_reuses_exactly_the_cells_that_still_apply(sweep_file: Path, tmp_path: Path) -> None:
+    first = run_sweep(load_sweep(sweep_file), tmp_path / "out", jobs=1)
+    # Drop one publish value, reorder the workers and add one: 2 algos x 4 workers x 1 publish.
+    sweep_file.write_text(
+        SWEEP.replace('publish = ["const:0", "const:0.05"]', 'publish = ["const:0.05"]').replace(
+            "workers = [2, 3, 4]", "workers = [5, 4, 3, 2]"
+        )
+    )
+    edited = load_sweep(sweep_file)
+    ran: list[int] = []
+    table = run_sweep(edited, tmp_path / "out", jobs=1, on_cell=lambda row: ran.append(row["cell"]))
+    assert sorted(table.loc[ran, "workers"].tolist()) == [5, 5]  # only the new cells ran
+    old = first.set_index(["algo", "workers", "publish"])
+    for _, row in table[table["workers"] != 5].iterrows():
+        before = old.loc[(row["algo"], row["workers"], row["publish"])]
+        assert before["seed"] == row["seed"] and before["throughput"] == row["throughput"]
+    fresh = run_sweep(edited, tmp_path / "fresh", jobs=1)
+    pd.testing.assert_frame_equal(table, fresh)  # reused cells are exactly what a fresh run gives
+
+
 def test_dask_local_cluster_gives_the_local_table(sweep_file: Path, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     sweep = load_sweep(sweep_file)
