@@ -21,7 +21,10 @@ class RunConfig:
     ``v = beta v + g`` and applies ``v`` where it would apply ``g`` (as in the papers' code).
 
     ``rule`` is a step-size rule of :data:`theory.spec.RULES`; TAIL-tau and MindTheStep take
-    their staleness pmf from the first ``warmup`` updates. ``check_updates`` keeps the sums
+    their staleness pmf from a warm-up: the ``warmup`` updates after the first
+    ``warmup_skip`` (default, the authors' setting for ``m`` threads: skip ``10 m``, take
+    ``5 m``), running at ``eta`` until then. ``amplitude`` is TAIL-tau's (default 1, the
+    authors'). ``check_updates`` keeps the sums
     of applied steps for the lost-update check; ``record`` keeps the Trace (off: only counts,
     to measure what recording costs); ``sample_every`` is the loss sampling interval (s).
     """
@@ -34,12 +37,21 @@ class RunConfig:
     rule: str = "constant"
     persistence: int | None = None
     seed: int = 0
-    warmup: int = 200
+    warmup: int | None = None
+    warmup_skip: int | None = None
+    amplitude: float = 1.0
     check_updates: bool = True
     record: bool = True
     sample_every: float | None = None
     epochs: float | None = None
     momentum: float = 0.0
+
+    @property
+    def warmup_window(self) -> tuple[int, int]:
+        """``(skip, take)``: updates skipped, then updates whose staleness forms the warm-up pmf."""
+        skip = self.warmup_skip if self.warmup_skip is not None else 10 * self.threads
+        take = self.warmup if self.warmup is not None else 5 * self.threads
+        return skip, take
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -50,6 +62,12 @@ class RunConfig:
             raise ValueError("give exactly one of gradients, seconds and epochs")
         if self.epochs is not None and not (np.isfinite(self.epochs) and self.epochs > 0):
             raise ValueError(f"epochs must be a finite number > 0, got {self.epochs}")
+        if self.warmup is not None and self.warmup < 1:
+            raise ValueError(f"warmup must be >= 1, got {self.warmup}")
+        if self.warmup_skip is not None and self.warmup_skip < 0:
+            raise ValueError(f"warmup_skip must be >= 0, got {self.warmup_skip}")
+        if not (np.isfinite(self.amplitude) and 0.0 <= self.amplitude <= 1.0):
+            raise ValueError(f"amplitude must be in [0, 1], got {self.amplitude}")
         if not (np.isfinite(self.momentum) and 0.0 <= self.momentum < 1.0):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.gradients is not None and self.gradients < 1:

@@ -51,6 +51,8 @@ class RunContext:
         self.peak_live = 1
         self.scale = np.ones(_TABLE)  # s(tau) for tau < 2^16; warm-up runs at eta0
         self._warm: list[int] = []
+        self._seen = 0
+        self._skip, self._take = config.warmup_window
         self._warm_lock = threading.Lock()
         self.adaptive = config.rule != "constant"
         if config.rule in ("inverse", "fleet", "exponential"):
@@ -80,19 +82,24 @@ class RunContext:
         return self.config.eta * self.scale[tau if tau < _TABLE else _TABLE - 1]
 
     def observe(self, tau: int) -> None:
-        """Collect warm-up staleness; after ``warmup`` samples fix TAIL-tau / MindTheStep."""
+        """Collect the warm-up's staleness (:attr:`RunConfig.warmup_window`); at its end fix
+        TAIL-tau / MindTheStep."""
         if not self.adaptive:
             return
         with self._warm_lock:
             if not self.adaptive:
                 return
+            self._seen += 1
+            if self._seen <= self._skip:
+                return
             self._warm.append(max(tau, 0))
-            if len(self._warm) >= self.config.warmup:
+            if len(self._warm) >= self._take:
                 self._set_rule(Empirical.from_samples(self._warm))
                 self.adaptive = False
 
     def _set_rule(self, pmf: Any) -> None:
-        s = make_rule(self.config.rule, pmf, beta=0.1, workers=self.config.threads)
+        c = self.config
+        s = make_rule(c.rule, pmf, beta=0.1, workers=c.threads, amplitude=c.amplitude)
         self.scale = np.asarray(s(np.arange(_TABLE)), dtype=np.float64)
 
     def record_applied(self, worker: int, step: float, grad: Any) -> None:

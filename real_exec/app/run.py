@@ -36,6 +36,21 @@ __all__ = ["run_command"]
     help="Heavy-ball momentum beta in [0, 1); each worker keeps its own velocity.",
 )
 @click.option("--stepsize", type=click.Choice(RULES), default="constant", show_default=True)
+@click.option(
+    "--amplitude", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True, help="TAIL-tau's amplitude A."
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Updates whose staleness fixes TAIL-tau/MindTheStep (default 5 x threads, the authors').",
+)
+@click.option(
+    "--warmup-skip",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Updates skipped before the warm-up sample (default 10 x threads, the authors').",
+)
 @click.option("--persistence", type=click.IntRange(min=1), default=None, help="Leashed-SGD CAS attempts.")
 @click.option(
     "--gradients",
@@ -68,6 +83,9 @@ def run_command(
     eta: float | None,
     momentum: float,
     stepsize: str,
+    amplitude: float,
+    warmup: int | None,
+    warmup_skip: int | None,
     persistence: int | None,
     gradients: int | None,
     seconds: float | None,
@@ -98,6 +116,9 @@ def run_command(
         check_updates=not no_check,
         epochs=epochs,
         momentum=momentum,
+        warmup=warmup,
+        warmup_skip=warmup_skip,
+        amplitude=amplitude,
     )
     try:
         result = run(config, prob)

@@ -78,7 +78,9 @@ def test_leashed_persistence_and_memory() -> None:
 
 
 def test_tail_tau_is_fixed_after_the_warm_up() -> None:
-    config = RunConfig("hogwild", 2, eta=0.05, gradients=4000, seed=1, rule="tail", warmup=300)
+    config = RunConfig(
+        "hogwild", 2, eta=0.05, gradients=4000, seed=1, rule="tail", warmup=300, warmup_skip=0, amplitude=0.5
+    )
     t = run(config, quadratic()).trace.table.sort_values("t_apply")
     steps = t["step_size"].to_numpy()
     assert np.all(steps[:200] == 0.05)  # warm-up at eta0
@@ -164,3 +166,14 @@ def test_epochs_bound_the_run_and_are_logged() -> None:
     assert result.lost_update_norm < 1e-9 * (float(np.linalg.norm(result.initial)) + 1)
     with pytest.raises(ValueError, match="no training set"):
         run(RunConfig("lock", 1, eta=0.05, epochs=1), quadratic())
+
+
+def test_tail_tau_uses_the_authors_warm_up_by_default() -> None:
+    # m = 2 threads: the first 10 m = 20 updates are skipped, the next 5 m = 10 give the pmf;
+    # amplitude 1, so steps range over (0, 2 eta0) once the rule is fixed.
+    config = RunConfig("hogwild", 2, eta=0.05, gradients=3000, seed=1, rule="tail")
+    assert config.warmup_window == (20, 10) and config.amplitude == 1.0
+    t = run(config, quadratic()).trace.table.sort_values("t_apply")
+    steps = t["step_size"].to_numpy()
+    assert np.all(steps[:25] == 0.05)  # warm-up at eta0 (the rule is set at update 30)
+    assert np.all((steps >= 0.0) & (steps <= 0.1 + 1e-12)) and np.unique(steps[-1000:]).size > 1
