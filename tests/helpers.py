@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import _thread
+import re
 import shlex
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,3 +83,43 @@ def write_cifar(folder: Path, per_file: int = 4) -> Path:
             folder / name, rng.integers(0, 256, (per_file, 32, 32, 3)), np.arange(per_file) % 10
         )
     return folder
+
+
+def chromium() -> str | None:
+    """A headless-capable Chromium on this machine, if any (Debian's package ``chromium``)."""
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def images_loaded_in_chromium(page: Path, scratch: Path) -> tuple[int, int]:
+    """Open the report ``page`` in headless Chromium: (images that loaded, images in all)."""
+    probe = (
+        "<div id='imgcheck'>pending</div><script>window.addEventListener('load', () => {"
+        "const imgs = [...document.images];"
+        "document.getElementById('imgcheck').textContent ="
+        " imgs.filter(i => i.complete && i.naturalWidth > 0).length + '/' + imgs.length;});</script>"
+    )
+    check = page.parent / "_imgcheck.html"
+    check.write_text(page.read_text().replace("</body>", probe + "</body>"))
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={scratch / 'chromium-profile'}",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+    ]
+    browser = chromium()
+    assert browser is not None
+    dom = subprocess.run(
+        [browser, *flags, check.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    check.unlink()
+    match = re.search(r"id=\"imgcheck\">(\d+)/(\d+)<", dom)
+    assert match is not None, dom[-500:]
+    loaded, total = map(int, match.groups())
+    return loaded, total

@@ -1,6 +1,9 @@
 """``asgd demo``: the whole toolkit on its built-in default, written up as a report.
 
-1. Real runs of the four algorithms with 1 and 2 threads (digits MLP).
+1. Real runs of the four algorithms with 1 and 2 threads (digits MLP), and a small
+   convergence experiment: lock, HOGWILD! and Leashed-SGD with constant and TAIL-tau steps,
+   repeated, to a target test accuracy (the MLP on Fashion-MNIST when it is installed,
+   else on digits).
 2. Validation: a profile calibrated on each run drives the simulator; staleness and
    throughput are compared.
 3. Extrapolation: the calibrated simulator on a hypothetical 64-core, 2-socket server
@@ -90,13 +93,70 @@ def _real_runs(st: _State) -> None:
         f"{seconds:g} s per run."
     )
     st.report.table("real_runs", pd.DataFrame(rows), "Real runs")
-    fig = new_figure(10.0, 3.4)
-    for ax, algo in zip(fig.subplots(1, 4), ALGORITHMS, strict=True):
-        curve = st.real[(algo, 2)].curve
-        ax.plot(curve["time"], curve["accuracy"], marker=".")
-        ax.set(title=f"{algo}, 2 threads", xlabel="s", ylim=(0, 1))
-    fig.axes[0].set_ylabel("test accuracy")
-    st.report.figure("real_accuracy", fig, "Test accuracy over wall time, 2 threads")
+
+
+#: The demo's experiment: Fashion-MNIST when installed (target, budget), digits otherwise.
+_EXPERIMENT = """
+[run]
+model = "mlp"
+dataset = "{dataset}"
+threads = 2
+eta = 0.05
+[grid]
+algo = ["lock", "hogwild", "leashed"]
+stepsize = ["constant", "tail"]
+[target]
+test_accuracy = {target}
+check_every = 0.05
+[budget]
+seconds = {budget}
+[repeat]
+count = {count}
+seed = 1
+baseline = {{ algo = "lock", stepsize = "constant" }}
+"""
+
+
+def _experiment(st: _State) -> None:
+    from real_exec.app.experiment import curves_figure, describe, time_to_target_figure, write_report
+    from real_exec.data.datasets import find_files
+    from real_exec.data.errors import DataError
+    from real_exec.experiment.execute import run_experiment
+    from real_exec.experiment.spec import load_experiment
+    from real_exec.experiment.tables import runs_table, summary_table
+
+    try:
+        find_files("fashion-mnist")
+        dataset, target, budget = "fashion-mnist", (0.84 if st.quick else 0.86), 15
+        where = "the MLP (784-128-10) on Fashion-MNIST"
+    except DataError:
+        dataset, target, budget = "digits", 0.975, 5
+        where = (
+            "the MLP on scikit-learn's digits "
+            "(Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist)"
+        )
+    text = _EXPERIMENT.format(dataset=dataset, target=target, budget=budget, count=2 if st.quick else 3)
+    spec = st.out / "experiment" / "experiment.toml"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text(text)
+    exp = load_experiment(spec)
+    records = run_experiment(exp, st.out / "experiment")
+    runs = runs_table(exp, records)
+    summary = summary_table(exp, runs)
+    write_report(st.out / "experiment", exp, runs, summary, records)
+    st.report.heading("2. Which algorithm and step size reach the target first")
+    st.report.text(
+        f"A small experiment on {where}, 2 threads: {describe(exp)} The file, every run and the "
+        "experiment's own report are in experiment/ (asgd experiment experiment/experiment.toml "
+        "reruns it)."
+    )
+    st.report.figure("time_to_target", time_to_target_figure(exp, runs), "Time to target per cell")
+    st.report.figure("experiment_curves", curves_figure(exp, records), "Median loss and accuracy per cell")
+    st.report.table("experiment", summary, "Kaplan-Meier median time to target; speed-up over lock, constant")
+    best = summary.sort_values("median_time_to_target").iloc[0]
+    st.summary.append(
+        {"stage": "experiment", "item": where.split(" (")[0], "value": f"fastest: {best['cell']}"}
+    )
 
 
 def _validation(st: _State) -> None:
@@ -124,7 +184,7 @@ def _validation(st: _State) -> None:
             if threads == 2:
                 st.profiles[algo] = profile
                 plot_comparison(ax, real.trace, sim.trace, f"{algo}, 2 threads")
-    st.report.heading("2. Validation: the simulator calibrated on each real run")
+    st.report.heading("3. Validation: the simulator calibrated on each real run")
     st.report.figure("staleness_real_vs_sim", fig, "Staleness pmf, real against calibrated simulation")
     frame = pd.DataFrame(rows)
     st.report.table("validation", frame, "Real against simulated")
@@ -174,7 +234,7 @@ def _extrapolation(st: _State) -> None:
         ax.set_xticks(list(workers), [str(m) for m in workers])
         ax.minorticks_off()
         ax.legend(fontsize=8)
-    st.report.heading("3. Extrapolation to a hypothetical 64-core, 2-socket server")
+    st.report.heading("4. Extrapolation to a hypothetical 64-core, 2-socket server")
     st.report.text(
         "Timing calibrated on this machine's 2-thread runs; cores, sockets and NUMA penalty from "
         "the shipped server-2s-64 profile (assumed numbers, see docs/simulator.md)."
@@ -219,7 +279,7 @@ def _stepsizes(st: _State) -> None:
         yscale="log", xlabel="simulated time (s)", ylabel="f - f*", title=f"SGD, leashed, {m} workers"
     )
     ax_loss.legend(fontsize=8)
-    st.report.heading(f"4. Step-size rules under the simulated staleness of {m} workers")
+    st.report.heading(f"5. Step-size rules under the simulated staleness of {m} workers")
     st.report.text("TAIL-tau and MindTheStep are derived from the first 10% of each execution's updates.")
     st.report.figure("stepsize_rules", fig, "Loss against simulated time per rule, and s(tau) per rule")
     frame = pd.DataFrame(rows)
@@ -250,7 +310,7 @@ def _bounds(st: _State) -> None:
                     "iterations to epsilon": r.iterations_to_epsilon,
                 }
             )
-    st.report.heading("5. Convergence bounds for the measured staleness (2 threads)")
+    st.report.heading("6. Convergence bounds for the measured staleness (2 threads)")
     st.report.text(
         "Non-convex bound, L = 1, sigma2 = 1, f(x0) - f* = 10, epsilon = 0.1; eta0 chosen by the bound."
     )
@@ -295,6 +355,7 @@ def run_demo(out: Path, quick: bool = False) -> Path:
     st = _State(out, quick)
     stages: list[tuple[str, Callable[[_State], None]]] = [
         ("real runs", _real_runs),
+        ("experiment", _experiment),
         ("validation", _validation),
         ("extrapolation", _extrapolation),
         ("step-size rules", _stepsizes),

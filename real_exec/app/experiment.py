@@ -16,7 +16,7 @@ from real_exec.experiment.execute import pending, run_experiment
 from real_exec.experiment.spec import Experiment, load_experiment
 from real_exec.experiment.tables import runs_table, summary_table
 
-__all__ = ["experiment_command", "write_report"]
+__all__ = ["curves_figure", "describe", "experiment_command", "time_to_target_figure", "write_report"]
 
 
 @click.command("experiment")
@@ -79,52 +79,61 @@ def _median_curves(ax: Any, exp: Experiment, records: dict[str, dict[str, Any]],
     ax.legend(fontsize=7)
 
 
-def write_report(
-    out: Path, exp: Experiment, runs: pd.DataFrame, summary: pd.DataFrame, records: dict[str, dict[str, Any]]
-) -> Path:
-    """``runs.parquet``, ``summary.csv`` and the report (``index.html``, ``index.md``)."""
-    from real_exec.app.report import Report
-    from theory.plots import new_figure
-    from theory.trace import atomic_write
+def describe(exp: Experiment) -> str:
+    """The experiment in one sentence: cells, repetitions, target, budget."""
+    parts = []
+    if exp.target.accuracy is not None:
+        parts.append(f"test accuracy >= {exp.target.accuracy:g}")
+    if exp.target.loss_fraction is not None:
+        parts.append(f"training loss <= {exp.target.loss_fraction:g} x initial")
+    return (
+        f"{len(exp.cells)} cells x {exp.repetitions} repetitions; target: {' or '.join(parts)}, checked "
+        f"every {exp.check_every:g} s; budget {exp.budget:g} s (runs that miss it are censored there)."
+    )
 
-    atomic_write(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
-    atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    report = Report(out, "asgd experiment")
-    target = exp.target
-    goal = " or ".join(
-        part
-        for part in (
-            f"test accuracy >= {target.accuracy:g}" if target.accuracy is not None else "",
-            f"training loss <= {target.loss_fraction:g} x initial"
-            if target.loss_fraction is not None
-            else "",
-        )
-        if part
-    )
-    report.text(
-        f"{len(exp.cells)} cells x {exp.repetitions} repetitions; target: {goal}, checked every "
-        f"{exp.check_every:g} s; budget {exp.budget:g} s (runs that miss it are censored there)."
-    )
+
+def time_to_target_figure(exp: Experiment, runs: pd.DataFrame) -> Any:
+    """Box plots of the time to target per cell (the runs that reached it), as in the papers."""
+    from theory.plots import new_figure
+
     fig = new_figure(9.0, 3.8)
     ax = fig.add_subplot()
     labels = exp.cell_labels()
-    data = [
-        runs.loc[(runs["cell"] == i) & runs["reached"], "time_to_target"].to_numpy()
-        for i in range(len(labels))
-    ]
+    hit = runs["reached"].astype(bool)
+    data = [runs.loc[(runs["cell"] == i) & hit, "time_to_target"].to_numpy() for i in range(len(labels))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a cell without a reached run gives an empty box
         ax.boxplot([d if d.size else [np.nan] for d in data], tick_labels=labels)
     ax.set(ylabel="time to target (s)", title="Time to target per cell (runs that reached it)")
     ax.tick_params(axis="x", labelrotation=20, labelsize=7)
-    report.figure("time_to_target", fig, "Time to target per cell")
+    return fig
+
+
+def curves_figure(exp: Experiment, records: dict[str, dict[str, Any]]) -> Any:
+    """Median loss and accuracy over wall time per cell, with the interquartile band."""
+    from theory.plots import new_figure
+
     fig = new_figure(10.0, 3.8)
     ax1, ax2 = fig.subplots(1, 2)
     _median_curves(ax1, exp, records, "loss")
     ax1.set_yscale("log")
     _median_curves(ax2, exp, records, "accuracy")
-    report.figure("curves", fig, "Loss and accuracy over wall time per cell")
-    report.table(
-        "summary", summary, "Per cell: Kaplan-Meier median time to target, speed-up over the baseline"
-    )
+    return fig
+
+
+def write_report(
+    out: Path, exp: Experiment, runs: pd.DataFrame, summary: pd.DataFrame, records: dict[str, dict[str, Any]]
+) -> Path:
+    """``runs.parquet``, ``summary.csv`` and the report (``index.html``, ``index.md``)."""
+    from real_exec.app.report import Report
+    from theory.trace import atomic_write
+
+    atomic_write(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
+    atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    report = Report(out, "asgd experiment")
+    report.text(describe(exp))
+    report.figure("time_to_target", time_to_target_figure(exp, runs), "Time to target per cell")
+    report.figure("curves", curves_figure(exp, records), "Loss and accuracy over wall time per cell")
+    caption = "Per cell: Kaplan-Meier median time to target, speed-up over the baseline"
+    report.table("summary", summary, caption)
     return report.write()

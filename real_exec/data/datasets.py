@@ -19,6 +19,7 @@ are scaled to [0, 1]. Nothing is ever downloaded.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,14 +193,25 @@ def _synthetic(rng: np.random.Generator, dtype: str) -> Dataset:
     return Dataset("synthetic", x_tr, y_tr, x_te, y_te, (28, 28, 1), classes, "generated")
 
 
+@functools.lru_cache(maxsize=2)
+def _load_files(
+    name: str, files: tuple[tuple[Path, int, int], ...], dtype: str, data_dir: str | Path | None
+) -> Dataset:
+    """A file-based data set, kept for the next run of the same process (an experiment's runs
+    load it once): ``files`` are in the key so that changed files are read again."""
+    return _load_idx(name, data_dir, dtype) if name != "cifar10" else _load_cifar(data_dir, dtype)
+
+
 def load_dataset(
     name: str, rng: np.random.Generator, data_dir: str | Path | None = None, dtype: str = "float64"
 ) -> Dataset:
-    """Data set ``name`` (:data:`DATASETS`); ``rng`` draws the generated data and the digits split."""
-    if name in ("mnist", "fashion-mnist"):
-        return _load_idx(name, data_dir, dtype)
-    if name == "cifar10":
-        return _load_cifar(data_dir, dtype)
+    """Data set ``name`` (:data:`DATASETS`); ``rng`` draws the generated data and the digits split.
+
+    File-based sets are read once per process and shared (their arrays must not be modified).
+    """
+    if name in ("mnist", "fashion-mnist", "cifar10"):
+        files = tuple((f, f.stat().st_mtime_ns, f.stat().st_size) for f in find_files(name, data_dir))
+        return _load_files(name, files, dtype, data_dir)
     if name == "digits":
         return _load_digits(rng, dtype)
     if name == "synthetic":

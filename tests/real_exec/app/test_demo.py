@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from real_exec.app.demo import run_demo
+from tests.helpers import chromium, images_loaded_in_chromium
 
 FIGURES = (
-    "real_accuracy",
+    "time_to_target",
+    "experiment_curves",
     "staleness_real_vs_sim",
     "throughput_vs_workers",
     "stepsize_rules",
@@ -36,42 +35,15 @@ def test_report_has_every_figure_table_and_trace(report: Path) -> None:
         assert (report / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     validation = pd.read_csv(report / "validation.csv")
     assert len(validation) == 8 and validation["TV"].between(0, 1).all()
+    experiment = pd.read_csv(report / "experiment.csv")
+    assert len(experiment) == 6 and set(experiment["algo"]) == {"lock", "hogwild", "leashed"}
+    assert (experiment["runs"] == 2).all() and (report / "experiment" / "runs.parquet").exists()
+    assert len(list((report / "experiment" / "runs").glob("*.json"))) == 12
     traces = sorted(p.stem for p in (report / "traces").glob("*.parquet"))
     assert len(traces) == 16  # 4 algorithms x {1, 2} threads x {real, simulated}
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="no headless Chromium on this machine")
+@pytest.mark.skipif(chromium() is None, reason="no headless Chromium on this machine")
 def test_report_images_load_in_headless_chromium(report: Path, tmp_path: Path) -> None:
-    page = (report / "index.html").read_text()
-    probe = (
-        "<div id='imgcheck'>pending</div><script>window.addEventListener('load', () => {"
-        "const imgs = [...document.images];"
-        "document.getElementById('imgcheck').textContent ="
-        " imgs.filter(i => i.complete && i.naturalWidth > 0).length + '/' + imgs.length;});</script>"
-    )
-    check = report / "_imgcheck.html"
-    check.write_text(page.replace("</body>", probe + "</body>"))
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-    ]
-    dom = subprocess.run(
-        [_chromium(), *flags, check.as_uri()], capture_output=True, text=True, timeout=120
-    ).stdout
-    match = re.search(r"id=\"imgcheck\">(\d+)/(\d+)<", dom)
-    assert match is not None, dom[-500:]
-    loaded, total = map(int, match.groups())
+    loaded, total = images_loaded_in_chromium(report / "index.html", tmp_path)
     assert total == len(FIGURES) and loaded == total

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from real_exec.app.main import main
+from tests.helpers import chromium, images_loaded_in_chromium
 
 
 def test_validate_and_compare_cli(capsys, tmp_path: Path) -> None:
@@ -37,3 +38,11 @@ def test_validate_and_compare_cli(capsys, tmp_path: Path) -> None:
     code = main(["compare", str(tmp_path / "nope.parquet"), str(tmp_path / "trace_sim.parquet")])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(chromium() is None, reason="no headless Chromium on this machine")
+def test_validation_report_images_load_in_headless_chromium(capsys, tmp_path: Path) -> None:
+    args = ["validate", "--algo", "lock", "--threads", "2", "--seconds", "0.5", "--out", str(tmp_path / "v")]
+    assert main(args) == 0
+    loaded, total = images_loaded_in_chromium(tmp_path / "v" / "index.html", tmp_path)
+    assert total == 1 and loaded == 1

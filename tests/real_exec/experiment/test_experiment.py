@@ -11,7 +11,7 @@ import pytest
 import real_exec.experiment.execute as execute
 from real_exec.experiment.execute import run_experiment
 from real_exec.experiment.spec import load_experiment
-from tests.helpers import run_cli
+from tests.helpers import chromium, images_loaded_in_chromium, run_cli
 
 # digits-mlp reaches 97% test accuracy in about 0.1-0.5 s with 2 threads here; 5 s of budget
 # leaves a wide margin, so every run of these cells reaches the target.
@@ -91,6 +91,8 @@ def test_experiment_writes_tables_and_report_and_resumes(capsys, tmp_path: Path,
     base = summary[(summary["algo"] == "lock") & (summary["stepsize"] == "constant")]
     assert base["speedup"].tolist() == [1.0]
     assert (out / "index.html").exists() and (out / "time_to_target.png").exists()
+    if chromium() is not None:  # the report's figures load in a browser
+        assert images_loaded_in_chromium(out / "index.html", tmp_path) == (2, 2)
     # An edited file reuses exactly the runs that still apply: one more repetition adds 4 runs.
     calls.clear()
     _write(tmp_path, EXPERIMENT.replace("count = 2", "count = 3"))
