@@ -53,7 +53,10 @@ def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bo
         "summary": summary.to_dict(orient="records"),
         "files": [str(out / "runs.parquet"), str(out / "summary.csv"), str(index)],
     }
-    lines = [f"{total} runs ({total - todo} already done) -> {out}", summary.to_string(index=False)]
+    from real_exec.app.report import format_number
+
+    shown = summary.drop(columns=["cell"]).map(format_number)
+    lines = [f"{total} runs ({total - todo} already done) -> {out}", shown.to_string(index=False)]
     emit(payload, as_json, lines)
 
 

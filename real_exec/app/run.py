@@ -72,14 +72,6 @@ __all__ = ["run_command"]
 def run_command(
     algo: str,
     threads: int,
-    problem: str | None,
-    model: str | None,
-    dataset: str | None,
-    data_dir: str | None,
-    batch: int,
-    hidden: str,
-    dtype: str,
-    init: str,
     eta: float | None,
     momentum: float,
     stepsize: str,
@@ -94,6 +86,7 @@ def run_command(
     no_check: bool,
     out: Path | None,
     as_json: bool,
+    **workload: Any,
 ) -> int:
     """Run asynchronous SGD for real with THREADS threads and measure its staleness."""
     if sum(v is not None for v in (gradients, seconds, epochs)) != 1:
@@ -102,8 +95,8 @@ def run_command(
         )
     if persistence is not None and algo != "leashed":
         raise click.BadParameter("only Leashed-SGD has a persistence bound", param_hint="--persistence")
-    prob = build_problem(problem, model, dataset, data_dir, batch, hidden, dtype, init, seed)
-    default_eta = 0.01 if problem == "lstsq" else 0.05
+    prob = build_problem(seed=seed, **workload)
+    default_eta = 0.01 if workload["problem"] == "lstsq" else 0.05
     config = RunConfig(
         algo,
         threads,

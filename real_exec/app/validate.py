@@ -30,27 +30,20 @@ __all__ = ["compare_command", "validate_command", "write_validation"]
 def validate_command(
     algo: str,
     threads: int,
-    problem: str | None,
-    model: str | None,
-    dataset: str | None,
-    data_dir: str | None,
-    batch: int,
-    hidden: str,
-    dtype: str,
-    init: str,
     eta: float,
     seconds: float,
     seed: int,
     out: Path | None,
     as_json: bool,
+    **workload: Any,
 ) -> None:
     """Run ALGO for real, calibrate the simulator on it, simulate the same run and compare.
 
     Without --problem, --model or --dataset it trains the digits MLP (--problem digits-mlp).
     """
-    if problem is None and model is None and dataset is None:
-        problem = "digits-mlp"
-    prob = build_problem(problem, model, dataset, data_dir, batch, hidden, dtype, init, seed)
+    if all(workload[k] is None for k in ("problem", "model", "dataset")):
+        workload["problem"] = "digits-mlp"
+    prob = build_problem(seed=seed, **workload)
     v = validate(algo, threads, prob, seconds, seed, eta=eta)
     problem = prob.name
     payload: dict[str, Any] = v.summary()

@@ -68,6 +68,7 @@ def workload_options(func: F) -> F:
 
 
 def build_problem(
+    *,
     problem: str | None,
     model: str | None,
     dataset: str | None,
@@ -78,7 +79,8 @@ def build_problem(
     init: str,
     seed: int,
 ) -> Problem:
-    """The problem the options describe (:func:`real_exec.problems.problem_from_options`)."""
+    """The problem the options of :func:`workload_options` describe, as keywords
+    (:func:`real_exec.problems.problem_from_options`)."""
     if problem is not None and (model is not None or dataset is not None):
         raise click.UsageError("give --problem NAME or --model M --dataset D, not both")
     if problem is None and model is None and dataset is None:
