@@ -29,7 +29,6 @@ dask backend, needs the ``[dask]`` extra).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import tomllib
 from collections.abc import Callable, Iterator
@@ -42,6 +41,7 @@ import pandas as pd
 
 from staleness_sim.config import ALGORITHMS, SimConfig
 from staleness_sim.engines import simulate
+from staleness_sim.grid import expand_grid
 from staleness_sim.profile import HardwareProfile, load_profile
 from theory.trace import atomic_write, atomic_write_text
 
@@ -68,20 +68,7 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
         raise ValueError(
             f"[sweep] has unknown key(s) {', '.join(sorted(bad))} (known: {', '.join(_SETTINGS)})"
         )
-    fixed, grid = data.get("fixed", {}), data.get("grid", {})
-    for table, keys in (("fixed", fixed), ("grid", grid)):
-        wrong = set(keys) - set(OPTIONS)
-        if wrong:
-            raise ValueError(
-                f"[{table}] has unknown option(s) {', '.join(sorted(wrong))} (known: {', '.join(OPTIONS)})"
-            )
-    for key, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise ValueError(f"[grid] {key} must be a non-empty list")
-    names = sorted(grid)
-    cells = [
-        fixed | dict(zip(names, combo, strict=True)) for combo in itertools.product(*(grid[k] for k in names))
-    ]
+    _, cells = expand_grid(data.get("fixed", {}), data.get("grid", {}), OPTIONS, "fixed")
     for i, cell in enumerate(cells):
         if "algo" not in cell or "workers" not in cell:
             raise ValueError("every cell needs algo and workers (in [fixed] or [grid])")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ __all__ = [
     "NON_NEGATIVE",
     "POSITIVE",
     "FiniteFloat",
+    "apply_options",
     "cli_errors",
     "emit",
     "json_option",
@@ -136,9 +137,15 @@ def rule_options(func: F) -> F:
             help="TAIL-tau CDF: P(<tau), P(<=tau) or the midpoint.",
         ),
     ]
+    return apply_options(func, options)
+
+
+def apply_options(func: F, options: Sequence[Callable[[Any], Any]]) -> F:
+    """Decorate ``func`` with ``options`` so that ``--help`` lists them in this order."""
+    decorated: Any = func
     for option in reversed(options):
-        func = option(func)
-    return func
+        decorated = option(decorated)
+    return decorated
 
 
 def parse_pmf(spec: str) -> Any:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from real_exec.app.options import apply_options
 from real_exec.data.datasets import DATASETS
 from real_exec.models.networks import INITS, MODELS
 from real_exec.problems import PROBLEMS, Problem, problem_from_options
@@ -62,9 +63,7 @@ def workload_options(func: F) -> F:
             help="Weights: N(0, 0.01^2) as in the papers' code, He or Glorot.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return apply_options(func, options)
 
 
 def build_problem(

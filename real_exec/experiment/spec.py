@@ -29,7 +29,6 @@ that still apply.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from real_exec.monitor import Target
+from staleness_sim.grid import expand_grid
 
 __all__ = ["OPTIONS", "Experiment", "RunSpec", "load_experiment"]
 
@@ -128,16 +128,8 @@ def load_experiment(path: str | Path) -> Experiment:
     unknown = sorted(set(data) - set(_TABLES))
     if unknown:
         raise ValueError(f"experiment file: unknown table(s) {', '.join(unknown)} (use {', '.join(_TABLES)})")
-    fixed, grid = _table(data, "run"), _table(data, "grid")
-    for name, table in (("run", fixed), ("grid", grid)):
-        wrong = sorted(set(table) - set(OPTIONS))
-        if wrong:
-            raise ValueError(
-                f"[{name}] has unknown option(s) {', '.join(wrong)} (known: {', '.join(OPTIONS)})"
-            )
-    for key, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise ValueError(f"[grid] {key} must be a non-empty list")
+    keys, given = expand_grid(_table(data, "run"), _table(data, "grid"), OPTIONS, "run")
+    cells = [OPTIONS | cell for cell in given]  # defaults for what the file leaves out
     target_table = dict(_table(data, "target"))
     check_every = target_table.pop("check_every", None)
     bad = sorted(set(target_table) - {"test_accuracy", "loss_fraction"})
@@ -156,11 +148,6 @@ def load_experiment(path: str | Path) -> Experiment:
     count, seed = repeat.get("count", 1), repeat.get("seed", 0)
     if not isinstance(count, int) or count < 1:
         raise ValueError("[repeat] count must be an integer >= 1")
-    keys = tuple(sorted(grid))
-    cells = [
-        OPTIONS | fixed | dict(zip(keys, combo, strict=True))
-        for combo in itertools.product(*(grid[k] for k in keys))
-    ]
     for i, cell in enumerate(cells):
         if cell["algo"] is None:
             raise ValueError("every cell needs algo (in [run] or [grid])")
