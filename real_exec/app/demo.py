@@ -155,7 +155,7 @@ def _experiment(st: _State) -> None:
     st.report.table("experiment", summary, "Kaplan-Meier median time to target; speed-up over lock, constant")
     best = summary.sort_values("median_time_to_target").iloc[0]
     st.summary.append(
-        {"stage": "experiment", "item": where.split(" (")[0], "value": f"fastest: {best['cell']}"}
+        {"stage": "experiment", "item": f"MLP on {dataset}", "value": f"fastest: {best['cell']}"}
     )
 
 

@@ -64,19 +64,20 @@ _TABLES = ("run", "grid", "target", "budget", "repeat")
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of an experiment: its cell's options, repetition and seed."""
+    """One run of an experiment: its cell's options, repetition, seed and key; ``grid_keys``
+    name the options that vary across cells."""
 
     cell: int
     options: dict[str, Any]
     repetition: int
     seed: int
     key: str
+    grid_keys: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def label(self) -> str:
+        """The cell's grid values, e.g. ``algo=lock, stepsize=tail``."""
         return cell_label(self.options, self.grid_keys)
-
-    grid_keys: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
