@@ -167,7 +167,11 @@ def make_workload(
     ``glorot``). Missing or broken data raises :class:`real_exec.data.errors.DataError`."""
     _check_options(batch, hidden, dtype)
     data = load_dataset(dataset, rng, data_dir, dtype)
-    net = build_network(model, data.shape, data.classes, hidden)
+    try:
+        net = build_network(model, data.shape, data.classes, hidden)
+    except ValueError as exc:
+        h, w, c = data.shape
+        raise ValueError(f"{model} cannot take the {dataset} images ({h}x{w}x{c}): {exc}") from None
     x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
     rows, glob = plan(net.table, batch)
     local = threading.local()
