@@ -1,0 +1,1 @@
+"""Prediction: replay training in a simulated schedule to forecast time to target."""

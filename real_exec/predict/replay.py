@@ -1,0 +1,134 @@
+"""Replay training in a schedule: each gradient on the version it read, applied in publish order.
+
+A Trace (simulated or measured) says, for every gradient, which parameter version it read and
+which version it became. Replaying it runs the model's actual SGD sequentially in that
+schedule: update ``k`` (in publish order) computes its gradient on version ``read_version``,
+kept in memory while some later update still reads it (as Leashed-SGD keeps them), scales it
+by ``eta * s(tau)`` and applies it to the latest version; rows with the same ``apply_version``
+(a synchronous round) average their gradients into one update; dropped gradients change
+nothing. For lock-based SGD and Leashed-SGD (consistent reads) this is exactly the
+algorithm's arithmetic under that schedule; for HOGWILD! it approximates the inconsistent
+reads by consistent stale ones. The loss is evaluated at the publish times of the schedule,
+so the curve is against the schedule's (simulated) time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from real_exec.kernels import seed_thread
+from real_exec.monitor import DIVERGED, Target
+from real_exec.problems import Problem
+from theory.trace import Trace
+
+__all__ = ["Replay", "replay"]
+
+
+@dataclass(frozen=True, eq=False)
+class Replay:
+    """The loss curve of a replayed schedule and whether and when it reached the target."""
+
+    curve: pd.DataFrame
+    params: np.ndarray
+    updates: int
+    reached: tuple[float, int] | None
+    diverged: bool
+    replay_seconds: float
+
+
+def _last_reader(read: np.ndarray, order: np.ndarray) -> dict[int, int]:
+    """Version -> the last position (in ``order``) of an update that reads it."""
+    last: dict[int, int] = {}
+    for position, row in enumerate(order):
+        last[int(read[row])] = position
+    return last
+
+
+def replay(
+    trace: Trace,
+    problem: Problem,
+    eta: float,
+    scale: Callable[[int], float] | None = None,
+    *,
+    seed: int = 0,
+    target: Target | None = None,
+    evaluate_every: float | None = None,
+    until: float | None = None,
+    initial: np.ndarray | None = None,
+    momentum: float = 0.0,
+) -> Replay:
+    """Replay ``trace``'s schedule on ``problem`` (see the module docstring).
+
+    ``scale(tau)`` is the step-size rule's factor (default 1); ``momentum`` is heavy-ball
+    momentum with one velocity per worker, as in real runs. The loss is evaluated every
+    ``evaluate_every`` seconds of schedule time (default: 50 points over the schedule); the
+    replay stops at the ``target``, when the loss diverges (NaN, infinite or 10x the initial),
+    or at schedule time ``until``. ``initial`` defaults to ``problem.init`` with ``seed``.
+    """
+    started = time.perf_counter()
+    table = trace.table
+    applied = table[~table["dropped"]]
+    order = np.lexsort((applied["worker"].to_numpy(), applied["apply_version"].to_numpy()))
+    rows = applied.iloc[order]
+    read = rows["read_version"].to_numpy()
+    version = rows["apply_version"].to_numpy()
+    tau = rows["tau"].to_numpy()
+    workers = rows["worker"].to_numpy()
+    t_apply = rows["t_apply"].to_numpy()
+    end = float(t_apply[-1]) if len(rows) else 0.0
+    step_every = evaluate_every if evaluate_every is not None else max(end / 50, 1e-12)
+    seed_thread(int(np.random.SeedSequence(seed).generate_state(1)[0] % (2**31)))
+    params = (initial if initial is not None else problem.init(np.random.default_rng(seed))).copy()
+    kept: dict[int, np.ndarray] = {0: params.copy()}
+    last = _last_reader(read, np.arange(len(rows)))
+    grad = np.empty_like(params)
+    total = np.zeros_like(params)
+    velocity: dict[int, np.ndarray] = {}
+    curve = [{"time": 0.0, **problem.evaluate(params)}]
+    initial_loss = curve[0]["loss"]
+    next_eval = step_every
+    reached: tuple[float, int] | None = None
+    diverged = False
+    updates = 0
+    i = 0
+    while i < len(rows):
+        if until is not None and t_apply[i] > until:
+            break
+        j = i  # the rows of one update: one row, or a synchronous round
+        total[:] = 0.0
+        while j < len(rows) and version[j] == version[i]:
+            problem.grad(kept[int(read[j])], grad)
+            if momentum > 0:
+                v = velocity.setdefault(int(workers[j]), np.zeros_like(params))
+                v *= momentum
+                v += grad
+                grad[:] = v
+            factor = scale(int(tau[j])) if scale is not None else 1.0
+            total += factor * grad
+            j += 1
+        params -= (eta / (j - i)) * total
+        updates += 1
+        now = float(t_apply[j - 1])
+        for k in range(i, j):
+            if last.get(int(read[k])) == k:
+                kept.pop(int(read[k]), None)  # no later update reads it
+        if int(version[i]) in last:
+            kept[int(version[i])] = params.copy()
+        i = j
+        if now >= next_eval or i == len(rows):
+            point = problem.evaluate(params)
+            curve.append({"time": now, **point})
+            next_eval = now + step_every
+            loss = point["loss"]
+            if not np.isfinite(loss) or loss > DIVERGED * initial_loss:
+                diverged = True
+                break
+            if target is not None and target.reached(point, initial_loss):
+                reached = (now, updates)
+                break
+    return Replay(pd.DataFrame(curve), params, updates, reached, diverged, time.perf_counter() - started)

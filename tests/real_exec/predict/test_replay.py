@@ -1,0 +1,94 @@
+"""Replaying training in a schedule is the algorithm's arithmetic under that schedule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from real_exec.monitor import Target
+from real_exec.predict.replay import replay
+from real_exec.problems import Problem, make_problem
+from staleness_sim import HardwareProfile, SimConfig, simulate
+from theory.trace import Trace
+
+A = np.diag([1.0, 2.0, 3.0])
+B = np.array([1.0, -1.0, 0.5])
+
+
+def _quadratic() -> Problem:
+    """f(x) = 1/2 x^T A x - b^T x, exact gradients (no noise): the arithmetic can be replayed by hand."""
+
+    def grad(p: np.ndarray, out: np.ndarray) -> None:
+        out[:] = A @ p - B
+
+    def evaluate(p: np.ndarray) -> dict[str, float]:
+        return {"loss": float(0.5 * p @ A @ p - B @ p + 1.0)}
+
+    return Problem("hand", 3, np.dtype("float64"), grad, evaluate, lambda r: np.array([1.0, 1.0, 1.0]))
+
+
+def _schedule() -> Trace:
+    # Two workers, lock-based: the rows in the order they finished, not in publish order.
+    # update v (1-based) read version r: 1<-0, 2<-0, 3<-1, 4<-3, 5<-2 ; one dropped gradient.
+    return Trace.from_columns(
+        worker=[0, 1, 0, 1, 0, 1],
+        read_version=[0, 0, 1, 3, 2, 4],
+        apply_version=[1, 2, 3, 4, 5, -1],
+        t_read=[0.0, 0.0, 1.0, 2.5, 1.8, 3.0],
+        t_grad_done=[0.9, 1.7, 1.9, 3.2, 3.5, 3.9],
+        t_apply=[1.0, 1.8, 2.0, 3.3, 3.6, 4.0],
+        attempts=[1, 1, 1, 1, 1, 3],
+        step_size=[0.1] * 6,
+    )
+
+
+def test_replay_applies_the_gradients_of_the_versions_read_in_publish_order() -> None:
+    problem, trace, eta = _quadratic(), _schedule(), 0.1
+    scale = {0: 1.0, 1: 0.5, 2: 0.25}  # s(tau); tau = 0, 1, 1, 0, 2 for updates 1..5
+    result = replay(trace, problem, eta, lambda t: scale[t], evaluate_every=1e9)
+    versions = [np.array([1.0, 1.0, 1.0])]
+    for read, tau in ((0, 0), (0, 1), (1, 1), (3, 0), (2, 2)):  # by hand, in publish order
+        g = A @ versions[read] - B
+        versions.append(versions[-1] - eta * scale[tau] * g)
+    assert result.updates == 5
+    np.testing.assert_array_equal(result.params, versions[-1])  # exactly, not approximately
+    assert result.curve["time"].tolist() == [0.0, 3.6]
+
+
+def test_a_synchronous_round_averages_its_gradients() -> None:
+    problem = _quadratic()
+    trace = Trace.from_columns(
+        worker=[0, 1, 0, 1],
+        read_version=[0, 0, 1, 1],
+        apply_version=[1, 1, 2, 2],
+        tau=[0, 0, 0, 0],
+        t_read=[0.0, 0.0, 1.0, 1.0],
+        t_grad_done=[0.5, 0.9, 1.6, 1.7],
+        t_apply=[1.0, 1.0, 2.0, 2.0],
+        attempts=[1] * 4,
+        step_size=[0.2] * 4,
+    )
+    result = replay(trace, problem, 0.2)
+    x = np.array([1.0, 1.0, 1.0])
+    for _ in range(2):  # both workers read the same version: the average is one gradient
+        x = x - 0.2 * (A @ x - B)
+    np.testing.assert_allclose(result.params, x, rtol=0, atol=1e-15)
+    assert result.updates == 2
+
+
+def test_replay_of_a_simulated_schedule_reaches_a_target_and_stops() -> None:
+    problem = make_problem("digits-mlp", np.random.default_rng(0))
+    sim = simulate(SimConfig("leashed", 2, HardwareProfile(), gradients=3000, seed=1)).trace
+    result = replay(sim, problem, 0.05, seed=3, target=Target(accuracy=0.9), evaluate_every=20.0)
+    assert result.reached is not None and not result.diverged
+    time_to_target, updates = result.reached
+    assert 0 < time_to_target < float(sim.table["t_apply"].max()) and 0 < updates < 3000
+    assert result.curve["accuracy"].iloc[-1] >= 0.9
+
+
+def test_a_diverging_step_stops_the_replay() -> None:
+    sim = simulate(SimConfig("hogwild", 2, HardwareProfile(), gradients=2000, seed=1)).trace
+    result = replay(sim, make_problem("digits-mlp", np.random.default_rng(0)), 50.0, evaluate_every=5.0)
+    assert result.diverged and result.updates < 2000
+    with pytest.raises(ValueError, match="a target needs"):
+        Target()
