@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("simulate", "simulate_command", "Simulate an asynchronous SGD execution."),
     "sweep": ("simulate", "sweep_command", "Run a grid of simulations from a TOML file."),
     "run": ("run", "run_command", "Run asynchronous SGD for real on this machine."),
+    "predict": ("predict", "predict_command", "Forecast time to target here or on another machine."),
     "experiment": ("experiment", "experiment_command", "Run a grid of real runs to a target, repeated."),
     "validate": ("validate", "validate_command", "Run for real, calibrate the simulator, compare."),
     "compare": ("validate", "compare_command", "Compare two saved Traces."),

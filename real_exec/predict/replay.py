@@ -61,14 +61,17 @@ def replay(
     until: float | None = None,
     initial: np.ndarray | None = None,
     momentum: float = 0.0,
+    warmup_updates: int = 0,
 ) -> Replay:
     """Replay ``trace``'s schedule on ``problem`` (see the module docstring).
 
-    ``scale(tau)`` is the step-size rule's factor (default 1); ``momentum`` is heavy-ball
-    momentum with one velocity per worker, as in real runs. The loss is evaluated every
-    ``evaluate_every`` seconds of schedule time (default: 50 points over the schedule); the
-    replay stops at the ``target``, when the loss diverges (NaN, infinite or 10x the initial),
-    or at schedule time ``until``. ``initial`` defaults to ``problem.init`` with ``seed``.
+    ``scale(tau)`` is the step-size rule's factor (default 1), used from update
+    ``warmup_updates`` on (before it, as during a real run's warm-up, the factor is 1);
+    ``momentum`` is heavy-ball momentum with one velocity per worker, as in real runs. The
+    loss is evaluated every ``evaluate_every`` seconds of schedule time (default: 50 points
+    over the schedule); the replay stops at the ``target``, when the loss diverges (NaN,
+    infinite or 10x the initial), or at schedule time ``until``. ``initial`` defaults to
+    ``problem.init`` with ``seed``.
     """
     started = time.perf_counter()
     table = trace.table
@@ -108,7 +111,7 @@ def replay(
                 v *= momentum
                 v += grad
                 grad[:] = v
-            factor = scale(int(tau[j])) if scale is not None else 1.0
+            factor = scale(int(tau[j])) if scale is not None and updates >= warmup_updates else 1.0
             total += factor * grad
             j += 1
         params -= (eta / (j - i)) * total

@@ -1,0 +1,103 @@
+"""``asgd predict``: forecast time to target from a calibrated simulation and a replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option
+from real_exec.app.workload import build_problem, workload_options
+from real_exec.config import ALGORITHMS
+from theory.spec import RULES
+
+__all__ = ["predict_command"]
+
+
+@click.command("predict")
+@click.option("--algo", type=click.Choice(ALGORITHMS), required=True)
+@click.option("--threads", type=click.IntRange(min=1), required=True, help="Workers to predict for.")
+@workload_options
+@click.option("--eta", type=POSITIVE, default=0.05, show_default=True, help="eta0.")
+@click.option("--stepsize", type=click.Choice(RULES), default="constant", show_default=True)
+@click.option("--profile", "profile_src", default=None, help="Machine: a shipped profile name or TOML file.")
+@click.option("--calibrate-seconds", type=POSITIVE, default=3.0, show_default=True)
+@click.option(
+    "--calibrate-threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads of the calibration run (default M).",
+)
+@click.option("--target-accuracy", type=FiniteFloat(0.0, 1.0, low_open=True), default=None)
+@click.option("--target-loss-fraction", type=FiniteFloat(0.0, 1.0, low_open=True), default=None)
+@click.option("--budget-seconds", type=POSITIVE, default=30.0, show_default=True)
+@click.option("--check-every", type=POSITIVE, default=None, help="Seconds between target checks (budget/50).")
+@click.option("--reps", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--measure", is_flag=True, help="Also run the configuration for real here, --reps times.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@json_option
+@cli_errors
+def predict_command(
+    algo: str,
+    threads: int,
+    eta: float,
+    stepsize: str,
+    profile_src: str | None,
+    calibrate_seconds: float,
+    calibrate_threads: int | None,
+    target_accuracy: float | None,
+    target_loss_fraction: float | None,
+    budget_seconds: float,
+    check_every: float | None,
+    reps: int,
+    measure: bool,
+    seed: int,
+    as_json: bool,
+    **workload: Any,
+) -> None:
+    """Predict the time ALGO with THREADS threads takes to a target: calibrate timing here,
+    simulate the schedule, replay the training in it (HOGWILD!'s inconsistent reads are
+    approximated by consistent stale ones)."""
+    from real_exec.monitor import Target
+    from real_exec.predict.forecast import calibrate_here, forecast
+    from real_exec.predict.forecast import measure as measure_here
+    from staleness_sim.profile import load_profile
+
+    target = Target(target_accuracy, target_loss_fraction)
+    problem = build_problem(seed=seed, **workload)
+    machine = load_profile(profile_src) if profile_src is not None else None
+    cal_threads = calibrate_threads or threads
+    profile = calibrate_here(problem, algo, cal_threads, eta, calibrate_seconds, machine)
+    options: dict[str, Any] = {
+        "eta": eta,
+        "rule": stepsize,
+        "target": target,
+        "budget": budget_seconds,
+        "reps": reps,
+    }
+    result = forecast(problem, algo, threads, profile, seed=seed, check_every=check_every, **options)
+    predicted = {**result.summary, "per_rep": result.per_rep}
+    replay_seconds = sum(r["replay_seconds"] for r in result.per_rep)
+    payload: dict[str, Any] = {
+        "predicted": predicted,
+        "replay_seconds": replay_seconds,
+        "profile": profile.to_dict(),
+        "calibrated_on_threads": cal_threads,
+        "hogwild_reads": "approximated by consistent stale reads" if algo == "hogwild" else "exact",
+    }
+    lines = [
+        f"{algo}, {threads} threads, {problem.name}, calibrated on {cal_threads} thread(s) here"
+        + (f", machine {profile_src}" if profile_src else ""),
+        f"  predicted median time to target {predicted['time_to_target_median']:.3g} s "
+        f"(quartiles {predicted['q25']:.3g}-{predicted['q75']:.3g}), reached in "
+        f"{predicted['reached_fraction']:.0%} of {reps}; replay took {replay_seconds:.1f} s",
+    ]
+    if measure:
+        measured = measure_here(problem, algo, threads, seed=seed, check_every=check_every, **options)
+        ratio = predicted["time_to_target_median"] / measured["time_to_target_median"]
+        payload |= {"measured": measured, "ratio": ratio}
+        lines.append(
+            f"  measured median {measured['time_to_target_median']:.3g} s "
+            f"(quartiles {measured['q25']:.3g}-{measured['q75']:.3g}); predicted / measured {ratio:.3f}"
+        )
+    emit(payload, as_json, lines)

@@ -1,0 +1,177 @@
+"""Forecast time to target: calibrate timing here, simulate the schedule, replay the training.
+
+1. Timing: a hardware profile calibrated from a short real run here (as ``asgd validate``
+   does), optionally on a hypothetical machine: its cores, sockets, NUMA penalty, lock and
+   CAS costs and per-worker speed factors taken from a shipped or user profile.
+2. Schedule: the execution simulated with ``threads`` workers (:mod:`staleness_sim`), long
+   enough to cover the budget.
+3. Replay: the model's SGD run in that schedule (:func:`real_exec.predict.replay.replay`),
+   with the step-size rule fixed from the schedule's own warm-up as in real runs, stopped at
+   the target or the budget.
+4. Repeated over ``reps`` seeds (schedules and minibatch orders), summarized with censoring
+   (:mod:`theory.survival`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from real_exec.calibrate import calibrate_profile
+from real_exec.config import RunConfig
+from real_exec.monitor import Target
+from real_exec.predict.replay import replay
+from real_exec.problems import Problem
+from real_exec.runner import run
+from staleness_sim.config import SimConfig
+from staleness_sim.engines import simulate
+from staleness_sim.profile import HardwareProfile
+from theory.spec import make_rule
+from theory.staleness import Empirical
+from theory.survival import km_summary
+
+__all__ = ["Forecast", "calibrate_here", "forecast", "measure"]
+
+#: Profile fields that describe the machine rather than the model's timing.
+MACHINE_FIELDS = ("cores", "sockets", "numa_penalty", "lock_handoff", "cas_latency", "speed", "quantum")
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Per repetition: whether and when the target was reached (schedule time) and the
+    replay's own wall time; and their Kaplan-Meier summary."""
+
+    per_rep: list[dict[str, Any]]
+    profile: HardwareProfile
+    budget: float
+    summary: dict[str, float] = field(default_factory=dict)
+
+
+def calibrate_here(
+    problem: Problem, algo: str, threads: int, eta: float, seconds: float, machine: HardwareProfile | None
+) -> HardwareProfile:
+    """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
+    fields (:data:`MACHINE_FIELDS`) replace this machine's."""
+    real = run(RunConfig(algo, threads, eta, seconds=seconds, check_updates=False), problem)
+    profile = calibrate_profile(real.trace, os.cpu_count(), real.gradient_cpu)
+    if machine is None:
+        return profile
+    return profile.with_overrides(**{k: getattr(machine, k) for k in MACHINE_FIELDS})
+
+
+def _gradients_for(profile: HardwareProfile, threads: int, budget: float) -> int:
+    """Gradients whose schedule outlasts ``budget`` with a margin (all workers busy)."""
+    per_gradient = float(profile.compute.mean()) + float(profile.read.mean()) + float(profile.publish.mean())
+    busy = min(threads, profile.cores or threads)
+    return max(100, math.ceil(1.5 * budget * busy / max(per_gradient, 1e-9)) + 10 * threads)
+
+
+def _summary(per_rep: list[dict[str, Any]], budget: float) -> dict[str, float]:
+    times = [r["time_to_target"] if r["reached"] else budget for r in per_rep]
+    reached = [bool(r["reached"]) for r in per_rep]
+    km = km_summary(times, reached)
+    return {
+        "time_to_target_median": km["median"],
+        "q25": km["q25"],
+        "q75": km["q75"],
+        "reached_fraction": float(np.mean(reached)),
+    }
+
+
+def forecast(
+    problem: Problem,
+    algo: str,
+    threads: int,
+    profile: HardwareProfile,
+    *,
+    eta: float,
+    rule: str = "constant",
+    target: Target,
+    budget: float,
+    reps: int = 5,
+    seed: int = 0,
+    check_every: float | None = None,
+) -> Forecast:
+    """Replay ``reps`` simulated schedules of ``algo`` with ``threads`` workers on ``profile``."""
+    gradients = _gradients_for(profile, threads, budget)
+    per_rep = []
+    for rep, seq in enumerate(np.random.SeedSequence(seed).spawn(reps)):
+        rep_seed = int(seq.generate_state(1)[0])
+        schedule = simulate(SimConfig(algo, threads, profile, gradients, seed=rep_seed)).trace
+        skip, take = RunConfig(algo, threads, eta, gradients=1).warmup_window
+        scale = None
+        if rule != "constant":
+            tau = schedule.staleness()
+            pmf = Empirical.from_samples(tau[skip : skip + take] if tau.size > skip else tau)
+            s = make_rule(rule, pmf, beta=0.1, workers=threads, amplitude=1.0)
+            table = np.asarray(s(np.arange(4096)), dtype=np.float64)
+            scale = lambda t, table=table: float(table[min(t, table.size - 1)])  # noqa: E731
+        result = replay(
+            schedule,
+            problem,
+            eta,
+            scale,
+            seed=rep_seed,
+            target=target,
+            evaluate_every=check_every if check_every is not None else budget / 50,
+            until=budget,
+            warmup_updates=skip + take if rule != "constant" else 0,
+        )
+        per_rep.append(
+            {
+                "rep": rep,
+                "seed": rep_seed,
+                "reached": result.reached is not None,
+                "diverged": result.diverged,
+                "time_to_target": result.reached[0] if result.reached else float("nan"),
+                "updates_to_target": result.reached[1] if result.reached else None,
+                "replay_seconds": result.replay_seconds,
+                "tau_mean": float(schedule.staleness().mean()),
+            }
+        )
+    return Forecast(per_rep, profile, budget, _summary(per_rep, budget))
+
+
+def measure(
+    problem: Problem,
+    algo: str,
+    threads: int,
+    *,
+    eta: float,
+    rule: str = "constant",
+    target: Target,
+    budget: float,
+    reps: int = 5,
+    seed: int = 0,
+    check_every: float | None = None,
+) -> dict[str, Any]:
+    """The same configuration run for real ``reps`` times here, to the target or the budget."""
+    per_rep = []
+    for rep, seq in enumerate(np.random.SeedSequence(seed + 1).spawn(reps)):
+        rep_seed = int(seq.generate_state(1)[0])
+        config = RunConfig(
+            algo,
+            threads,
+            eta,
+            seconds=budget,
+            rule=rule,
+            seed=rep_seed,
+            check_updates=False,
+            sample_every=check_every if check_every is not None else budget / 50,
+        )
+        result = run(config, problem, target=target)
+        per_rep.append(
+            {
+                "rep": rep,
+                "seed": rep_seed,
+                "reached": result.reached is not None,
+                "diverged": result.diverged,
+                "time_to_target": result.reached[0] if result.reached else float("nan"),
+                "updates_to_target": result.reached[1] if result.reached else None,
+            }
+        )
+    return {"per_rep": per_rep, **_summary(per_rep, budget)}
