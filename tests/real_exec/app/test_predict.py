@@ -1,0 +1,43 @@
+"""``asgd predict``: calibrate, simulate, replay; with --measure, real runs beside."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import argv, run_cli
+
+
+def test_predict_json_with_measurement(capsys) -> None:
+    args = argv(
+        "predict --algo leashed --threads 2 --problem digits-mlp --target-loss-fraction 0.1 "
+        "--budget-seconds 3 --reps 2 --calibrate-seconds 0.5 --check-every 0.05 --measure --json"
+    )
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    doc = json.loads(out)
+    predicted, measured = doc["predicted"], doc["measured"]
+    assert len(predicted["per_rep"]) == 2 and len(measured["per_rep"]) == 2
+    assert predicted["reached_fraction"] == 1.0 and measured["reached_fraction"] == 1.0
+    assert 0 < predicted["time_to_target_median"] < 3 and 0 < measured["time_to_target_median"] < 3
+    assert doc["ratio"] == predicted["time_to_target_median"] / measured["time_to_target_median"]
+    assert doc["hogwild_reads"] == "exact" and doc["calibrated_on_threads"] == 2
+
+
+def test_predict_on_another_machine_takes_its_cores(capsys) -> None:
+    args = argv(
+        "predict --algo hogwild --threads 8 --problem digits-mlp --profile server-2s-64 "
+        "--target-loss-fraction 0.1 --budget-seconds 2 --reps 1 --calibrate-seconds 0.3 "
+        "--calibrate-threads 1 --json"
+    )
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["profile"]["cores"] == 64 and doc["profile"]["sockets"] == 2
+    assert doc["hogwild_reads"].startswith("approximated") and doc["calibrated_on_threads"] == 1
+    assert doc["predicted"]["per_rep"][0]["tau_mean"] > 3  # 8 workers: staleness about 7
+    assert "measured" not in doc
+
+
+def test_predict_needs_a_target(capsys) -> None:
+    code, out, err = run_cli(capsys, *argv("predict --algo lock --threads 2 --problem digits-mlp"))
+    assert code == 2 and out == "" and "target" in err and len(err.strip().splitlines()) == 1
