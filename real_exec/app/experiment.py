@@ -62,22 +62,11 @@ def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bo
 
 def _median_curves(ax: Any, exp: Experiment, records: dict[str, dict[str, Any]], column: str) -> None:
     """Median of each cell's runs over a common time grid, with the interquartile band."""
-    grid = np.linspace(0.0, exp.budget, 60)
+    from real_exec.plots import plot_band
+
     for cell, label in enumerate(exp.cell_labels()):
-        curves = [
-            np.interp(grid, rec["curve"]["time"], rec["curve"][column], right=np.nan)
-            for spec in exp.runs
-            if spec.cell == cell and (rec := records.get(spec.key)) and column in rec["curve"]
-        ]
-        if not curves:
-            continue
-        stack = np.vstack(curves)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # times after every run had stopped
-            med = np.nanmedian(stack, axis=0)
-            low, high = np.nanquantile(stack, 0.25, axis=0), np.nanquantile(stack, 0.75, axis=0)
-        (line,) = ax.plot(grid, med, label=label)
-        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+        curves = [rec["curve"] for spec in exp.runs if spec.cell == cell and (rec := records.get(spec.key))]
+        plot_band(ax, curves, column, label, exp.budget)
     ax.set(xlabel="wall time (s)", ylabel=column, title=f"{column}: median over runs, quartile band")
     ax.legend(fontsize=7)
 

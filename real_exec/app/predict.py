@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
-from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option
+from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option, out_option
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.config import ALGORITHMS
 from theory.spec import RULES
@@ -35,6 +36,7 @@ __all__ = ["predict_command"]
 @click.option("--reps", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--measure", is_flag=True, help="Also run the configuration for real here, --reps times.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@out_option("Write the per-repetition tables, the curves figure and a report page here.")
 @json_option
 @cli_errors
 def predict_command(
@@ -52,6 +54,7 @@ def predict_command(
     reps: int,
     measure: bool,
     seed: int,
+    out: Path | None,
     as_json: bool,
     **workload: Any,
 ) -> None:
@@ -92,12 +95,60 @@ def predict_command(
         f"(quartiles {predicted['q25']:.3g}-{predicted['q75']:.3g}), reached in "
         f"{predicted['reached_fraction']:.0%} of {reps}; replay took {replay_seconds:.1f} s",
     ]
+    measured_curves: list[dict[str, Any]] = []
     if measure:
         measured = measure_here(problem, algo, threads, seed=seed, check_every=check_every, **options)
+        measured_curves = measured.pop("curves")
         ratio = predicted["time_to_target_median"] / measured["time_to_target_median"]
         payload |= {"measured": measured, "ratio": ratio}
         lines.append(
             f"  measured median {measured['time_to_target_median']:.3g} s "
             f"(quartiles {measured['q25']:.3g}-{measured['q75']:.3g}); predicted / measured {ratio:.3f}"
         )
+    if out is not None:
+        title = f"asgd predict: {algo}, {threads} threads, {problem.name}"
+        index = write_report(out, title, lines, payload, result.curves, measured_curves, budget_seconds)
+        payload["report"] = str(index)
+        lines.append(f"  wrote {index}")
     emit(payload, as_json, lines)
+
+
+def write_report(
+    out: Path,
+    title: str,
+    lines: list[str],
+    payload: dict[str, Any],
+    predicted: list[dict[str, Any]],
+    measured: list[dict[str, Any]],
+    budget: float,
+) -> Path:
+    """``predicted.parquet`` (and ``measured.parquet``), the curves figure and ``index.html``."""
+    import pandas as pd
+
+    from real_exec.app.report import Report
+    from real_exec.plots import plot_band
+    from theory.plots import new_figure
+
+    report = Report(out, title)
+    report.text(" ".join(line.strip() for line in lines))
+    tables = {"predicted": payload["predicted"]["per_rep"]}
+    if "measured" in payload:
+        tables["measured"] = payload["measured"]["per_rep"]
+    for name, rows in tables.items():
+        frame = pd.DataFrame(rows)
+        _write_parquet(out / f"{name}.parquet", frame)
+        report.table(name, frame, f"{name.capitalize()} repetitions")
+    fig = new_figure(10.0, 3.8)
+    for ax, column in zip(fig.subplots(1, 2), ("loss", "accuracy"), strict=True):
+        plot_band(ax, predicted, column, "predicted (replayed schedule)", budget)
+        plot_band(ax, measured, column, "measured here", budget)
+        ax.set(xlabel="time (s)", ylabel=column, title=f"{column}: median, quartile band")
+        ax.legend(fontsize=8)
+    report.figure("curves", fig, "Predicted against measured curves")
+    return report.write()
+
+
+def _write_parquet(path: Path, frame: Any) -> None:
+    from theory.trace import atomic_write
+
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))

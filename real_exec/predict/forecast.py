@@ -49,6 +49,7 @@ class Forecast:
     profile: HardwareProfile
     budget: float
     summary: dict[str, float] = field(default_factory=dict)
+    curves: list[dict[str, list[float]]] = field(default_factory=list)  # per rep: time, loss, ...
 
 
 def calibrate_here(
@@ -98,7 +99,7 @@ def forecast(
 ) -> Forecast:
     """Replay ``reps`` simulated schedules of ``algo`` with ``threads`` workers on ``profile``."""
     gradients = _gradients_for(profile, threads, budget)
-    per_rep = []
+    per_rep, curves = [], []
     for rep, seq in enumerate(np.random.SeedSequence(seed).spawn(reps)):
         rep_seed = int(seq.generate_state(1)[0])
         schedule = simulate(SimConfig(algo, threads, profile, gradients, seed=rep_seed)).trace
@@ -133,7 +134,8 @@ def forecast(
                 "tau_mean": float(schedule.staleness().mean()),
             }
         )
-    return Forecast(per_rep, profile, budget, _summary(per_rep, budget))
+        curves.append({c: result.curve[c].tolist() for c in result.curve.columns})
+    return Forecast(per_rep, profile, budget, _summary(per_rep, budget), curves)
 
 
 def measure(
@@ -149,8 +151,9 @@ def measure(
     seed: int = 0,
     check_every: float | None = None,
 ) -> dict[str, Any]:
-    """The same configuration run for real ``reps`` times here, to the target or the budget."""
-    per_rep = []
+    """The same configuration run for real ``reps`` times here, to the target or the budget
+    (``curves``: each run's loss curve, not for JSON)."""
+    per_rep, curves = [], []
     for rep, seq in enumerate(np.random.SeedSequence(seed + 1).spawn(reps)):
         rep_seed = int(seq.generate_state(1)[0])
         config = RunConfig(
@@ -174,4 +177,5 @@ def measure(
                 "updates_to_target": result.reached[1] if result.reached else None,
             }
         )
-    return {"per_rep": per_rep, **_summary(per_rep, budget)}
+        curves.append({c: result.curve[c].tolist() for c in result.curve.columns})
+    return {"per_rep": per_rep, **_summary(per_rep, budget), "curves": curves}

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from tests.helpers import argv, run_cli
+import pandas as pd
+
+from tests.helpers import argv, chromium, images_loaded_in_chromium, run_cli
 
 
-def test_predict_json_with_measurement(capsys) -> None:
+def test_predict_json_with_measurement(capsys, tmp_path: Path) -> None:
     args = argv(
         "predict --algo leashed --threads 2 --problem digits-mlp --target-loss-fraction 0.1 "
         "--budget-seconds 3 --reps 2 --calibrate-seconds 0.5 --check-every 0.05 --measure --json"
     )
-    code, out, err = run_cli(capsys, *args)
+    code, out, err = run_cli(capsys, *args, "--out", str(tmp_path / "p"))
     assert code == 0, err
     doc = json.loads(out)
     predicted, measured = doc["predicted"], doc["measured"]
@@ -21,6 +24,11 @@ def test_predict_json_with_measurement(capsys) -> None:
     assert 0 < predicted["time_to_target_median"] < 3 and 0 < measured["time_to_target_median"] < 3
     assert doc["ratio"] == predicted["time_to_target_median"] / measured["time_to_target_median"]
     assert doc["hogwild_reads"] == "exact" and doc["calibrated_on_threads"] == 2
+    predicted_table = pd.read_parquet(tmp_path / "p" / "predicted.parquet")
+    assert predicted_table["time_to_target"].tolist() == [r["time_to_target"] for r in predicted["per_rep"]]
+    assert len(pd.read_parquet(tmp_path / "p" / "measured.parquet")) == 2
+    if chromium() is not None:
+        assert images_loaded_in_chromium(tmp_path / "p" / "index.html", tmp_path) == (1, 1)
 
 
 def test_predict_on_another_machine_takes_its_cores(capsys) -> None:
