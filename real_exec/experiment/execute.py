@@ -9,7 +9,9 @@ then runs one at a time, and the grid spreads over the machines.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,24 +24,92 @@ __all__ = ["RESOURCE", "pending", "run_experiment", "run_one", "stored_runs"]
 RESOURCE = "asgd-run"
 
 
-def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
-    """Run ``spec`` to the target or the budget; its row (and curve) as a dict."""
-    from real_exec.config import RunConfig
+def _problem(o: dict[str, Any], seed: int) -> Any:
     from real_exec.problems import problem_from_options
-    from real_exec.runner import run
 
-    o = spec.options
-    problem = problem_from_options(
+    return problem_from_options(
         o["problem"],
         o["model"],
         o["dataset"],
-        seed=spec.seed,
+        seed=seed,
         batch=int(o["batch"]),
         hidden=tuple(int(h) for h in str(o["hidden"]).split(",")),
         dtype=o["dtype"],
         init=o["init"],
         data_dir=o["data_dir"],
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _calibrated(options: str) -> Any:
+    """A profile calibrated here for a predict-mode configuration (once per process)."""
+    from real_exec.predict.forecast import calibrate_here
+    from staleness_sim.profile import load_profile
+
+    o = json.loads(options)
+    threads = o["calibrate_threads"] or min(int(o["threads"]), os.cpu_count() or 1)
+    machine = load_profile(o["profile"]) if o["profile"] else None
+    return calibrate_here(
+        _problem(o, 0), o["algo"], threads, float(o["eta"]), float(o["calibrate_seconds"]), machine
+    )
+
+
+def _predict_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
+    from real_exec.predict.forecast import forecast
+
+    o = spec.options
+    profile = _calibrated(json.dumps(o, sort_keys=True, default=str))
+    f = forecast(
+        _problem(o, spec.seed),
+        o["algo"],
+        int(o["threads"]),
+        profile,
+        eta=float(o["eta"]),
+        rule=o["stepsize"],
+        target=exp.target,
+        budget=exp.budget,
+        reps=1,
+        seed=spec.seed,
+        check_every=exp.check_every,
+    )
+    rep, curve = f.per_rep[0], f.curves[0]
+    row = {
+        **_row_head(spec, exp),
+        "reached": rep["reached"],
+        "diverged": rep["diverged"],
+        "time_to_target": rep["time_to_target"],
+        "updates_to_target": rep["updates_to_target"],
+        "censored_at": exp.budget,
+        "wall_time": rep["replay_seconds"],
+        "final_loss": curve["loss"][-1],
+        "final_accuracy": curve["accuracy"][-1] if "accuracy" in curve else None,
+        "tau_mean": rep["tau_mean"],
+        "updates_per_s": float("nan"),
+        "cas_failures": None,
+    }
+    return {"row": row, "curve": curve}
+
+
+def _row_head(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
+    return {
+        "key": spec.key,
+        "cell": spec.cell,
+        **{k: spec.options[k] for k in exp.grid_keys},
+        "repetition": spec.repetition,
+        "seed": spec.seed,
+    }
+
+
+def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
+    """Run ``spec`` to the target or the budget (or forecast it, in predict mode); its row
+    (and curve) as a dict."""
+    from real_exec.config import RunConfig
+    from real_exec.runner import run
+
+    o = spec.options
+    if o["mode"] == "predict":
+        return _predict_one(spec, exp)
+    problem = _problem(o, spec.seed)
     config = RunConfig(
         o["algo"],
         int(o["threads"]),
@@ -56,11 +126,7 @@ def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
     s = result.summary()
     reached = result.reached is not None
     row = {
-        "key": spec.key,
-        "cell": spec.cell,
-        **{k: spec.options[k] for k in exp.grid_keys},
-        "repetition": spec.repetition,
-        "seed": spec.seed,
+        **_row_head(spec, exp),
         "reached": reached,
         "diverged": result.diverged,
         "time_to_target": result.reached[0] if result.reached else float("nan"),

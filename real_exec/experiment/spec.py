@@ -21,6 +21,10 @@ seed = 1                   # run seeds: SeedSequence(seed).spawn(count), the sam
 baseline = { algo = "lock", stepsize = "constant" }   # for speed-ups
 ```
 
+With ``mode = "predict"`` in ``[run]`` each run is a forecast instead (``asgd predict``: a
+simulated schedule of ``threads`` workers on ``profile``, timing calibrated here once per
+configuration, the training replayed in it), so a grid can span machines this one is not.
+
 Every run is identified by a key: a hash of its full resolved options, its seed, the target
 and the budget -- never its position in the grid -- so an edited file reuses exactly the runs
 that still apply.
@@ -58,6 +62,10 @@ OPTIONS: dict[str, Any] = {
     "momentum": 0.0,
     "stepsize": "constant",
     "persistence": None,
+    "mode": "run",  # "run": real runs here; "predict": replays of simulated schedules (asgd predict)
+    "profile": None,  # predict: a machine profile (name or TOML file); default this machine
+    "calibrate_seconds": 3.0,  # predict: length of the calibration run
+    "calibrate_threads": None,  # predict: its threads (default: min(threads, this machine's cores))
 }
 _TABLES = ("run", "grid", "target", "budget", "repeat")
 
@@ -150,6 +158,8 @@ def load_experiment(path: str | Path) -> Experiment:
     if not isinstance(count, int) or count < 1:
         raise ValueError("[repeat] count must be an integer >= 1")
     for i, cell in enumerate(cells):
+        if cell["mode"] not in ("run", "predict"):
+            raise ValueError(f"cell {i}: mode must be 'run' or 'predict', got {cell['mode']!r}")
         if cell["algo"] is None:
             raise ValueError("every cell needs algo (in [run] or [grid])")
         if cell["problem"] is None and cell["model"] is None and cell["dataset"] is None:

@@ -3,8 +3,9 @@
 1. Timing: a hardware profile calibrated from a short real run here (as ``asgd validate``
    does), optionally on a hypothetical machine: its cores, sockets, NUMA penalty, lock and
    CAS costs and per-worker speed factors taken from a shipped or user profile.
-2. Schedule: the execution simulated with ``threads`` workers (:mod:`staleness_sim`), long
-   enough to cover the budget.
+2. Schedule: the execution simulated with ``threads`` workers (:mod:`staleness_sim`): a short
+   one first, four times longer ones while the target is neither reached nor the budget
+   covered.
 3. Replay: the model's SGD run in that schedule (:func:`real_exec.predict.replay.replay`),
    with the step-size rule fixed from the schedule's own warm-up as in real runs, stopped at
    the target or the budget.
@@ -98,30 +99,36 @@ def forecast(
     check_every: float | None = None,
 ) -> Forecast:
     """Replay ``reps`` simulated schedules of ``algo`` with ``threads`` workers on ``profile``."""
-    gradients = _gradients_for(profile, threads, budget)
+    needed = _gradients_for(profile, threads, budget)
+    skip, take = RunConfig(algo, threads, eta, gradients=1).warmup_window
     per_rep, curves = [], []
     for rep, seq in enumerate(np.random.SeedSequence(seed).spawn(reps)):
         rep_seed = int(seq.generate_state(1)[0])
-        schedule = simulate(SimConfig(algo, threads, profile, gradients, seed=rep_seed)).trace
-        skip, take = RunConfig(algo, threads, eta, gradients=1).warmup_window
-        scale = None
-        if rule != "constant":
-            tau = schedule.staleness()
-            pmf = Empirical.from_samples(tau[skip : skip + take] if tau.size > skip else tau)
-            s = make_rule(rule, pmf, beta=0.1, workers=threads, amplitude=1.0)
-            table = np.asarray(s(np.arange(4096)), dtype=np.float64)
-            scale = lambda t, table=table: float(table[min(t, table.size - 1)])  # noqa: E731
-        result = replay(
-            schedule,
-            problem,
-            eta,
-            scale,
-            seed=rep_seed,
-            target=target,
-            evaluate_every=check_every if check_every is not None else budget / 50,
-            until=budget,
-            warmup_updates=skip + take if rule != "constant" else 0,
-        )
+        gradients = min(needed, 2000 * threads + skip + take)
+        while True:  # a short schedule first; longer ones only if the target was not reached
+            schedule = simulate(SimConfig(algo, threads, profile, gradients, seed=rep_seed)).trace
+            scale = None
+            if rule != "constant":
+                tau = schedule.staleness()
+                pmf = Empirical.from_samples(tau[skip : skip + take] if tau.size > skip else tau)
+                s = make_rule(rule, pmf, beta=0.1, workers=threads, amplitude=1.0)
+                table = np.asarray(s(np.arange(4096)), dtype=np.float64)
+                scale = lambda t, table=table: float(table[min(t, table.size - 1)])  # noqa: E731
+            result = replay(
+                schedule,
+                problem,
+                eta,
+                scale,
+                seed=rep_seed,
+                target=target,
+                evaluate_every=check_every if check_every is not None else budget / 50,
+                until=budget,
+                warmup_updates=skip + take if rule != "constant" else 0,
+            )
+            covered = float(schedule.table["t_apply"].max()) >= budget
+            if result.reached is not None or result.diverged or covered or gradients >= needed:
+                break
+            gradients = min(needed, gradients * 4)
         per_rep.append(
             {
                 "rep": rep,

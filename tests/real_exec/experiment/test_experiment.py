@@ -11,6 +11,7 @@ import pytest
 import real_exec.experiment.execute as execute
 from real_exec.experiment.execute import run_experiment
 from real_exec.experiment.spec import load_experiment
+from real_exec.experiment.tables import runs_table, summary_table
 from tests.helpers import chromium, images_loaded_in_chromium, run_cli
 
 # digits-mlp reaches 97% test accuracy in about 0.1-0.5 s with 2 threads here; 5 s of budget
@@ -142,3 +143,35 @@ def test_the_same_experiment_on_a_dask_local_cluster(tmp_path: Path) -> None:
     assert [
         {k: r["row"][k] for k in same} for r in sorted(local.values(), key=lambda r: r["row"]["key"])
     ] == [{k: r["row"][k] for k in same} for r in sorted(remote.values(), key=lambda r: r["row"]["key"])]
+
+
+PREDICTED = """
+[run]
+mode = "predict"
+problem = "digits-mlp"
+algo = "leashed"
+profile = "server-2s-64"
+calibrate_seconds = 0.3
+calibrate_threads = 1
+[grid]
+threads = [1, 8]
+[target]
+loss_fraction = 0.1
+check_every = 0.05
+[budget]
+seconds = 3
+[repeat]
+count = 2
+baseline = { threads = 1 }
+"""
+
+
+def test_a_predicted_grid_spans_a_machine_this_one_is_not(tmp_path: Path) -> None:
+    exp = load_experiment(_write(tmp_path, PREDICTED))
+    records = run_experiment(exp, tmp_path / "out")
+    runs = runs_table(exp, records)
+    assert len(runs) == 4 and runs["reached"].all()
+    by_threads = runs.groupby("threads")["tau_mean"].mean()
+    assert by_threads[1] == 0.0 and by_threads[8] > 3  # 8 simulated workers: staleness ~ 7
+    summary = summary_table(exp, runs)
+    assert summary["runs"].tolist() == [2, 2] and summary["speedup"].notna().all()
