@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from staleness_sim.config import ALGORITHMS
 
@@ -52,6 +54,14 @@ class RunConfig:
         skip = self.warmup_skip if self.warmup_skip is not None else 10 * self.threads
         take = self.warmup if self.warmup is not None else 5 * self.threads
         return skip, take
+
+    def step_scale(self, pmf: Any, size: int) -> npt.NDArray[np.float64]:
+        """``s(tau)`` of this run's rule for ``tau = 0 .. size - 1`` (the staleness ``pmf``
+        from the warm-up where the rule needs one; FLeet takes ``m = threads``)."""
+        from theory.spec import make_rule
+
+        s = make_rule(self.rule, pmf, beta=0.1, workers=self.threads, amplitude=self.amplitude)
+        return np.asarray(s(np.arange(size)), dtype=np.float64)
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:

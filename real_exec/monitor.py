@@ -27,7 +27,7 @@ import pandas as pd
 from real_exec.problems import Problem
 from real_exec.run_context import RunContext
 
-__all__ = ["DIVERGED", "Monitor", "Target"]
+__all__ = ["DIVERGED", "Monitor", "Target", "curve_columns"]
 
 #: A run whose loss exceeds this multiple of its initial loss has diverged.
 DIVERGED = 10.0
@@ -53,6 +53,11 @@ class Target:
         by_loss = self.loss_fraction is not None and point["loss"] <= self.loss_fraction * initial_loss
         by_accuracy = self.accuracy is not None and point.get("accuracy", -1.0) >= self.accuracy
         return by_loss or by_accuracy
+
+
+def curve_columns(curve: pd.DataFrame) -> dict[str, list[float]]:
+    """A loss curve as plain lists by column (for JSON records)."""
+    return {c: curve[c].tolist() for c in curve.columns}
 
 
 class Monitor:

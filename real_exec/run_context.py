@@ -13,7 +13,6 @@ from real_exec.config import RunConfig
 from real_exec.kernels import heavy_ball
 from real_exec.problems import Problem
 from real_exec.recorder import CountingRecorder, Recorder
-from theory.spec import make_rule
 from theory.staleness import Empirical
 
 __all__ = ["RunContext"]
@@ -98,9 +97,7 @@ class RunContext:
                 self.adaptive = False
 
     def _set_rule(self, pmf: Any) -> None:
-        c = self.config
-        s = make_rule(c.rule, pmf, beta=0.1, workers=c.threads, amplitude=c.amplitude)
-        self.scale = np.asarray(s(np.arange(_TABLE)), dtype=np.float64)
+        self.scale = self.config.step_scale(pmf, _TABLE)
 
     def record_applied(self, worker: int, step: float, grad: Any) -> None:
         if self.applied is not None:

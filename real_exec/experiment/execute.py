@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from real_exec.experiment.spec import Experiment, RunSpec
+from real_exec.monitor import curve_columns
 
 __all__ = ["RESOURCE", "pending", "run_experiment", "run_one", "stored_runs"]
 
@@ -139,8 +140,7 @@ def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
         "updates_per_s": s["throughput"],
         "cas_failures": s["cas_failures"],
     }
-    curve = {c: result.curve[c].tolist() for c in result.curve.columns}
-    return {"row": row, "curve": curve}
+    return {"row": row, "curve": curve_columns(result.curve)}
 
 
 def _path(out: Path, key: str) -> Path:

@@ -24,14 +24,13 @@ import numpy as np
 
 from real_exec.calibrate import calibrate_profile
 from real_exec.config import RunConfig
-from real_exec.monitor import Target
+from real_exec.monitor import Target, curve_columns
 from real_exec.predict.replay import replay
 from real_exec.problems import Problem
 from real_exec.runner import run
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
-from theory.spec import make_rule
 from theory.staleness import Empirical
 from theory.survival import km_summary
 
@@ -72,6 +71,18 @@ def _gradients_for(profile: HardwareProfile, threads: int, budget: float) -> int
     return max(100, math.ceil(1.5 * budget * busy / max(per_gradient, 1e-9)) + 10 * threads)
 
 
+def _outcome(rep: int, seed: int, reached: tuple[float, int] | None, diverged: bool) -> dict[str, Any]:
+    """One repetition's row: whether, when and after how many updates the target was reached."""
+    return {
+        "rep": rep,
+        "seed": seed,
+        "reached": reached is not None,
+        "diverged": diverged,
+        "time_to_target": reached[0] if reached else float("nan"),
+        "updates_to_target": reached[1] if reached else None,
+    }
+
+
 def _summary(per_rep: list[dict[str, Any]], budget: float) -> dict[str, float]:
     times = [r["time_to_target"] if r["reached"] else budget for r in per_rep]
     reached = [bool(r["reached"]) for r in per_rep]
@@ -100,7 +111,8 @@ def forecast(
 ) -> Forecast:
     """Replay ``reps`` simulated schedules of ``algo`` with ``threads`` workers on ``profile``."""
     needed = _gradients_for(profile, threads, budget)
-    skip, take = RunConfig(algo, threads, eta, gradients=1).warmup_window
+    config = RunConfig(algo, threads, eta, gradients=1, rule=rule)  # the warm-up and the rule
+    skip, take = config.warmup_window
     per_rep, curves = [], []
     for rep, seq in enumerate(np.random.SeedSequence(seed).spawn(reps)):
         rep_seed = int(seq.generate_state(1)[0])
@@ -111,8 +123,7 @@ def forecast(
             if rule != "constant":
                 tau = schedule.staleness()
                 pmf = Empirical.from_samples(tau[skip : skip + take] if tau.size > skip else tau)
-                s = make_rule(rule, pmf, beta=0.1, workers=threads, amplitude=1.0)
-                table = np.asarray(s(np.arange(4096)), dtype=np.float64)
+                table = config.step_scale(pmf, 4096)
                 scale = lambda t, table=table: float(table[min(t, table.size - 1)])  # noqa: E731
             result = replay(
                 schedule,
@@ -130,18 +141,10 @@ def forecast(
                 break
             gradients = min(needed, gradients * 4)
         per_rep.append(
-            {
-                "rep": rep,
-                "seed": rep_seed,
-                "reached": result.reached is not None,
-                "diverged": result.diverged,
-                "time_to_target": result.reached[0] if result.reached else float("nan"),
-                "updates_to_target": result.reached[1] if result.reached else None,
-                "replay_seconds": result.replay_seconds,
-                "tau_mean": float(schedule.staleness().mean()),
-            }
+            _outcome(rep, rep_seed, result.reached, result.diverged)
+            | {"replay_seconds": result.replay_seconds, "tau_mean": float(schedule.staleness().mean())}
         )
-        curves.append({c: result.curve[c].tolist() for c in result.curve.columns})
+        curves.append(curve_columns(result.curve))
     return Forecast(per_rep, profile, budget, _summary(per_rep, budget), curves)
 
 
@@ -174,15 +177,6 @@ def measure(
             sample_every=check_every if check_every is not None else budget / 50,
         )
         result = run(config, problem, target=target)
-        per_rep.append(
-            {
-                "rep": rep,
-                "seed": rep_seed,
-                "reached": result.reached is not None,
-                "diverged": result.diverged,
-                "time_to_target": result.reached[0] if result.reached else float("nan"),
-                "updates_to_target": result.reached[1] if result.reached else None,
-            }
-        )
-        curves.append({c: result.curve[c].tolist() for c in result.curve.columns})
+        per_rep.append(_outcome(rep, rep_seed, result.reached, result.diverged))
+        curves.append(curve_columns(result.curve))
     return {"per_rep": per_rep, **_summary(per_rep, budget), "curves": curves}
