@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-__all__ = ["km_quantile", "km_summary", "speedup_interval"]
+__all__ = ["km_quantile", "km_summary", "logrank_pvalue", "speedup_interval"]
 
 
 def km_quantile(times: npt.ArrayLike, reached: npt.ArrayLike, q: float) -> float:
@@ -34,7 +34,7 @@ def km_quantile(times: npt.ArrayLike, reached: npt.ArrayLike, q: float) -> float
         return float("inf")
     if not 0.0 < q < 1.0:
         raise ValueError(f"q must be in (0, 1), got {q}")
-    cdf = stats.ecdf(stats.CensoredData(uncensored=t[hit], right=t[~hit])).cdf
+    cdf = stats.ecdf(_censored(t, hit)).cdf
     above = np.flatnonzero(cdf.probabilities >= q - 1e-12)
     return float(cdf.quantiles[above[0]]) if above.size else float("inf")
 
@@ -46,6 +46,28 @@ def km_summary(times: npt.ArrayLike, reached: npt.ArrayLike) -> dict[str, float]
         "q25": km_quantile(times, reached, 0.25),
         "q75": km_quantile(times, reached, 0.75),
     }
+
+
+def _censored(times: npt.ArrayLike, reached: npt.ArrayLike) -> stats.CensoredData:
+    t = np.asarray(times, dtype=np.float64)
+    hit = np.asarray(reached, dtype=bool)
+    return stats.CensoredData(uncensored=t[hit], right=t[~hit])
+
+
+def logrank_pvalue(
+    a: tuple[Sequence[float], Sequence[bool]], b: tuple[Sequence[float], Sequence[bool]]
+) -> float:
+    """Two-sided p-value of the log-rank test (``scipy.stats.logrank``) that two sets of
+    times to target, each ``(times, reached)`` censored as above, come from one distribution.
+
+    NaN when neither sample has a run that reached the target (nothing to compare).
+
+    >>> round(logrank_pvalue(([1, 2, 3, 4], [True] * 4), ([5, 6, 7, 8], [True] * 4)), 4)
+    0.0067
+    """
+    if not (np.any(a[1]) or np.any(b[1])):
+        return float("nan")
+    return float(stats.logrank(_censored(*a), _censored(*b)).pvalue)
 
 
 def speedup_interval(

@@ -41,6 +41,14 @@ def _problem(o: dict[str, Any], seed: int) -> Any:
     )
 
 
+#: What a predict-mode calibration depends on: the workload, the algorithm, its step and run
+#: length, the machine profile; not the threads predicted for or the step-size rule.
+_CALIBRATION_KEYS = (
+    "problem", "model", "dataset", "batch", "hidden", "dtype", "init", "data_dir",
+    "algo", "eta", "calibrate_seconds", "profile",
+)  # fmt: skip
+
+
 @functools.lru_cache(maxsize=16)
 def _calibrated(options: str) -> Any:
     """A profile calibrated here for a predict-mode configuration (once per process)."""
@@ -48,18 +56,23 @@ def _calibrated(options: str) -> Any:
     from staleness_sim.profile import load_profile
 
     o = json.loads(options)
-    threads = o["calibrate_threads"] or min(int(o["threads"]), os.cpu_count() or 1)
     machine = load_profile(o["profile"]) if o["profile"] else None
     return calibrate_here(
-        _problem(o, 0), o["algo"], threads, float(o["eta"]), float(o["calibrate_seconds"]), machine
+        _problem(o, 0), o["algo"], o["threads"], float(o["eta"]), float(o["calibrate_seconds"]), machine
     )
+
+
+def _calibration_key(o: dict[str, Any]) -> str:
+    """The cache key of :func:`_calibrated`: its options, with the calibration's threads."""
+    threads = o["calibrate_threads"] or min(int(o["threads"]), os.cpu_count() or 1)
+    return json.dumps({**{k: o[k] for k in _CALIBRATION_KEYS}, "threads": threads}, sort_keys=True, default=str)
 
 
 def _predict_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
     from real_exec.predict.forecast import forecast
 
     o = spec.options
-    profile = _calibrated(json.dumps(o, sort_keys=True, default=str))
+    profile = _calibrated(_calibration_key(o))
     f = forecast(
         _problem(o, spec.seed),
         o["algo"],

@@ -32,9 +32,9 @@ from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
 from theory.staleness import Empirical
-from theory.survival import km_summary
+from theory.survival import km_summary, logrank_pvalue
 
-__all__ = ["Forecast", "calibrate_here", "forecast", "measure"]
+__all__ = ["Forecast", "calibrate_here", "forecast", "measure", "same_distribution_pvalue"]
 
 #: Profile fields that describe the machine rather than the model's timing.
 MACHINE_FIELDS = ("cores", "sockets", "numa_penalty", "lock_handoff", "cas_latency", "speed", "quantum")
@@ -83,9 +83,22 @@ def _outcome(rep: int, seed: int, reached: tuple[float, int] | None, diverged: b
     }
 
 
-def _summary(per_rep: list[dict[str, Any]], budget: float) -> dict[str, float]:
+def _censored(per_rep: list[dict[str, Any]], budget: float) -> tuple[list[float], list[bool]]:
+    """Times to target, censored at ``budget`` where the target was not reached."""
     times = [r["time_to_target"] if r["reached"] else budget for r in per_rep]
-    reached = [bool(r["reached"]) for r in per_rep]
+    return times, [bool(r["reached"]) for r in per_rep]
+
+
+def same_distribution_pvalue(
+    predicted: list[dict[str, Any]], measured: list[dict[str, Any]], budget: float
+) -> float:
+    """Log-rank p-value that predicted and measured times to target (censored at the budget)
+    come from one distribution (:func:`theory.survival.logrank_pvalue`)."""
+    return logrank_pvalue(_censored(predicted, budget), _censored(measured, budget))
+
+
+def _summary(per_rep: list[dict[str, Any]], budget: float) -> dict[str, float]:
+    times, reached = _censored(per_rep, budget)
     km = km_summary(times, reached)
     return {
         "time_to_target_median": km["median"],

@@ -6,8 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
 
-from theory.survival import km_quantile, km_summary, speedup_interval
+from theory.survival import km_quantile, km_summary, logrank_pvalue, speedup_interval
 
 
 def test_kaplan_meier_median_by_hand() -> None:
@@ -40,3 +43,40 @@ def test_speedup_of_twice_as_fast_runs() -> None:
     # Unpaired, the interval is wide but contains the point.
     point, low, high = speedup_interval((base, [True] * 5), (base / 2, [True] * 5), paired=False)
     assert low <= point <= high and point == pytest.approx(2.0)
+
+
+def _logrank_by_hand(a: tuple[list[float], list[bool]], b: tuple[list[float], list[bool]]) -> float:
+    """The textbook log-rank test: at each distinct event time, observed minus expected events
+    of the first sample and the hypergeometric variance; chi-square with one degree of freedom."""
+    times = np.concatenate([a[0], b[0]])
+    event = np.concatenate([a[1], b[1]]).astype(bool)
+    first = np.r_[np.ones(len(a[0]), bool), np.zeros(len(b[0]), bool)]
+    o_minus_e = var = 0.0
+    for t in np.unique(times[event]):
+        at_risk = times >= t
+        n, n1 = at_risk.sum(), (at_risk & first).sum()
+        d = (event & (times == t)).sum()
+        d1 = (event & (times == t) & first).sum()
+        o_minus_e += d1 - d * n1 / n
+        if n > 1:
+            var += d * (n1 / n) * (1 - n1 / n) * (n - d) / (n - 1)
+    return float(stats.chi2.sf(o_minus_e**2 / var, 1)) if var > 0 else float("nan")
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 20), st.booleans()), min_size=2, max_size=12),
+    st.lists(st.tuples(st.integers(1, 20), st.booleans()), min_size=2, max_size=12),
+)
+@settings(max_examples=60, deadline=None)
+def test_logrank_matches_the_textbook_test_with_censoring(
+    xa: list[tuple[int, bool]], xb: list[tuple[int, bool]]
+) -> None:
+    a = ([float(t) for t, _ in xa], [r for _, r in xa])
+    b = ([float(t) for t, _ in xb], [r for _, r in xb])
+    if not any(a[1] + b[1]):
+        assert np.isnan(logrank_pvalue(a, b))
+        return
+    expected = _logrank_by_hand(a, b)
+    if np.isnan(expected):  # zero variance (e.g. all events at one time in one sample): no test
+        return
+    assert logrank_pvalue(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from scipy import stats
 
 from tests.helpers import argv, chromium, images_loaded_in_chromium, run_cli
 
@@ -23,6 +25,9 @@ def test_predict_json_with_measurement(capsys, tmp_path: Path) -> None:
     assert predicted["reached_fraction"] == 1.0 and measured["reached_fraction"] == 1.0
     assert 0 < predicted["time_to_target_median"] < 3 and 0 < measured["time_to_target_median"] < 3
     assert doc["ratio"] == predicted["time_to_target_median"] / measured["time_to_target_median"]
+    times = [[r["time_to_target"] for r in d["per_rep"]] for d in (predicted, measured)]
+    expected_p = stats.logrank(times[0], times[1]).pvalue  # every run reached: nothing censored
+    assert doc["logrank_p"] == pytest.approx(expected_p, rel=1e-12)
     assert doc["hogwild_reads"] == "exact" and doc["calibrated_on_threads"] == 2
     predicted_table = pd.read_parquet(tmp_path / "p" / "predicted.parquet")
     assert predicted_table["time_to_target"].tolist() == [r["time_to_target"] for r in predicted["per_rep"]]

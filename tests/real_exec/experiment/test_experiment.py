@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import real_exec.experiment.execute as execute
-from real_exec.experiment.execute import run_experiment
+from real_exec.experiment.execute import _calibrated, run_experiment
 from real_exec.experiment.spec import load_experiment
 from real_exec.experiment.tables import runs_table, summary_table
 from tests.helpers import chromium, images_loaded_in_chromium, run_cli
@@ -168,7 +168,9 @@ baseline = { threads = 1 }
 
 def test_a_predicted_grid_spans_a_machine_this_one_is_not(tmp_path: Path) -> None:
     exp = load_experiment(_write(tmp_path, PREDICTED))
+    _calibrated.cache_clear()
     records = run_experiment(exp, tmp_path / "out")
+    assert _calibrated.cache_info().misses == 1  # one calibration (1 thread) serves both cells
     runs = runs_table(exp, records)
     assert len(runs) == 4 and runs["reached"].all()
     by_threads = runs.groupby("threads")["tau_mean"].mean()
