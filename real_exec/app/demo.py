@@ -8,14 +8,18 @@
    throughput are compared.
 3. Extrapolation: the calibrated simulator on a hypothetical 64-core, 2-socket server
    (the shipped ``server-2s-64`` profile's cores, sockets and NUMA penalty) for 4..64 workers.
-4. Step-size rules: TAIL-tau derived from each execution's staleness; SGD on a quadratic
+4. Prediction: time to target against workers (4..64) on that server for the experiment's
+   algorithms and rules (calibrated here, simulated schedules, the training replayed in
+   them), beside the measured 1- and 2-thread points.
+5. Step-size rules: TAIL-tau derived from each execution's staleness; SGD on a quadratic
    under the simulated delays, compared by simulated time to a target loss.
-5. Bounds: the convergence bounds evaluated for the measured staleness, and the PL bound
+6. Bounds: the convergence bounds evaluated for the measured staleness, and the PL bound
    against delayed SGD driven by the measured delays.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +32,7 @@ import pandas as pd
 from real_exec.app.options import cli_errors, out_option
 from real_exec.app.report import Report
 from real_exec.config import ALGORITHMS, RunConfig
+from real_exec.predict.forecast import on_machine
 from real_exec.problems import make_problem
 from real_exec.runner import RunResult, run
 from real_exec.validate import plot_comparison, validate_run
@@ -60,6 +65,8 @@ class _State:
         self.profiles: dict[str, HardwareProfile] = {}
         self.extrapolated: dict[tuple[str, int], Trace] = {}
         self.summary: list[dict[str, Any]] = []
+        self.experiment: dict[str, Any] = {}  # the experiment's workload, target and tables
+        self.progress: Callable[[str], None] = lambda text: None  # says what a long stage is doing
 
 
 def _real_runs(st: _State) -> None:
@@ -153,6 +160,7 @@ def _experiment(st: _State) -> None:
     st.report.figure("time_to_target", time_to_target_figure(exp, runs), "Time to target per cell")
     st.report.figure("experiment_curves", curves_figure(exp, records), "Median loss and accuracy per cell")
     st.report.table("experiment", summary, "Kaplan-Meier median time to target; speed-up over lock, constant")
+    st.experiment = {"dataset": dataset, "where": where, "spec": exp, "runs": runs, "summary": summary}
     best = summary.sort_values("median_time_to_target").iloc[0]
     st.summary.append(
         {"stage": "experiment", "item": f"MLP on {dataset}", "value": f"fastest: {best['cell']}"}
@@ -204,10 +212,7 @@ def _extrapolation(st: _State) -> None:
     gradients = 1500 if st.quick else 5000
     rows = []
     for algo in ALGORITHMS:
-        base = st.profiles[algo]
-        hypothetical = base.with_overrides(
-            cores=server.cores, sockets=server.sockets, numa_penalty=server.numa_penalty, speed=[1.0]
-        )
+        hypothetical = on_machine(st.profiles[algo], server)
         for m in workers:
             res = simulate(SimConfig(algo, m, hypothetical, gradients, seed=m))
             st.extrapolated[(algo, m)] = res.trace
@@ -236,11 +241,89 @@ def _extrapolation(st: _State) -> None:
         ax.legend(fontsize=8)
     st.report.heading("4. Extrapolation to a hypothetical 64-core, 2-socket server")
     st.report.text(
-        "Timing calibrated on this machine's 2-thread runs; cores, sockets and NUMA penalty from "
-        "the shipped server-2s-64 profile (assumed numbers, see docs/simulator.md)."
+        "Timing calibrated on this machine's 2-thread runs; cores, sockets, NUMA penalty, lock and "
+        "CAS costs from the shipped server-2s-64 profile (assumed numbers, see docs/simulator.md)."
     )
     st.report.figure("throughput_vs_workers", fig, "Simulated throughput and staleness against workers")
     st.report.table("extrapolation", frame, "Extrapolated executions")
+
+
+def _prediction(st: _State) -> None:
+    """Time to target against workers on the server, beside this machine's measurements."""
+    from real_exec.plots import plot_scaling
+    from real_exec.predict.forecast import measure
+    from real_exec.predict.scaling import predict_scaling
+    from real_exec.problems import problem_from_options
+
+    e = st.experiment
+    exp, runs, summary = e["spec"], e["runs"], e["summary"]
+    problem = problem_from_options(None, "mlp", e["dataset"], seed=0)
+    eta = float(exp.cells[0]["eta"])
+    algos = list(dict.fromkeys(c["algo"] for c in exp.cells))
+    rules = list(dict.fromkeys(c["stepsize"] for c in exp.cells))
+    reached = runs.loc[runs["reached"].astype(bool), "updates_to_target"]
+    max_updates = int(4 * reached.median()) if len(reached) else 10_000
+    workers = (4, 16) if st.quick else (4, 8, 16, 32, 64)
+    server = load_profile("server-2s-64")
+    rows = predict_scaling(
+        problem,
+        server,
+        algos=algos,
+        rules=rules,
+        workers=workers,
+        here=(2,),
+        eta=eta,
+        target=exp.target,
+        max_updates=max_updates,
+        calibrate_seconds=1.0 if st.quick else 2.0,
+        seed=5,
+        progress=st.progress,
+    )
+    predicted = pd.DataFrame(rows)
+    one = measure(
+        problem, "lock", 1, eta=eta, target=exp.target, budget=exp.budget, reps=2 if st.quick else 3, seed=5
+    )
+    measured = summary.rename(columns={"stepsize": "rule"}).assign(workers=2)
+    sequential = pd.DataFrame(
+        [{"algo": "1 thread (sequential)", "rule": r, "workers": 1, **_km(one)} for r in rules]
+    )
+    measured = pd.concat([measured, sequential])
+    fig = new_figure(10.0, 4.0)
+    for ax, rule in zip(fig.subplots(1, len(rules), sharey=True), rules, strict=True):
+        plot_scaling(
+            ax, predicted[predicted["rule"] == rule], measured[measured["rule"] == rule], f"step size: {rule}"
+        )
+    fig.axes[0].legend(fontsize=7)
+    st.report.heading("5. Prediction: time to target on the server")
+    st.report.text(
+        f"{e['where']}, target test accuracy {exp.target.accuracy:g}. For each algorithm a profile "
+        f"calibrated on a 2-thread run here is moved onto the server-2s-64 profile and the training "
+        f"is replayed in simulated schedules of 4..64 workers (one schedule per point; at most "
+        f"{max_updates:,} updates, four times the median the real 2-thread runs needed; a triangle "
+        "marks a point that did not reach the target within that budget). Open squares: the same "
+        "prediction for 2 threads here; filled circles: measured here (2 threads: the experiment "
+        "above; 1 thread: sequential SGD, the same for every algorithm), with quartiles. HOGWILD!'s "
+        "torn reads are replayed as consistent stale reads (docs/prediction.md)."
+    )
+    st.report.figure("predicted_time_to_target", fig, "Predicted time to target against workers")
+    st.report.table("prediction", predicted, "Predicted time to target (inf: not reached within the budget)")
+    there = predicted[predicted["machine"] != "here"]
+    for (algo, rule), group in there.groupby(["algo", "rule"], sort=False):
+        best = group.sort_values("median_time_to_target").iloc[0]
+        value = (
+            f"{best['median_time_to_target']:.3g} s with {best['workers']} workers"
+            if np.isfinite(best["median_time_to_target"])
+            else "target not reached within the budget"
+        )
+        st.summary.append({"stage": "prediction", "item": f"{algo}, {rule} on server-2s-64", "value": value})
+
+
+def _km(measured: dict[str, Any]) -> dict[str, float]:
+    return {
+        "median_time_to_target": measured["time_to_target_median"],
+        "q25": measured["q25"],
+        "q75": measured["q75"],
+    }
 
 
 def _stepsizes(st: _State) -> None:
@@ -279,7 +362,7 @@ def _stepsizes(st: _State) -> None:
         yscale="log", xlabel="simulated time (s)", ylabel="f - f*", title=f"SGD, leashed, {m} workers"
     )
     ax_loss.legend(fontsize=8)
-    st.report.heading(f"5. Step-size rules under the simulated staleness of {m} workers")
+    st.report.heading(f"6. Step-size rules under the simulated staleness of {m} workers")
     st.report.text("TAIL-tau and MindTheStep are derived from the first 10% of each execution's updates.")
     st.report.figure("stepsize_rules", fig, "Loss against simulated time per rule, and s(tau) per rule")
     frame = pd.DataFrame(rows)
@@ -310,7 +393,7 @@ def _bounds(st: _State) -> None:
                     "iterations to epsilon": r.iterations_to_epsilon,
                 }
             )
-    st.report.heading("6. Convergence bounds for the measured staleness (2 threads)")
+    st.report.heading("7. Convergence bounds for the measured staleness (2 threads)")
     st.report.text(
         "Non-convex bound, L = 1, sigma2 = 1, f(x0) - f* = 10, epsilon = 0.1; eta0 chosen by the bound."
     )
@@ -358,12 +441,14 @@ def run_demo(out: Path, quick: bool = False) -> Path:
         ("experiment", _experiment),
         ("validation", _validation),
         ("extrapolation", _extrapolation),
+        ("prediction", _prediction),
         ("step-size rules", _stepsizes),
         ("bounds", _bounds),
     ]
     with click.progressbar(length=len(stages), label="asgd demo", file=sys.stderr) as bar:
         for name, stage in stages:
             bar.label = f"asgd demo: {name}"
+            st.progress = functools.partial(_say, bar, bar.label)
             stage(st)
             bar.update(1)
     summary = pd.DataFrame(st.summary)
@@ -371,6 +456,11 @@ def run_demo(out: Path, quick: bool = False) -> Path:
     st.report.table("summary", summary, "Summary")
     click.echo(summary.to_string(index=False))
     return st.report.write()
+
+
+def _say(bar: Any, stage: str, text: str) -> None:
+    bar.label = f"{stage}: {text}"
+    bar.render_progress()
 
 
 @click.command("demo")

@@ -65,7 +65,9 @@ def _calibrated(options: str) -> Any:
 def _calibration_key(o: dict[str, Any]) -> str:
     """The cache key of :func:`_calibrated`: its options, with the calibration's threads."""
     threads = o["calibrate_threads"] or min(int(o["threads"]), os.cpu_count() or 1)
-    return json.dumps({**{k: o[k] for k in _CALIBRATION_KEYS}, "threads": threads}, sort_keys=True, default=str)
+    return json.dumps(
+        {**{k: o[k] for k in _CALIBRATION_KEYS}, "threads": threads}, sort_keys=True, default=str
+    )
 
 
 def _predict_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:

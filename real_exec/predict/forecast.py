@@ -34,7 +34,15 @@ from staleness_sim.profile import HardwareProfile
 from theory.staleness import Empirical
 from theory.survival import km_summary, logrank_pvalue
 
-__all__ = ["Forecast", "calibrate_here", "forecast", "measure", "same_distribution_pvalue"]
+__all__ = [
+    "Forecast",
+    "calibrate_here",
+    "forecast",
+    "gradient_seconds",
+    "measure",
+    "on_machine",
+    "same_distribution_pvalue",
+]
 
 #: Profile fields that describe the machine rather than the model's timing.
 MACHINE_FIELDS = ("cores", "sockets", "numa_penalty", "lock_handoff", "cas_latency", "speed", "quantum")
@@ -59,16 +67,23 @@ def calibrate_here(
     fields (:data:`MACHINE_FIELDS`) replace this machine's."""
     real = run(RunConfig(algo, threads, eta, seconds=seconds, check_updates=False), problem)
     profile = calibrate_profile(real.trace, os.cpu_count(), real.gradient_cpu)
-    if machine is None:
-        return profile
+    return profile if machine is None else on_machine(profile, machine)
+
+
+def on_machine(profile: HardwareProfile, machine: HardwareProfile) -> HardwareProfile:
+    """``profile``'s timing on ``machine``: its :data:`MACHINE_FIELDS` replace the profile's."""
     return profile.with_overrides(**{k: getattr(machine, k) for k in MACHINE_FIELDS})
 
 
 def _gradients_for(profile: HardwareProfile, threads: int, budget: float) -> int:
     """Gradients whose schedule outlasts ``budget`` with a margin (all workers busy)."""
-    per_gradient = float(profile.compute.mean()) + float(profile.read.mean()) + float(profile.publish.mean())
     busy = min(threads, profile.cores or threads)
-    return max(100, math.ceil(1.5 * budget * busy / max(per_gradient, 1e-9)) + 10 * threads)
+    return max(100, math.ceil(1.5 * budget * busy / max(gradient_seconds(profile), 1e-9)) + 10 * threads)
+
+
+def gradient_seconds(profile: HardwareProfile) -> float:
+    """Mean seconds of one worker's cycle without waiting: read, compute, publish."""
+    return float(profile.compute.mean()) + float(profile.read.mean()) + float(profile.publish.mean())
 
 
 def _outcome(rep: int, seed: int, reached: tuple[float, int] | None, diverged: bool) -> dict[str, Any]:

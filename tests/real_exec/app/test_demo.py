@@ -15,6 +15,7 @@ FIGURES = (
     "experiment_curves",
     "staleness_real_vs_sim",
     "throughput_vs_workers",
+    "predicted_time_to_target",
     "stepsize_rules",
     "bound_vs_measured",
 )
@@ -39,6 +40,14 @@ def test_report_has_every_figure_table_and_trace(report: Path) -> None:
     assert len(experiment) == 6 and set(experiment["algo"]) == {"lock", "hogwild", "leashed"}
     assert (experiment["runs"] == 2).all() and (report / "experiment" / "runs.parquet").exists()
     assert len(list((report / "experiment" / "runs").glob("*.json"))) == 12
+    predicted = pd.read_csv(report / "prediction.csv")
+    cells = predicted.groupby(["algo", "rule"]).size()
+    assert len(cells) == 6 and (cells == 3).all()  # 2 threads here; 4 and 16 workers on the server
+    assert set(predicted.loc[predicted["machine"] == "here", "workers"]) == {2}
+    server = predicted[predicted["machine"] == "server-2s-64"]
+    assert set(server["workers"]) == {4, 16} and (server["tau_mean"] > 2).all()
+    here = predicted[predicted["machine"] == "here"]
+    assert (here["reached"] == 1).all()  # the workload the experiment's 2-thread runs reached
     traces = sorted(p.stem for p in (report / "traces").glob("*.parquet"))
     assert len(traces) == 16  # 4 algorithms x {1, 2} threads x {real, simulated}
 
