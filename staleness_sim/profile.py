@@ -12,7 +12,8 @@ A profile is a TOML file with one ``[profile]`` table::
     dim = 101770                     # parameters; a copy costs dim * bytes_per_param / bandwidth
     bytes_per_param = 8
     bandwidth_gbs = 40.0
-    lock_handoff = 1e-6              # seconds added when a lock passes to a waiting worker
+    lock_handoff = 1e-6              # seconds a worker sleeping on the lock takes to wake up
+    lock_policy = "barging"          # or "fifo": who gets a released lock (mechanisms/mutex.py)
     cas_latency = 1e-7               # seconds per compare-and-swap
     numa_penalty = 1.0               # memory-cost factor for workers off socket 0
     speed = [1.0]                    # per-worker slowdown factors, cycled over workers
@@ -36,7 +37,14 @@ import numpy.typing as npt
 from staleness_sim.timing import Constant, describe, parse_timing
 from theory.distribution import Distribution
 
-__all__ = ["HardwareProfile", "load_profile", "shipped_profiles"]
+__all__ = ["LOCK_POLICIES", "PROFILE_OPTIONS", "HardwareProfile", "load_profile", "shipped_profiles"]
+
+#: How a released mutex is handed on (:mod:`staleness_sim.mechanisms.mutex`); the first is the
+#: default.
+LOCK_POLICIES: tuple[str, ...] = ("barging", "fifo")
+
+#: The profile fields that ``asgd simulate`` options and sweep cells set directly.
+PROFILE_OPTIONS: tuple[str, ...] = ("cores", "compute", "read", "publish", "lock_policy")
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class HardwareProfile:
     bytes_per_param: int = 8
     bandwidth_gbs: float = 10.0
     lock_handoff: float = 0.0
+    lock_policy: str = "barging"
     cas_latency: float = 0.0
     numa_penalty: float = 1.0
     speed: tuple[float, ...] = (1.0,)

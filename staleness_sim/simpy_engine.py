@@ -12,7 +12,14 @@ import numpy as np
 import simpy
 
 from staleness_sim.config import SimConfig
-from staleness_sim.mechanisms import SyncBarrier, hogwild_worker, leashed_worker, lock_worker, sync_worker
+from staleness_sim.mechanisms import (
+    Mutex,
+    SyncBarrier,
+    hogwild_worker,
+    leashed_worker,
+    lock_worker,
+    sync_worker,
+)
 from staleness_sim.result import SimResult
 from staleness_sim.sim_context import SimContext
 from theory.trace import Trace
@@ -53,7 +60,7 @@ def _start_workers(ctx: SimContext, config: SimConfig) -> None:
         for i in range(config.workers):
             env.process(hogwild_worker(ctx, i))
     elif config.algo == "lock":
-        lock = simpy.Resource(env, capacity=1)
+        lock = Mutex(ctx)
         for i in range(config.workers):
             env.process(lock_worker(ctx, i, lock))
     elif config.algo == "leashed":

@@ -15,9 +15,9 @@ A sweep file (TOML)::
     workers = [2, 4, 8]
     publish = ["const:0", "const:0.05"]
 
-Option names are those of ``asgd simulate`` (``algo``, ``workers``, ``cores``, ``profile``,
-``compute``, ``read``, ``publish``, ``persistence``). A cell is identified by a key: a hash of
-its resolved options, the gradients, the engine and the base seed -- not its position in the
+Option names are those of ``asgd simulate`` (``algo``, ``workers``, ``profile``, ``cores``,
+``compute``, ``read``, ``publish``, ``lock_policy``, ``persistence``). A cell is identified by a
+key: a hash of its resolved options, the gradients, the engine and the base seed -- not its position in the
 grid -- and its seed is drawn from that key, so each finished cell written at once to
 ``OUT/cells/cell-KEY.json`` is found again by a restarted sweep (none run twice, none lost),
 and an edited file reuses exactly the cells that still apply. The merged table is
@@ -42,12 +42,12 @@ import pandas as pd
 from staleness_sim.config import ALGORITHMS, SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.grid import expand_grid
-from staleness_sim.profile import HardwareProfile, load_profile
+from staleness_sim.profile import PROFILE_OPTIONS, HardwareProfile, load_profile
 from theory.trace import atomic_write, atomic_write_text
 
 __all__ = ["finished_cells", "load_sweep", "run_cell", "run_sweep"]
 
-OPTIONS = ("algo", "workers", "cores", "profile", "compute", "read", "publish", "persistence")
+OPTIONS = ("algo", "workers", "profile", *PROFILE_OPTIONS, "persistence")
 _SETTINGS = ("updates", "seed", "engine")
 
 
@@ -91,7 +91,7 @@ def _cell_key(cell: dict[str, Any], settings: dict[str, Any]) -> str:
 
 def _config(cell: dict[str, Any], updates: int, seed: int) -> SimConfig:
     base = load_profile(cell["profile"]) if cell.get("profile") else HardwareProfile()
-    profile = base.with_overrides(**{k: cell.get(k) for k in ("cores", "compute", "read", "publish")})
+    profile = base.with_overrides(**{k: cell.get(k) for k in PROFILE_OPTIONS})
     return SimConfig(cell["algo"], int(cell["workers"]), profile, updates, seed, cell.get("persistence"))
 
 

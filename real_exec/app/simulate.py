@@ -13,7 +13,7 @@ import numpy as np
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
 from staleness_sim.config import ALGORITHMS, SimConfig
 from staleness_sim.engines import ENGINES, simulate
-from staleness_sim.profile import HardwareProfile, load_profile
+from staleness_sim.profile import LOCK_POLICIES, HardwareProfile, load_profile
 from theory.problems import KNOWN_PROBLEMS, known_problem
 from theory.spec import RULES
 
@@ -26,22 +26,15 @@ __all__ = ["simulate_command", "sweep_command"]
 PROGRESS_FROM = 200_000
 
 
-def _profile(
-    source: str | None, cores: int | None, compute: str | None, read: str | None, publish: str | None
-) -> HardwareProfile:
+def _profile(source: str | None, **options: Any) -> HardwareProfile:
+    """The profile ``source`` (default: the built-in one) with the options that were given."""
     base = load_profile(source) if source is not None else HardwareProfile()
     try:
-        return base.with_overrides(cores=cores, compute=compute, read=read, publish=publish)
+        return base.with_overrides(**options)
     except ValueError as exc:
-        name = next(
-            (
-                o
-                for o, v in (("--compute", compute), ("--read", read), ("--publish", publish))
-                if v is not None and o[2:] in str(exc)
-            ),
-            "--profile",
-        )
-        raise click.BadParameter(str(exc), param_hint=name) from None
+        given = [k for k, v in options.items() if v is not None and repr(k) in str(exc)]
+        hint = "--" + given[0].replace("_", "-") if given else "--profile"
+        raise click.BadParameter(str(exc), param_hint=hint) from None
 
 
 def _run(config: SimConfig, engine: str) -> SimResult:
@@ -74,6 +67,12 @@ def _run(config: SimConfig, engine: str) -> SimResult:
 )
 @click.option("--read", default=None, help="Read time DIST (default const:0).")
 @click.option("--publish", default=None, help="Publish time DIST (default const:0).")
+@click.option(
+    "--lock-policy",
+    type=click.Choice(LOCK_POLICIES),
+    default=None,
+    help="Lock-based: who gets a released lock (default: the profile's, else barging).",
+)
 @click.option(
     "--persistence",
     type=click.IntRange(min=1),
@@ -113,6 +112,7 @@ def simulate_command(
     compute: str | None,
     read: str | None,
     publish: str | None,
+    lock_policy: str | None,
     persistence: int | None,
     gradients: int,
     seed: int,
@@ -126,7 +126,9 @@ def simulate_command(
     """Simulate an asynchronous SGD execution: staleness, throughput, CAS contention, memory."""
     if persistence is not None and algo != "leashed":
         raise click.BadParameter("only Leashed-SGD has a persistence bound", param_hint="--persistence")
-    profile = _profile(profile_src, cores, compute, read, publish)
+    profile = _profile(
+        profile_src, cores=cores, compute=compute, read=read, publish=publish, lock_policy=lock_policy
+    )
     config = SimConfig(algo, workers, profile, gradients, seed, persistence)
     result = _run(config, engine)
     payload: dict[str, Any] = result.summary()

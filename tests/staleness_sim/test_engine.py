@@ -40,26 +40,71 @@ def test_constant_compute_gives_tau_m_minus_1_after_warm_up(algo: str) -> None:
 
 
 def test_constant_compute_under_a_fifo_lock_cycles_through_0_to_m_minus_1() -> None:
-    # The lock is FIFO: the m publishes of a round queue ahead of the next round's reads,
-    # so every round reads the same version and the staleness cycles 0, 1, ..., m - 1.
+    # A FIFO lock: the m publishes of a round queue ahead of the next round's reads, so
+    # every round reads the same version and the staleness cycles 0, 1, ..., m - 1.
     m = 6
-    tau = simulate(SimConfig("lock", m, profile(compute="const:1"), 600, seed=0)).trace.staleness()
+    fifo = profile(compute="const:1", lock_policy="fifo")
+    tau = simulate(SimConfig("lock", m, fifo, 600, seed=0)).trace.staleness()
     assert np.array_equal(tau, np.tile(np.arange(m), 100))
 
 
-def test_lock_saturates_at_one_over_the_apply_cost() -> None:
+def test_constant_compute_under_a_barging_lock_settles_out_of_step() -> None:
+    # A barging lock (the default): a worker that has just published reads at once, so the
+    # workers stay out of step as HOGWILD!'s do: tau = m - 1 after the first round.
+    m = 6
+    tau = simulate(SimConfig("lock", m, profile(compute="const:1"), 600, seed=0)).trace.staleness()
+    assert tau[:m].tolist() == list(range(m)) and np.all(tau[m:] == m - 1)
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("barging", 10.0), ("fifo", 16 / 2.6)])
+def test_sixteen_workers_saturate_a_barging_lock_but_convoy_behind_a_fifo_one(
+    policy: str, expected: float
+) -> None:
+    # Compute 1, publish 0.1, read 0: the lock's capacity is 1 / 0.1 = 10 updates per unit
+    # time and 16 workers ask for 1.6 units of it per 1.1. Barging keeps it busy (10); FIFO
+    # makes a convoy whose rounds are 16 publishes plus one idle compute time: 16 / 2.6.
+    lock = profile(compute="const:1", publish="const:0.1", lock_policy=policy)
+    rate = simulate(SimConfig("lock", 16, lock, 20_000, seed=0)).summary()["throughput"]
+    assert rate == pytest.approx(expected, rel=0.03 if policy == "barging" else 1e-6)
+
+
+def test_waking_a_sleeper_costs_the_hand_off_on_a_saturated_barging_lock() -> None:
+    # Every publish is followed by the publisher's own barging read (zero length) and then by
+    # a sleeper that takes lock_handoff to wake: the lock idles h per update, 1 / (0.1 + h).
+    lock = profile(compute="const:1", publish="const:0.1", lock_handoff=0.01)
+    rate = simulate(SimConfig("lock", 16, lock, 20_000, seed=0)).summary()["throughput"]
+    assert rate == pytest.approx(1 / 0.11, rel=0.01)
+
+
+def test_fifo_lock_saturates_at_one_over_the_apply_cost() -> None:
     # Apply cost c = 1 under the lock, gradients 0.1 off it. With a FIFO lock a round is
     # m applies plus one gradient time in which the lock idles: m / (m c + 0.1) -> 1/c.
     rates = {}
     for m in (8, 64):
-        result = simulate(SimConfig("lock", m, profile(compute="const:0.1", publish="const:1"), 50 * m))
-        rates[m] = result.summary()["throughput"]
+        fifo = profile(compute="const:0.1", publish="const:1", lock_policy="fifo")
+        rates[m] = simulate(SimConfig("lock", m, fifo, 50 * m)).summary()["throughput"]
         assert rates[m] == pytest.approx(m / (m * 1.0 + 0.1), rel=1e-9)
     # ... which approaches the lock's capacity 1/c = 1 from below as workers are added.
     assert rates[8] < rates[64] < 1.0 and rates[64] == pytest.approx(1.0, rel=0.002)
-    # One worker never waits: 1 / (compute + apply).
-    alone = simulate(SimConfig("lock", 1, profile(compute="const:1", publish="const:0.1"), 2000))
-    assert alone.summary()["throughput"] == pytest.approx(1 / 1.1, rel=1e-9)
+    # One worker never waits: 1 / (compute + apply), under either policy.
+    for policy in ("barging", "fifo"):
+        alone = profile(compute="const:1", publish="const:0.1", lock_policy=policy)
+        assert simulate(SimConfig("lock", 1, alone, 2000)).summary()["throughput"] == pytest.approx(
+            1 / 1.1, rel=1e-9
+        )
+
+
+def test_a_mutex_released_by_a_worker_that_does_not_hold_it_is_an_error() -> None:
+    import simpy
+
+    from staleness_sim.mechanisms import Mutex
+    from staleness_sim.sim_context import SimContext
+
+    ctx = SimContext(simpy.Environment(), profile(compute="const:1"), 2, 10, 0)
+    mutex = Mutex(ctx)
+    assert list(mutex.acquire(0)) == [] and mutex.owner == 0  # uncontended: no waiting
+    with pytest.raises(RuntimeError, match="worker 1 releases a mutex held by 0"):
+        mutex.release(1)
 
 
 @pytest.mark.parametrize(

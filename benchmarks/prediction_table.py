@@ -1,0 +1,71 @@
+"""Predicted against measured time to target on this machine (the table of docs/prediction.md).
+
+Run: ``python benchmarks/prediction_table.py [--dataset fashion-mnist] [--target 0.87]
+[--budget 30] [--reps 5]``. For lock-based, HOGWILD! and Leashed-SGD: 1 thread calibrated on
+1 thread, 2 threads calibrated on 2, and 2 threads calibrated on 1 (the honest test: a
+prediction for a thread count never run). Each row is ``asgd predict --measure``: a
+calibration run, ``reps`` replayed schedules and ``reps`` real runs to the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from real_exec.monitor import Target
+from real_exec.predict.forecast import calibrate_here, forecast, measure, same_distribution_pvalue
+from real_exec.problems import problem_from_options
+
+ALGOS = ("lock", "hogwild", "leashed")
+SETUPS = ((1, 1), (2, 2), (2, 1))  # (threads, calibration threads)
+
+
+def _quartiles(s: dict) -> str:
+    return f"{s['time_to_target_median']:.2f} ({s['q25']:.2f}-{s['q75']:.2f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--target", type=float, default=0.87, help="test accuracy")
+    parser.add_argument("--budget", type=float, default=30.0)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--eta", type=float, default=0.05)
+    parser.add_argument("--check-every", type=float, default=0.1)
+    parser.add_argument("--calibrate-seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    problem = problem_from_options(None, "mlp", args.dataset, seed=0)
+    target = Target(accuracy=args.target)
+    options = {"eta": args.eta, "target": target, "budget": args.budget, "reps": args.reps}
+    print(
+        f"MLP on {args.dataset}, target test accuracy {args.target:g}, eta {args.eta:g}, budget "
+        f"{args.budget:g} s, {args.reps} repetitions, checks every {args.check_every:g} s\n"
+    )
+    print(
+        "| algo | threads | calibrated on | predicted median s (quartiles) | measured median s (quartiles) "
+        "| predicted / measured | log-rank p | reached (pred, meas) | replay s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    within = total = 0
+    for threads, cal in SETUPS:
+        for algo in ALGOS:
+            profile = calibrate_here(problem, algo, cal, args.eta, args.calibrate_seconds, None)
+            start = time.perf_counter()
+            f = forecast(problem, algo, threads, profile, seed=0, check_every=args.check_every, **options)
+            replay = time.perf_counter() - start
+            m = measure(problem, algo, threads, seed=0, check_every=args.check_every, **options)
+            ratio = f.summary["time_to_target_median"] / m["time_to_target_median"]
+            p = same_distribution_pvalue(f.per_rep, m["per_rep"], args.budget)
+            within += abs(ratio - 1) <= 0.2
+            total += 1
+            print(
+                f"| {algo} | {threads} | {cal} thread{'s' if cal > 1 else ''} | {_quartiles(f.summary)} | "
+                f"{_quartiles(m)} | {ratio:.2f} | {p:.2f} | {f.summary['reached_fraction']:.0%}, "
+                f"{m['reached_fraction']:.0%} | {replay:.1f} |",
+                flush=True,
+            )
+    print(f"\nwithin 20% of the measured median: {within} of {total}")
+
+
+if __name__ == "__main__":
+    main()
