@@ -6,6 +6,11 @@ CAS attempts, and the gap before the worker's next read (loop overhead). Where a
 contains waiting that the simulator models itself (the lock, the barrier), only its lower
 decile is used, as a constant service time. Per-worker speed factors are the workers' mean
 gradient times over the pooled mean.
+
+Leashed-SGD's CAS window (:func:`cas_window`): the part of a publish attempt during which
+another publish makes its CAS fail. A measured attempt also contains work that does not
+depend on the latest version (the interpreter between kernels, the pool's slot search); the
+window is the fraction that explains the measured failures.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import numpy as np
 
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import Constant, EmpiricalTiming
+from theory.analysis import throughput
 from theory.trace import Trace
 
-__all__ = ["calibrate_profile"]
+__all__ = ["calibrate_profile", "cas_window"]
 
 
 def _gaps(table: Any) -> np.ndarray:
@@ -28,6 +34,32 @@ def _gaps(table: Any) -> np.ndarray:
         t_apply = own["t_apply"].to_numpy()
         gaps.append(np.clip(t_read[1:] - t_apply[:-1], 0.0, None))
     return np.concatenate(gaps) if gaps else np.zeros(1)
+
+
+def cas_window(trace: Trace, publish_mean: float) -> float:
+    """The fraction ``f`` of a publish attempt (mean ``publish_mean`` seconds) exposed to other
+    workers' publishes, from the Trace's failed attempts.
+
+    The other ``m - 1`` workers publish at rate ``lambda = X (m - 1) / m`` (``X``: the run's
+    throughput); treating their publishes as a Poisson stream, an attempt whose window lasts
+    ``w = f * publish_mean`` fails with probability ``p = 1 - exp(-lambda w)``. With ``p`` the
+    measured failures per attempt::
+
+        f = -ln(1 - p) / (lambda * publish_mean),   clipped to [0, 1]
+
+    1 (the whole attempt exposed) when nothing can be learned: one worker, no attempts, no
+    publish rate.
+    """
+    attempts = trace.table["attempts"].to_numpy()
+    workers = int(trace.meta.get("workers", trace.table["worker"].nunique()))
+    total = float(attempts.sum())
+    rate = throughput(trace) * (workers - 1) / workers
+    if workers < 2 or total <= 0 or not rate > 0 or not publish_mean > 0:
+        return 1.0
+    p = float((attempts - 1).clip(min=0).sum() + (trace.table["apply_version"] < 0).sum()) / total
+    if p >= 1.0:
+        return 1.0
+    return float(np.clip(-np.log1p(-p) / (rate * publish_mean), 0.0, 1.0))
 
 
 #: The operating system's time slice assumed when threads outnumber cores (seconds); Linux's
@@ -69,6 +101,7 @@ def calibrate_profile(
         how = "measured phase durations"
     return HardwareProfile(
         name=f"calibrated from a real {algo} run",
+        cas_window=cas_window(trace, float(np.mean(publish))) if algo == "leashed" else 1.0,
         cores=cores,
         compute=EmpiricalTiming(compute),
         read=Constant(float(np.quantile(gaps, 0.1))) if waits_inside else EmpiricalTiming(gaps),

@@ -15,6 +15,7 @@ A profile is a TOML file with one ``[profile]`` table::
     lock_handoff = 1e-6              # seconds a worker sleeping on the lock takes to wake up
     lock_policy = "barging"          # or "fifo": who gets a released lock (mechanisms/mutex.py)
     cas_latency = 1e-7               # seconds per compare-and-swap
+    cas_window = 1.0                 # fraction of a publish attempt exposed to other publishes
     numa_penalty = 1.0               # memory-cost factor for workers off socket 0
     speed = [1.0]                    # per-worker slowdown factors, cycled over workers
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
@@ -63,6 +64,7 @@ class HardwareProfile:
     lock_handoff: float = 0.0
     lock_policy: str = "barging"
     cas_latency: float = 0.0
+    cas_window: float = 1.0
     numa_penalty: float = 1.0
     speed: tuple[float, ...] = (1.0,)
     quantum: float | None = None

@@ -4,8 +4,8 @@
    does), optionally on a hypothetical machine: its cores, sockets, NUMA penalty, lock and
    CAS costs and per-worker speed factors taken from a shipped or user profile.
 2. Schedule: the execution simulated with ``threads`` workers (:mod:`staleness_sim`): a short
-   one first, four times longer ones while the target is neither reached nor the budget
-   covered.
+   one first and, if the replay ran out of it before the target and the budget, one that
+   covers the budget.
 3. Replay: the model's SGD run in that schedule (:func:`real_exec.predict.replay.replay`),
    with the step-size rule fixed from the schedule's own warm-up as in real runs, stopped at
    the target or the budget.
@@ -145,7 +145,7 @@ def forecast(
     for rep, seq in enumerate(np.random.SeedSequence(seed).spawn(reps)):
         rep_seed = int(seq.generate_state(1)[0])
         gradients = min(needed, 2000 * threads + skip + take)
-        while True:  # a short schedule first; longer ones only if the target was not reached
+        while True:  # a short schedule first; the full one only if the target was not reached
             schedule = simulate(SimConfig(algo, threads, profile, gradients, seed=rep_seed)).trace
             scale = None
             if rule != "constant":
@@ -167,7 +167,7 @@ def forecast(
             covered = float(schedule.table["t_apply"].max()) >= budget
             if result.reached is not None or result.diverged or covered or gradients >= needed:
                 break
-            gradients = min(needed, gradients * 4)
+            gradients = needed  # replaying ever longer prefixes would repeat the work each time
         per_rep.append(
             _outcome(rep, rep_seed, result.reached, result.diverged)
             | {"replay_seconds": result.replay_seconds, "tau_mean": float(schedule.staleness().mean())}
