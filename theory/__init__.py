@@ -38,7 +38,16 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "poisson_for_workers",
         "truncated_pmf",
     ),
-    "stepsize": ("StepSize", "constant", "exponential", "fleet", "inverse", "mindthestep", "tail_tau"),
+    "stepsize": (
+        "StepSize",
+        "constant",
+        "cutoff",
+        "exponential",
+        "fleet",
+        "inverse",
+        "mindthestep",
+        "tail_tau",
+    ),
     "survival": ("km_quantile", "km_summary", "speedup_interval"),
     "trace": ("COLUMNS", "DERIVED", "RECORDED", "Trace", "empty_columns", "read_staleness"),
 }

@@ -15,6 +15,28 @@ steps follow the spirit of Mishchenko et al. (NeurIPS 2022). The explicit consta
 are derived in docs/theory.md (our derivation; the papers state their rates with other
 constants) and are checked against simulated delayed SGD in tests/theory/test_bounds.py.
 
+Bounds by theorem (:data:`THEOREMS`): the expression of a kind is the same for every
+theorem; what differs is the step-size condition, i.e. how large ``eta0`` may be, and so the
+iterations to reach ``epsilon``:
+
+* ``classic``: ``eta0 s_max <= c / (L (tau_max + 1))`` for any delay sequence; the rate
+  ``O(sigma2 eps^-2 + tau_max eps^-1)``.
+* ``average-delay`` (non-convex; delays i.i.d. and independent of the iterates):
+  ``eta0 <= 1 / (2 L sqrt(s_max max(s_max, m_tau2)))`` with ``m_tau2 = E[s tau^2] <= tau_max
+  tau_avg``; the rate ``O(sigma2 eps^-2 + sqrt(tau_max tau_avg) eps^-1)`` of Koloskova, Stich &
+  Jaggi (NeurIPS 2022) for the unchanged algorithm.
+* ``average-delay-cutoff``: the same theorem with the delay-adaptive rule
+  :func:`theory.stepsize.cutoff` (skip gradients older than twice the average delay), for
+  which ``m_tau2 <= 2 tau_avg^2``: the rate ``O(sigma2 eps^-2 + tau_avg eps^-1)`` of their
+  delay-adaptive scheme.
+* ``workers`` (non-convex, constant step, any delay sequence with at most ``n`` gradients in
+  flight): ``eta0 <= 1 / (2 L sqrt(n tau_max))``; the worker-count dependence of
+  Mishchenko, Bach, Even & Woodworth (NeurIPS 2022), without their virtual-iterate argument
+  that removes ``tau_max`` altogether.
+
+The rates are the papers' (from their abstracts); every constant here is derived in
+docs/theory.md ("Bounds by theorem"), none was checked against the papers' theorem texts.
+
 Symbols: ``T`` iterations, ``eta`` = eta0, ``L``, ``sigma2``, ``F0 = f(x0) - f*``,
 ``r0 = ||x0 - x*||``, ``mu`` (PL constant), and the delay moments of
 :class:`theory.delays.DelayMoments`: ``m1 = E[s]``, ``m2 = E[s^2]``, ``m_tau = E[s tau]``.
@@ -25,18 +47,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import sympy as sp
 from scipy import optimize
 
 from theory.delays import DelayMoments
+from theory.stepsize import StepSize
 
 __all__ = [
     "BOUNDS",
+    "THEOREMS",
     "BoundResult",
     "BoundSpec",
+    "Theorem",
+    "all_bounds",
     "evaluate_bound",
+    "theorem_delays",
+    "tightest",
 ]
 
 T, eta, L, sigma2, F0, r0, mu = sp.symbols("T eta L sigma2 F0 r0 mu", positive=True)
@@ -172,12 +201,112 @@ BOUNDS: dict[str, BoundSpec] = {
 }
 
 
+def _classic_limit(spec: BoundSpec, lsmooth: float, d: DelayMoments) -> float:
+    return spec.step_limit(lsmooth, d)
+
+
+def _average_delay_limit(spec: BoundSpec, lsmooth: float, d: DelayMoments) -> float:
+    """``eta0 s_max <= 1/(2L)`` and ``L^2 eta0^2 s_max m_tau2 <= 1/4`` (docs/theory.md)."""
+    return 1.0 / (2.0 * lsmooth * float(np.sqrt(d.s_max * max(d.s_max, d.m_tau2))))
+
+
+def _workers_limit(spec: BoundSpec, lsmooth: float, d: DelayMoments) -> float:
+    """``eta0 s <= 1/(2L)`` and ``L^2 (eta0 s)^2 n tau_max <= 1/4`` (docs/theory.md)."""
+    assert d.workers is not None
+    return 1.0 / (2.0 * lsmooth * d.s_max * float(np.sqrt(max(1, d.workers * d.tau_max))))
+
+
+def _needs_iid(d: DelayMoments) -> str | None:
+    return None if d.iid else "needs i.i.d. delays (a pmf; or tau_max and tau_avg read as i.i.d.)"
+
+
+def _needs_workers(d: DelayMoments) -> str | None:
+    if d.workers is None:
+        return "needs the number of workers (--workers)"
+    return None if d.constant_step else "covers a constant step only"
+
+
+@dataclass(frozen=True)
+class Theorem:
+    """A step-size condition under which a kind's bound holds (see the module docstring)."""
+
+    name: str
+    kinds: tuple[str, ...]
+    condition: str
+    rate: str
+    source: str
+    assumptions: tuple[str, ...]
+    limit: Callable[[BoundSpec, float, DelayMoments], float]
+    applies: Callable[[DelayMoments], str | None] = lambda d: None
+    rule: str | None = None  # a theorem about a delay-adaptive rule: that rule replaces --rule
+
+    def step_limit(self, kind: str, lsmooth: float, delays: DelayMoments) -> float:
+        """Largest ``eta0`` this theorem allows for bound ``kind``."""
+        return self.limit(BOUNDS[kind], lsmooth, delays)
+
+
+THEOREMS: dict[str, Theorem] = {
+    "classic": Theorem(
+        name="classic",
+        kinds=tuple(BOUNDS),
+        condition="eta0 s_max <= c / (L (tau_max + 1)), c = 1/2 (non-convex), 1/4 (convex, PL)",
+        rate="O(sigma2 eps^-2 + tau_max eps^-1)",
+        source="Stich & Karimireddy (JMLR 2020, Sec. 4); constants derived in docs/theory.md",
+        assumptions=("any delay sequence with tau_t <= tau_max",),
+        limit=_classic_limit,
+    ),
+    "average-delay": Theorem(
+        name="average-delay",
+        kinds=("nonconvex",),
+        condition="eta0 <= 1 / (2 L sqrt(s_max max(s_max, E[s tau^2])))",
+        rate="O(sigma2 eps^-2 + sqrt(tau_max tau_avg) eps^-1)",
+        source=(
+            "rate of Koloskova, Stich & Jaggi (NeurIPS 2022) for unchanged asynchronous SGD; "
+            "constants derived in docs/theory.md for i.i.d. delays"
+        ),
+        assumptions=("delays i.i.d. and independent of the iterates and the noise",),
+        limit=_average_delay_limit,
+        applies=_needs_iid,
+    ),
+    "average-delay-cutoff": Theorem(
+        name="average-delay-cutoff",
+        kinds=("nonconvex",),
+        condition="the cutoff rule (s = 1 if tau <= 2 E[tau], else 0) and the average-delay condition",
+        rate="O(sigma2 eps^-2 + tau_avg eps^-1)",
+        source=(
+            "rate of the delay-adaptive step of Koloskova, Stich & Jaggi (NeurIPS 2022); "
+            "rule theory.stepsize.cutoff; constants derived in docs/theory.md"
+        ),
+        assumptions=("delays i.i.d. and independent of the iterates and the noise",),
+        limit=_average_delay_limit,
+        applies=_needs_iid,
+        rule="cutoff",
+    ),
+    "workers": Theorem(
+        name="workers",
+        kinds=("nonconvex",),
+        condition="eta0 s <= 1 / (2 L sqrt(n tau_max)), constant step",
+        rate="O(sigma2 eps^-2 + sqrt(n tau_max) eps^-1)",
+        source=(
+            "worker-count dependence after Mishchenko, Bach, Even & Woodworth (NeurIPS 2022), "
+            "whose virtual iterates remove tau_max (not reproduced); constants derived in "
+            "docs/theory.md"
+        ),
+        assumptions=("any delay sequence with at most n gradients in flight at every step",),
+        limit=_workers_limit,
+        applies=_needs_workers,
+    ),
+}
+
+
 @dataclass(frozen=True)
 class BoundResult:
     """A bound evaluated for one problem, delay model and step size."""
 
     kind: str
     quantity: str
+    theorem: str
+    condition: str
     eta: float
     eta_max: float
     eta_chosen: bool  # the step was chosen by the bound (no eta0 given)
@@ -215,16 +344,27 @@ def evaluate_bound(
     eta0: float | None = None,
     iterations: int | None = None,
     eps: float | None = None,
+    theorem: str = "classic",
 ) -> BoundResult:
-    """Evaluate bound ``kind`` ('nonconvex', 'convex', 'pl').
+    """Evaluate bound ``kind`` ('nonconvex', 'convex', 'pl') under ``theorem`` (a key of
+    :data:`THEOREMS`; for a theorem about a rule, ``delays`` must be that rule's, as
+    :func:`all_bounds` builds them).
 
     Without ``eta0`` the step is chosen: the one minimizing the iterations to ``eps`` if
     ``eps`` is given, else the one minimizing the bound after ``iterations``, always within
-    the step limit of the derivation. Raises ``ValueError`` on invalid input.
+    the theorem's step limit. Raises ``ValueError`` on invalid input or where the theorem
+    does not apply.
     """
     if kind not in BOUNDS:
         raise ValueError(f"bound kind must be one of {', '.join(BOUNDS)}, got {kind!r}")
-    spec = BOUNDS[kind]
+    if theorem not in THEOREMS:
+        raise ValueError(f"theorem must be one of {', '.join(THEOREMS)}, got {theorem!r}")
+    spec, thm = BOUNDS[kind], THEOREMS[theorem]
+    if kind not in thm.kinds:
+        raise ValueError(f"the {theorem} theorem covers the {', '.join(thm.kinds)} bound only, not {kind}")
+    reason = thm.applies(delays)
+    if reason is not None:
+        raise ValueError(f"the {theorem} theorem {reason}")
     _check_positive("L", lsmooth)
     _check_positive("sigma2", sigma2_, allow_zero=True)
     _check_positive("f0", f0, allow_zero=True)
@@ -258,19 +398,22 @@ def evaluate_bound(
         "m2": delays.m2,
         "m_tau": m_tau_,
     }
-    eta_max = spec.step_limit(lsmooth, delays)
+    eta_max = thm.step_limit(kind, lsmooth, delays)
     chosen = eta0 is None  # True: the step is the bound's choice, not the caller's
     if eta0 is None:
         eta0 = _best_eta(spec, values, eta_max, iterations, eps)
     elif eta0 > eta_max * (1 + 1e-12):
         raise ValueError(
-            f"eta {eta0:g} is above what the {kind} bound allows: eta * max s <= "
-            f"{spec.step_factor:g} / (L (tau_max + 1)), i.e. eta <= {eta_max:.6g}"
+            f"eta {eta0:g} is above what the {kind} bound allows under the {theorem} theorem "
+            f"({thm.condition}): eta <= {eta_max:.6g}"
         )
     values["eta"] = eta0
+    classic = theorem == "classic"
     return BoundResult(
         kind=kind,
         quantity=spec.quantity,
+        theorem=theorem,
+        condition=thm.condition,
         eta=float(eta0),
         eta_max=float(eta_max),
         eta_chosen=chosen,
@@ -279,8 +422,10 @@ def evaluate_bound(
         epsilon=eps,
         iterations_to_epsilon=None if eps is None else spec.iterations(values, eps),
         floor=spec.floor(values),
-        source=spec.source,
-        assumptions=list(spec.assumptions),
+        source=spec.source if classic else thm.source,
+        assumptions=list(spec.assumptions)
+        if classic
+        else [*spec.assumptions[:-1], *thm.assumptions, thm.condition],
         delays=delays.to_dict() | {"m_tau_used": m_tau_},
     )
 
@@ -310,3 +455,97 @@ def _best_eta(
     )
     candidate = float(res.x) if objective(float(res.x)) <= objective(best) else float(best)
     return min(eta_max, float(np.exp(candidate)))
+
+
+def theorem_delays(
+    theorem: str,
+    *,
+    pmf: Any = None,
+    rule: StepSize | None = None,
+    tau_max: int | None = None,
+    tau_avg: float | None = None,
+    workers: int | None = None,
+) -> DelayMoments:
+    """The delay moments ``theorem`` is evaluated with (see :func:`all_bounds`)."""
+    from dataclasses import replace
+
+    from theory.delays import delay_moments
+    from theory.stepsize import cutoff
+
+    thm = THEOREMS[theorem]
+    if thm.rule == "cutoff" and pmf is not None:
+        return delay_moments(pmf=pmf, rule=cutoff(pmf), tau_max=tau_max, workers=workers)
+    base = delay_moments(pmf=pmf, rule=rule, tau_max=tau_max, tau_avg=tau_avg, workers=workers)
+    if thm.rule == "cutoff":
+        avg = base.m_tau
+        return DelayMoments(
+            tau_max=min(base.tau_max, int(2 * avg)), m1=0.5, m2=0.5, m_tau=avg, s_max=1.0,
+            iid=True, m_tau2=2 * avg * avg, workers=workers, constant_step=False,
+        )  # fmt: skip
+    if thm.applies is _needs_iid and pmf is None:
+        return replace(base, iid=True)  # tau_max and tau_avg read as i.i.d. delays
+    return base
+
+
+def all_bounds(
+    kind: str,
+    *,
+    lsmooth: float,
+    sigma2_: float,
+    pmf: Any = None,
+    rule: StepSize | None = None,
+    tau_max: int | None = None,
+    tau_avg: float | None = None,
+    workers: int | None = None,
+    f0: float | None = None,
+    r0_: float | None = None,
+    mu_: float | None = None,
+    eta0: float | None = None,
+    iterations: int | None = None,
+    eps: float | None = None,
+) -> tuple[list[BoundResult], dict[str, str]]:
+    """Every theorem of :data:`THEOREMS` that covers ``kind`` and these delays, and why the
+    others do not apply (``{theorem: reason}``).
+
+    Delays are a pmf (i.i.d.; with ``rule``) or ``tau_max`` and ``tau_avg``, which the
+    average-delay theorems read as i.i.d. delays of at most ``tau_max`` and mean at most
+    ``tau_avg`` (then ``E[tau^2] <= tau_max tau_avg``; with the cutoff rule ``P(kept) >= 1/2``
+    by Markov's inequality, ``E[s tau] <= tau_avg`` and ``E[s tau^2] <= 2 tau_avg^2``).
+    """
+    results, skipped = [], {}
+    for name, thm in THEOREMS.items():
+        if kind not in thm.kinds:
+            skipped[name] = f"covers the {', '.join(thm.kinds)} bound only"
+            continue
+        delays = theorem_delays(name, pmf=pmf, rule=rule, tau_max=tau_max, tau_avg=tau_avg, workers=workers)
+        try:
+            results.append(
+                evaluate_bound(
+                    kind,
+                    lsmooth=lsmooth,
+                    sigma2_=sigma2_,
+                    delays=delays,
+                    f0=f0,
+                    r0_=r0_,
+                    mu_=mu_,
+                    eta0=eta0,
+                    iterations=iterations,
+                    eps=eps,
+                    theorem=name,
+                )
+            )
+        except ValueError as exc:
+            if thm.applies(delays) is None and "above what" not in str(exc):
+                raise
+            skipped[name] = str(exc)
+    return results, skipped
+
+
+def tightest(results: list[BoundResult]) -> BoundResult:
+    """The result needing the fewest iterations to epsilon (or, without epsilon, with the
+    smallest bound after T)."""
+    if not results:
+        raise ValueError("no bound applies")
+    if results[0].epsilon is not None:
+        return min(results, key=lambda r: (r.iterations_to_epsilon, r.theorem != "classic"))
+    return min(results, key=lambda r: (r.bound, r.theorem != "classic"))

@@ -1,10 +1,12 @@
 """Delay statistics that enter the convergence bounds.
 
-A bound for a step ``eta_t = eta0 * s(tau_t)`` needs four numbers about the delays and the
-scale ``s``: the maximum delay ``tau_max``, and (for delays drawn i.i.d. from a pmf ``P``)
-``m1 = E_P[s]``, ``m2 = E_P[s^2]``, ``m_tau = E_P[s tau]`` and ``s_max = max s`` on
-``0..tau_max``. For an arbitrary (adversarial) delay sequence with a constant step the
-same formulas apply with ``m1 = m2 = s_max = 1`` and ``m_tau = tau_avg``, the average delay.
+A bound for a step ``eta_t = eta0 * s(tau_t)`` needs a few numbers about the delays and
+the scale ``s``: the maximum delay ``tau_max``, and (for delays drawn i.i.d. from a pmf
+``P``) ``m1 = E_P[s]``, ``m2 = E_P[s^2]``, ``m_tau = E_P[s tau]``, ``m_tau2 = E_P[s tau^2]``
+and ``s_max = max s`` on ``0..tau_max``. For an arbitrary (adversarial) delay sequence with
+a constant step the same formulas apply with ``m1 = m2 = s_max = 1`` and ``m_tau = tau_avg``,
+the average delay; ``m_tau2 = tau_max tau_avg`` is then the largest ``E[tau^2]`` of any pmf
+with that maximum and mean. ``workers``: how many gradients can be in flight at once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ __all__ = ["DelayMoments", "delay_moments"]
 
 @dataclass(frozen=True)
 class DelayMoments:
-    """``tau_max``, ``m1 = E[s]``, ``m2 = E[s^2]``, ``m_tau = E[s tau]``, ``s_max``."""
+    """``tau_max``, ``m1 = E[s]``, ``m2 = E[s^2]``, ``m_tau = E[s tau]``, ``s_max``,
+    ``m_tau2 = E[s tau^2]``, whether the delays are i.i.d., and the workers (or ``None``)."""
 
     tau_max: int
     m1: float
@@ -29,6 +32,9 @@ class DelayMoments:
     m_tau: float
     s_max: float
     iid: bool
+    m_tau2: float = 0.0
+    workers: int | None = None
+    constant_step: bool = True
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -40,6 +46,7 @@ def delay_moments(
     rule: StepSize | None = None,
     tau_max: int | None = None,
     tau_avg: float | None = None,
+    workers: int | None = None,
 ) -> DelayMoments:
     """Summarize delays for the bounds.
 
@@ -52,6 +59,8 @@ def delay_moments(
     >>> delay_moments(tau_max=4, tau_avg=1.5).m_tau
     1.5
     """
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     if pmf is not None:
         if tau_avg is not None:
             raise ValueError("give either a delay pmf or tau_avg, not both")
@@ -75,6 +84,9 @@ def delay_moments(
             m_tau=float(np.dot(p, s * k)),
             s_max=float(s[support].max()),
             iid=True,
+            m_tau2=float(np.dot(p, s * k * k)),
+            workers=workers,
+            constant_step=rule is None or bool(np.all(s[support] == s[support][0])),
         )
     if tau_max is None:
         raise ValueError("give a delay pmf or tau_max")
@@ -85,4 +97,13 @@ def delay_moments(
     avg = float(tau_max) if tau_avg is None else float(tau_avg)
     if not (np.isfinite(avg) and 0.0 <= avg <= tau_max):
         raise ValueError(f"tau_avg must be in [0, tau_max={tau_max}], got {tau_avg}")
-    return DelayMoments(tau_max=int(tau_max), m1=1.0, m2=1.0, m_tau=avg, s_max=1.0, iid=False)
+    return DelayMoments(
+        tau_max=int(tau_max),
+        m1=1.0,
+        m2=1.0,
+        m_tau=avg,
+        s_max=1.0,
+        iid=False,
+        m_tau2=tau_max * avg,
+        workers=workers,
+    )

@@ -22,6 +22,7 @@ from theory.stepsize import (
     CdfKind,
     StepSize,
     constant,
+    cutoff,
     exponential,
     fleet,
     inverse,
@@ -31,7 +32,7 @@ from theory.stepsize import (
 
 __all__ = ["RULES", "make_rule", "parse_pmf_spec"]
 
-RULES = ("constant", "inverse", "exponential", "fleet", "tail", "mindthestep")
+RULES = ("constant", "inverse", "exponential", "fleet", "tail", "mindthestep", "cutoff")
 
 
 def _number(text: str, what: str) -> float:
@@ -97,7 +98,8 @@ def make_rule(
     cap: float = 10.0,
     cdf: CdfKind = "strict",
 ) -> StepSize:
-    """Build rule ``name`` (one of :data:`RULES`); ``tail`` and ``mindthestep`` need ``pmf``.
+    """Build rule ``name`` (one of :data:`RULES`); ``tail``, ``mindthestep`` and ``cutoff``
+    need ``pmf``.
 
     ``fleet`` takes ``workers`` or, failing that, ``round(E[tau]) + 1`` from ``pmf``.
     """
@@ -115,10 +117,12 @@ def make_rule(
                 raise ValueError("the fleet rule needs workers or a pmf")
             workers = round(float(np.dot(np.arange(as_pmf(pmf).size), as_pmf(pmf)))) + 1
         return fleet(workers=workers)
-    if name in ("tail", "mindthestep"):
+    if name in ("tail", "mindthestep", "cutoff"):
         if pmf is None:
             raise ValueError(f"the {name} rule needs a staleness pmf")
         if name == "tail":
             return tail_tau(pmf, amplitude=amplitude, cdf=cdf)
+        if name == "cutoff":
+            return cutoff(pmf)
         return mindthestep(pmf, momentum=momentum, cap=cap)
     raise ValueError(f"rule must be one of {', '.join(RULES)}, got {name!r}")

@@ -19,6 +19,7 @@ __all__ = [
     "CdfKind",
     "StepSize",
     "constant",
+    "cutoff",
     "exponential",
     "fleet",
     "inverse",
@@ -59,6 +60,31 @@ def inverse() -> StepSize:
 
     def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
         return 1.0 / (_tau(tau) + 1.0)
+
+    return s
+
+
+def cutoff(pmf: PmfLike, factor: float = 2.0) -> StepSize:
+    """Delay-adaptive cut-off: ``s(tau) = 1`` if ``tau <= factor * E_P[tau]``, else 0 (the
+    gradient is skipped).
+
+    In the spirit of the delay-adaptive step of Koloskova, Stich & Jaggi (NeurIPS 2022):
+    skipping the gradients whose delay exceeds a multiple of the average keeps at least a
+    fraction ``1 - 1/factor`` of them (Markov) and bounds ``E[s tau^2] <= factor E[tau]^2``,
+    which gives the average-delay rate ``O(sigma^2 eps^-2 + tau_avg eps^-1)`` (the
+    ``average-delay`` bound of :mod:`theory.bounds`). The exact form of the paper's rule was
+    not checked against its text.
+
+    >>> cutoff([0.5, 0.25, 0.25])([0, 1, 2, 3]).tolist()   # E[tau] = 0.75: keep tau <= 1.5
+    [1.0, 1.0, 0.0, 0.0]
+    """
+    if not (np.isfinite(factor) and factor >= 1.0):
+        raise ValueError(f"the cut-off factor must be >= 1, got {factor}")
+    p = as_pmf(pmf)
+    limit = factor * float(np.dot(np.arange(p.size), p))
+
+    def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return np.where(_tau(tau) <= limit + 1e-12, 1.0, 0.0)
 
     return s
 

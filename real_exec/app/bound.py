@@ -17,8 +17,7 @@ from real_exec.app.options import (
     rule_kwargs,
     rule_options,
 )
-from theory.bounds import BOUNDS, evaluate_bound
-from theory.delays import delay_moments
+from theory.bounds import BOUNDS, THEOREMS, BoundResult, all_bounds, evaluate_bound, theorem_delays, tightest
 from theory.spec import RULES, make_rule
 
 __all__ = ["bound"]
@@ -34,6 +33,14 @@ __all__ = ["bound"]
 @click.option("--tau-max", type=click.IntRange(min=0), default=None, help="Maximum delay.")
 @click.option("--tau-avg", type=NON_NEGATIVE, default=None, help="Average delay (<= tau-max).")
 @click.option("--eta", type=POSITIVE, default=None, help="eta0 (default: the best the bound allows).")
+@click.option(
+    "--theorem",
+    type=click.Choice(list(THEOREMS)),
+    default="classic",
+    show_default=True,
+    help="Whose step-size condition (docs/theory.md).",
+)
+@click.option("--all", "every", is_flag=True, help="Every theorem that applies; the tightest marked.")
 @click.option(
     "--rule",
     type=click.Choice(RULES),
@@ -56,6 +63,8 @@ def bound(
     tau_max: int | None,
     tau_avg: float | None,
     eta: float | None,
+    theorem: str,
+    every: bool,
     rule: str,
     pmf: str | None,
     epsilon: float | None,
@@ -65,41 +74,64 @@ def bound(
 ) -> None:
     """Evaluate convergence bound KIND (nonconvex, convex, pl) for delayed SGD."""
     model = parse_pmf(pmf) if pmf is not None else None
+    workers = kw.get("workers")  # the fleet rule's workers; also the workers theorem's
     if rule != "constant" and model is None:
         raise click.UsageError(f"--rule {rule} needs --pmf (adaptive steps assume i.i.d. delays)")
     s = None if rule == "constant" else make_rule(rule, model, **rule_kwargs(kw))
     if iterations is None and epsilon is None:
         raise click.UsageError("give --iterations or --epsilon (or both)")
-    delays = delay_moments(pmf=model, rule=s, tau_max=tau_max, tau_avg=tau_avg)
-    result = evaluate_bound(
-        kind,
-        lsmooth=lsmooth,
-        sigma2_=sigma2,
-        delays=delays,
-        f0=f0,
-        r0_=r0,
-        mu_=mu,
-        eta0=eta,
-        iterations=iterations,
-        eps=epsilon,
+    common: dict[str, Any] = dict(
+        lsmooth=lsmooth, sigma2_=sigma2, f0=f0, r0_=r0, mu_=mu, eta0=eta, iterations=iterations, eps=epsilon
     )
-    reachable = result.iterations_to_epsilon is None or math.isfinite(result.iterations_to_epsilon)
-    payload = result.to_dict() | {
-        "rule": rule,
-        "reachable": reachable,
-        "expression": str(BOUNDS[kind].expr),
-    }
+    if every:
+        results, skipped = all_bounds(
+            kind, pmf=model, rule=s, tau_max=tau_max, tau_avg=tau_avg, workers=workers, **common
+        )
+        best = tightest(results)
+        payload: dict[str, Any] = {
+            "bounds": [_payload(r, rule, kind) for r in results],
+            "tightest": best.theorem,
+            "not_applicable": skipped,
+        }
+        lines = [f"{kind} bound on {best.quantity}, by theorem (* the tightest)"]
+        for r in results:
+            mark = "*" if r is best else " "
+            at = f", bound after T = {iterations}: {r.bound:.6g}" if r.bound is not None else ""
+            lines.append(f" {mark} {r.theorem:22s} eta0 <= {r.eta_max:.4g} (used {r.eta:.4g}){_reach(r)}{at}")
+        lines += [f"   {name}: {why}" for name, why in skipped.items()]
+        emit(payload, as_json, lines)
+        return
+    if THEOREMS[theorem].rule is not None:
+        rule = str(THEOREMS[theorem].rule)
+    delays = theorem_delays(theorem, pmf=model, rule=s, tau_max=tau_max, tau_avg=tau_avg, workers=workers)
+    result = evaluate_bound(kind, delays=delays, theorem=theorem, **common)
+    single = _payload(result, rule, kind)
     how = "chosen" if result.eta_chosen else "given"
     lines = [
-        f"{kind} bound on {result.quantity}",
+        f"{kind} bound on {result.quantity} ({theorem} theorem)",
         f"  eta0 = {result.eta:.6g} ({how}; the bound allows <= {result.eta_max:.6g}), rule {rule}",
         f"  delays: tau_max = {delays.tau_max}, E[s] = {delays.m1:.4g}, E[s tau] = {delays.m_tau:.4g}",
     ]
     if result.bound is not None:
         lines.append(f"  bound after T = {iterations}: {result.bound:.6g}")
     if result.iterations_to_epsilon is not None:
-        n = result.iterations_to_epsilon
-        reach = f"{int(n)}" if reachable else f"never (floor {result.floor:.4g} >= epsilon)"
-        lines.append(f"  iterations to epsilon = {epsilon:g}: {reach}")
+        lines.append(f"  iterations to epsilon = {epsilon:g}:{_reach(result)}")
     lines.append(f"  source: {result.source}")
-    emit(payload, as_json, lines)
+    emit(single, as_json, lines)
+
+
+def _reachable(r: BoundResult) -> bool:
+    return r.iterations_to_epsilon is None or math.isfinite(r.iterations_to_epsilon)
+
+
+def _reach(r: BoundResult) -> str:
+    if r.iterations_to_epsilon is None:
+        return ""
+    if not _reachable(r):
+        return f" never (floor {r.floor:.4g} >= epsilon)"
+    return f" {int(r.iterations_to_epsilon):,} iterations"
+
+
+def _payload(r: BoundResult, rule: str, kind: str) -> dict[str, Any]:
+    rule = THEOREMS[r.theorem].rule or rule
+    return r.to_dict() | {"rule": rule, "reachable": _reachable(r), "expression": str(BOUNDS[kind].expr)}

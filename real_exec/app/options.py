@@ -126,7 +126,7 @@ def rule_options(func: F) -> F:
             "--workers",
             type=click.IntRange(min=1),
             default=None,
-            help="Workers m, for FLeet's tau_thr = m + 1 (default round(E[tau]) + 1).",
+            help="Workers m: FLeet's tau_thr = m + 1 (default round(E[tau]) + 1); the workers bound's n.",
         ),
         click.option("--cap", type=POSITIVE, default=10.0, show_default=True, help="MindTheStep cap > 0."),
         click.option(
