@@ -54,6 +54,39 @@ def test_bound_nonconvex_json(capsys) -> None:
     assert doc["iterations_to_epsilon"] > 0 and "Stich" in doc["source"]
 
 
+def test_bound_all_theorems_and_the_tightest(capsys) -> None:
+    # tau_max = 16 tau_avg: the average-delay theorems allow a step 4x (sqrt(64 * 4) = 16
+    # against 65) and 11x (cutoff) the classic one, and need fewer iterations.
+    args = "bound nonconvex --L 1 --sigma2 1 --f0 10 --tau-max 64 --tau-avg 4 --epsilon 0.1 --all --json"
+    code, out, _ = run(capsys, *argv(args))
+    doc = json.loads(out)
+    assert code == 0
+    by_name = {b["theorem"]: b for b in doc["bounds"]}
+    assert set(by_name) == {"classic", "average-delay", "average-delay-cutoff"}
+    assert set(doc["not_applicable"]) == {"workers"}  # no --workers
+    classic = by_name["classic"]["iterations_to_epsilon"]
+    assert by_name["average-delay"]["eta_max"] == pytest.approx(1 / (2 * 16))
+    assert by_name["classic"]["eta_max"] == pytest.approx(1 / (2 * 65))
+    for name in ("average-delay", "average-delay-cutoff"):
+        assert by_name[name]["iterations_to_epsilon"] < classic
+    best = min(doc["bounds"], key=lambda b: b["iterations_to_epsilon"])
+    assert doc["tightest"] == best["theorem"] == "average-delay"
+    assert by_name["average-delay-cutoff"]["rule"] == "cutoff"
+    code, out, _ = run(capsys, *argv(args.replace("--json", "--workers 5")))
+    assert code == 0 and "* average-delay " in out and "workers" in out
+
+
+def test_a_theorem_that_does_not_apply_is_refused(capsys) -> None:
+    code, _, err = run(
+        capsys, *argv("bound convex --L 1 --sigma2 1 --r0 1 --tau-max 8 --epsilon 0.1 --theorem workers")
+    )
+    assert code == 2 and "covers the nonconvex bound only" in err
+    code, _, err = run(
+        capsys, *argv("bound nonconvex --L 1 --sigma2 1 --f0 1 --tau-max 8 --epsilon 0.1 --theorem workers")
+    )
+    assert code == 2 and "--workers" in err
+
+
 def test_bound_pl_with_given_eta(capsys) -> None:
     code, out, _ = run(
         capsys,
