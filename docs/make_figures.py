@@ -23,6 +23,49 @@ def rules_figure(model: StalenessModel, title: str, path: Path, workers: int) ->
     save_figure(fig, path)
 
 
+def bounds_figure(path: Path, threads: int = 4, seconds: float = 3.0) -> None:
+    """Iterations to epsilon against tau_max / tau_avg for each theorem, at the mean staleness
+    of a real Leashed-SGD run here; the run's own pmf as points."""
+    from real_exec import RunConfig, run
+    from real_exec.problems import make_problem
+    from theory.bounds import all_bounds
+    from theory.staleness import Empirical
+
+    trace = run(
+        RunConfig("leashed", threads, 0.05, seconds=seconds, check_updates=False),
+        make_problem("digits-mlp", np.random.default_rng(0)),
+    ).trace
+    tau = trace.staleness()
+    avg = float(tau.mean())
+    common = dict(lsmooth=1.0, sigma2_=1.0, f0=10.0, eps=0.1, workers=threads)
+    ratios = np.unique(np.geomspace(1.0, 64.0, 25))
+    curves: dict[str, list[float]] = {}
+    for r in ratios:
+        tau_max = max(1, round(r * avg))
+        results, _ = all_bounds("nonconvex", tau_max=tau_max, tau_avg=min(avg, tau_max), **common)
+        for b in results:
+            curves.setdefault(b.theorem, []).append(b.iterations_to_epsilon or np.nan)
+    fig = new_figure(7.0, 4.2)
+    ax = fig.add_subplot()
+    for name, its in curves.items():
+        ax.plot(ratios[: len(its)], its, label=name)
+    pmf = Empirical.from_samples(tau)
+    own, _ = all_bounds("nonconvex", pmf=pmf, **common)
+    ratio = float(tau.max()) / avg
+    for b in own:
+        ax.plot([ratio], [b.iterations_to_epsilon], "o", color="0.3")
+    ax.plot([], [], "o", color="0.3", label="the run's own pmf (each theorem)")
+    ax.set(
+        xscale="log", yscale="log", xlabel="tau_max / tau_avg",
+        ylabel="iterations to epsilon = 0.1",
+        title=f"Non-convex bound, L = 1, sigma2 = 1, F0 = 10; tau_avg = {avg:.2f} "
+        f"(Leashed-SGD, {threads} threads)",
+    )  # fmt: skip
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
     rules_figure(
@@ -31,3 +74,4 @@ if __name__ == "__main__":
     rules_figure(
         geometric_for_workers(8), "s(tau) on geometric(7/8) staleness (m = 8)", OUT / "rules_geometric.png", 8
     )
+    bounds_figure(OUT / "bounds_by_theorem.png")

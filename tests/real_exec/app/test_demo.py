@@ -48,6 +48,9 @@ def test_report_has_every_figure_table_and_trace(report: Path) -> None:
     assert set(server["workers"]) == {4, 16} and (server["tau_mean"] > 2).all()
     here = predicted[predicted["machine"] == "here"]
     assert (here["reached"] == 1).all()  # the workload the experiment's 2-thread runs reached
+    bounds = pd.read_csv(report / "bounds.csv")
+    assert set(bounds["tightest theorem"]) <= {"classic", "average-delay", "workers"}
+    assert (bounds["iterations to epsilon"] <= bounds["classic: iterations"]).all()
     traces = sorted(p.stem for p in (report / "traces").glob("*.parquet"))
     assert len(traces) == 16  # 4 algorithms x {1, 2} threads x {real, simulated}
 
