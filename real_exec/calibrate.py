@@ -24,7 +24,7 @@ from staleness_sim.timing import Constant, EmpiricalTiming
 from theory.analysis import throughput
 from theory.trace import Trace
 
-__all__ = ["calibrate_profile", "cas_window"]
+__all__ = ["calibrate_profile", "cas_window", "lock_handoff"]
 
 
 def _gaps(table: Any) -> np.ndarray:
@@ -34,6 +34,38 @@ def _gaps(table: Any) -> np.ndarray:
         t_apply = own["t_apply"].to_numpy()
         gaps.append(np.clip(t_read[1:] - t_apply[:-1], 0.0, None))
     return np.concatenate(gaps) if gaps else np.zeros(1)
+
+
+def lock_handoff(trace: Trace, service: float, min_samples: int = 20) -> float:
+    """The lock's wake-up latency in a lock-based run: the median, over the publishes that
+    asked for the lock before the previous publish released it (``t_grad_done`` of one before
+    ``t_apply`` of the one before it, in publish order), of the time from that release to the
+    end of the waiting publish, less the publish ``service`` time::
+
+        h = median(t_apply[i] - t_apply[i - 1] - service),  clipped at 0
+
+    A sample can also contain another worker's read taken in between (a barging read), which
+    the median discounts. 0 with fewer than ``min_samples`` waiting publishes.
+    """
+    order = np.argsort(trace.table["t_apply"].to_numpy(), kind="stable")
+    t_apply = trace.table["t_apply"].to_numpy()[order]
+    waited = _waited(trace.table)[order]
+    previous = np.r_[0.0, t_apply[:-1]]
+    if int(waited.sum()) < min_samples:
+        return 0.0
+    return max(0.0, float(np.median(t_apply[waited] - previous[waited] - service)))
+
+
+def _waited(table: Any) -> np.ndarray:
+    """Per row: whether its publish asked for the lock (``t_grad_done``) before the publish
+    preceding it in publish order released it (its ``t_apply``)."""
+    order = np.argsort(table["t_apply"].to_numpy(), kind="stable")
+    t_apply = table["t_apply"].to_numpy()[order]
+    asked = table["t_grad_done"].to_numpy()[order]
+    sorted_waited = np.r_[False, asked[1:] < t_apply[:-1]]
+    out = np.empty_like(sorted_waited)
+    out[order] = sorted_waited
+    return out
 
 
 def cas_window(trace: Trace, publish_mean: float) -> float:
@@ -88,6 +120,7 @@ def calibrate_profile(
     waits_inside = algo in ("lock", "sync")
     threads = int(trace.meta.get("workers", table["worker"].nunique()))
     shared = cores is not None and threads > cores
+    ratio = 1.0  # CPU over wall time of the phases (below 1 when threads share cores)
     if shared and gradient_cpu is not None and gradient_cpu.size and np.isfinite(gradient_cpu).all():
         ratio = float(np.median(gradient_cpu) / np.median(compute))
         compute, publish, gaps = np.asarray(gradient_cpu, dtype=np.float64), publish * ratio, gaps * ratio
@@ -99,13 +132,27 @@ def calibrate_profile(
         # With per-worker speed factors the pooled samples are rescaled to a nominal worker.
         compute = compute / np.asarray([by_worker[w] / compute.mean() for w in table["worker"]])
         how = "measured phase durations"
+    read: Any = Constant(float(np.quantile(gaps, 0.1))) if waits_inside else EmpiricalTiming(gaps)
+    publish_timing: Any = (
+        Constant(float(np.quantile(publish, 0.1))) if waits_inside else EmpiricalTiming(publish)
+    )
+    handoff = 0.0
+    if algo == "lock":
+        # The loop's own overhead (the gap's typical part above its lower decile) runs outside
+        # the lock: it joins the gradient phase, and the read under the lock keeps the decile.
+        compute = compute + float(np.median(gaps) - np.quantile(gaps, 0.1))
+        free = ~_waited(table)
+        if int(free.sum()) >= 20:  # publishes that found the lock free: pure service times
+            publish_timing = EmpiricalTiming(publish[free])
+        handoff = lock_handoff(trace, float(publish_timing.mean()) / ratio) * ratio
     return HardwareProfile(
         name=f"calibrated from a real {algo} run",
+        lock_handoff=handoff,
         cas_window=cas_window(trace, float(np.mean(publish))) if algo == "leashed" else 1.0,
         cores=cores,
         compute=EmpiricalTiming(compute),
-        read=Constant(float(np.quantile(gaps, 0.1))) if waits_inside else EmpiricalTiming(gaps),
-        publish=Constant(float(np.quantile(publish, 0.1))) if waits_inside else EmpiricalTiming(publish),
+        read=read,
+        publish=publish_timing,
         speed=speed,
         quantum=quantum if shared else None,
         description=f"fitted by real_exec.calibrate from {how}",
