@@ -21,16 +21,16 @@ iterations to reach ``epsilon``:
 
 * ``classic``: ``eta0 s_max <= c / (L (tau_max + 1))`` for any delay sequence; the rate
   ``O(sigma2 eps^-2 + tau_max eps^-1)``.
-* ``average-delay`` (non-convex; delays i.i.d. and independent of the iterates):
-  ``eta0 <= 1 / (2 L sqrt(s_max max(s_max, m_tau2)))`` with ``m_tau2 = E[s tau^2] <= tau_max
+* ``average-delay`` (non-convex and convex; delays i.i.d. and independent of the iterates):
+  ``eta0 <= c / (L sqrt(s_max max(s_max, m_tau2)))`` (``c`` = 1/2, 1/4) with ``m_tau2 = E[s tau^2] <= tau_max
   tau_avg``; the rate ``O(sigma2 eps^-2 + sqrt(tau_max tau_avg) eps^-1)`` of Koloskova, Stich &
   Jaggi (NeurIPS 2022) for the unchanged algorithm.
 * ``average-delay-cutoff``: the same theorem with the delay-adaptive rule
   :func:`theory.stepsize.cutoff` (skip gradients older than twice the average delay), for
   which ``m_tau2 <= 2 tau_avg^2``: the rate ``O(sigma2 eps^-2 + tau_avg eps^-1)`` of their
   delay-adaptive scheme.
-* ``workers`` (non-convex, constant step, any delay sequence with at most ``n`` gradients in
-  flight): ``eta0 <= 1 / (2 L sqrt(n tau_max))``; the worker-count dependence of
+* ``workers`` (non-convex and convex, constant step, any delay sequence with at most ``n``
+  gradients in flight): ``eta0 <= c / (L sqrt(n tau_max))``; the worker-count dependence of
   Mishchenko, Bach, Even & Woodworth (NeurIPS 2022), without their virtual-iterate argument
   that removes ``tau_max`` altogether.
 
@@ -206,14 +206,15 @@ def _classic_limit(spec: BoundSpec, lsmooth: float, d: DelayMoments) -> float:
 
 
 def _average_delay_limit(spec: BoundSpec, lsmooth: float, d: DelayMoments) -> float:
-    """``eta0 s_max <= 1/(2L)`` and ``L^2 eta0^2 s_max m_tau2 <= 1/4`` (docs/theory.md)."""
-    return 1.0 / (2.0 * lsmooth * float(np.sqrt(d.s_max * max(d.s_max, d.m_tau2))))
+    """``eta0 s_max <= c/L`` and ``L^2 eta0^2 s_max m_tau2 <= c^2`` with the kind's ``c``
+    (1/2 non-convex, 1/4 convex; docs/theory.md)."""
+    return spec.step_factor / (lsmooth * float(np.sqrt(d.s_max * max(d.s_max, d.m_tau2))))
 
 
 def _workers_limit(spec: BoundSpec, lsmooth: float, d: DelayMoments) -> float:
-    """``eta0 s <= 1/(2L)`` and ``L^2 (eta0 s)^2 n tau_max <= 1/4`` (docs/theory.md)."""
+    """``eta0 s <= c/L`` and ``L^2 (eta0 s)^2 n tau_max <= c^2`` (docs/theory.md)."""
     assert d.workers is not None
-    return 1.0 / (2.0 * lsmooth * d.s_max * float(np.sqrt(max(1, d.workers * d.tau_max))))
+    return spec.step_factor / (lsmooth * d.s_max * float(np.sqrt(max(1, d.workers * d.tau_max))))
 
 
 def _needs_iid(d: DelayMoments) -> str | None:
@@ -257,8 +258,8 @@ THEOREMS: dict[str, Theorem] = {
     ),
     "average-delay": Theorem(
         name="average-delay",
-        kinds=("nonconvex",),
-        condition="eta0 <= 1 / (2 L sqrt(s_max max(s_max, E[s tau^2])))",
+        kinds=("nonconvex", "convex"),
+        condition="eta0 <= c / (L sqrt(s_max max(s_max, E[s tau^2]))), c = 1/2 (non-convex), 1/4 (convex)",
         rate="O(sigma2 eps^-2 + sqrt(tau_max tau_avg) eps^-1)",
         source=(
             "rate of Koloskova, Stich & Jaggi (NeurIPS 2022) for unchanged asynchronous SGD; "
@@ -270,7 +271,7 @@ THEOREMS: dict[str, Theorem] = {
     ),
     "average-delay-cutoff": Theorem(
         name="average-delay-cutoff",
-        kinds=("nonconvex",),
+        kinds=("nonconvex", "convex"),
         condition="the cutoff rule (s = 1 if tau <= 2 E[tau], else 0) and the average-delay condition",
         rate="O(sigma2 eps^-2 + tau_avg eps^-1)",
         source=(
@@ -284,8 +285,8 @@ THEOREMS: dict[str, Theorem] = {
     ),
     "workers": Theorem(
         name="workers",
-        kinds=("nonconvex",),
-        condition="eta0 s <= 1 / (2 L sqrt(n tau_max)), constant step",
+        kinds=("nonconvex", "convex"),
+        condition="eta0 s <= c / (L sqrt(n tau_max)), constant step, c = 1/2 (non-convex), 1/4 (convex)",
         rate="O(sigma2 eps^-2 + sqrt(n tau_max) eps^-1)",
         source=(
             "worker-count dependence after Mishchenko, Bach, Even & Woodworth (NeurIPS 2022), "

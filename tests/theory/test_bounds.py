@@ -80,33 +80,36 @@ def test_bounds_hold_on_random_quadratics(quadratic_seed: int) -> None:
 
 
 @pytest.mark.parametrize("quadratic_seed", range(N_QUADRATICS))
-def test_every_theorem_holds_at_its_largest_step(quadratic_seed: int) -> None:
-    # The non-convex bound under each theorem, at the largest step that theorem allows (the
+@pytest.mark.parametrize("kind", ["nonconvex", "convex"])
+def test_every_theorem_holds_at_its_largest_step(kind: str, quadratic_seed: int) -> None:
+    # Each bound under each theorem, at the largest step that theorem allows (the
     # average-delay and workers theorems allow up to 3-4x the classic step here), on the
     # delays above (i.i.d.) and on the cutoff rule; same margin as above.
     rng = np.random.default_rng(100 + quadratic_seed)
     lsmooth = rng.uniform(0.5, 2.0)
     problem = random_quadratic(rng, dim=4, lsmooth=lsmooth, mu=lsmooth * rng.uniform(0.05, 1.0), sigma2=1.0)
     x0 = problem.x_star + rng.uniform(0.5, 2.0)
-    f0 = float(problem.value(x0) - problem.f_star)
+    start = {
+        "f0": float(problem.value(x0) - problem.f_star),
+        "r0_": float(np.linalg.norm(x0 - problem.x_star)),
+    }
     for delay_name, pmf in DELAYS.items():
         workers = int(pmf.probs.size)  # i.i.d. delays <= tau_max: at most tau_max + 1 in flight
-        results, _ = all_bounds(
-            "nonconvex", lsmooth=lsmooth, sigma2_=1.0, pmf=pmf, workers=workers, f0=f0, iterations=ITERATIONS
-        )
+        common = dict(lsmooth=lsmooth, sigma2_=1.0, iterations=ITERATIONS, **start)
+        results, _ = all_bounds(kind, pmf=pmf, workers=workers, **common)
         assert {r.theorem for r in results} == set(THEOREMS)
         for r in results:
-            eta0 = r.eta_max
             rule = make_rule(THEOREMS[r.theorem].rule, pmf) if THEOREMS[r.theorem].rule else None
-            run = run_delayed_sgd(problem, x0, eta0, pmf, ITERATIONS, rng, runs=RUNS, rule=rule)
+            run = run_delayed_sgd(problem, x0, r.eta_max, pmf, ITERATIONS, rng, runs=RUNS, rule=rule)
             d = theorem_delays(r.theorem, pmf=pmf, workers=workers)
-            bound = evaluate_bound(
-                "nonconvex", lsmooth=lsmooth, sigma2_=1.0, delays=d, f0=f0, eta0=eta0, iterations=ITERATIONS,
-                theorem=r.theorem,
-            ).bound  # fmt: skip
-            mean, se = _mean_and_se(run.grad_sq.mean(axis=1))
+            bound = evaluate_bound(kind, delays=d, eta0=r.eta_max, theorem=r.theorem, **common).bound
+            if kind == "nonconvex":
+                measured = run.grad_sq.mean(axis=1)
+            else:
+                measured = (run.step * run.gap_read).sum(axis=1) / (r.eta_max * d.m1 * ITERATIONS)
+            mean, se = _mean_and_se(measured)
             assert mean - 3 * se <= bound, (
-                f"{r.theorem}, {delay_name}: measured {mean:.4g} > bound {bound:.4g}"
+                f"{kind}, {r.theorem}, {delay_name}: measured {mean:.4g} > bound {bound:.4g}"
             )
 
 
