@@ -78,9 +78,9 @@ def test_bound_all_theorems_and_the_tightest(capsys) -> None:
 
 def test_a_theorem_that_does_not_apply_is_refused(capsys) -> None:
     code, _, err = run(
-        capsys, *argv("bound convex --L 1 --sigma2 1 --r0 1 --tau-max 8 --epsilon 0.1 --theorem workers")
+        capsys, *argv("bound pl --L 1 --mu 0.1 --sigma2 1 --f0 1 --tau-max 8 --epsilon 0.1 --theorem workers")
     )
-    assert code == 2 and "covers the nonconvex bound only" in err
+    assert code == 2 and "covers the nonconvex, convex bound only, not pl" in err
     code, _, err = run(
         capsys, *argv("bound nonconvex --L 1 --sigma2 1 --f0 1 --tau-max 8 --epsilon 0.1 --theorem workers")
     )
