@@ -217,6 +217,12 @@ def _workers_limit(spec: BoundSpec, lsmooth: float, d: DelayMoments) -> float:
     return spec.step_factor / (lsmooth * d.s_max * float(np.sqrt(max(1, d.workers * d.tau_max))))
 
 
+def _kinds(thm: Theorem) -> str:
+    """``the nonconvex and convex bounds``, ``the nonconvex bound``."""
+    names = " and ".join(thm.kinds)
+    return f"the {names} bound" + ("s" if len(thm.kinds) > 1 else "")
+
+
 def _needs_iid(d: DelayMoments) -> str | None:
     return None if d.iid else "needs i.i.d. delays (a pmf; or tau_max and tau_avg read as i.i.d.)"
 
@@ -362,7 +368,7 @@ def evaluate_bound(
         raise ValueError(f"theorem must be one of {', '.join(THEOREMS)}, got {theorem!r}")
     spec, thm = BOUNDS[kind], THEOREMS[theorem]
     if kind not in thm.kinds:
-        raise ValueError(f"the {theorem} theorem covers the {', '.join(thm.kinds)} bound only, not {kind}")
+        raise ValueError(f"the {theorem} theorem covers {_kinds(thm)} only, not the {kind} bound")
     reason = thm.applies(delays)
     if reason is not None:
         raise ValueError(f"the {theorem} theorem {reason}")
@@ -516,7 +522,7 @@ def all_bounds(
     results, skipped = [], {}
     for name, thm in THEOREMS.items():
         if kind not in thm.kinds:
-            skipped[name] = f"covers the {', '.join(thm.kinds)} bound only"
+            skipped[name] = f"covers {_kinds(thm)} only"
             continue
         delays = theorem_delays(name, pmf=pmf, rule=rule, tau_max=tau_max, tau_avg=tau_avg, workers=workers)
         try:

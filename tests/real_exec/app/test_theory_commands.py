@@ -80,7 +80,7 @@ def test_a_theorem_that_does_not_apply_is_refused(capsys) -> None:
     code, _, err = run(
         capsys, *argv("bound pl --L 1 --mu 0.1 --sigma2 1 --f0 1 --tau-max 8 --epsilon 0.1 --theorem workers")
     )
-    assert code == 2 and "covers the nonconvex, convex bound only, not pl" in err
+    assert code == 2 and "covers the nonconvex and convex bounds only, not the pl bound" in err
     code, _, err = run(
         capsys, *argv("bound nonconvex --L 1 --sigma2 1 --f0 1 --tau-max 8 --epsilon 0.1 --theorem workers")
     )
