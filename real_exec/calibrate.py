@@ -36,6 +36,18 @@ def _gaps(table: Any) -> np.ndarray:
     return np.concatenate(gaps) if gaps else np.zeros(1)
 
 
+#: A phase sample longer than this many times the phase's median was preempted: time slices
+#: are milliseconds, the phases besides the gradient microseconds.
+PREEMPTED = 20.0
+
+
+def _unpreempted(samples: np.ndarray) -> np.ndarray:
+    """The samples of a short phase that ran without losing their core (the simulator adds
+    the time-sharing itself): those within :data:`PREEMPTED` times the median."""
+    keep = samples[samples <= PREEMPTED * max(float(np.median(samples)), 1e-9)]
+    return keep if keep.size else samples
+
+
 def lock_handoff(trace: Trace, service: float, min_samples: int = 20) -> float:
     """The lock's wake-up latency in a lock-based run: the median, over the publishes that
     asked for the lock before the previous publish released it (``t_grad_done`` of one before
@@ -106,9 +118,9 @@ def calibrate_profile(
 
     When the run had more threads than ``cores``, its wall-clock phases include time spent
     preempted. The simulator models that time sharing itself (round robin with a time slice
-    ``quantum``), so the phases are deflated: the gradient time is taken from the threads' CPU
-    time (``gradient_cpu``, recorded by real runs) and the other phases are scaled by the same
-    ratio of CPU to wall time.
+    ``quantum``), so the gradient time is taken from the threads' CPU time (``gradient_cpu``,
+    recorded by real runs) and the other, short phases keep only their samples that were not
+    preempted (:func:`_unpreempted`).
     """
     table = trace.table
     if len(table) < 10:
@@ -120,35 +132,42 @@ def calibrate_profile(
     waits_inside = algo in ("lock", "sync")
     threads = int(trace.meta.get("workers", table["worker"].nunique()))
     shared = cores is not None and threads > cores
-    ratio = 1.0  # CPU over wall time of the phases (below 1 when threads share cores)
-    if shared and gradient_cpu is not None and gradient_cpu.size and np.isfinite(gradient_cpu).all():
-        ratio = float(np.median(gradient_cpu) / np.median(compute))
-        compute, publish, gaps = np.asarray(gradient_cpu, dtype=np.float64), publish * ratio, gaps * ratio
+    timeshared = bool(
+        shared and gradient_cpu is not None and gradient_cpu.size and np.isfinite(gradient_cpu).all()
+    )
+    if timeshared:
+        assert gradient_cpu is not None
+        compute = np.asarray(gradient_cpu, dtype=np.float64)
         speed: tuple[float, ...] = (1.0,)
-        how = "thread CPU times; the simulator time-shares the cores"
+        how = "thread CPU times and unpreempted phases; the simulator time-shares the cores"
     else:
         by_worker = table.assign(c=compute).groupby("worker")["c"].mean()
         speed = tuple(float(v) for v in (by_worker / compute.mean()).to_numpy())
         # With per-worker speed factors the pooled samples are rescaled to a nominal worker.
         compute = compute / np.asarray([by_worker[w] / compute.mean() for w in table["worker"]])
         how = "measured phase durations"
-    read: Any = Constant(float(np.quantile(gaps, 0.1))) if waits_inside else EmpiricalTiming(gaps)
+
+    def trim(samples: np.ndarray) -> np.ndarray:
+        return _unpreempted(samples) if timeshared else samples
+
+    short_gaps, short_publish = trim(gaps), trim(publish)
+    read: Any = Constant(float(np.quantile(short_gaps, 0.1))) if waits_inside else EmpiricalTiming(short_gaps)
     publish_timing: Any = (
-        Constant(float(np.quantile(publish, 0.1))) if waits_inside else EmpiricalTiming(publish)
+        Constant(float(np.quantile(short_publish, 0.1))) if waits_inside else EmpiricalTiming(short_publish)
     )
     handoff = 0.0
     if algo == "lock":
         # The loop's own overhead (the gap's typical part above its lower decile) runs outside
         # the lock: it joins the gradient phase, and the read under the lock keeps the decile.
-        compute = compute + float(np.median(gaps) - np.quantile(gaps, 0.1))
+        compute = compute + float(np.median(short_gaps) - np.quantile(short_gaps, 0.1))
         free = ~_waited(table)
         if int(free.sum()) >= 20:  # publishes that found the lock free: pure service times
-            publish_timing = EmpiricalTiming(publish[free])
-        handoff = lock_handoff(trace, float(publish_timing.mean()) / ratio) * ratio
+            publish_timing = EmpiricalTiming(trim(publish[free]))
+        handoff = lock_handoff(trace, float(publish_timing.mean()))
     return HardwareProfile(
         name=f"calibrated from a real {algo} run",
         lock_handoff=handoff,
-        cas_window=cas_window(trace, float(np.mean(publish))) if algo == "leashed" else 1.0,
+        cas_window=cas_window(trace, float(np.mean(short_publish))) if algo == "leashed" else 1.0,
         cores=cores,
         compute=EmpiricalTiming(compute),
         read=read,
