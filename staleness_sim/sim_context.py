@@ -12,7 +12,11 @@ from staleness_sim.durations import Durations
 from staleness_sim.profile import HardwareProfile
 from theory.trace import RECORDED
 
-__all__ = ["ROW", "SimContext"]
+__all__ = ["ROW", "WAKEUP_CHECKS", "SimContext"]
+
+#: With time slices, a running worker checks this many times per slice whether a worker woken
+#: from a lock wait is waiting for a core, and then gives it its core.
+WAKEUP_CHECKS = 30
 
 #: The fields of :meth:`SimContext.record`, in order: the Trace's recorded columns but the
 #: step size (a simulation computes no steps; SGD under the Trace adds them).
@@ -41,16 +45,17 @@ class SimContext:
         self.target = gradients
         self.version = 0
         self.done = env.event()
-        self.cores = (
-            simpy.Resource(env, capacity=profile.cores)
-            if profile.cores is not None and profile.cores < workers
-            else None
-        )
+        self.cores: Any = None
+        if profile.cores is not None and profile.cores < workers:
+            kind = simpy.PriorityResource if profile.quantum is not None else simpy.Resource
+            self.cores = kind(env, capacity=profile.cores)
         durations = Durations.draw(profile, workers, gradients, seed)
         self.timing = [durations.worker(i) for i in range(workers)]
         self.quantum = profile.quantum
         self._held: list[Any] = [None] * workers
         self._used = [0.0] * workers
+        self._woken = [False] * workers  # woke from a lock wait: its next core request is urgent
+        self._urgent = 0  # urgent core requests not yet served by a released core
         self.rows: list[tuple[Any, ...]] = []  # one per gradient, fields as in ROW
         self.holders: dict[int, int] = {}
         self.building = 0
@@ -79,17 +84,30 @@ class SimContext:
                     yield self.env.timeout(duration)
             return
         remaining = duration
+        check = self.quantum / WAKEUP_CHECKS
         while remaining > 0:
             if self._held[worker] is None:
-                req = self.cores.request()
-                yield req
-                self._held[worker], self._used[worker] = req, 0.0
-            run = min(remaining, self.quantum - self._used[worker])
+                yield from self._take_core(worker)
+            run = min(remaining, self.quantum - self._used[worker], check)
             yield self.env.timeout(run)
             remaining -= run
             self._used[worker] += run
-            if self._used[worker] >= self.quantum * (1 - 1e-12):
-                self.block(worker)
+            if self._used[worker] >= self.quantum * (1 - 1e-12) or self._urgent > 0:
+                self.block(worker)  # slice used up, or a woken worker preempts this one
+
+    def _take_core(self, worker: int) -> Generator[simpy.Event, Any, None]:
+        urgent, self._woken[worker] = self._woken[worker], False
+        req = self.cores.request(priority=0 if urgent else 1)
+        if urgent and not req.triggered:
+            self._urgent += 1
+        yield req
+        self._held[worker], self._used[worker] = req, 0.0
+
+    def on_core(self, worker: int) -> Generator[simpy.Event, Any, None]:
+        """With time slices: get a core if the worker has none (a thread woken from a lock
+        wait must run to try the lock again). Without them, nothing."""
+        if self.quantum is not None and self.cores is not None and self._held[worker] is None:
+            yield from self._take_core(worker)
 
     def block(self, worker: int) -> None:
         """The worker waits for something else than a core: give its core back."""
@@ -97,6 +115,14 @@ class SimContext:
         if req is not None and self.cores is not None:
             self.cores.release(req)
             self._held[worker] = None
+            if self._urgent > 0:  # the core goes to a woken worker first
+                self._urgent -= 1
+
+    def woke(self, worker: int) -> None:
+        """The worker woke from a lock wait: with time slices, it preempts a running worker
+        for a core (Linux's wake-up preemption), within ``quantum / WAKEUP_CHECKS``."""
+        if self.quantum is not None and self.cores is not None:
+            self._woken[worker] = True
 
     # -- records ---------------------------------------------------------------------------
     def record(self, *row: Any) -> None:

@@ -53,13 +53,16 @@ class Mutex:
         self.sleepers.append((i, woken))
         while True:
             yield woken
+            self.ctx.woke(i)
             if handoff > 0:
                 yield env.timeout(handoff)
+            yield from self.ctx.on_core(i)  # trying the lock again needs a core
             if self.fifo or self.owner is None:  # fifo: the mutex was handed over at release
                 self.owner = i
                 return
             woken = env.event()
             self.sleepers.appendleft((i, woken))  # lost the race: first in line again
+            self.ctx.block(i)
 
     def release(self, i: int) -> None:
         """Worker ``i`` releases the mutex; the longest-waiting sleeper is woken."""

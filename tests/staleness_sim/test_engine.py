@@ -204,3 +204,19 @@ def test_bad_configurations_name_the_field() -> None:
         SimConfig("lock", 0, HardwareProfile())
     with pytest.raises(ValueError, match="persistence"):
         SimConfig("leashed", 2, HardwareProfile(), persistence=0)
+
+
+def test_a_worker_woken_from_a_lock_wait_preempts_a_running_one() -> None:
+    # 3 workers on 2 cores with long time slices (30 gradient times). A worker that blocks on
+    # the lock gives its core to the third; when it wakes it takes a core back at once (Linux's
+    # wake-up preemption), so, as with HOGWILD! (which never blocks), mostly two workers run
+    # at a time and the staleness is 1 for about 70% of the updates. Were the woken worker to
+    # wait for a core in round-robin order, all three would interleave: tau = 2 for 73%,
+    # tau = 1 for 13.5% (measured with the preemption switched off).
+    timing = dict(compute="gamma:a=16,scale=0.0625", publish="const:0.05", read="const:0.01")
+    shared = profile(**timing, cores=2, quantum=30.0, lock_handoff=0.05)
+    share = {}
+    for algo in ("lock", "hogwild"):
+        tau = simulate(SimConfig(algo, 3, shared, 20_000, seed=1)).trace.staleness()
+        share[algo] = float(np.mean(tau == 1))
+    assert share["lock"] > 0.6 and abs(share["lock"] - share["hogwild"]) < 0.1
