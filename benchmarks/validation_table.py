@@ -39,8 +39,8 @@ def main() -> None:
         print(
             f"| {algo} | {t} | {med['tv']:.3f} | {min(tvs):.3f}-{max(tvs):.3f} | {med['w1']:.3f} | "
             f"{med['throughput.real']:.0f} | {med['throughput_ratio']:.3f} | {med['tau_mean.real']:.3f} | "
-            f"{med['tau_mean.sim']:.3f} | {med['cas_failure_rate.real']:.3f} | "
-            f"{med['cas_failure_rate.sim']:.3f} |"
+            f"{med['tau_mean.sim']:.3f} | {med['cas_failure_rate.real']:.2g} | "
+            f"{med['cas_failure_rate.sim']:.2g} |"
         )
 
 
