@@ -253,56 +253,61 @@ class Theorem:
 
 
 THEOREMS: dict[str, Theorem] = {
-    "classic": Theorem(
-        name="classic",
-        kinds=tuple(BOUNDS),
-        condition="eta0 s_max <= c / (L (tau_max + 1)), c = 1/2 (non-convex), 1/4 (convex, PL)",
-        rate="O(sigma2 eps^-2 + tau_max eps^-1)",
-        source="Stich & Karimireddy (JMLR 2020, Sec. 4); constants derived in docs/theory.md",
-        assumptions=("any delay sequence with tau_t <= tau_max",),
-        limit=_classic_limit,
-    ),
-    "average-delay": Theorem(
-        name="average-delay",
-        kinds=("nonconvex", "convex"),
-        condition="eta0 <= c / (L sqrt(s_max max(s_max, E[s tau^2]))), c = 1/2 (non-convex), 1/4 (convex)",
-        rate="O(sigma2 eps^-2 + sqrt(tau_max tau_avg) eps^-1)",
-        source=(
-            "rate of Koloskova, Stich & Jaggi (NeurIPS 2022) for unchanged asynchronous SGD; "
-            "constants derived in docs/theory.md for i.i.d. delays"
+    t.name: t
+    for t in (
+        Theorem(
+            name="classic",
+            kinds=tuple(BOUNDS),
+            condition="eta0 s_max <= c / (L (tau_max + 1)), c = 1/2 (non-convex), 1/4 (convex, PL)",
+            rate="O(sigma2 eps^-2 + tau_max eps^-1)",
+            source="Stich & Karimireddy (JMLR 2020, Sec. 4); constants derived in docs/theory.md",
+            assumptions=("any delay sequence with tau_t <= tau_max",),
+            limit=_classic_limit,
         ),
-        assumptions=("delays i.i.d. and independent of the iterates and the noise",),
-        limit=_average_delay_limit,
-        applies=_needs_iid,
-    ),
-    "average-delay-cutoff": Theorem(
-        name="average-delay-cutoff",
-        kinds=("nonconvex", "convex"),
-        condition="the cutoff rule (s = 1 if tau <= 2 E[tau], else 0) and the average-delay condition",
-        rate="O(sigma2 eps^-2 + tau_avg eps^-1)",
-        source=(
-            "rate of the delay-adaptive step of Koloskova, Stich & Jaggi (NeurIPS 2022); "
-            "rule theory.stepsize.cutoff; constants derived in docs/theory.md"
+        Theorem(
+            name="average-delay",
+            kinds=("nonconvex", "convex"),
+            condition=(
+                "eta0 <= c / (L sqrt(s_max max(s_max, E[s tau^2]))), c = 1/2 (non-convex), 1/4 (convex)"
+            ),
+            rate="O(sigma2 eps^-2 + sqrt(tau_max tau_avg) eps^-1)",
+            source=(
+                "rate of Koloskova, Stich & Jaggi (NeurIPS 2022) for unchanged asynchronous SGD; "
+                "constants derived in docs/theory.md for i.i.d. delays"
+            ),
+            assumptions=("delays i.i.d. and independent of the iterates and the noise",),
+            limit=_average_delay_limit,
+            applies=_needs_iid,
         ),
-        assumptions=("delays i.i.d. and independent of the iterates and the noise",),
-        limit=_average_delay_limit,
-        applies=_needs_iid,
-        rule="cutoff",
-    ),
-    "workers": Theorem(
-        name="workers",
-        kinds=("nonconvex", "convex"),
-        condition="eta0 s <= c / (L sqrt(n tau_max)), constant step, c = 1/2 (non-convex), 1/4 (convex)",
-        rate="O(sigma2 eps^-2 + sqrt(n tau_max) eps^-1)",
-        source=(
-            "worker-count dependence after Mishchenko, Bach, Even & Woodworth (NeurIPS 2022), "
-            "whose virtual iterates remove tau_max (not reproduced); constants derived in "
-            "docs/theory.md"
+        Theorem(
+            name="average-delay-cutoff",
+            kinds=("nonconvex", "convex"),
+            condition="the cutoff rule (s = 1 if tau <= 2 E[tau], else 0) and the average-delay condition",
+            rate="O(sigma2 eps^-2 + tau_avg eps^-1)",
+            source=(
+                "rate of the delay-adaptive step of Koloskova, Stich & Jaggi (NeurIPS 2022); "
+                "rule theory.stepsize.cutoff; constants derived in docs/theory.md"
+            ),
+            assumptions=("delays i.i.d. and independent of the iterates and the noise",),
+            limit=_average_delay_limit,
+            applies=_needs_iid,
+            rule="cutoff",
         ),
-        assumptions=("any delay sequence with at most n gradients in flight at every step",),
-        limit=_workers_limit,
-        applies=_needs_workers,
-    ),
+        Theorem(
+            name="workers",
+            kinds=("nonconvex", "convex"),
+            condition="eta0 s <= c / (L sqrt(n tau_max)), constant step, c = 1/2 (non-convex), 1/4 (convex)",
+            rate="O(sigma2 eps^-2 + sqrt(n tau_max) eps^-1)",
+            source=(
+                "worker-count dependence after Mishchenko, Bach, Even & Woodworth (NeurIPS 2022), "
+                "whose virtual iterates remove tau_max (not reproduced); constants derived in "
+                "docs/theory.md"
+            ),
+            assumptions=("any delay sequence with at most n gradients in flight at every step",),
+            limit=_workers_limit,
+            applies=_needs_workers,
+        ),
+    )
 }
 
 
