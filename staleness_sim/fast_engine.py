@@ -39,6 +39,8 @@ def fast_supported(config: SimConfig) -> str | None:
         return f"the fast engine covers hogwild and sync, not {config.algo}"
     if cores is not None and cores < config.workers:
         return "the fast engine needs cores >= workers (time sharing couples the workers)"
+    if config.profile.gil:
+        return "the fast engine has no interpreter lock (gil = true couples the workers)"
     return None
 
 

@@ -19,6 +19,7 @@ A profile is a TOML file with one ``[profile]`` table::
     numa_penalty = 1.0               # memory-cost factor for workers off socket 0
     speed = [1.0]                    # per-worker slowdown factors, cycled over workers
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
+    gil = false                      # read and publish phases hold one interpreter lock
 
 Unknown keys and out-of-range values are rejected with the key's name.
 """
@@ -68,6 +69,7 @@ class HardwareProfile:
     numa_penalty: float = 1.0
     speed: tuple[float, ...] = (1.0,)
     quantum: float | None = None
+    gil: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:

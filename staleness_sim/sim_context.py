@@ -56,6 +56,7 @@ class SimContext:
         self._used = [0.0] * workers
         self._woken = [False] * workers  # woke from a lock wait: its next core request is urgent
         self._urgent = 0  # urgent core requests not yet served by a released core
+        self.gil: Any = None  # the interpreter lock (a barging Mutex) when the profile has one
         self.rows: list[tuple[Any, ...]] = []  # one per gradient, fields as in ROW
         self.holders: dict[int, int] = {}
         self.building = 0
@@ -94,6 +95,16 @@ class SimContext:
             self._used[worker] += run
             if self._used[worker] >= self.quantum * (1 - 1e-12) or self._urgent > 0:
                 self.block(worker)  # slice used up, or a woken worker preempts this one
+
+    def interpreted(self, worker: int, duration: float) -> Generator[simpy.Event, Any, None]:
+        """:meth:`busy` for a phase of interpreted code: under the GIL when the profile models
+        one (``gil``), so that such phases of different workers never overlap."""
+        if self.gil is None:
+            yield from self.busy(worker, duration)
+            return
+        yield from self.gil.acquire(worker)
+        yield from self.busy(worker, duration)
+        self.gil.release(worker)
 
     def _take_core(self, worker: int) -> Generator[simpy.Event, Any, None]:
         urgent, self._woken[worker] = self._woken[worker], False

@@ -20,7 +20,7 @@ __all__ = ["hogwild_worker"]
 def hogwild_worker(ctx: SimContext, i: int) -> Generator[simpy.Event, Any, None]:
     env, t = ctx.env, ctx.timing[i]
     timeout = env.timeout
-    fast = ctx.cores is None
+    fast = ctx.cores is None and ctx.gil is None
     while True:
         t_read, read_version = env.now, ctx.version
         if fast:  # the hot path: no core contention, zero-cost phases skipped
@@ -33,9 +33,9 @@ def hogwild_worker(ctx: SimContext, i: int) -> Generator[simpy.Event, Any, None]
             if d > 0:
                 yield timeout(d)
         else:
-            yield from ctx.busy(i, t.read())
+            yield from ctx.interpreted(i, t.read())
             yield from ctx.busy(i, t.compute())
             t_done = env.now
-            yield from ctx.busy(i, t.publish() + t.memory)
+            yield from ctx.interpreted(i, t.publish() + t.memory)
         ctx.version += 1
         ctx.record(i, read_version, ctx.version, t_read, t_done, env.now, 1)

@@ -28,7 +28,7 @@ def leashed_worker(ctx: SimContext, i: int, persistence: int | None) -> Generato
     while True:
         t_read, read_version = env.now, ctx.version
         ctx.hold(read_version, +1)
-        yield from ctx.busy(i, t.read())
+        yield from ctx.interpreted(i, t.read())
         yield from ctx.busy(i, t.compute())
         t_done = env.now
         ctx.hold(read_version, -1)
@@ -38,7 +38,7 @@ def leashed_worker(ctx: SimContext, i: int, persistence: int | None) -> Generato
             publish = t.publish()
             outside = (1.0 - window) * publish  # before the attempt reads the latest version
             if outside > 0:
-                yield from ctx.busy(i, outside)
+                yield from ctx.interpreted(i, outside)
             base = ctx.version
             ctx.hold(base, +1)
             ctx.memory_changed()

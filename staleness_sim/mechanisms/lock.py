@@ -25,7 +25,7 @@ def lock_worker(ctx: SimContext, i: int, lock: Mutex) -> Generator[simpy.Event, 
     while True:
         yield from lock.acquire(i)
         t_read, read_version = env.now, ctx.version
-        yield from ctx.busy(i, t.read() + t.memory)
+        yield from ctx.interpreted(i, t.read() + t.memory)
         lock.release(i)
         ctx.memory_changed()
         ctx.private_copies += 1
@@ -33,7 +33,7 @@ def lock_worker(ctx: SimContext, i: int, lock: Mutex) -> Generator[simpy.Event, 
         yield from ctx.busy(i, t.compute())
         t_done = env.now
         yield from lock.acquire(i)
-        yield from ctx.busy(i, t.publish() + t.memory)
+        yield from ctx.interpreted(i, t.publish() + t.memory)
         ctx.version += 1
         lock.release(i)
         ctx.memory_changed()

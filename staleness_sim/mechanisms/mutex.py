@@ -32,17 +32,22 @@ __all__ = ["Mutex"]
 
 
 class Mutex:
-    """One mutex shared by the workers of ``ctx``; policy from ``ctx.profile.lock_policy``."""
+    """One mutex shared by the workers of ``ctx``; policy and wake-up latency from
+    ``ctx.profile`` (``lock_policy``, ``lock_handoff``) unless given."""
 
-    def __init__(self, ctx: SimContext) -> None:
+    def __init__(
+        self, ctx: SimContext, policy: str | None = None, handoff: float | None = None, wakeup: bool = True
+    ) -> None:
         self.ctx = ctx
-        self.fifo = ctx.profile.lock_policy == "fifo"
+        self.wakeup = wakeup  # a woken waiter preempts a running worker for a core
+        self.fifo = (policy or ctx.profile.lock_policy) == "fifo"
+        self.handoff = ctx.profile.lock_handoff if handoff is None else handoff
         self.owner: int | None = None
         self.sleepers: deque[tuple[int, simpy.Event]] = deque()
 
     def acquire(self, i: int) -> Generator[simpy.Event, Any, None]:
         """Take the mutex for worker ``i`` (``yield from``)."""
-        env, handoff = self.ctx.env, self.ctx.profile.lock_handoff
+        env, handoff = self.ctx.env, self.handoff
         if self.owner is None and not (self.fifo and self.sleepers):
             self.owner = i
             if self.fifo:  # a ticket is taken and checked: others asking at this instant queue
@@ -53,7 +58,8 @@ class Mutex:
         self.sleepers.append((i, woken))
         while True:
             yield woken
-            self.ctx.woke(i)
+            if self.wakeup:
+                self.ctx.woke(i)
             if handoff > 0:
                 yield env.timeout(handoff)
             yield from self.ctx.on_core(i)  # trying the lock again needs a core

@@ -30,14 +30,14 @@ def sync_worker(ctx: SimContext, i: int, barrier: SyncBarrier) -> Generator[simp
     env, t = ctx.env, ctx.timing[i]
     while True:
         t_read, read_version = env.now, ctx.version
-        yield from ctx.busy(i, t.read())
+        yield from ctx.interpreted(i, t.read())
         yield from ctx.busy(i, t.compute())
         barrier.arrived.append((i, read_version, t_read, env.now))
         if len(barrier.arrived) < barrier.parties:
             ctx.block(i)  # waiting at the barrier gives up the core
             yield barrier.released
             continue
-        yield from ctx.busy(i, t.publish() + t.memory)
+        yield from ctx.interpreted(i, t.publish() + t.memory)
         ctx.version += 1
         rows, barrier.arrived = barrier.arrived, []
         released, barrier.released = barrier.released, env.event()

@@ -220,3 +220,16 @@ def test_a_worker_woken_from_a_lock_wait_preempts_a_running_one() -> None:
         tau = simulate(SimConfig(algo, 3, shared, 20_000, seed=1)).trace.staleness()
         share[algo] = float(np.mean(tau == 1))
     assert share["lock"] > 0.6 and abs(share["lock"] - share["hogwild"]) < 0.1
+
+
+def test_an_interpreter_lock_serializes_the_interpreted_phases() -> None:
+    # gil = true: read and publish phases hold one lock, the gradient does not. Two HOGWILD!
+    # workers with compute 0.1 and publish 1: the publishes queue on the GIL, 1 per unit time,
+    # against 2 / 1.1 without it. The fast engine has no GIL and says so.
+    rates = {}
+    for gil in (False, True):
+        shared = profile(compute="const:0.1", publish="const:1", gil=gil)
+        rates[gil] = simulate(SimConfig("hogwild", 2, shared, 2000, seed=0)).summary()["throughput"]
+    assert rates[False] == pytest.approx(2 / 1.1, rel=1e-9) and rates[True] == pytest.approx(1.0, rel=1e-3)
+    with pytest.raises(ValueError, match="interpreter lock"):
+        simulate(SimConfig("hogwild", 2, profile(compute="const:1", gil=True), 10), engine="fast")

@@ -23,7 +23,7 @@ def test_shipped_profiles_load_and_round_trip(tmp_path: Path) -> None:
         for k, v in server.to_dict().items()
         if v is not None
     )
-    (tmp_path / "p.toml").write_text(text.replace("True", "true"))
+    (tmp_path / "p.toml").write_text(text.replace("True", "true").replace("False", "false"))
     again = load_profile(tmp_path / "p.toml")
     assert again.to_dict() == server.to_dict()
 
