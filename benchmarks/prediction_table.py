@@ -3,8 +3,10 @@
 Run: ``python benchmarks/prediction_table.py [--dataset fashion-mnist] [--target 0.87]
 [--budget 30] [--reps 5]``. For lock-based, HOGWILD! and Leashed-SGD: 1 thread calibrated on
 1 thread, 2 threads calibrated on 2, and 2 threads calibrated on 1 (the honest test: a
-prediction for a thread count never run). Each row is ``asgd predict --measure``: a
-calibration run, ``reps`` replayed schedules and ``reps`` real runs to the target.
+prediction for a thread count never run). Each row is ``asgd predict --measure``, with
+the repetitions interleaved: each one calibrates on a short real run, replays one schedule
+and makes one real run to the target, so that calibration and measurement come from the
+same stretch of time on a machine whose speed drifts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ import argparse
 import time
 
 from real_exec.monitor import Target
-from real_exec.predict.forecast import calibrate_here, forecast, measure, same_distribution_pvalue
+from real_exec.predict.forecast import (
+    Forecast,
+    calibrate_here,
+    forecast,
+    measure,
+    same_distribution_pvalue,
+    summarize,
+)
 from real_exec.problems import problem_from_options
 
 ALGOS = ("lock", "hogwild", "leashed")
@@ -49,11 +58,21 @@ def main() -> None:
     within = total = 0
     for threads, cal in SETUPS:
         for algo in ALGOS:
-            profile = calibrate_here(problem, algo, cal, args.eta, args.calibrate_seconds, None)
-            start = time.perf_counter()
-            f = forecast(problem, algo, threads, profile, seed=0, check_every=args.check_every, **options)
-            replay = time.perf_counter() - start
-            m = measure(problem, algo, threads, seed=0, check_every=args.check_every, **options)
+            per_rep: dict[str, list] = {"pred": [], "meas": []}
+            replay = 0.0
+            for rep in range(args.reps):  # interleaved: each repetition calibrates just before it runs
+                profile = calibrate_here(problem, algo, cal, args.eta, args.calibrate_seconds, None)
+                one = options | {"reps": 1}
+                start = time.perf_counter()
+                f1 = forecast(
+                    problem, algo, threads, profile, seed=1000 + rep, check_every=args.check_every, **one
+                )
+                replay += time.perf_counter() - start
+                m1 = measure(problem, algo, threads, seed=rep, check_every=args.check_every, **one)
+                per_rep["pred"] += f1.per_rep
+                per_rep["meas"] += m1["per_rep"]
+            f = Forecast(per_rep["pred"], profile, args.budget, summarize(per_rep["pred"], args.budget))
+            m = {"per_rep": per_rep["meas"], **summarize(per_rep["meas"], args.budget)}
             ratio = f.summary["time_to_target_median"] / m["time_to_target_median"]
             p = same_distribution_pvalue(f.per_rep, m["per_rep"], args.budget)
             within += abs(ratio - 1) <= 0.2

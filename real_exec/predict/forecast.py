@@ -42,6 +42,7 @@ __all__ = [
     "measure",
     "on_machine",
     "same_distribution_pvalue",
+    "summarize",
 ]
 
 #: Profile fields that describe the machine rather than the model's timing.
@@ -112,7 +113,9 @@ def same_distribution_pvalue(
     return logrank_pvalue(_censored(predicted, budget), _censored(measured, budget))
 
 
-def _summary(per_rep: list[dict[str, Any]], budget: float) -> dict[str, float]:
+def summarize(per_rep: list[dict[str, Any]], budget: float) -> dict[str, float]:
+    """Kaplan-Meier median and quartiles of the repetitions' times to target (censored at
+    ``budget``) and the fraction that reached it."""
     times, reached = _censored(per_rep, budget)
     km = km_summary(times, reached)
     return {
@@ -173,7 +176,7 @@ def forecast(
             | {"replay_seconds": result.replay_seconds, "tau_mean": float(schedule.staleness().mean())}
         )
         curves.append(curve_columns(result.curve))
-    return Forecast(per_rep, profile, budget, _summary(per_rep, budget), curves)
+    return Forecast(per_rep, profile, budget, summarize(per_rep, budget), curves)
 
 
 def measure(
@@ -207,4 +210,4 @@ def measure(
         result = run(config, problem, target=target)
         per_rep.append(_outcome(rep, rep_seed, result.reached, result.diverged))
         curves.append(curve_columns(result.curve))
-    return {"per_rep": per_rep, **_summary(per_rep, budget), "curves": curves}
+    return {"per_rep": per_rep, **summarize(per_rep, budget), "curves": curves}
