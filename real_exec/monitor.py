@@ -87,9 +87,16 @@ class Monitor:
         if elapsed >= self._next_sample:
             point = self.problem.evaluate(self.snapshot())
             self.curve.append({"time": elapsed, **point})
-            self._next_sample = elapsed + self.interval
+            # on the grid k * interval (as a replay checks), not interval after this sample:
+            # the evaluation's own time would otherwise stretch every interval
+            self._next_sample = (math.floor(elapsed / self.interval) + 1) * self.interval
             self._check(elapsed, point)
         self._log_epoch(elapsed, None)
+
+    @property
+    def next_sample(self) -> float:
+        """Seconds from the start of the run at which the next sample is due."""
+        return self._next_sample
 
     def _check(self, elapsed: float, point: dict[str, float]) -> None:
         """Stop the run at its target, or as diverged (see the module docstring)."""

@@ -186,7 +186,8 @@ def run(
                 monitor.tick(now - ctx.t0)
                 if progress is not None:
                     progress(now - ctx.t0)
-                ctx.stop.wait(min(0.05, interval))
+                due = monitor.next_sample - (time.perf_counter() - ctx.t0)
+                ctx.stop.wait(min(0.05, max(due, 0.001)))
                 if ctx.stop.is_set():  # sync workers see it at the end of their round
                     for t in threads:
                         t.join()
