@@ -56,6 +56,7 @@ class SimContext:
         self._used = [0.0] * workers
         self._woken = [False] * workers  # woke from a lock wait: its next core request is urgent
         self._urgent = 0  # urgent core requests not yet served by a released core
+        self.wakeups = False  # set by a mutex whose woken waiters preempt (woke())
         self.gil: Any = None  # the interpreter lock (a barging Mutex) when the profile has one
         self.rows: list[tuple[Any, ...]] = []  # one per gradient, fields as in ROW
         self.holders: dict[int, int] = {}
@@ -85,7 +86,8 @@ class SimContext:
                     yield self.env.timeout(duration)
             return
         remaining = duration
-        check = self.quantum / WAKEUP_CHECKS
+        # a worker woken from a lock wait can claim a core only where a mutex wakes workers
+        check = self.quantum / WAKEUP_CHECKS if self.wakeups else self.quantum
         while remaining > 0:
             if self._held[worker] is None:
                 yield from self._take_core(worker)

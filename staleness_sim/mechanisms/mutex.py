@@ -40,6 +40,7 @@ class Mutex:
     ) -> None:
         self.ctx = ctx
         self.wakeup = wakeup  # a woken waiter preempts a running worker for a core
+        ctx.wakeups = ctx.wakeups or wakeup
         self.fifo = (policy or ctx.profile.lock_policy) == "fifo"
         self.handoff = ctx.profile.lock_handoff if handoff is None else handoff
         self.owner: int | None = None
