@@ -1,4 +1,9 @@
-"""The vectorized engine, for executions whose staleness follows from completion times alone.
+"""The fast engine: vectorized for HOGWILD! and synchronous SGD, a compiled event loop for the others.
+
+Lock-based SGD and Leashed-SGD couple the workers (a mutex, a compare-and-swap), so their
+fast path is the compiled event loop of :mod:`staleness_sim.compiled`, which orders events
+as SimPy does. The rest of this module is the vectorized path, for executions whose
+staleness follows from completion times alone.
 
 With HOGWILD! and no core contention every worker runs a renewal process: update ``k`` of
 worker ``i`` starts when update ``k - 1`` ends and spends ``read + compute + publish``, so
@@ -15,6 +20,7 @@ engine's, and simultaneous events (discrete durations) are ordered as SimPy orde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,20 +41,29 @@ Columns = dict[str, npt.NDArray[Any]]
 def fast_supported(config: SimConfig) -> str | None:
     """``None`` if the fast engine covers ``config``, else the reason it does not."""
     cores = config.profile.cores
-    if config.algo not in ("hogwild", "sync"):
-        return f"the fast engine covers hogwild and sync, not {config.algo}"
     if cores is not None and cores < config.workers:
-        return "the fast engine needs cores >= workers (time sharing couples the workers)"
+        return "the fast engine needs cores >= workers (it has no model of time-shared cores)"
     if config.profile.gil:
         return "the fast engine has no interpreter lock (gil = true couples the workers)"
     return None
 
 
-def simulate_fast(config: SimConfig) -> SimResult:
-    """Simulate ``config`` without an event loop; see the module docstring."""
+def simulate_fast(
+    config: SimConfig, progress: Callable[[int], None] | None = None, keep_trace: bool = True
+) -> SimResult:
+    """Simulate ``config``: HOGWILD! and synchronous SGD without an event loop (see the module
+    docstring), lock-based and Leashed-SGD with the compiled event loop
+    (:mod:`staleness_sim.compiled`). ``progress`` is called with the gradients recorded so
+    far (by the event loop, about 100 times per run); without ``keep_trace`` the result
+    keeps only the summary's tally."""
     reason = fast_supported(config)
     if reason is not None:
         raise ValueError(reason)
+    if config.algo in ("lock", "leashed"):
+        from staleness_sim.compiled.engine import simulate_compiled
+
+        trace, tally, peak, mean = simulate_compiled(config, progress, keep_trace)
+        return SimResult(trace, "fast", config.seed, peak, mean, tally=tally)
     columns = _hogwild(config) if config.algo == "hogwild" else _sync(config)
     n = config.gradients
     meta = config.meta() | {"engine": "fast"}
@@ -59,7 +74,8 @@ def simulate_fast(config: SimConfig) -> SimResult:
         dropped=np.zeros(n, dtype=bool),
         **columns,
     )
-    return SimResult(trace, "fast", config.seed, peak_live_vectors=1, mean_live_vectors=1.0)
+    result = SimResult(trace, "fast", config.seed, peak_live_vectors=1, mean_live_vectors=1.0)
+    return result if keep_trace else result.without_trace()
 
 
 def _hogwild(config: SimConfig) -> Columns:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from theory.analysis import summarize
+from theory.analysis import Tally
 from theory.trace import Trace
 
 __all__ = ["SimResult"]
@@ -14,19 +14,35 @@ __all__ = ["SimResult"]
 
 @dataclass(frozen=True, eq=False)
 class SimResult:
-    """A simulated run: its Trace, summary numbers and memory statistics."""
+    """A simulated run: its Trace, summary numbers and memory statistics.
 
-    trace: Trace
+    ``trace`` is ``None`` for a run that kept only its summary (``keep_trace=False`` in
+    :func:`staleness_sim.engines.simulate`); ``tally`` is then what the summary is made of.
+    """
+
+    trace: Trace | None
     engine: str
     seed: int
     peak_live_vectors: int
     mean_live_vectors: float
     extra: dict[str, Any] = field(default_factory=dict)
+    tally: Tally | None = None
+
+    def without_trace(self) -> SimResult:
+        """The same result keeping only the tally of its Trace."""
+        return replace(self, trace=None, tally=self._tally())
+
+    def _tally(self) -> Tally:
+        if self.tally is not None:
+            return self.tally
+        if self.trace is None:
+            raise ValueError("a result without a Trace needs its tally")
+        return Tally.of(self.trace)
 
     def summary(self) -> dict[str, Any]:
-        """The JSON document of ``asgd simulate``: :func:`theory.analysis.summarize` of the
-        Trace (its duration as ``sim_time``), memory statistics, engine and seed."""
-        s = summarize(self.trace)
+        """The JSON document of ``asgd simulate``: :meth:`theory.analysis.Tally.summary` of
+        the Trace (its duration as ``sim_time``), memory statistics, engine and seed."""
+        s = self._tally().summary()
         s["sim_time"] = s.pop("duration")
         return (
             s
@@ -44,6 +60,8 @@ class SimResult:
         from staleness_sim.plots import plot_staleness
         from theory.plots import new_figure, save_figure
 
+        if self.trace is None:
+            raise ValueError("this result kept no Trace (it was simulated without one)")
         out = Path(out)
         files = list(self.trace.save(out / "trace"))
         fig = new_figure()

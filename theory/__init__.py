@@ -8,7 +8,7 @@ from theory.exports import lazy_exports
 
 #: Module (under ``theory``) -> the public names it defines.
 _MODULES: dict[str, tuple[str, ...]] = {
-    "analysis": ("cas_statistics", "staleness_pmf", "summarize", "throughput"),
+    "analysis": ("Tally", "cas_statistics", "staleness_pmf", "summarize", "throughput"),
     "bounds": ("BOUNDS", "BoundResult", "BoundSpec", "evaluate_bound"),
     "compare": ("Comparison", "compare_traces"),
     "delayed_sgd": ("DelayedSGDRun", "run_delayed_sgd"),

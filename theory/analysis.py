@@ -19,18 +19,102 @@ One definition of each, used for simulated and real runs alike:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from theory.trace import Trace
 
-__all__ = ["cas_statistics", "staleness_pmf", "summarize", "throughput"]
+__all__ = ["Tally", "cas_statistics", "staleness_pmf", "summarize", "throughput"]
 
 
-def _applied_t_apply(trace: Trace) -> np.ndarray:
-    table = trace.table
-    return table["t_apply"].to_numpy()[~table["dropped"].to_numpy()]
+@dataclass
+class Tally:
+    """What a summary needs of a Trace, accumulated over its rows in any number of chunks:
+    counts, the last publish, and the staleness and attempts histograms.
+
+    A Trace's summary is :meth:`summary` of its tally (:func:`summarize`); a long simulation
+    that keeps no Trace tallies its rows chunk by chunk (:meth:`add`) and gets the same
+    numbers, since every one of them is a count, a sum of integers or a maximum.
+    """
+
+    gradients: int = 0
+    updates: int = 0
+    end: float = 0.0  # the last publish of an applied update
+    tau_counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    attempts_counts: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def of(cls, trace: Trace) -> Tally:
+        """The tally of a whole Trace."""
+        t = trace.table
+        return cls().add(t["tau"].to_numpy(), t["attempts"].to_numpy(), t["t_apply"].to_numpy())
+
+    def add(self, tau: npt.NDArray[Any], attempts: npt.NDArray[Any], t_apply: npt.NDArray[Any]) -> Tally:
+        """Count rows given by three columns (``tau`` -1 marks a dropped gradient); returns self."""
+        shifted = np.bincount(np.asarray(tau) + 1)  # index 0: the dropped rows
+        self.tau_counts = _add_counts(self.tau_counts, shifted[1:])
+        self.attempts_counts = _add_counts(self.attempts_counts, np.bincount(attempts))
+        self.gradients += int(tau.size)
+        self.updates += int(tau.size) - int(shifted[0]) if shifted.size else 0
+        applied_end = np.max(t_apply, where=np.asarray(tau) >= 0, initial=0.0)
+        self.end = max(self.end, float(applied_end))
+        return self
+
+    @property
+    def dropped(self) -> int:
+        return self.gradients - self.updates
+
+    @property
+    def throughput(self) -> float:
+        """Applied updates per second: ``updates / end``; NaN without an applied update or at time 0."""
+        return self.updates / self.end if self.end > 0 else float("nan")
+
+    @property
+    def tau_mean(self) -> float:
+        total = int(np.dot(np.arange(self.tau_counts.size), self.tau_counts))
+        return total / self.updates if self.updates else float("nan")
+
+    def staleness_pmf(self) -> dict[int, float]:
+        """``{tau: P(tau)}`` over the applied updates, for the values that occur."""
+        return {int(k): float(c / self.updates) for k, c in enumerate(self.tau_counts) if c}
+
+    def cas_statistics(self) -> dict[str, Any]:
+        """Failed CAS attempts (total and per gradient) and the histogram of attempts per gradient."""
+        attempts = int(np.dot(np.arange(self.attempts_counts.size), self.attempts_counts))
+        failures = attempts - self.updates
+        return {
+            "failures": failures,
+            "failure_rate": failures / self.gradients if self.gradients else float("nan"),
+            "attempts_hist": {int(k): int(c) for k, c in enumerate(self.attempts_counts) if c},
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Gradients, updates, duration, throughput, staleness, CAS statistics and drops."""
+        cas = self.cas_statistics()
+        return {
+            "gradients": self.gradients,
+            "updates": self.updates,
+            "duration": self.end if self.updates else 0.0,
+            "throughput": self.throughput,
+            "tau_mean": self.tau_mean,
+            "tau_pmf": self.staleness_pmf(),
+            "cas_failures": cas["failures"],
+            "cas_failure_rate": cas["failure_rate"],
+            "cas_attempts_hist": cas["attempts_hist"],
+            "dropped": self.dropped,
+        }
+
+
+def _add_counts(a: npt.NDArray[np.int64], b: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    if b.size > a.size:
+        a, b = b.astype(np.int64), a
+    else:
+        a = a.copy()
+    a[: b.size] += b
+    return a
 
 
 def throughput(trace: Trace) -> float:
@@ -38,47 +122,19 @@ def throughput(trace: Trace) -> float:
 
     NaN when nothing was applied or the last publish is at time 0.
     """
-    t_apply = _applied_t_apply(trace)
-    end = float(t_apply.max()) if t_apply.size else 0.0
-    return t_apply.size / end if end > 0 else float("nan")
+    return Tally.of(trace).throughput
 
 
 def staleness_pmf(trace: Trace) -> dict[int, float]:
     """``{tau: P(tau)}`` over the applied updates, for the values that occur."""
-    tau = trace.staleness()
-    counts = np.bincount(tau) if tau.size else np.zeros(0, dtype=np.int64)
-    return {int(k): float(c / tau.size) for k, c in enumerate(counts) if c}
+    return Tally.of(trace).staleness_pmf()
 
 
 def cas_statistics(trace: Trace) -> dict[str, Any]:
     """Failed CAS attempts (total and per gradient) and the histogram of attempts per gradient."""
-    table = trace.table
-    attempts = table["attempts"].to_numpy()
-    updates = int((~table["dropped"].to_numpy()).sum())
-    failures = int(attempts.sum()) - updates
-    hist = np.bincount(attempts) if attempts.size else np.zeros(0, dtype=np.int64)
-    return {
-        "failures": failures,
-        "failure_rate": failures / attempts.size if attempts.size else float("nan"),
-        "attempts_hist": {int(k): int(c) for k, c in enumerate(hist) if c},
-    }
+    return Tally.of(trace).cas_statistics()
 
 
 def summarize(trace: Trace) -> dict[str, Any]:
     """Gradients, updates, duration, throughput, staleness, CAS statistics and drops."""
-    table = trace.table
-    tau = trace.staleness()
-    t_apply = _applied_t_apply(trace)
-    cas = cas_statistics(trace)
-    return {
-        "gradients": len(table),
-        "updates": int(t_apply.size),
-        "duration": float(t_apply.max()) if t_apply.size else 0.0,
-        "throughput": throughput(trace),
-        "tau_mean": float(tau.mean()) if tau.size else float("nan"),
-        "tau_pmf": staleness_pmf(trace),
-        "cas_failures": cas["failures"],
-        "cas_failure_rate": cas["failure_rate"],
-        "cas_attempts_hist": cas["attempts_hist"],
-        "dropped": int(table["dropped"].sum()),
-    }
+    return Tally.of(trace).summary()

@@ -1,0 +1,157 @@
+"""Run the compiled event loop for a configuration: durations in, a Trace (or a tally) out.
+
+The loop (:func:`~staleness_sim.compiled.loop.run_loop`) stops when a worker runs out of
+drawn durations, when its output rows are used, or at the end; this driver draws more
+(the next blocks of the same random streams, :class:`~staleness_sim.timing.PhaseDraws`),
+hands it the next rows (reporting progress, or, without a Trace, tallying a chunk), and
+resumes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from staleness_sim.compiled.loop import LEASHED, LOCK, run_loop
+from staleness_sim.compiled.state import (
+    AREA,
+    BUILDING,
+    DONE,
+    DONE_EID,
+    FULL,
+    HELD_OTHER,
+    LAST,
+    PEAK,
+    POS,
+    PRIVATE,
+    RECORDS,
+    T_END,
+    new_state,
+)
+from staleness_sim.config import SimConfig
+from staleness_sim.durations import Durations, expected_draws
+from staleness_sim.timing import PhaseDraws
+from theory.analysis import Tally
+from theory.trace import Trace, empty_columns
+
+__all__ = ["CHUNK", "simulate_compiled"]
+
+#: Output rows per chunk when no Trace is kept (a few MiB of buffers).
+CHUNK = 1 << 16
+
+#: The Trace columns the loop writes, in the order of its ``out`` argument.
+OUT_COLUMNS = (
+    "worker",
+    "read_version",
+    "apply_version",
+    "tau",
+    "t_read",
+    "t_grad_done",
+    "t_apply",
+    "attempts",
+    "dropped",
+)
+
+
+class _Phase:
+    """One phase's durations as the loop reads them: every worker's first ``rows``, grown on demand."""
+
+    def __init__(self, draws: PhaseDraws, rows: int) -> None:
+        self.draws = draws
+        if draws.constant is not None:  # one row, read again and again (see state.draw)
+            self.array: npt.NDArray[np.float64] = np.ascontiguousarray(draws.take(1))
+        else:
+            self.array = np.ascontiguousarray(draws.take(max(1, rows)))
+
+    def grow(self) -> None:
+        self.array = np.ascontiguousarray(self.draws.take(2 * self.array.shape[0]))
+
+
+def simulate_compiled(
+    config: SimConfig, progress: Callable[[int], None] | None = None, keep_trace: bool = True
+) -> tuple[Trace | None, Tally, int, float]:
+    """Simulate a lock-based or Leashed-SGD ``config``: its Trace (``None`` unless
+    ``keep_trace``), its tally, and the peak and time-averaged live vectors."""
+    n, m, profile = config.gradients, config.workers, config.profile
+    d = Durations.draw(profile, m, n, config.seed)
+    rows = expected_draws(profile, m, n)
+    phases = [_Phase(d.read, rows), _Phase(d.compute, rows), _Phase(d.publish, rows)]
+    constant = np.array([p.draws.constant is not None for p in phases])
+    state = new_state(m, n)
+    cols = empty_columns(n if keep_trace else min(n, CHUNK), OUT_COLUMNS)
+    out = tuple(cols.values())
+    tally = Tally()
+    step = max(1, n // 100) if progress is not None and keep_trace else n
+    limit = min(n, step) if keep_trace else len(out[0])
+    g = state["g"]
+    memory = np.ascontiguousarray(d.memory, dtype=np.float64)
+    while True:
+        status = run_loop(
+            LOCK if config.algo == "lock" else LEASHED,
+            profile.lock_policy == "fifo",
+            float(profile.lock_handoff),
+            int(config.persistence or 0),
+            float(profile.cas_latency),
+            float(profile.cas_window),
+            n,
+            limit,
+            phases[0].array,
+            phases[1].array,
+            phases[2].array,
+            constant,
+            memory,
+            g,
+            state["gf"],
+            state["w"],
+            state["wf"],
+            state["used"],
+            state["event_t"],
+            state["event_id"],
+            state["tree"],
+            state["sleepers"],
+            state["holders"],
+            *out,
+        )
+        if status == DONE:
+            break
+        if status == FULL:
+            if keep_trace:
+                limit = min(n, limit + step)
+            else:
+                _tally_rows(tally, out, int(g[POS]))
+                g[POS] = 0
+            if progress is not None:
+                progress(int(g[RECORDS]))
+            continue
+        phases[status - 1].grow()  # NEED_READ, NEED_COMPUTE or NEED_PUBLISH
+    if g[DONE_EID] < 0:
+        raise RuntimeError("the simulated workers stopped before the target (no event left)")
+    if not keep_trace:
+        _tally_rows(tally, out, int(g[POS]))
+    trace = None
+    if keep_trace:
+        trace = Trace.from_consistent_columns(
+            meta=config.meta() | {"engine": "fast"}, step_size=np.full(n, np.nan), **cols
+        )
+        tally = Tally.of(trace)
+    peak = int(g[PEAK])
+    return trace, tally, peak, _mean_live(state)
+
+
+def _tally_rows(tally: Tally, out: tuple[Any, ...], rows: int) -> None:
+    index = {name: k for k, name in enumerate(OUT_COLUMNS)}
+    tally.add(out[index["tau"]][:rows], out[index["attempts"]][:rows], out[index["t_apply"]][:rows])
+
+
+def _mean_live(state: dict[str, Any]) -> float:
+    """The time-averaged live vectors up to the end, as :meth:`SimContext.mean_live` computes it."""
+    g, gf = state["g"], state["gf"]
+    live = 1 + int(g[HELD_OTHER]) + int(g[BUILDING]) + int(g[PRIVATE])
+    end = float(gf[T_END])
+    area = float(gf[AREA]) + live * (end - float(gf[LAST]))
+    if end <= 0:
+        return float(live)
+    return min(area / end, float(g[PEAK]))

@@ -1,0 +1,423 @@
+"""The compiled event loop of lock-based SGD and Leashed-SGD.
+
+Each worker is a state machine: the program of its SimPy generator
+(:func:`~staleness_sim.mechanisms.lock.lock_worker` with the
+:class:`~staleness_sim.mechanisms.mutex.Mutex` inlined, both policies;
+:func:`~staleness_sim.mechanisms.leashed.leashed_worker`) cut where the generator yields,
+each ``PC`` value below a point where the worker resumes. The loop takes the earliest
+pending event, runs its worker from its ``PC`` until the worker waits again, and schedules
+what the worker waits for exactly as SimPy would: a timeout at ``now + duration`` when the
+duration is positive, an immediate event for a ``fifo`` ticket or a woken sleeper. Events
+are ordered by ``(time, id)``, ids counting them in scheduling order, as SimPy orders its
+queue; workers start in order at time 0 (SimPy initializes its processes before any other
+event at that instant). So the Trace, the CAS attempts and the live-vector accounting are
+the SimPy engine's, step for step.
+
+When the target is reached the loop goes on, as SimPy does, through the events scheduled
+before SimPy's "target reached" event, then stops. It also stops, resumably, when a worker
+needs more durations or the output rows are used (:mod:`staleness_sim.compiled.state`).
+
+Pending events sit in a tournament tree (one leaf per worker: a worker waits for at most
+one event). The helpers are closures inside one function rather than functions of their
+own: compiled functions that take arrays as arguments count references on every call,
+which cost more than the whole simulation step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from staleness_sim.compiled.state import (
+    AREA,
+    ATTEMPTS,
+    BASE,
+    BUILDING,
+    COMPUTE,
+    CUR,
+    DONE,
+    DONE_EID,
+    EID,
+    FULL,
+    HELD_OTHER,
+    KIND,
+    LAST,
+    NEED_COMPUTE,
+    NEED_PUBLISH,
+    NEED_READ,
+    NOW,
+    OUTSIDE,
+    OWNER,
+    PC,
+    PEAK,
+    POS,
+    PRIVATE,
+    PUB,
+    PUBLISH,
+    PUBLISHED,
+    READ,
+    RECORDED,
+    RECORDS,
+    RV,
+    SLEEP_COUNT,
+    SLEEP_HEAD,
+    STARTED,
+    STOP_AFTER,
+    T_DONE,
+    T_END,
+    T_READ,
+    VERSION,
+    WAITING,
+)
+
+__all__ = ["LEASHED", "LOCK", "run_loop"]
+
+LOCK, LEASHED = 0, 1
+
+# PC values of a lock-based worker
+L_ACQUIRE = 0  # asks for the mutex (KIND 0: to read, 1: to publish)
+L_WAKE = 1  # woken from its sleep on the mutex
+L_RETRY = 2  # its wake-up latency has passed: tries the mutex again
+L_READ = 3
+L_READ_DONE = 4
+L_COMPUTE = 5
+L_COMPUTE_DONE = 6
+L_PUBLISH = 7
+L_PUBLISH_DONE = 8
+L_RECORD = 9
+
+# PC values of a Leashed-SGD worker
+S_READ = 0  # reads the latest version (holding it)
+S_COMPUTE = 1
+S_COMPUTE_DONE = 2
+S_ATTEMPT = 3  # a publish attempt begins (or the gradient is dropped)
+S_BASE = 4  # the attempt reads the latest version and builds on it
+S_BUILT = 5
+S_CAS = 6
+S_RECORD = 7
+
+
+@njit(cache=True)
+def run_loop(
+    algo: int,
+    fifo: bool,
+    handoff: float,
+    persistence: int,
+    cas: float,
+    window: float,
+    target: int,
+    limit: int,
+    read: Any,
+    compute: Any,
+    publish: Any,
+    constant: Any,
+    memory: Any,
+    g: Any,
+    gf: Any,
+    w: Any,
+    wf: Any,
+    used: Any,
+    event_t: Any,
+    event_id: Any,
+    tree: Any,
+    sleepers: Any,
+    holders: Any,
+    out_worker: Any,
+    out_rv: Any,
+    out_av: Any,
+    out_tau: Any,
+    out_t_read: Any,
+    out_t_done: Any,
+    out_t_apply: Any,
+    out_attempts: Any,
+    out_dropped: Any,
+) -> int:
+    """Run until the target is reached (``DONE``) or a worker needs durations or rows
+    (``NEED_*``, ``FULL``); call again, with what was missing, to go on. ``persistence``
+    0 means unbounded; ``constant[phase]``: that phase's array has one row, read every time
+    (a constant duration draws nothing)."""
+    m = w.shape[0]
+    leaves = event_t.size
+
+    # -- pending events -------------------------------------------------------------------
+    def replay(i: int) -> None:  # leaf i changed: replay its matches up to the root
+        k = (leaves + i) >> 1
+        while k >= 1:
+            a, b = tree[2 * k], tree[2 * k + 1]
+            ta, tb = event_t[a], event_t[b]
+            tree[k] = a if ta < tb or (ta == tb and event_id[a] < event_id[b]) else b
+            k >>= 1
+
+    def schedule(i: int, t: float) -> None:  # worker i's next event at t, with the next id
+        event_t[i], event_id[i] = t, g[EID]
+        g[EID] += 1
+        replay(i)
+
+    def unschedule(i: int) -> None:
+        event_t[i] = np.inf
+        replay(i)
+
+    # -- live vectors (as SimContext counts them) -----------------------------------------
+    def live() -> int:
+        return 1 + g[HELD_OTHER] + g[BUILDING] + g[PRIVATE]
+
+    def memory_changed() -> None:
+        now = gf[NOW]
+        gf[AREA] += live() * (now - gf[LAST])
+        gf[LAST] = now
+
+    def memory_settled() -> None:
+        g[PEAK] = max(g[PEAK], live())
+
+    def hold(version: int, delta: int) -> None:
+        memory_changed()
+        before = holders[version]
+        holders[version] = before + delta
+        if version != g[VERSION]:
+            if before == 0 and delta > 0:
+                g[HELD_OTHER] += 1
+            elif before + delta == 0:
+                g[HELD_OTHER] -= 1
+        memory_settled()
+
+    def new_version() -> None:  # a publish succeeds; the latest version, if held, becomes another
+        if holders[g[VERSION]] > 0:
+            g[HELD_OTHER] += 1
+        g[VERSION] += 1
+
+    # -- durations ------------------------------------------------------------------------
+    def has_draw(phase: int, rows: int, i: int) -> bool:
+        return constant[phase] or used[phase, i] < rows
+
+    def take(phase: int, i: int) -> int:  # the row of worker i's next duration of phase
+        if constant[phase]:
+            return 0
+        k = used[phase, i]
+        used[phase, i] = k + 1
+        return k
+
+    # -- the mutex (lock-based) -----------------------------------------------------------
+    def sleep(i: int, first: bool) -> None:  # at the back of the line, or first
+        n = g[SLEEP_COUNT]
+        if first:
+            g[SLEEP_HEAD] = (g[SLEEP_HEAD] - 1 + m) % m
+            sleepers[g[SLEEP_HEAD]] = i
+        else:
+            sleepers[(g[SLEEP_HEAD] + n) % m] = i
+        g[SLEEP_COUNT] = n + 1
+
+    def release() -> None:  # free the mutex, wake the longest sleeper (fifo: hand it over)
+        g[OWNER] = -1
+        n = g[SLEEP_COUNT]
+        if n > 0:
+            head = g[SLEEP_HEAD]
+            j = sleepers[head]
+            g[SLEEP_HEAD], g[SLEEP_COUNT] = (head + 1) % m, n - 1
+            if fifo:
+                g[OWNER] = j
+            schedule(j, gf[NOW])
+
+    # -- records --------------------------------------------------------------------------
+    def record(i: int, rv: int, av: int, attempts: int) -> int:
+        if g[RECORDS] < target:
+            k = g[POS]
+            if k >= limit:
+                return FULL
+            out_worker[k], out_rv[k], out_av[k] = i, rv, av
+            out_tau[k] = av - 1 - rv if av >= 0 else -1
+            out_t_read[k], out_t_done[k], out_t_apply[k] = wf[i, T_READ], wf[i, T_DONE], gf[NOW]
+            out_attempts[k], out_dropped[k] = attempts, av < 0
+            g[POS] = k + 1
+        g[RECORDS] += 1
+        if g[RECORDS] == target:  # SimPy schedules its "target reached" event now
+            g[DONE_EID] = g[EID]
+            g[EID] += 1
+            gf[T_END] = gf[NOW]
+        elif g[RECORDS] >= g[STOP_AFTER]:
+            return DONE  # zero-time loops after the target (SimPy would not stop either)
+        return RECORDED
+
+    # -- one worker, from its PC until it waits -------------------------------------------
+    def step_lock(i: int) -> int:
+        now = gf[NOW]
+        while True:
+            pc = w[i, PC]
+            if pc == L_ACQUIRE:
+                section = L_READ if w[i, KIND] == 0 else L_PUBLISH
+                if g[OWNER] < 0 and not (fifo and g[SLEEP_COUNT] > 0):
+                    g[OWNER] = i
+                    w[i, PC] = section
+                    if fifo:  # a ticket is taken and checked: timeout(0)
+                        schedule(i, now)
+                        return WAITING
+                    continue
+                sleep(i, False)
+                w[i, PC] = L_WAKE
+                return WAITING
+            if pc == L_WAKE:
+                w[i, PC] = L_RETRY
+                if handoff > 0:
+                    schedule(i, now + handoff)
+                    return WAITING
+                continue
+            if pc == L_RETRY:
+                if fifo or g[OWNER] < 0:  # fifo: the mutex was handed over at release
+                    g[OWNER] = i
+                    w[i, PC] = L_READ if w[i, KIND] == 0 else L_PUBLISH
+                    continue
+                sleep(i, True)  # lost the race: first in line again
+                w[i, PC] = L_WAKE
+                return WAITING
+            if pc == L_READ:
+                if not has_draw(READ, read.shape[0], i):
+                    return NEED_READ
+                wf[i, T_READ], w[i, RV] = now, g[VERSION]
+                d = read[take(READ, i), i] + memory[i]
+                w[i, PC] = L_READ_DONE
+                if d > 0:
+                    schedule(i, now + d)
+                    return WAITING
+                continue
+            if pc == L_READ_DONE:
+                release()
+                memory_changed()
+                g[PRIVATE] += 1
+                memory_settled()
+                w[i, PC] = L_COMPUTE
+                continue
+            if pc == L_COMPUTE:
+                if not has_draw(COMPUTE, compute.shape[0], i):
+                    return NEED_COMPUTE
+                d = compute[take(COMPUTE, i), i]
+                w[i, PC] = L_COMPUTE_DONE
+                if d > 0:
+                    schedule(i, now + d)
+                    return WAITING
+                continue
+            if pc == L_COMPUTE_DONE:
+                wf[i, T_DONE] = now
+                w[i, KIND], w[i, PC] = 1, L_ACQUIRE
+                continue
+            if pc == L_PUBLISH:
+                if not has_draw(PUBLISH, publish.shape[0], i):
+                    return NEED_PUBLISH
+                d = publish[take(PUBLISH, i), i] + memory[i]
+                w[i, PC] = L_PUBLISH_DONE
+                if d > 0:
+                    schedule(i, now + d)
+                    return WAITING
+                continue
+            if pc == L_PUBLISH_DONE:
+                g[VERSION] += 1  # no worker holds a version under the lock
+                release()
+                memory_changed()
+                g[PRIVATE] -= 1
+                memory_settled()
+                w[i, PC] = L_RECORD
+                continue
+            status = record(i, w[i, RV], g[VERSION], 1)  # L_RECORD
+            if status != RECORDED:
+                return status
+            w[i, KIND], w[i, PC] = 0, L_ACQUIRE
+
+    def step_leashed(i: int) -> int:
+        now = gf[NOW]
+        while True:
+            pc = w[i, PC]
+            if pc == S_READ:
+                if not has_draw(READ, read.shape[0], i):
+                    return NEED_READ
+                wf[i, T_READ], w[i, RV] = now, g[VERSION]
+                hold(w[i, RV], 1)
+                d = read[take(READ, i), i]
+                w[i, PC] = S_COMPUTE
+                if d > 0:
+                    schedule(i, now + d)
+                    return WAITING
+                continue
+            if pc == S_COMPUTE:
+                if not has_draw(COMPUTE, compute.shape[0], i):
+                    return NEED_COMPUTE
+                d = compute[take(COMPUTE, i), i]
+                w[i, PC] = S_COMPUTE_DONE
+                if d > 0:
+                    schedule(i, now + d)
+                    return WAITING
+                continue
+            if pc == S_COMPUTE_DONE:
+                wf[i, T_DONE] = now
+                hold(w[i, RV], -1)
+                w[i, ATTEMPTS], w[i, PUBLISHED], w[i, PC] = 0, 0, S_ATTEMPT
+                continue
+            if pc == S_ATTEMPT:
+                if persistence > 0 and w[i, ATTEMPTS] >= persistence:
+                    w[i, PC] = S_RECORD  # dropped
+                    continue
+                if not has_draw(PUBLISH, publish.shape[0], i):
+                    return NEED_PUBLISH
+                w[i, ATTEMPTS] += 1
+                p = publish[take(PUBLISH, i), i]
+                outside = (1.0 - window) * p  # before the attempt reads the latest version
+                wf[i, PUB], wf[i, OUTSIDE] = p, outside
+                w[i, PC] = S_BASE
+                if outside > 0:
+                    schedule(i, now + outside)
+                    return WAITING
+                continue
+            if pc == S_BASE:
+                w[i, BASE] = g[VERSION]
+                hold(w[i, BASE], 1)
+                memory_changed()
+                g[BUILDING] += 1
+                memory_settled()
+                d = wf[i, PUB] - wf[i, OUTSIDE] + memory[i]
+                w[i, PC] = S_BUILT
+                if d > 0:
+                    schedule(i, now + d)
+                    return WAITING
+                continue
+            if pc == S_BUILT:
+                w[i, PC] = S_CAS
+                if cas > 0:
+                    schedule(i, now + cas)
+                    return WAITING
+                continue
+            if pc == S_CAS:
+                memory_changed()
+                g[BUILDING] -= 1
+                if g[VERSION] == w[i, BASE]:  # the CAS succeeds: the new vector is the latest
+                    new_version()
+                    w[i, PUBLISHED] = 1
+                memory_settled()
+                hold(w[i, BASE], -1)
+                w[i, PC] = S_RECORD if w[i, PUBLISHED] else S_ATTEMPT
+                continue
+            av = g[VERSION] if w[i, PUBLISHED] else -1  # S_RECORD
+            status = record(i, w[i, RV], av, w[i, ATTEMPTS])
+            if status != RECORDED:
+                return status
+            w[i, PC] = S_READ
+
+    # -- the loop ---------------------------------------------------------------------------
+    while True:
+        i = g[CUR]
+        if i < 0:
+            if g[STARTED] < m:
+                i = g[STARTED]
+                g[STARTED] = i + 1
+            else:
+                i = tree[1]
+                t = event_t[i]
+                if t == np.inf:
+                    return DONE  # no event left (the driver checks that the target was reached)
+                if g[DONE_EID] >= 0 and not (t < gf[T_END] or (t == gf[T_END] and event_id[i] < g[DONE_EID])):
+                    return DONE
+                gf[NOW] = t
+                unschedule(i)
+            g[CUR] = i
+        status = step_lock(i) if algo == LOCK else step_leashed(i)
+        if status != WAITING:
+            return status
+        g[CUR] = -1
