@@ -1,10 +1,16 @@
-"""Simulator speed: SimPy engine throughput and the fast engine's speed-up.
+"""Simulator speed and memory: the SimPy engine against the fast engine, up to 10^7 updates.
 
-Run: ``python benchmarks/bench_simulator.py [--updates N] [--repeats R] [--algos A,B]``. Each row is the
-median of R runs; the SimPy and fast runs of a row alternate, so both see the same machine
-load, and each starts after a garbage collection. The speed-up is the median of the R
-paired ratios (each SimPy run over the fast run right after it), which a load spike on a
-shared machine moves less than a ratio of medians. Prints a Markdown table.
+Run: ``python benchmarks/bench_simulator.py [--updates 100000,1000000] [--workers 16,64]
+[--repeats R] [--algos A,B] [--long 10000000]``. Every run goes through ``simulate``, the
+path a user takes. Each row is the median of R runs; the SimPy and fast runs of a row
+alternate, so both see the same machine load, and each starts after a garbage collection.
+The speed-up is the median of the R paired ratios (each SimPy run over the fast run right
+after it), which a load spike on a shared machine moves less than a ratio of medians.
+Memory is measured in a separate, untimed fast run with ``tracemalloc`` (the numpy arrays
+the run allocates; the compiled loops allocate nothing of their own): the peak, and the
+peak beyond the Trace's own table, per update. The ``--long`` row runs Leashed-SGD with the
+largest worker count and no Trace (``keep_trace=False``, the CLI's ``--no-trace``), fast
+engine only. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -13,55 +19,79 @@ import argparse
 import gc
 import statistics
 import time
+import tracemalloc
 
 from staleness_sim import SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import parse_timing
 
-CASES = [
-    ("hogwild", 16, "expon:scale=1", "const:0"),
-    ("hogwild", 16, "gamma:a=4,scale=0.25", "expon:scale=0.05"),
-    ("sync", 16, "expon:scale=1", "const:0.05"),
-    ("lock", 16, "expon:scale=1", "const:0.05"),
-    ("leashed", 16, "expon:scale=1", "const:0.05"),
-]
+#: The timing of every row: gamma compute (mean 1, CV 0.5), exponential publish (mean 0.01).
+COMPUTE, PUBLISH = "gamma:a=4,scale=0.25", "expon:scale=0.01"
 
 
-def timed(config: SimConfig, engine: str) -> float:
+def timed(config: SimConfig, engine: str, keep_trace: bool = True) -> float:
     gc.collect()  # neither engine pays for the other's garbage
     start = time.perf_counter()
-    simulate(config, engine)  # type: ignore[arg-type]
+    simulate(config, engine, keep_trace=keep_trace)
     return time.perf_counter() - start
+
+
+def memory(config: SimConfig, keep_trace: bool = True) -> tuple[float, float]:
+    """Peak MiB of a fast run, and its bytes per update beyond the Trace's table."""
+    gc.collect()
+    tracemalloc.start()
+    result = simulate(config, "fast", keep_trace=keep_trace)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    table = int(result.trace.table.memory_usage(deep=True).sum()) if keep_trace else 0
+    return peak / 2**20, (peak - table) / config.gradients
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--updates", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--updates", default="100000,1000000", help="comma-separated run lengths")
+    parser.add_argument("--workers", default="16,64", help="comma-separated worker counts")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--algos", default="hogwild,sync,lock,leashed", help="comma-separated subset")
+    parser.add_argument("--long", type=int, default=10_000_000, help="the no-Trace Leashed-SGD row (0: none)")
     args = parser.parse_args()
-    algos = args.algos.split(",")
-    print(f"{args.updates} gradients per run, median of {args.repeats} runs\n")
+    sizes = [int(x) for x in args.updates.split(",")]
+    workers = [int(x) for x in args.workers.split(",")]
+    profile = HardwareProfile(compute=parse_timing(COMPUTE), publish=parse_timing(PUBLISH))
+    for algo in args.algos.split(","):  # compile (or load the compiled code) before timing
+        simulate(SimConfig(algo, 4, profile, 1000), "fast")
+    print(f"compute {COMPUTE}, publish {PUBLISH}; median of {args.repeats} runs\n")
     print(
-        "| algo | workers | compute | publish | SimPy s | SimPy updates/s | fast s | fast / SimPy speed-up |"
+        "| algo | workers | gradients | SimPy s | SimPy updates/s | fast s | fast updates/s "
+        "| speed-up (paired) | fast peak MiB | bytes/update beyond the Trace |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for algo, m, compute, publish in (case for case in CASES if case[0] in algos):
-        profile = HardwareProfile(compute=parse_timing(compute), publish=parse_timing(publish))
-        config = SimConfig(algo, m, profile, args.updates, seed=1)
-        simpy_times, fast_times = [], []
-        for _ in range(args.repeats):
-            simpy_times.append(timed(config, "simpy"))
-            if algo in ("hogwild", "sync"):
-                fast_times.append(timed(config, "fast"))
-        s = statistics.median(simpy_times)
-        if fast_times:
-            f = statistics.median(fast_times)
-            ratio = statistics.median(a / b for a, b in zip(simpy_times, fast_times, strict=True))
-            fast_cols = f"{f:.4f} | {ratio:.1f}x"
-        else:
-            fast_cols = "n/a | n/a"
-        print(f"| {algo} | {m} | {compute} | {publish} | {s:.3f} | {args.updates / s:,.0f} | {fast_cols} |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        for m in workers:
+            for algo in args.algos.split(","):
+                config = SimConfig(algo, m, profile, n, seed=1)
+                simpy_times, fast_times = [], []
+                for _ in range(args.repeats):
+                    simpy_times.append(timed(config, "simpy"))
+                    fast_times.append(timed(config, "fast"))
+                s, f = statistics.median(simpy_times), statistics.median(fast_times)
+                ratio = statistics.median(a / b for a, b in zip(simpy_times, fast_times, strict=True))
+                peak, beyond = memory(config)
+                print(
+                    f"| {algo} | {m} | {n:,} | {s:.3f} | {n / s:,.0f} | {f:.4f} | {n / f:,.0f} "
+                    f"| {ratio:.0f}x | {peak:,.0f} | {beyond:.0f} |",
+                    flush=True,
+                )
+    if args.long:
+        m = max(workers)
+        config = SimConfig("leashed", m, profile, args.long, seed=1)
+        times = [timed(config, "fast", keep_trace=False) for _ in range(args.repeats)]
+        f = statistics.median(times)
+        peak, beyond = memory(config, keep_trace=False)
+        print(
+            f"| leashed, no Trace | {m} | {args.long:,} | n/a | n/a | {f:.2f} | {args.long / f:,.0f} | n/a "
+            f"| {peak:,.0f} | {beyond:.0f} |"
+        )
 
 
 if __name__ == "__main__":

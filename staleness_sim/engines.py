@@ -53,7 +53,7 @@ ENGINES: dict[str, Callable[[SimConfig, Progress, bool], SimResult]] = {
 
 def simulate(
     config: SimConfig,
-    engine: Engine | str = "simpy",
+    engine: Engine | str = "auto",
     progress: Progress = None,
     keep_trace: bool = True,
 ) -> SimResult:

@@ -16,11 +16,11 @@ __all__ = ["SimResult"]
 class SimResult:
     """A simulated run: its Trace, summary numbers and memory statistics.
 
-    ``trace`` is ``None`` for a run that kept only its summary (``keep_trace=False`` in
+    ``kept_trace`` is ``None`` for a run that kept only its summary (``keep_trace=False`` in
     :func:`staleness_sim.engines.simulate`); ``tally`` is then what the summary is made of.
     """
 
-    trace: Trace | None
+    kept_trace: Trace | None
     engine: str
     seed: int
     peak_live_vectors: int
@@ -28,16 +28,19 @@ class SimResult:
     extra: dict[str, Any] = field(default_factory=dict)
     tally: Tally | None = None
 
+    @property
+    def trace(self) -> Trace:
+        """The Trace; a ``ValueError`` for a run simulated without one."""
+        if self.kept_trace is None:
+            raise ValueError("this result kept no Trace (it was simulated without one)")
+        return self.kept_trace
+
     def without_trace(self) -> SimResult:
         """The same result keeping only the tally of its Trace."""
-        return replace(self, trace=None, tally=self._tally())
+        return replace(self, kept_trace=None, tally=self._tally())
 
     def _tally(self) -> Tally:
-        if self.tally is not None:
-            return self.tally
-        if self.trace is None:
-            raise ValueError("a result without a Trace needs its tally")
-        return Tally.of(self.trace)
+        return self.tally if self.tally is not None else Tally.of(self.trace)
 
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``asgd simulate``: :meth:`theory.analysis.Tally.summary` of
@@ -60,8 +63,6 @@ class SimResult:
         from staleness_sim.plots import plot_staleness
         from theory.plots import new_figure, save_figure
 
-        if self.trace is None:
-            raise ValueError("this result kept no Trace (it was simulated without one)")
         out = Path(out)
         files = list(self.trace.save(out / "trace"))
         fig = new_figure()

@@ -5,7 +5,7 @@ A sweep file (TOML)::
     [sweep]
     updates = 5000          # gradients per cell
     seed = 0                # base seed: cell i gets SeedSequence(seed).spawn(n)[i]
-    engine = "simpy"
+    engine = "auto"          # auto (fast where it applies), simpy or fast
 
     [fixed]                 # options shared by every cell
     compute = "expon:scale=1"
@@ -62,7 +62,7 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
         raise ValueError(
             f"sweep file: unknown table(s) {', '.join(sorted(unknown))} (use sweep, fixed, grid)"
         )
-    settings = {"updates": 5000, "seed": 0, "engine": "simpy"} | data.get("sweep", {})
+    settings = {"updates": 5000, "seed": 0, "engine": "auto"} | data.get("sweep", {})
     bad = set(settings) - set(_SETTINGS)
     if bad:
         raise ValueError(

@@ -37,8 +37,8 @@ def _profile(source: str | None, **options: Any) -> HardwareProfile:
         raise click.BadParameter(str(exc), param_hint=hint) from None
 
 
-def _run(config: SimConfig, engine: str) -> SimResult:
-    if engine == "simpy" and config.gradients >= PROGRESS_FROM and sys.stderr.isatty():
+def _run(config: SimConfig, engine: str, keep_trace: bool) -> SimResult:
+    if config.gradients >= PROGRESS_FROM and sys.stderr.isatty():
         with click.progressbar(length=config.gradients, label="simulating", file=sys.stderr) as bar:
             done = [0]
 
@@ -46,8 +46,8 @@ def _run(config: SimConfig, engine: str) -> SimResult:
                 bar.update(n - done[0])
                 done[0] = n
 
-            return simulate(config, "simpy", progress=report)
-    return simulate(config, engine)
+            return simulate(config, engine, progress=report, keep_trace=keep_trace)
+    return simulate(config, engine, keep_trace=keep_trace)
 
 
 @click.command("simulate")
@@ -89,7 +89,18 @@ def _run(config: SimConfig, engine: str) -> SimResult:
     help="Gradients to simulate (computed; the dropped ones included).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--engine", type=click.Choice(list(ENGINES)), default="simpy", show_default=True)
+@click.option(
+    "--engine",
+    type=click.Choice(list(ENGINES)),
+    default="auto",
+    show_default=True,
+    help="simpy, fast (compiled; no time-shared cores or GIL), or auto: fast where it applies. Same Trace.",
+)
+@click.option(
+    "--no-trace",
+    is_flag=True,
+    help="Keep only the summary and the staleness histogram (very long runs; not with --out or --problem).",
+)
 @click.option(
     "--problem", type=click.Choice(KNOWN_PROBLEMS), default=None, help="Run SGD under the simulated delays."
 )
@@ -117,6 +128,7 @@ def simulate_command(
     gradients: int,
     seed: int,
     engine: str,
+    no_trace: bool,
     problem: str | None,
     stepsize: str,
     eta: float | None,
@@ -129,8 +141,10 @@ def simulate_command(
     profile = _profile(
         profile_src, cores=cores, compute=compute, read=read, publish=publish, lock_policy=lock_policy
     )
+    if no_trace and (out is not None or problem is not None):
+        raise click.BadParameter("--out and --problem need the Trace", param_hint="--no-trace")
     config = SimConfig(algo, workers, profile, gradients, seed, persistence)
-    result = _run(config, engine)
+    result = _run(config, engine, keep_trace=not no_trace)
     payload: dict[str, Any] = result.summary()
     curve = None
     if problem is not None:
@@ -138,13 +152,14 @@ def simulate_command(
 
         rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
         curve = sgd_under_trace(result.trace, known_problem(problem, rng), rng, eta0=eta, rule=stepsize)
-        result = replace(result, trace=curve.trace)  # the Trace with the step sizes SGD took
+        result = replace(result, kept_trace=curve.trace)  # the Trace with the step sizes SGD took
         payload |= {"problem": problem, "stepsize": stepsize, "final_loss": float(curve.loss[-1])}
     if out is not None:
         files = result.save(out) + (curve.save(out) if curve is not None else [])
         payload["files"] = [str(f) for f in files]
     lines = [
-        f"{algo} with {workers} workers ({engine} engine, seed {seed}): {payload['gradients']} gradients",
+        f"{algo} with {workers} workers ({result.engine} engine, seed {seed}): "
+        f"{payload['gradients']:,} gradients",
         f"  throughput {payload['throughput']:.6g} updates/s of simulated time; mean staleness "
         f"{payload['tau_mean']:.4g}",
         f"  CAS failures {payload['cas_failures']}, dropped {payload['dropped']}, live vectors peak "

@@ -92,11 +92,15 @@ def test_fast_engine_matches_in_distribution_at_scale() -> None:
 
 def test_fast_engine_refuses_what_it_cannot_model() -> None:
     p = HardwareProfile(cores=2)
-    assert fast_supported(SimConfig("hogwild", 4, p)) is not None
-    assert fast_supported(SimConfig("leashed", 2, HardwareProfile())) is not None
+    for algo in ("hogwild", "lock", "leashed", "sync"):
+        assert "time-shared" in str(fast_supported(SimConfig(algo, 4, p)))
+        assert fast_supported(SimConfig(algo, 2, p)) is None
+        assert "interpreter lock" in str(fast_supported(SimConfig(algo, 2, HardwareProfile(gil=True))))
     with pytest.raises(ValueError, match="fast engine"):
-        simulate(SimConfig("lock", 2, HardwareProfile()), "fast")
-    assert fast_supported(SimConfig("hogwild", 2, p)) is None
+        simulate(SimConfig("lock", 4, p), "fast")
+    # auto falls back to SimPy where the fast engine does not apply
+    assert simulate(SimConfig("lock", 4, p, 100), "auto").engine == "simpy"
+    assert simulate(SimConfig("lock", 2, p, 100), "auto").engine == "fast"
 
 
 def test_fast_engine_extends_its_draws_when_a_worker_runs_ahead() -> None:

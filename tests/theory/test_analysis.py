@@ -1,0 +1,68 @@
+"""The summary of a Trace, and its tally accumulated over chunks."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from theory.analysis import Tally, summarize
+from theory.trace import Trace
+
+
+def _trace(rows: list[tuple[int, int, float]]) -> Trace:
+    # (tau or -1 for dropped, attempts, t_apply); versions consistent with tau
+    n = len(rows)
+    tau = np.array([r[0] for r in rows])
+    rv = np.arange(n)
+    av = np.where(tau >= 0, rv + tau + 1, -1)
+    return Trace.from_columns(
+        worker=np.zeros(n, dtype=int),
+        read_version=rv,
+        apply_version=av,
+        t_read=np.zeros(n),
+        t_grad_done=np.zeros(n),
+        t_apply=np.array([r[2] for r in rows]),
+        attempts=np.array([r[1] for r in rows]),
+        step_size=np.full(n, np.nan),
+    )
+
+
+ROWS = st.lists(
+    st.tuples(st.integers(-1, 20), st.integers(1, 5), st.floats(0.0, 1e3, allow_nan=False)),
+    min_size=1,
+    max_size=200,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ROWS, st.lists(st.integers(0, 200), max_size=5))
+def test_a_tally_over_chunks_is_the_tally_of_the_whole(rows, cuts) -> None:
+    trace = _trace(rows)
+    t = trace.table
+    tau, attempts, t_apply = (t[c].to_numpy() for c in ("tau", "attempts", "t_apply"))
+    tally = Tally()
+    edges = sorted({0, len(rows), *(min(c, len(rows)) for c in cuts)})
+    for a, b in itertools.pairwise(edges):
+        tally.add(tau[a:b], attempts[a:b], t_apply[a:b])
+    # (through JSON: NaN, as without applied updates, equals itself there)
+    assert json.dumps(tally.summary(), sort_keys=True) == json.dumps(summarize(trace), sort_keys=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ROWS)
+def test_the_summary_counts_what_the_rows_say(rows) -> None:
+    s = summarize(_trace(rows))
+    applied = [r for r in rows if r[0] >= 0]
+    assert s["gradients"] == len(rows)
+    assert s["updates"] == len(applied) and s["dropped"] == len(rows) - len(applied)
+    assert s["cas_failures"] == sum(r[1] for r in rows) - len(applied)
+    if applied:
+        assert s["tau_mean"] == np.mean([r[0] for r in applied])
+        assert s["duration"] == max(r[2] for r in applied)
+        assert abs(sum(s["tau_pmf"].values()) - 1) < 1e-12
+    else:
+        assert np.isnan(s["tau_mean"]) and np.isnan(s["throughput"]) and s["duration"] == 0.0
