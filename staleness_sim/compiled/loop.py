@@ -147,17 +147,16 @@ def run_loop(
         while k >= 1:
             a, b = tree[2 * k], tree[2 * k + 1]
             ta, tb = event_t[a], event_t[b]
-            tree[k] = a if ta < tb or (ta == tb and event_id[a] < event_id[b]) else b
+            # without short-circuits: a select rather than unpredictable branches
+            first = (ta < tb) | ((ta == tb) & (event_id[a] < event_id[b]))
+            tree[k] = a if first else b
             k >>= 1
 
     def schedule(i: int, t: float) -> None:  # worker i's next event at t, with the next id
         event_t[i], event_id[i] = t, g[EID]
         g[EID] += 1
-        replay(i)
-
-    def unschedule(i: int) -> None:
-        event_t[i] = np.inf
-        replay(i)
+        if i != g[CUR]:  # the running worker's leaf is replayed once, when its step ends
+            replay(i)
 
     # -- live vectors (as SimContext counts them) -----------------------------------------
     def live() -> int:
@@ -415,9 +414,10 @@ def run_loop(
                 if g[DONE_EID] >= 0 and not (t < gf[T_END] or (t == gf[T_END] and event_id[i] < g[DONE_EID])):
                     return DONE
                 gf[NOW] = t
-                unschedule(i)
+                event_t[i] = np.inf  # taken (its leaf is replayed when the step ends)
             g[CUR] = i
         status = step_lock(i) if algo == LOCK else step_leashed(i)
         if status != WAITING:
             return status
         g[CUR] = -1
+        replay(i)  # after the leaves the step scheduled: the ancestors they share are redone
