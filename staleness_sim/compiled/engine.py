@@ -61,13 +61,15 @@ class _Phase:
 
     def __init__(self, draws: PhaseDraws, rows: int) -> None:
         self.draws = draws
-        if draws.constant is not None:  # one row, read again and again (see state.draw)
-            self.array: npt.NDArray[np.float64] = np.ascontiguousarray(draws.take(1))
-        else:
-            self.array = np.ascontiguousarray(draws.take(max(1, rows)))
+        self.rows = 1 if draws.constant is not None else max(1, rows)  # a constant: one, read again
+        self.array = self._take()
+
+    def _take(self) -> npt.NDArray[np.float64]:
+        return np.ascontiguousarray(self.draws.take(self.rows))
 
     def grow(self) -> None:
-        self.array = np.ascontiguousarray(self.draws.take(2 * self.array.shape[0]))
+        self.rows *= 2
+        self.array = self._take()
 
 
 def simulate_compiled(
@@ -108,9 +110,9 @@ def simulate_compiled(
             state["w"],
             state["wf"],
             state["used"],
-            state["event_t"],
-            state["event_id"],
-            state["tree"],
+            state["node_t"],
+            state["node_id"],
+            state["node_w"],
             state["sleepers"],
             state["holders"],
             *out,

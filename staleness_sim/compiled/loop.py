@@ -18,7 +18,8 @@ before SimPy's "target reached" event, then stops. It also stops, resumably, whe
 needs more durations or the output rows are used (:mod:`staleness_sim.compiled.state`).
 
 Pending events sit in a tournament tree (one leaf per worker: a worker waits for at most
-one event). The helpers are closures inside one function rather than functions of their
+one event); each node keeps its winner's time, id and worker, so a match reads two
+neighbouring entries. The helpers are closures inside one function rather than functions of their
 own: compiled functions that take arrays as arguments count references on every call,
 which cost more than the whole simulation step.
 """
@@ -99,7 +100,7 @@ S_CAS = 6
 S_RECORD = 7
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_loop(
     algo: int,
     fifo: bool,
@@ -119,9 +120,9 @@ def run_loop(
     w: Any,
     wf: Any,
     used: Any,
-    event_t: Any,
-    event_id: Any,
-    tree: Any,
+    node_t: Any,
+    node_id: Any,
+    node_w: Any,
     sleepers: Any,
     holders: Any,
     out_worker: Any,
@@ -139,21 +140,22 @@ def run_loop(
     0 means unbounded; ``constant[phase]``: that phase's array has one row, read every time
     (a constant duration draws nothing)."""
     m = w.shape[0]
-    leaves = event_t.size
+    leaves = node_t.size // 2
 
     # -- pending events -------------------------------------------------------------------
     def replay(i: int) -> None:  # leaf i changed: replay its matches up to the root
-        k = (leaves + i) >> 1
-        while k >= 1:
-            a, b = tree[2 * k], tree[2 * k + 1]
-            ta, tb = event_t[a], event_t[b]
-            # without short-circuits: a select rather than unpredictable branches
-            first = (ta < tb) | ((ta == tb) & (event_id[a] < event_id[b]))
-            tree[k] = a if first else b
+        k = leaves + i
+        t, e, win = node_t[k], node_id[k], i  # the winner so far, carried up (no reloads)
+        while k > 1:
+            o = k ^ 1  # the opponent: the winner of the sibling subtree
+            to, eo = node_t[o], node_id[o]
+            if (to < t) | ((to == t) & (eo < e)):  # no short-circuit: a select, not branches
+                t, e, win = to, eo, node_w[o]
             k >>= 1
+            node_t[k], node_id[k], node_w[k] = t, e, win
 
     def schedule(i: int, t: float) -> None:  # worker i's next event at t, with the next id
-        event_t[i], event_id[i] = t, g[EID]
+        node_t[leaves + i], node_id[leaves + i] = t, g[EID]
         g[EID] += 1
         if i != g[CUR]:  # the running worker's leaf is replayed once, when its step ends
             replay(i)
@@ -199,12 +201,14 @@ def run_loop(
 
     # -- the mutex (lock-based) -----------------------------------------------------------
     def sleep(i: int, first: bool) -> None:  # at the back of the line, or first
-        n = g[SLEEP_COUNT]
+        n, head = g[SLEEP_COUNT], g[SLEEP_HEAD]
         if first:
-            g[SLEEP_HEAD] = (g[SLEEP_HEAD] - 1 + m) % m
-            sleepers[g[SLEEP_HEAD]] = i
+            head = head - 1 if head > 0 else m - 1
+            g[SLEEP_HEAD] = head
+            sleepers[head] = i
         else:
-            sleepers[(g[SLEEP_HEAD] + n) % m] = i
+            tail = head + n
+            sleepers[tail if tail < m else tail - m] = i
         g[SLEEP_COUNT] = n + 1
 
     def release() -> None:  # free the mutex, wake the longest sleeper (fifo: hand it over)
@@ -213,7 +217,7 @@ def run_loop(
         if n > 0:
             head = g[SLEEP_HEAD]
             j = sleepers[head]
-            g[SLEEP_HEAD], g[SLEEP_COUNT] = (head + 1) % m, n - 1
+            g[SLEEP_HEAD], g[SLEEP_COUNT] = head + 1 if head + 1 < m else 0, n - 1
             if fifo:
                 g[OWNER] = j
             schedule(j, gf[NOW])
@@ -407,14 +411,13 @@ def run_loop(
                 i = g[STARTED]
                 g[STARTED] = i + 1
             else:
-                i = tree[1]
-                t = event_t[i]
+                i, t = node_w[1], node_t[1]  # the root: the earliest event
                 if t == np.inf:
                     return DONE  # no event left (the driver checks that the target was reached)
-                if g[DONE_EID] >= 0 and not (t < gf[T_END] or (t == gf[T_END] and event_id[i] < g[DONE_EID])):
+                if g[DONE_EID] >= 0 and not (t < gf[T_END] or (t == gf[T_END] and node_id[1] < g[DONE_EID])):
                     return DONE
                 gf[NOW] = t
-                event_t[i] = np.inf  # taken (its leaf is replayed when the step ends)
+                node_t[leaves + i] = np.inf  # taken (its leaf is replayed when the step ends)
             g[CUR] = i
         status = step_lock(i) if algo == LOCK else step_leashed(i)
         if status != WAITING:

@@ -89,10 +89,11 @@ def new_state(workers: int, gradients: int) -> dict[str, Any]:
         "w": np.zeros((workers, W_SIZE), dtype=np.int64),
         "wf": np.zeros((workers, WF_SIZE)),
         "used": np.zeros((3, workers), dtype=np.int64),  # durations taken per phase and worker
-        # the pending events: one leaf per worker (time inf: none) under a tournament tree
-        "event_t": np.full(leaves, np.inf),
-        "event_id": np.zeros(leaves, dtype=np.int64),
-        "tree": _tree(leaves),
+        # the pending events: a tournament tree, node k's winner (time inf: none) in
+        # node_t[k], node_id[k], node_w[k]; 1 is the root, leaves + i worker i's leaf
+        "node_t": np.full(2 * leaves, np.inf),
+        "node_id": np.zeros(2 * leaves, dtype=np.int64),
+        "node_w": _winners(leaves),
         "sleepers": np.zeros(workers, dtype=np.int64),
         # holders per version: versions never exceed the gradients recorded (+ a few after the
         # target at the same instant, bounded by EXTRA_RECORDS)
@@ -100,9 +101,8 @@ def new_state(workers: int, gradients: int) -> dict[str, Any]:
     }
 
 
-def _tree(leaves: int) -> Any:
-    """A tournament tree over ``leaves`` leaves: node ``k`` (1 the root, ``leaves + j`` leaf
-    ``j``) holds the leaf that wins its subtree; at first the leftmost."""
+def _winners(leaves: int) -> Any:
+    """The workers winning each node of an empty tournament tree: at first the leftmost."""
     tree = np.zeros(2 * leaves, dtype=np.int64)
     tree[leaves:] = np.arange(leaves)
     for k in range(leaves - 1, 0, -1):
