@@ -18,7 +18,7 @@ def test_simulate_json_contract(capsys) -> None:
     )
     doc = json.loads(out)
     assert code == 0 and set(doc) >= KEYS
-    assert doc["updates"] == 5000 and doc["engine"] == "simpy" and doc["seed"] == 0
+    assert doc["updates"] == 5000 and doc["engine"] == "fast" and doc["seed"] == 0  # auto: fast applies
     assert sum(doc["tau_pmf"].values()) == pytest.approx(1.0)
     assert doc["tau_mean"] == pytest.approx(3.0, rel=0.1)
 
@@ -55,7 +55,7 @@ def test_simulate_with_profile_problem_and_out(capsys, tmp_path: Path) -> None:
 
 def test_fast_engine_from_the_cli_agrees(capsys) -> None:
     args = argv("simulate --algo hogwild --workers 4 --updates 3000 --seed 7 --json")
-    _, simpy_out, _ = run(capsys, *args)
+    _, simpy_out, _ = run(capsys, *args, "--engine", "simpy")
     _, fast_out, _ = run(capsys, *args, "--engine", "fast")
     a, b = json.loads(simpy_out), json.loads(fast_out)
     assert a["tau_pmf"] == b["tau_pmf"] and a["throughput"] == b["throughput"]
@@ -70,7 +70,9 @@ def test_fast_engine_from_the_cli_agrees(capsys) -> None:
         (argv("--algo lock --workers 2 --publish bogus"), "--publish"),
         (argv("--algo lock --workers 2 --profile /no/such.toml"), "profile"),
         (argv("--algo lock --workers 2 --persistence 2"), "--persistence"),
-        (argv("--algo leashed --workers 2 --engine fast"), "fast engine"),
+        (argv("--algo leashed --workers 4 --cores 2 --engine fast"), "fast engine"),
+        (argv("--algo leashed --workers 2 --no-trace --out somewhere"), "--no-trace"),
+        (argv("--algo lock --workers 2 --no-trace --problem quadratic"), "--no-trace"),
     ],
 )
 def test_simulate_bad_input(capsys, args: list[str], needle: str) -> None:
@@ -91,3 +93,13 @@ def test_simulate_and_compare_report_one_throughput_for_one_trace(capsys, tmp_pa
     doc = json.loads(out)
     assert code == 0 and doc["throughput_a"] == doc["throughput_b"] == simulated
     assert 3.0 < simulated < 4.0  # 4 workers of mean compute 1.05: a little under 4 per unit
+
+
+@pytest.mark.parametrize("algo", ["lock", "leashed"])
+def test_no_trace_gives_the_same_summary(capsys, algo: str) -> None:
+    args = argv(f"simulate --algo {algo} --workers 8 --updates 20000 --publish expon:scale=0.05 --json")
+    _, full, _ = run(capsys, *args, "--engine", "simpy")
+    code, light, _ = run(capsys, *args, "--no-trace")
+    a, b = json.loads(full), json.loads(light)
+    assert code == 0 and b["engine"] == "fast" and a["engine"] == "simpy"
+    assert {k: v for k, v in a.items() if k != "engine"} == {k: v for k, v in b.items() if k != "engine"}
