@@ -141,7 +141,8 @@ def _sync(config: SimConfig) -> Columns:
     rounds = -(-n // m)
     cols = _empty_columns(n)
     read, compute, publish = (phase.take(rounds) for phase in (d.read, d.compute, d.publish))
-    _rounds(read, compute, publish, d.memory, *cols.values())
+    if not _rounds_distinct(read, compute, publish, d.memory, *cols.values()):
+        _rounds(read, compute, publish, d.memory, *cols.values())  # some rounds end in a tie
     return cols
 
 
@@ -177,6 +178,60 @@ def _arrives_first(read: Any, compute: Any, r: int, clock: float, rank: Any, a: 
             return rank[a] < rank[b] if la == 0 and lb == 0 else la == 0
         la = 1 if la == 2 and ra > 0 else 0  # the parent: the read timeout or the round start
         lb = 1 if lb == 2 and rb > 0 else 0
+
+
+@njit(cache=True)
+def _rounds_distinct(
+    read: Any,
+    compute: Any,
+    publish: Any,
+    memory: Any,
+    worker: Any,
+    read_version: Any,
+    apply_version: Any,
+    tau: Any,
+    t_read: Any,
+    t_done: Any,
+    t_apply: Any,
+) -> bool:
+    """:func:`_rounds` when every round has one last arrival: False (columns incomplete) at
+    the first round where the latest arrival time is shared.
+
+    Rows are written in worker order, so of a round's arrival order only its last arrival
+    matters (it draws the publish duration); the order among the others matters only to
+    break a later round's ties, which this path never meets. Finding the last is a scan,
+    where :func:`_rounds` sorts every round.
+    """
+    rounds, m = read.shape
+    n = worker.size
+    used = np.zeros(m, dtype=np.int64)  # publish draws consumed by each worker
+    done = np.empty(m)
+    clock = 0.0
+    for r in range(rounds):
+        last, latest, ties = 0, -np.inf, 0
+        for i in range(m):
+            d = (clock + read[r, i]) + compute[r, i]  # when worker i arrives
+            done[i] = d
+            if d > latest:
+                last, latest, ties = i, d, 0
+            elif d == latest:
+                ties += 1
+        if ties:
+            return False
+        end = latest + (publish[used[last], last] + memory[last])
+        used[last] += 1
+        for i in range(m):
+            row = r * m + i
+            if row < n:
+                worker[row] = i
+                read_version[row] = r
+                apply_version[row] = r + 1
+                tau[row] = 0
+                t_read[row] = clock
+                t_done[row] = done[i]
+                t_apply[row] = end
+        clock = end
+    return True
 
 
 @njit(cache=True)
