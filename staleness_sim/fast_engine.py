@@ -181,6 +181,35 @@ def _arrives_first(read: Any, compute: Any, r: int, clock: float, rank: Any, a: 
 
 
 @njit(cache=True)
+def _write_round(
+    r: int,
+    clock: float,
+    done: Any,
+    end: float,
+    worker: Any,
+    read_version: Any,
+    apply_version: Any,
+    tau: Any,
+    t_read: Any,
+    t_done: Any,
+    t_apply: Any,
+) -> None:
+    """The rows of round ``r`` (one per worker, in worker order; the last round may be cut):
+    all read version ``r`` at ``clock``, are done at ``done[i]`` and applied at ``end``."""
+    m, n = done.size, worker.size
+    for i in range(m):
+        row = r * m + i
+        if row < n:
+            worker[row] = i
+            read_version[row] = r
+            apply_version[row] = r + 1
+            tau[row] = 0
+            t_read[row] = clock
+            t_done[row] = done[i]
+            t_apply[row] = end
+
+
+@njit(cache=True)
 def _rounds_distinct(
     read: Any,
     compute: Any,
@@ -203,7 +232,6 @@ def _rounds_distinct(
     where :func:`_rounds` sorts every round.
     """
     rounds, m = read.shape
-    n = worker.size
     used = np.zeros(m, dtype=np.int64)  # publish draws consumed by each worker
     done = np.empty(m)
     clock = 0.0
@@ -220,16 +248,7 @@ def _rounds_distinct(
             return False
         end = latest + (publish[used[last], last] + memory[last])
         used[last] += 1
-        for i in range(m):
-            row = r * m + i
-            if row < n:
-                worker[row] = i
-                read_version[row] = r
-                apply_version[row] = r + 1
-                tau[row] = 0
-                t_read[row] = clock
-                t_done[row] = done[i]
-                t_apply[row] = end
+        _write_round(r, clock, done, end, worker, read_version, apply_version, tau, t_read, t_done, t_apply)
         clock = end
     return True
 
@@ -255,7 +274,6 @@ def _rounds(
     version ``r`` (staleness 0).
     """
     rounds, m = read.shape
-    n = worker.size
     used = np.zeros(m, dtype=np.int64)  # publish draws consumed by each worker
     rank = np.arange(m)  # order of the round's start events
     order = np.empty(m, dtype=np.int64)
@@ -279,14 +297,5 @@ def _rounds(
         rank[last] = 0  # it goes on at once; the others resume in the order they arrived
         for j in range(m - 1):
             rank[order[j]] = j + 1
-        for i in range(m):
-            row = r * m + i
-            if row < n:
-                worker[row] = i
-                read_version[row] = r
-                apply_version[row] = r + 1
-                tau[row] = 0
-                t_read[row] = clock
-                t_done[row] = done[i]
-                t_apply[row] = end
+        _write_round(r, clock, done, end, worker, read_version, apply_version, tau, t_read, t_done, t_apply)
         clock = end

@@ -42,6 +42,7 @@ from staleness_sim.compiled.state import (
     DONE_EID,
     EID,
     FULL,
+    GO_ON,
     HELD_OTHER,
     KIND,
     LAST,
@@ -59,7 +60,6 @@ from staleness_sim.compiled.state import (
     PUBLISH,
     PUBLISHED,
     READ,
-    RECORDED,
     RECORDS,
     RV,
     SLEEP_COUNT,
@@ -199,6 +199,18 @@ def run_loop(
         used[phase, i] = k + 1
         return k
 
+    def wait(i: int, d: float, resume: int) -> bool:  # spend d seconds, then go on at resume
+        w[i, PC] = resume
+        if d > 0:  # a positive duration is a timeout; SimPy's workers skip zero ones
+            schedule(i, gf[NOW] + d)
+            return True
+        return False
+
+    def compute_phase(i: int, resume: int) -> int:  # draw and spend a compute duration
+        if not has_draw(COMPUTE, compute.shape[0], i):
+            return NEED_COMPUTE
+        return WAITING if wait(i, compute[take(COMPUTE, i), i], resume) else GO_ON
+
     # -- the mutex (lock-based) -----------------------------------------------------------
     def sleep(i: int, first: bool) -> None:  # at the back of the line, or first
         n, head = g[SLEEP_COUNT], g[SLEEP_HEAD]
@@ -240,7 +252,7 @@ def run_loop(
             gf[T_END] = gf[NOW]
         elif g[RECORDS] >= g[STOP_AFTER]:
             return DONE  # zero-time loops after the target (SimPy would not stop either)
-        return RECORDED
+        return GO_ON
 
     # -- one worker, from its PC until it waits -------------------------------------------
     def step_lock(i: int) -> int:
@@ -260,9 +272,7 @@ def run_loop(
                 w[i, PC] = L_WAKE
                 return WAITING
             if pc == L_WAKE:
-                w[i, PC] = L_RETRY
-                if handoff > 0:
-                    schedule(i, now + handoff)
+                if wait(i, handoff, L_RETRY):
                     return WAITING
                 continue
             if pc == L_RETRY:
@@ -278,9 +288,7 @@ def run_loop(
                     return NEED_READ
                 wf[i, T_READ], w[i, RV] = now, g[VERSION]
                 d = read[take(READ, i), i] + memory[i]
-                w[i, PC] = L_READ_DONE
-                if d > 0:
-                    schedule(i, now + d)
+                if wait(i, d, L_READ_DONE):
                     return WAITING
                 continue
             if pc == L_READ_DONE:
@@ -291,13 +299,9 @@ def run_loop(
                 w[i, PC] = L_COMPUTE
                 continue
             if pc == L_COMPUTE:
-                if not has_draw(COMPUTE, compute.shape[0], i):
-                    return NEED_COMPUTE
-                d = compute[take(COMPUTE, i), i]
-                w[i, PC] = L_COMPUTE_DONE
-                if d > 0:
-                    schedule(i, now + d)
-                    return WAITING
+                status = compute_phase(i, L_COMPUTE_DONE)
+                if status != GO_ON:
+                    return status
                 continue
             if pc == L_COMPUTE_DONE:
                 wf[i, T_DONE] = now
@@ -307,9 +311,7 @@ def run_loop(
                 if not has_draw(PUBLISH, publish.shape[0], i):
                     return NEED_PUBLISH
                 d = publish[take(PUBLISH, i), i] + memory[i]
-                w[i, PC] = L_PUBLISH_DONE
-                if d > 0:
-                    schedule(i, now + d)
+                if wait(i, d, L_PUBLISH_DONE):
                     return WAITING
                 continue
             if pc == L_PUBLISH_DONE:
@@ -321,7 +323,7 @@ def run_loop(
                 w[i, PC] = L_RECORD
                 continue
             status = record(i, w[i, RV], g[VERSION], 1)  # L_RECORD
-            if status != RECORDED:
+            if status != GO_ON:
                 return status
             w[i, KIND], w[i, PC] = 0, L_ACQUIRE
 
@@ -335,19 +337,13 @@ def run_loop(
                 wf[i, T_READ], w[i, RV] = now, g[VERSION]
                 hold(w[i, RV], 1)
                 d = read[take(READ, i), i]
-                w[i, PC] = S_COMPUTE
-                if d > 0:
-                    schedule(i, now + d)
+                if wait(i, d, S_COMPUTE):
                     return WAITING
                 continue
             if pc == S_COMPUTE:
-                if not has_draw(COMPUTE, compute.shape[0], i):
-                    return NEED_COMPUTE
-                d = compute[take(COMPUTE, i), i]
-                w[i, PC] = S_COMPUTE_DONE
-                if d > 0:
-                    schedule(i, now + d)
-                    return WAITING
+                status = compute_phase(i, S_COMPUTE_DONE)
+                if status != GO_ON:
+                    return status
                 continue
             if pc == S_COMPUTE_DONE:
                 wf[i, T_DONE] = now
@@ -364,9 +360,7 @@ def run_loop(
                 p = publish[take(PUBLISH, i), i]
                 outside = (1.0 - window) * p  # before the attempt reads the latest version
                 wf[i, PUB], wf[i, OUTSIDE] = p, outside
-                w[i, PC] = S_BASE
-                if outside > 0:
-                    schedule(i, now + outside)
+                if wait(i, outside, S_BASE):
                     return WAITING
                 continue
             if pc == S_BASE:
@@ -376,15 +370,11 @@ def run_loop(
                 g[BUILDING] += 1
                 memory_settled()
                 d = wf[i, PUB] - wf[i, OUTSIDE] + memory[i]
-                w[i, PC] = S_BUILT
-                if d > 0:
-                    schedule(i, now + d)
+                if wait(i, d, S_BUILT):
                     return WAITING
                 continue
             if pc == S_BUILT:
-                w[i, PC] = S_CAS
-                if cas > 0:
-                    schedule(i, now + cas)
+                if wait(i, cas, S_CAS):
                     return WAITING
                 continue
             if pc == S_CAS:
@@ -399,7 +389,7 @@ def run_loop(
                 continue
             av = g[VERSION] if w[i, PUBLISHED] else -1  # S_RECORD
             status = record(i, w[i, RV], av, w[i, ATTEMPTS])
-            if status != RECORDED:
+            if status != GO_ON:
                 return status
             w[i, PC] = S_READ
 

@@ -68,7 +68,7 @@ NEED_COMPUTE = 2
 NEED_PUBLISH = 3
 FULL = 4  # the output rows are used up
 WAITING = 5  # the worker waits for an event (scheduled, or a mutex hand-over)
-RECORDED = 6  # a row was recorded
+GO_ON = 6  # the worker goes on at once (a row recorded, a phase without duration)
 READ, COMPUTE, PUBLISH = 0, 1, 2
 
 
