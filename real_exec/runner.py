@@ -175,10 +175,10 @@ def run(
     with threadpool_limits(limits=1):
         threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(config.threads)]
         ctx.t0 = time.perf_counter()
-        for t in threads:
-            t.start()
         deadline = ctx.t0 + config.seconds if config.seconds else None
-        try:
+        try:  # Ctrl-C may come while the threads start: the first can be far along already
+            for t in threads:
+                t.start()
             while any(t.is_alive() for t in threads):
                 now = time.perf_counter()
                 if deadline is not None and now >= deadline:
@@ -197,7 +197,8 @@ def run(
             if isinstance(shared, SyncState):
                 shared.barrier.abort()
             for t in threads:
-                t.join()
+                if t.ident is not None:  # started
+                    t.join()
         wall = time.perf_counter() - ctx.t0
     if errors:
         worker_id, tb = errors[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import _thread
+
 import numpy as np
 import pytest
 
@@ -107,6 +109,21 @@ def test_a_worker_exception_reaches_the_caller_with_its_traceback() -> None:
 def test_ctrl_c_keeps_the_partial_trace() -> None:
     result = run(RunConfig("hogwild", 2, eta=0.05, seconds=60.0), hooked_quadratic(ctrl_c_at_300))
     assert result.interrupted and len(result.trace) > 0 and result.wall_time < 30
+
+
+def _ctrl_c_at_first_gradient(n: int, _params: object) -> None:
+    if n == 2:  # the first gradient after the runner's warm-up: threads are still starting
+        _thread.interrupt_main()
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_ctrl_c_while_the_threads_start_is_an_interrupted_run(threads: int) -> None:
+    # Regression: a Ctrl-C that came while the main thread was still starting threads escaped
+    # the runner as a KeyboardInterrupt instead of ending the run with what was recorded.
+    result = run(
+        RunConfig("hogwild", threads, eta=0.05, seconds=60.0), hooked_quadratic(_ctrl_c_at_first_gradient)
+    )
+    assert result.interrupted and result.wall_time < 30
 
 
 @pytest.mark.parametrize("algo", ["lock", "hogwild", "leashed", "sync"])
