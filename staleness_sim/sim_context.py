@@ -12,7 +12,7 @@ from staleness_sim.durations import Durations
 from staleness_sim.profile import HardwareProfile
 from theory.trace import RECORDED
 
-__all__ = ["ROW", "WAKEUP_CHECKS", "SimContext"]
+__all__ = ["ROW", "WAKEUP_CHECKS", "SimContext", "time_averaged_live"]
 
 #: With time slices, a running worker checks this many times per slice whether a worker woken
 #: from a lock wait is waiting for a core, and then gives it its core.
@@ -179,8 +179,14 @@ class SimContext:
         self.memory_settled()
 
     def mean_live(self) -> float:
-        self.memory_changed()
-        if self.env.now <= 0:
-            return float(self.live)
-        # a time average cannot exceed the peak; the sum of areas can, by a rounding error
-        return min(self._live_area / self.env.now, float(self.peak_live))
+        return time_averaged_live(self._live_area, self._live_last_t, self.env.now, self.live, self.peak_live)
+
+
+def time_averaged_live(area: float, last: float, end: float, live: int, peak: int) -> float:
+    """Live vectors averaged over ``[0, end]``: the integral ``area`` up to ``last``, plus
+    ``live`` vectors since, over ``end`` (``live`` itself when ``end`` is 0); never above the
+    ``peak`` (the sum of areas can exceed it by a rounding error)."""
+    area += live * (end - last)
+    if end <= 0:
+        return float(live)
+    return min(area / end, float(peak))

@@ -58,7 +58,8 @@ class Tally:
         self.tau_counts = _add_counts(self.tau_counts, shifted[1:])
         self.attempts_counts = _add_counts(self.attempts_counts, np.bincount(attempts))
         self.gradients += int(tau.size)
-        self.updates += int(tau.size) - int(shifted[0]) if shifted.size else 0
+        dropped = int(shifted[0]) if shifted.size else 0
+        self.updates += int(tau.size) - dropped
         applied_end = np.max(t_apply, where=np.asarray(tau) >= 0, initial=0.0)
         self.end = max(self.end, float(applied_end))
         return self

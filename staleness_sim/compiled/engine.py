@@ -33,6 +33,7 @@ from staleness_sim.compiled.state import (
 )
 from staleness_sim.config import SimConfig
 from staleness_sim.durations import Durations, expected_draws
+from staleness_sim.sim_context import time_averaged_live
 from staleness_sim.timing import PhaseDraws
 from theory.analysis import Tally
 from theory.trace import Trace, empty_columns
@@ -74,18 +75,18 @@ class _Phase:
 
 def simulate_compiled(
     config: SimConfig, progress: Callable[[int], None] | None = None, keep_trace: bool = True
-) -> tuple[Trace | None, Tally, int, float]:
-    """Simulate a lock-based or Leashed-SGD ``config``: its Trace (``None`` unless
-    ``keep_trace``), its tally, and the peak and time-averaged live vectors."""
+) -> tuple[Trace | None, Tally | None, int, float]:
+    """Simulate a lock-based or Leashed-SGD ``config``: its Trace, or without ``keep_trace``
+    its tally (the other is ``None``), and the peak and time-averaged live vectors."""
     n, m, profile = config.gradients, config.workers, config.profile
     d = Durations.draw(profile, m, n, config.seed)
     rows = expected_draws(profile, m, n)
     phases = [_Phase(d.read, rows), _Phase(d.compute, rows), _Phase(d.publish, rows)]
     constant = np.array([p.draws.constant is not None for p in phases])
-    state = new_state(m, n)
+    state = new_state(m, n, holders=config.algo == "leashed")
     cols = empty_columns(n if keep_trace else min(n, CHUNK), OUT_COLUMNS)
     out = tuple(cols.values())
-    tally = Tally()
+    tally: Tally | None = None if keep_trace else Tally()  # with a Trace, the result tallies it when asked
     step = max(1, n // 100) if progress is not None and keep_trace else n
     limit = min(n, step) if keep_trace else len(out[0])
     g = state["g"]
@@ -123,6 +124,7 @@ def simulate_compiled(
             if keep_trace:
                 limit = min(n, limit + step)
             else:
+                assert tally is not None
                 _tally_rows(tally, out, int(g[POS]))
                 g[POS] = 0
             if progress is not None:
@@ -131,14 +133,13 @@ def simulate_compiled(
         phases[status - 1].grow()  # NEED_READ, NEED_COMPUTE or NEED_PUBLISH
     if g[DONE_EID] < 0:
         raise RuntimeError("the simulated workers stopped before the target (no event left)")
-    if not keep_trace:
+    if tally is not None:
         _tally_rows(tally, out, int(g[POS]))
     trace = None
     if keep_trace:
         trace = Trace.from_consistent_columns(
             meta=config.meta() | {"engine": "fast"}, step_size=np.full(n, np.nan), **cols
         )
-        tally = Tally.of(trace)
     peak = int(g[PEAK])
     return trace, tally, peak, _mean_live(state)
 
@@ -149,11 +150,6 @@ def _tally_rows(tally: Tally, out: tuple[Any, ...], rows: int) -> None:
 
 
 def _mean_live(state: dict[str, Any]) -> float:
-    """The time-averaged live vectors up to the end, as :meth:`SimContext.mean_live` computes it."""
     g, gf = state["g"], state["gf"]
     live = 1 + int(g[HELD_OTHER]) + int(g[BUILDING]) + int(g[PRIVATE])
-    end = float(gf[T_END])
-    area = float(gf[AREA]) + live * (end - float(gf[LAST]))
-    if end <= 0:
-        return float(live)
-    return min(area / end, float(g[PEAK]))
+    return time_averaged_live(float(gf[AREA]), float(gf[LAST]), float(gf[T_END]), live, int(g[PEAK]))

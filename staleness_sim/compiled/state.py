@@ -77,8 +77,9 @@ READ, COMPUTE, PUBLISH = 0, 1, 2
 EXTRA_RECORDS = 4
 
 
-def new_state(workers: int, gradients: int) -> dict[str, Any]:
-    """Fresh arrays for a run of ``gradients`` with ``workers``."""
+def new_state(workers: int, gradients: int, holders: bool = True) -> dict[str, Any]:
+    """Fresh arrays for a run of ``gradients`` with ``workers`` (``holders``: count the
+    workers holding each version, as Leashed-SGD needs; lock-based runs hold none)."""
     leaves = 1 << max(0, (workers - 1).bit_length())  # a power of two >= workers
     g = np.zeros(G_SIZE, dtype=np.int64)
     g[CUR], g[OWNER], g[PEAK], g[DONE_EID] = -1, -1, 1, -1
@@ -97,7 +98,7 @@ def new_state(workers: int, gradients: int) -> dict[str, Any]:
         "sleepers": np.zeros(workers, dtype=np.int64),
         # holders per version: versions never exceed the gradients recorded (+ a few after the
         # target at the same instant, bounded by EXTRA_RECORDS)
-        "holders": np.zeros(gradients + EXTRA_RECORDS * workers + 2, dtype=np.int32),
+        "holders": np.zeros(gradients + EXTRA_RECORDS * workers + 2 if holders else 1, dtype=np.int32),
     }
 
 
