@@ -7,26 +7,34 @@ contains waiting that the simulator models itself (the lock, the barrier), only 
 decile is used, as a constant service time. Per-worker speed factors are the workers' mean
 gradient times over the pooled mean.
 
-HOGWILD!'s profile models the interpreter lock (:data:`INTERPRETED_PUBLISH`).
+The profiles of real HOGWILD! and Leashed-SGD runs model the interpreter lock
+(:data:`INTERPRETED_PUBLISH`), with its hand-off latency measured on this machine
+(:func:`real_exec.gil_handoff.measure_gil_handoff`).
 
 Leashed-SGD's CAS window (:func:`cas_window`): the part of a publish attempt during which
 another publish makes its CAS fail. A measured attempt also contains work that does not
 depend on the latest version (the interpreter between kernels, the pool's slot search); the
-window is the fraction that explains the measured failures.
+window is the fraction that explains the measured failures. Under the interpreter lock the
+workers' attempts overlap less than independent ones would, so there the window is found by
+simulation (:func:`fit_cas_window`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from real_exec.gil_handoff import measure_gil_handoff
+from staleness_sim.config import SimConfig
+from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import Constant, EmpiricalTiming
-from theory.analysis import throughput
+from theory.analysis import cas_statistics, throughput
 from theory.trace import Trace
 
-__all__ = ["calibrate_profile", "cas_window", "lock_handoff"]
+__all__ = ["calibrate_profile", "cas_window", "fit_cas_window", "lock_handoff"]
 
 
 def _gaps(table: Any) -> np.ndarray:
@@ -38,14 +46,16 @@ def _gaps(table: Any) -> np.ndarray:
     return np.concatenate(gaps) if gaps else np.zeros(1)
 
 
-#: Algorithms whose real publish phase is interpreted code between compiled kernels (HOGWILD!:
-#: the step size, the update call, the atomic increment, the clock reads), so that the real
-#: threads' read and publish phases take turns on the interpreter lock. Their profiles get
-#: ``gil = true``. Measured at 2 threads (digits-mlp, 3 runs): real HOGWILD! threads publish
-#: twice in a row 3-6% of the time, independent phases give 9-12%, the GIL model 5-6%, and the
-#: staleness TV goes from 0.10-0.13 to 0.01-0.06. Leashed-SGD publishes in one compiled call;
-#: the same model did not bring its runs closer (TV 0.11-0.16 -> 0.10-0.15), so it is left out.
-INTERPRETED_PUBLISH = ("hogwild",)
+#: Algorithms whose real read and publish phases run interpreted code between compiled kernels
+#: (HOGWILD!: the step size, the update call, the atomic increment, the clock reads;
+#: Leashed-SGD: the bookkeeping between its publish and its next gradient, the publish
+#: kernel's dispatch), so that the real threads take turns on the interpreter lock there.
+#: Profiles calibrated on their real runs get ``gil = true`` and the measured ``gil_handoff``.
+#: Measured at 2 threads (digits-mlp, 3 runs each, staleness TV against the real run):
+#: HOGWILD! 0.18/0.10/0.18 without the lock, 0.09/0.02/0.13 with an instant hand-off,
+#: 0.03/0.08/0.07 with the measured one (39-55 us); Leashed-SGD 0.13/0.16/0.11 without,
+#: 0.10/0.10/0.09 with the lock, its measured hand-off and the window fitted under it.
+INTERPRETED_PUBLISH = ("hogwild", "leashed")
 
 #: A phase sample longer than this many times the phase's median was preempted: time slices
 #: are milliseconds, the phases besides the gradient microseconds.
@@ -111,10 +121,48 @@ def cas_window(trace: Trace, publish_mean: float) -> float:
     rate = throughput(trace) * (workers - 1) / workers
     if workers < 2 or total <= 0 or not rate > 0 or not publish_mean > 0:
         return 1.0
-    p = float((attempts - 1).clip(min=0).sum() + (trace.table["apply_version"] < 0).sum()) / total
+    p = cas_statistics(trace)["failures"] / total
     if p >= 1.0:
         return 1.0
     return float(np.clip(-np.log1p(-p) / (rate * publish_mean), 0.0, 1.0))
+
+
+def fit_cas_window(trace: Trace, profile: HardwareProfile, steps: int = 5, seed: int = 0) -> float:
+    """The CAS window with which ``profile`` simulates as many failed attempts as ``trace``
+    has: bisection on ``[0, 1]`` (``steps`` simulations of the run's length, so within
+    ``2 ** -steps``), the simulated failures growing with the window. For profiles whose
+    workers couple through more than the publishes (the interpreter lock), where the
+    Poisson argument of :func:`cas_window` does not hold."""
+    meta = trace.meta
+    target = cas_statistics(trace)["failures"]
+    lo, hi = 0.0, 1.0
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        config = SimConfig(
+            "leashed",
+            int(meta.get("workers", trace.table["worker"].nunique())),
+            replace(profile, cas_window=mid),
+            len(trace),
+            seed=seed,
+            persistence=meta.get("persistence"),
+        )
+        summary = simulate(config).summary()
+        if summary["cas_failures"] > target:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+def _gil_handoff_here(publish_mean: float) -> float:
+    """The GIL hand-off latency measured here after a wait of ``publish_mean`` (kept within
+    10 us - 1 ms); 0 if the probe fails twice (its waiting thread preempted both times)."""
+    wait = float(np.clip(publish_mean, 1e-5, 1e-3))
+    for factor in (1, 2):
+        latency = measure_gil_handoff(factor * wait)
+        if np.isfinite(latency):
+            return max(latency, 0.0)
+    return 0.0
 
 
 #: The operating system's time slice assumed when threads outnumber cores (seconds); Linux's
@@ -123,7 +171,11 @@ DEFAULT_QUANTUM = 0.003
 
 
 def calibrate_profile(
-    trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None = None, quantum: float = DEFAULT_QUANTUM
+    trace: Trace,
+    cores: int | None,
+    gradient_cpu: np.ndarray | None = None,
+    quantum: float = DEFAULT_QUANTUM,
+    gil_handoff: float | None = None,
 ) -> HardwareProfile:
     """A profile whose timing reproduces ``trace``'s measured phases.
 
@@ -132,6 +184,12 @@ def calibrate_profile(
     ``quantum``), so the gradient time is taken from the threads' CPU time (``gradient_cpu``,
     recorded by real runs) and the other, short phases keep only their samples that were not
     preempted (:func:`_unpreempted`).
+
+    Profiles of real runs (``meta["source"] == "real"``) of :data:`INTERPRETED_PUBLISH`
+    algorithms get ``gil = true`` and ``gil_handoff``: the given value, or else measured on
+    this machine after a wait as long as the run's mean publish phase (the time a thread
+    typically waits for the other's interpreted code); Leashed-SGD's CAS window is then fitted
+    by simulation (:func:`fit_cas_window`).
     """
     table = trace.table
     if len(table) < 10:
@@ -175,7 +233,10 @@ def calibrate_profile(
         if int(free.sum()) >= 20:  # publishes that found the lock free: pure service times
             publish_timing = EmpiricalTiming(trim(publish[free]))
         handoff = lock_handoff(trace, float(publish_timing.mean()))
-    return HardwareProfile(
+    gil = algo in INTERPRETED_PUBLISH and trace.meta.get("source") == "real"
+    if gil and gil_handoff is None:
+        gil_handoff = _gil_handoff_here(float(np.mean(short_publish)))
+    profile = HardwareProfile(
         name=f"calibrated from a real {algo} run",
         lock_handoff=handoff,
         cas_window=cas_window(trace, float(np.mean(short_publish))) if algo == "leashed" else 1.0,
@@ -185,6 +246,12 @@ def calibrate_profile(
         publish=publish_timing,
         speed=speed,
         quantum=quantum if shared else None,
-        gil=algo in INTERPRETED_PUBLISH,
+        gil=gil,
+        gil_handoff=float(gil_handoff) if gil and gil_handoff is not None else 0.0,
         description=f"fitted by real_exec.calibrate from {how}",
     )
+    if gil and algo == "leashed" and threads > 1 and cas_statistics(trace)["failures"] > 0:
+        profile = replace(
+            profile, cas_window=fit_cas_window(trace, profile, seed=int(trace.meta.get("seed") or 0))
+        )
+    return profile

@@ -20,6 +20,7 @@ A profile is a TOML file with one ``[profile]`` table::
     speed = [1.0]                    # per-worker slowdown factors, cycled over workers
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
     gil = false                      # read and publish phases hold one interpreter lock
+    gil_handoff = 4e-5               # seconds a thread waiting for that lock takes to wake up
 
 Unknown keys and out-of-range values are rejected with the key's name.
 """
@@ -70,6 +71,7 @@ class HardwareProfile:
     speed: tuple[float, ...] = (1.0,)
     quantum: float | None = None
     gil: bool = False
+    gil_handoff: float = 0.0
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -94,7 +96,7 @@ class HardwareProfile:
         for key in ("bandwidth_gbs",):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v > 0, key, "a number > 0", v)
-        for key in ("lock_handoff", "cas_latency"):
+        for key in ("lock_handoff", "cas_latency", "gil_handoff"):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v >= 0, key, "a number >= 0", v)
         need(

@@ -57,7 +57,7 @@ def _probe_interval(config: SimConfig) -> float:
 def _start_workers(ctx: SimContext, config: SimConfig) -> None:
     env = ctx.env
     if config.profile.gil:  # CPython's GIL: a released GIL can be re-taken before a waiter wakes
-        ctx.gil = Mutex(ctx, policy="barging", handoff=0.0, wakeup=False)
+        ctx.gil = Mutex(ctx, policy="barging", handoff=config.profile.gil_handoff, wakeup=False)
     if config.algo == "hogwild":
         for i in range(config.workers):
             env.process(hogwild_worker(ctx, i))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from real_exec.calibrate import _gaps, calibrate_profile
+from real_exec.calibrate import _gaps, calibrate_profile, cas_window, fit_cas_window
+from real_exec.gil_handoff import measure_gil_handoff
 from real_exec.validate import validate
 from staleness_sim import SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
@@ -52,6 +54,38 @@ def test_calibration_recovers_the_cas_window_of_a_simulated_leashed_run(workers:
     assert calibrate_profile(one, cores=None).cas_window == 1.0
 
 
+@pytest.mark.parametrize(("window", "seed"), [(0.3, 1), (0.6, 2)])
+def test_the_cas_window_under_an_interpreter_lock_is_fitted_by_simulation(window: float, seed: int) -> None:
+    # Under the GIL the two workers' publish attempts rarely overlap, so the Poisson formula
+    # sees far fewer failures than independent attempts would have and underestimates the
+    # window (0.07-0.08 for 0.3 here); bisection by simulation (another seed, 5 steps:
+    # 1/32 resolution) found 0.30 and 0.58-0.61 over seeds 1-2, hence 0.05 of slack.
+    truth = HardwareProfile().with_overrides(
+        compute="gamma:a=8,scale=1.25e-5",
+        publish="gamma:a=4,scale=5e-6",
+        read="const:2e-6",
+        cas_window=window,
+        gil=True,
+        gil_handoff=3e-6,
+    )
+    trace = simulate(SimConfig("leashed", 2, truth, 20_000, seed=seed)).trace
+    fitted = fit_cas_window(trace, replace(truth, cas_window=1.0), seed=seed + 10)
+    assert fitted == pytest.approx(window, abs=0.05)
+    if window < 0.5:
+        assert cas_window(trace, truth.publish.mean()) < window / 2
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the probe needs two threads running at once")
+def test_the_gil_hand_off_probe_measures_a_wake_up() -> None:
+    # A thread woken from waiting on the GIL runs microseconds to a few hundred microseconds
+    # after the release (18-83 us medians on a 2-core virtual machine); 5 ms is the
+    # interpreter's switch interval, after which a waiter forces the switch itself.
+    latency = measure_gil_handoff(wait=50e-6, trials=100)
+    assert 0 < latency < 5e-3
+    with pytest.raises(ValueError, match="wait"):
+        measure_gil_handoff(wait=0.0)
+
+
 @pytest.mark.parametrize("handoff", [0.02, 0.05])
 def test_calibration_recovers_the_lock_wake_up_latency(handoff: float) -> None:
     # 4 workers on a barging lock, publish 0.1 under it, reads 0.01: a publish that waited
@@ -83,6 +117,10 @@ def test_validate_runs_calibrates_and_compares(algo: str) -> None:
     assert s["profile"]["cores"] is not None and s["profile"]["compute"].startswith("empirical:")
     if algo == "sync":
         assert s["tv"] == 0.0  # both have staleness 0 only
+    # HOGWILD! and Leashed-SGD run interpreted code between kernels: their profiles take turns
+    # on an interpreter lock with the hand-off latency measured here.
+    assert v.profile.gil == (algo in ("hogwild", "leashed")) and v.profile.gil_handoff >= 0
+    assert (v.profile.gil_handoff > 0) == (v.profile.gil and (os.cpu_count() or 1) >= 2)
     # The summary reports the two Traces' own numbers ...
     real, sim = v.real.trace, v.sim.trace
     assert s["throughput"]["real"] == throughput(real) and s["throughput"]["sim"] == throughput(sim)

@@ -233,3 +233,21 @@ def test_an_interpreter_lock_serializes_the_interpreted_phases() -> None:
     assert rates[False] == pytest.approx(2 / 1.1, rel=1e-9) and rates[True] == pytest.approx(1.0, rel=1e-3)
     with pytest.raises(ValueError, match="interpreter lock"):
         simulate(SimConfig("hogwild", 2, profile(compute="const:1", gil=True), 10), engine="fast")
+
+
+@pytest.mark.parametrize(("handoff", "alternate"), [(0.05, True), (0.2, False)])
+def test_the_interpreter_lock_hands_over_with_a_wake_up_latency(handoff: float, alternate: bool) -> None:
+    # The same two workers with gil_handoff h. A releases the GIL at the end of its publish
+    # and wakes B, who runs h later; A asks again 0.1 later (its compute). h < 0.1: B wins,
+    # the workers alternate, one publish per 1 + h. h > 0.1: A barges back in before B has
+    # woken, every time; B never publishes, A publishes once per 1.1.
+    shared = profile(compute="const:0.1", publish="const:1", gil=True, gil_handoff=handoff)
+    result = simulate(SimConfig("hogwild", 2, shared, 2000, seed=0))
+    period = 1 + handoff if alternate else 1.1
+    assert result.summary()["throughput"] == pytest.approx(1 / period, rel=2e-3)
+    trace = result.trace
+    workers = trace.table.sort_values("t_apply")["worker"].to_numpy()
+    if alternate:
+        assert np.all(workers[1:] != workers[:-1])
+    else:
+        assert np.all(workers == workers[0])

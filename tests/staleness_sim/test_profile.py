@@ -38,6 +38,7 @@ def test_shipped_profiles_load_and_round_trip(tmp_path: Path) -> None:
         ("numa_penalty = 0.5", "'numa_penalty' must be a number >= 1"),
         ("speed = [1.0, -2.0]", "'speed'"),
         ("bandwidth_gbs = 0", "'bandwidth_gbs'"),
+        ("gil_handoff = -1e-6", "'gil_handoff' must be a number >= 0"),
     ],
 )
 def test_bad_profiles_name_the_field(tmp_path: Path, body: str, match: str) -> None:
