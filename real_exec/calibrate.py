@@ -154,6 +154,14 @@ def fit_cas_window(trace: Trace, profile: HardwareProfile, steps: int = 5, seed:
     return 0.5 * (lo + hi)
 
 
+def _unaccounted_cpu(worker_cpu: float, gradients: int, phases: float) -> float:
+    """CPU seconds per gradient that the threads spent beyond the mean CPU of their modelled
+    phases ``phases``: ``max(0, worker_cpu / gradients - phases)`` (0 without a finite total)."""
+    if not (np.isfinite(worker_cpu) and gradients > 0):
+        return 0.0
+    return max(0.0, worker_cpu / gradients - phases)
+
+
 def _gil_handoff_here(publish_mean: float) -> float:
     """The GIL hand-off latency measured here after a wait of ``publish_mean`` (kept within
     10 us - 1 ms); 0 if the probe fails twice (its waiting thread preempted both times)."""
@@ -176,6 +184,7 @@ def calibrate_profile(
     gradient_cpu: np.ndarray | None = None,
     quantum: float = DEFAULT_QUANTUM,
     gil_handoff: float | None = None,
+    worker_cpu: float | None = None,
 ) -> HardwareProfile:
     """A profile whose timing reproduces ``trace``'s measured phases.
 
@@ -183,7 +192,11 @@ def calibrate_profile(
     preempted. The simulator models that time sharing itself (round robin with a time slice
     ``quantum``), so the gradient time is taken from the threads' CPU time (``gradient_cpu``,
     recorded by real runs) and the other, short phases keep only their samples that were not
-    preempted (:func:`_unpreempted`).
+    preempted (:func:`_unpreempted`). The worker threads also spend CPU time outside those
+    samples (switching threads, caches refilled after a switch, phases that were preempted);
+    with ``worker_cpu``, the threads' total CPU seconds, the difference per gradient joins the
+    gradient phase, so that the simulated workers use as much CPU per gradient as the real
+    ones (:func:`_unaccounted_cpu`).
 
     Profiles of real runs (``meta["source"] == "real"``) of :data:`INTERPRETED_PUBLISH`
     algorithms get ``gil = true`` and ``gil_handoff``: the given value, or else measured on
@@ -233,6 +246,10 @@ def calibrate_profile(
         if int(free.sum()) >= 20:  # publishes that found the lock free: pure service times
             publish_timing = EmpiricalTiming(trim(publish[free]))
         handoff = lock_handoff(trace, float(publish_timing.mean()))
+    if timeshared and worker_cpu is not None:
+        attempts = float(table["attempts"].clip(lower=1).mean())
+        phases = float(compute.mean()) + float(read.mean()) + float(publish_timing.mean()) * attempts
+        compute = compute + _unaccounted_cpu(worker_cpu, len(table), phases)
     gil = algo in INTERPRETED_PUBLISH and trace.meta.get("source") == "real"
     if gil and gil_handoff is None:
         gil_handoff = _gil_handoff_here(float(np.mean(short_publish)))

@@ -6,7 +6,8 @@ its own), the waiter is signalled and must be scheduled again before it runs. Th
 tens of microseconds on a virtual machine, is what the simulator's ``gil_handoff`` models
 (:mod:`staleness_sim.mechanisms.mutex`, barging policy).
 
-The probe (:func:`measure_gil_handoff`): thread B spins in a kernel until it is told to go,
+The probe (:func:`measure_gil_handoff`): thread B spins in a kernel until it is told to go
+(A first waits, without the GIL, until B is in that kernel),
 spins a few microseconds more and returns, then waits for the GIL that thread A holds while
 it runs Python for ``wait`` seconds. A reads its clock ``t_a`` and enters a kernel (releasing
 the GIL); B reads its clock ``t_b`` as soon as it holds the GIL. The latency is::
@@ -42,11 +43,18 @@ def _spin(n: int) -> float:  # pragma: no cover - compiled
 
 @njit(nogil=True, cache=True)
 def _wait_then_spin(ctrl: Any, k: int, n: int) -> float:  # pragma: no cover - compiled
+    ctrl[2] = k  # ready for trial k
     while load(ctrl, 0) < k:
         pass
     x = _spin(n)
     ctrl[1] = k
     return x
+
+
+@njit(nogil=True, cache=True)
+def _await_ready(ctrl: Any, k: int) -> None:  # pragma: no cover - compiled
+    while load(ctrl, 2) < k:
+        pass
 
 
 def _spin_rate() -> float:
@@ -66,8 +74,9 @@ def measure_gil_handoff(wait: float = 20e-6, trials: int = 200, tail: float = 3e
     if not (wait > 0 and trials >= 1 and tail >= 0):
         raise ValueError(f"need wait > 0, trials >= 1, tail >= 0 (got {wait}, {trials}, {tail})")
     per = _spin_rate()
-    ctrl = np.zeros(2, dtype=np.int64)
+    ctrl = np.zeros(3, dtype=np.int64)  # go (A -> B), done (B), ready (B)
     _wait_then_spin(ctrl, 0, 1)
+    _await_ready(ctrl, 0)
     t_b = np.zeros(trials + 1)
     t_a = np.zeros(trials + 1)
     waited = np.zeros(trials + 1, dtype=bool)
@@ -81,6 +90,7 @@ def measure_gil_handoff(wait: float = 20e-6, trials: int = 200, tail: float = 3e
     thread.start()
     release = int(200e-6 / per)
     for k in range(1, trials + 1):
+        _await_ready(ctrl, k)  # without the GIL: B records trial k - 1 and enters its kernel
         ctrl[0] = k
         end = time.perf_counter() + wait
         while time.perf_counter() < end:  # interpreted code: A holds the GIL

@@ -66,6 +66,7 @@ class RunResult:
     epochs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["epoch", "time", "loss"]))
     reached: tuple[float, int] | None = None  # (seconds, gradients) when the target was reached
     diverged: bool = False
+    worker_cpu: float = float("nan")  # thread CPU seconds of all worker threads together
 
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``asgd run``: :func:`theory.analysis.summarize` of the Trace
@@ -158,8 +159,10 @@ def run(
     shared = make_state(initial, config.threads)
     ctx = RunContext(config, problem)
     errors: list[tuple[int, str]] = []
+    cpu_used = [0.0] * config.threads
 
     def body(i: int) -> None:
+        start = time.thread_time()
         try:
             seed_thread(int(worker_seqs[i].generate_state(1)[0] % (2**31)))
             worker(ctx, i, shared)
@@ -168,6 +171,8 @@ def run(
             ctx.stop.set()
             if isinstance(shared, SyncState):
                 shared.barrier.abort()
+        finally:
+            cpu_used[i] = time.thread_time() - start
 
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
     monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
@@ -249,4 +254,5 @@ def run(
         epochs,
         monitor.reached,
         monitor.diverged,
+        worker_cpu=float(sum(cpu_used)),
     )

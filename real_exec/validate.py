@@ -80,7 +80,9 @@ def validate_run(real: RunResult, cores: int | None = None, seed: int = 0) -> Va
     """Calibrate a profile on ``real``'s Trace (``cores`` default: this machine's), simulate
     the same algorithm, threads and number of gradients with it, and compare the Traces."""
     meta = real.trace.meta
-    profile = calibrate_profile(real.trace, cores or os.cpu_count(), real.gradient_cpu)
+    profile = calibrate_profile(
+        real.trace, cores or os.cpu_count(), real.gradient_cpu, worker_cpu=real.worker_cpu
+    )
     config = SimConfig(
         meta["algorithm"],
         int(meta["workers"]),

@@ -67,7 +67,7 @@ def calibrate_here(
     """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
     fields (:data:`MACHINE_FIELDS`) replace this machine's."""
     real = run(RunConfig(algo, threads, eta, seconds=seconds, check_updates=False), problem)
-    profile = calibrate_profile(real.trace, os.cpu_count(), real.gradient_cpu)
+    profile = calibrate_profile(real.trace, os.cpu_count(), real.gradient_cpu, worker_cpu=real.worker_cpu)
     return profile if machine is None else on_machine(profile, machine)
 
 

@@ -194,3 +194,12 @@ def test_tail_tau_uses_the_authors_warm_up_by_default() -> None:
     steps = t["step_size"].to_numpy()
     assert np.all(steps[:25] == 0.05)  # warm-up at eta0 (the rule is set at update 30)
     assert np.all((steps >= 0.0) & (steps <= 0.1 + 1e-12)) and np.unique(steps[-1000:]).size > 1
+
+
+def test_the_workers_cpu_time_covers_their_gradients() -> None:
+    # The threads' CPU time includes every gradient's (measured inside each thread) plus the
+    # loop around them, and two threads cannot use more than two CPU-seconds per second
+    # (5% over for the clocks' granularity).
+    result = run(RunConfig("hogwild", 2, eta=0.05, seconds=0.5, seed=0, check_updates=False), quadratic())
+    assert result.worker_cpu > float(np.sum(result.gradient_cpu)) > 0
+    assert result.worker_cpu <= 2 * result.wall_time * 1.05

@@ -86,6 +86,28 @@ def test_the_gil_hand_off_probe_measures_a_wake_up() -> None:
         measure_gil_handoff(wait=0.0)
 
 
+def test_time_shared_calibration_spends_the_workers_cpu_time() -> None:
+    # With more threads than cores the gradient phase comes from the gradients' CPU times;
+    # the CPU the threads spent beyond their modelled phases (here 50 us per gradient over
+    # a gradient of 100 us, read and publish) joins the gradient phase, so that the
+    # simulated workers spend the same CPU per gradient. Never less than the measured phases.
+    truth = HardwareProfile().with_overrides(compute="const:1e-4", publish="const:1e-5", read="const:2e-6")
+    trace = simulate(SimConfig("hogwild", 4, truth, 2000, seed=0)).trace
+    trace.meta["algorithm"] = "hogwild"
+    n, cpu = len(trace), np.full(len(trace), 1e-4)
+    plain = calibrate_profile(trace, cores=2, gradient_cpu=cpu)
+    phases = plain.compute.mean() + plain.read.mean() + plain.publish.mean()
+    assert plain.compute.mean() == pytest.approx(1e-4)
+    spent = calibrate_profile(trace, cores=2, gradient_cpu=cpu, worker_cpu=n * (phases + 5e-5))
+    assert spent.compute.mean() == pytest.approx(1e-4 + 5e-5)
+    assert calibrate_profile(trace, cores=2, gradient_cpu=cpu, worker_cpu=n * 1e-5).compute.mean() == (
+        pytest.approx(1e-4)
+    )
+    # With as many cores as threads the wall-clock phases (read included) already contain it.
+    wall = calibrate_profile(trace, cores=4, gradient_cpu=cpu, worker_cpu=n * 1.0)
+    assert wall.compute.mean() == pytest.approx(1e-4 + 2e-6)
+
+
 @pytest.mark.parametrize("handoff", [0.02, 0.05])
 def test_calibration_recovers_the_lock_wake_up_latency(handoff: float) -> None:
     # 4 workers on a barging lock, publish 0.1 under it, reads 0.01: a publish that waited
