@@ -7,10 +7,10 @@ tens of microseconds on a virtual machine, is what the simulator's ``gil_handoff
 (:mod:`staleness_sim.mechanisms.mutex`, barging policy).
 
 The probe (:func:`measure_gil_handoff`): thread B spins in a kernel until it is told to go
-(A first waits, without the GIL, until B is in that kernel),
-spins a few microseconds more and returns, then waits for the GIL that thread A holds while
-it runs Python for ``wait`` seconds. A reads its clock ``t_a`` and enters a kernel (releasing
-the GIL); B reads its clock ``t_b`` as soon as it holds the GIL. The latency is::
+(A first waits, without the GIL, until B is in that kernel), spins a few microseconds more
+and returns, then waits for the GIL that thread A holds while it runs Python for ``wait``
+seconds. A reads its clock ``t_a`` and enters a kernel (releasing the GIL); B reads its
+clock ``t_b`` as soon as it holds the GIL. The latency is::
 
     h = median(t_b - t_a)   over the trials in which B was already waiting at t_a
 
