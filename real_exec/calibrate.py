@@ -9,7 +9,7 @@ gradient times over the pooled mean.
 
 The profiles of real HOGWILD! and Leashed-SGD runs model the interpreter lock
 (:data:`INTERPRETED_PUBLISH`), with its hand-off latency measured on this machine
-(:func:`real_exec.gil_handoff.measure_gil_handoff`).
+(:mod:`real_exec.interpreter_lock`).
 
 Leashed-SGD's CAS window (:func:`cas_window`): the part of a publish attempt during which
 another publish makes its CAS fail. A measured attempt also contains work that does not
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from real_exec.gil_handoff import measure_gil_handoff
+from real_exec.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
@@ -37,25 +37,17 @@ from theory.trace import Trace
 __all__ = ["calibrate_profile", "cas_window", "fit_cas_window", "lock_handoff"]
 
 
-def _gaps(table: Any) -> np.ndarray:
+def _gaps(table: Any, keep: np.ndarray | None = None) -> np.ndarray:
+    """Each worker's gaps between a publish and its next read; with ``keep`` (per row), only
+    the gaps that start at the publish of a kept row."""
     gaps = []
-    for _, own in table.sort_values("t_read").groupby("worker"):
+    kept = table.assign(_keep=True if keep is None else keep)
+    for _, own in kept.sort_values("t_read").groupby("worker"):
         t_read = own["t_read"].to_numpy()
         t_apply = own["t_apply"].to_numpy()
-        gaps.append(np.clip(t_read[1:] - t_apply[:-1], 0.0, None))
+        gaps.append(np.clip(t_read[1:] - t_apply[:-1], 0.0, None)[own["_keep"].to_numpy()[:-1]])
     return np.concatenate(gaps) if gaps else np.zeros(1)
 
-
-#: Algorithms whose real read and publish phases run interpreted code between compiled kernels
-#: (HOGWILD!: the step size, the update call, the atomic increment, the clock reads;
-#: Leashed-SGD: the bookkeeping between its publish and its next gradient, the publish
-#: kernel's dispatch), so that the real threads take turns on the interpreter lock there.
-#: Profiles calibrated on their real runs get ``gil = true`` and the measured ``gil_handoff``.
-#: Measured at 2 threads (digits-mlp, 3 runs each, staleness TV against the real run):
-#: HOGWILD! 0.18/0.10/0.18 without the lock, 0.09/0.02/0.13 with an instant hand-off,
-#: 0.03/0.08/0.07 with the measured one (39-55 us); Leashed-SGD 0.13/0.16/0.11 without,
-#: 0.10/0.10/0.09 with the lock, its measured hand-off and the window fitted under it.
-INTERPRETED_PUBLISH = ("hogwild", "leashed")
 
 #: A phase sample longer than this many times the phase's median was preempted: time slices
 #: are milliseconds, the phases besides the gradient microseconds.
@@ -162,17 +154,6 @@ def _unaccounted_cpu(worker_cpu: float, gradients: int, phases: float) -> float:
     return max(0.0, worker_cpu / gradients - phases)
 
 
-def _gil_handoff_here(publish_mean: float) -> float:
-    """The GIL hand-off latency measured here after a wait of ``publish_mean`` (kept within
-    10 us - 1 ms); 0 if the probe fails twice (its waiting thread preempted both times)."""
-    wait = float(np.clip(publish_mean, 1e-5, 1e-3))
-    for factor in (1, 2):
-        latency = measure_gil_handoff(factor * wait)
-        if np.isfinite(latency):
-            return max(latency, 0.0)
-    return 0.0
-
-
 #: The operating system's time slice assumed when threads outnumber cores (seconds); Linux's
 #: EEVDF scheduler gives runnable CPU-bound threads slices of the order of a few milliseconds.
 DEFAULT_QUANTUM = 0.003
@@ -201,8 +182,11 @@ def calibrate_profile(
     Profiles of real runs (``meta["source"] == "real"``) of :data:`INTERPRETED_PUBLISH`
     algorithms get ``gil = true`` and ``gil_handoff``: the given value, or else measured on
     this machine after a wait as long as the run's mean publish phase (the time a thread
-    typically waits for the other's interpreted code); Leashed-SGD's CAS window is then fitted
-    by simulation (:func:`fit_cas_window`).
+    typically waits for the other's interpreted code); their read and publish phases are then
+    taken from the samples that began while every other worker computed a gradient
+    (:func:`~real_exec.interpreter_lock.ran_alone`), since the others contain waits for the
+    GIL that the simulator adds itself; Leashed-SGD's CAS window is fitted by simulation
+    (:func:`fit_cas_window`).
     """
     table = trace.table
     if len(table) < 10:
@@ -211,6 +195,14 @@ def calibrate_profile(
     compute = (table["t_grad_done"] - table["t_read"]).to_numpy()
     publish = ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).to_numpy()
     gaps = _gaps(table)
+    gil = algo in INTERPRETED_PUBLISH and trace.meta.get("source") == "real"
+    if gil:  # the simulated GIL adds the waits for it: keep the phases that began without one
+        alone = ran_alone(table, "t_grad_done")
+        if int(alone.sum()) >= 20:
+            publish = publish[alone]
+        alone_gaps = _gaps(table, ran_alone(table, "t_apply"))
+        if alone_gaps.size >= 20:
+            gaps = alone_gaps
     waits_inside = algo in ("lock", "sync")
     threads = int(trace.meta.get("workers", table["worker"].nunique()))
     shared = cores is not None and threads > cores
@@ -250,9 +242,8 @@ def calibrate_profile(
         attempts = float(table["attempts"].clip(lower=1).mean())
         phases = float(compute.mean()) + float(read.mean()) + float(publish_timing.mean()) * attempts
         compute = compute + _unaccounted_cpu(worker_cpu, len(table), phases)
-    gil = algo in INTERPRETED_PUBLISH and trace.meta.get("source") == "real"
     if gil and gil_handoff is None:
-        gil_handoff = _gil_handoff_here(float(np.mean(short_publish)))
+        gil_handoff = gil_handoff_here(float(np.mean(short_publish)))
     profile = HardwareProfile(
         name=f"calibrated from a real {algo} run",
         lock_handoff=handoff,

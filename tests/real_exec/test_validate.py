@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from real_exec.calibrate import _gaps, calibrate_profile, cas_window, fit_cas_window
-from real_exec.gil_handoff import measure_gil_handoff
+from real_exec.interpreter_lock import measure_gil_handoff, ran_alone
 from real_exec.validate import validate
 from staleness_sim import SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
@@ -73,6 +73,22 @@ def test_the_cas_window_under_an_interpreter_lock_is_fitted_by_simulation(window
     assert fitted == pytest.approx(window, abs=0.05)
     if window < 0.5:
         assert cas_window(trace, truth.publish.mean()) < window / 2
+
+
+def test_phases_that_began_while_the_others_computed_did_not_wait_for_the_gil() -> None:
+    # Two HOGWILD! workers on a simulated GIL (publish exactly 10 us, compute 50 us on
+    # average, no read time: a read under the GIL would start the other's "computing"
+    # interval): a publish that began while the other worker computed ran at once, so those
+    # rows' publish phases are the constant itself; the others include waits for the GIL.
+    truth = HardwareProfile().with_overrides(
+        compute="gamma:a=4,scale=1.25e-5", publish="const:1e-5", gil=True, gil_handoff=4e-6
+    )
+    table = simulate(SimConfig("hogwild", 2, truth, 5000, seed=0)).trace.table
+    publish = (table["t_apply"] - table["t_grad_done"]).to_numpy()
+    alone = ran_alone(table, "t_grad_done")
+    assert 0.5 < alone.mean() < 1.0
+    assert np.allclose(publish[alone], 1e-5)
+    assert publish[~alone].mean() > 1.2e-5  # waited for the other's publish and the hand-off
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the probe needs two threads running at once")

@@ -1,4 +1,5 @@
-"""Measure the interpreter lock's hand-off latency on this machine.
+"""The interpreter lock in real runs, for calibration: which algorithms hold it, how long its
+hand-off takes on this machine, which phases ran without waiting for it.
 
 A thread that leaves a ``nogil`` kernel while another thread runs interpreted code waits for
 the GIL on a condition variable; when the holder releases it (here: by entering a kernel of
@@ -30,7 +31,18 @@ from numba import njit
 
 from real_exec.atomics import load
 
-__all__ = ["measure_gil_handoff"]
+__all__ = ["INTERPRETED_PUBLISH", "gil_handoff_here", "measure_gil_handoff", "ran_alone"]
+
+#: Algorithms whose real read and publish phases run interpreted code between compiled kernels
+#: (HOGWILD!: the step size, the update call, the atomic increment, the clock reads;
+#: Leashed-SGD: the bookkeeping between its publish and its next gradient, the publish
+#: kernel's dispatch), so that the real threads take turns on the interpreter lock there.
+#: Profiles calibrated on their real runs get ``gil = true`` and the measured ``gil_handoff``.
+#: Measured at 2 threads (digits-mlp, 3 runs each, staleness TV against the real run):
+#: HOGWILD! 0.18/0.10/0.18 without the lock, 0.09/0.02/0.13 with an instant hand-off,
+#: 0.03/0.08/0.07 with the measured one (39-55 us); Leashed-SGD 0.13/0.16/0.11 without,
+#: 0.10/0.10/0.09 with the lock, its measured hand-off and the window fitted under it.
+INTERPRETED_PUBLISH = ("hogwild", "leashed")
 
 
 @njit(nogil=True, cache=True)
@@ -101,3 +113,32 @@ def measure_gil_handoff(wait: float = 20e-6, trials: int = 200, tail: float = 3e
     thread.join()
     lat = (t_b - t_a)[waited]
     return float(np.median(lat)) if lat.size >= max(1, trials // 10) else float("nan")
+
+
+def gil_handoff_here(publish_mean: float) -> float:
+    """The GIL hand-off latency measured here after a wait of ``publish_mean`` (kept within
+    10 us - 1 ms); 0 if the probe fails twice (its waiting thread preempted both times)."""
+    wait = float(np.clip(publish_mean, 1e-5, 1e-3))
+    for factor in (1, 2):
+        latency = measure_gil_handoff(factor * wait)
+        if np.isfinite(latency):
+            return max(latency, 0.0)
+    return 0.0
+
+
+def ran_alone(table: Any, at: str) -> np.ndarray:
+    """Per Trace row: whether, at the row's time ``at`` (a column), every other worker was
+    computing a gradient (between its ``t_read`` and ``t_grad_done``), i.e. in no phase that
+    needs the interpreter lock (but the short read at the start of that interval). A read or
+    publish phase that starts then does not wait for the GIL; the others may include
+    waiting, which the simulator's GIL adds itself."""
+    worker = table["worker"].to_numpy()
+    when = table[at].to_numpy()
+    alone = np.ones(len(table), dtype=bool)
+    for j in np.unique(worker):
+        own = table[worker == j].sort_values("t_read")
+        t_read, t_done = own["t_read"].to_numpy(), own["t_grad_done"].to_numpy()
+        k = np.searchsorted(t_read, when, side="right") - 1
+        computing = (k >= 0) & (when < t_done[np.clip(k, 0, None)])
+        alone &= (worker == j) | computing
+    return alone
