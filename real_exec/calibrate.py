@@ -4,8 +4,9 @@ From each row: the gradient phase ``t_grad_done - t_read`` (for lock-based runs 
 the copy made under the lock), the publish phase ``t_apply - t_grad_done`` divided by the
 CAS attempts, and the gap before the worker's next read (loop overhead). Where a phase
 contains waiting that the simulator models itself (the lock, the barrier), only its lower
-decile is used, as a constant service time. Per-worker speed factors are the workers' mean
-gradient times over the pooled mean.
+decile is used, as a constant service time, or the samples that did not wait: lock-based
+publishes that found the lock free, a synchronous round's last arrival. Per-worker speed
+factors are the workers' mean gradient times over the pooled mean.
 
 The profiles of real HOGWILD! and Leashed-SGD runs model the interpreter lock
 (:data:`INTERPRETED_PUBLISH`), with its hand-off latency measured on this machine
@@ -79,6 +80,13 @@ def lock_handoff(trace: Trace, service: float, min_samples: int = 20) -> float:
     if int(waited.sum()) < min_samples:
         return 0.0
     return max(0.0, float(np.median(t_apply[waited] - previous[waited] - service)))
+
+
+def _last_arrivals(table: Any) -> np.ndarray:
+    """Per row of a synchronous run: whether its gradient was the last of its round (the
+    latest ``t_grad_done`` among the rows with its ``apply_version``)."""
+    latest = table.groupby("apply_version")["t_grad_done"].transform("max").to_numpy()
+    return table["t_grad_done"].to_numpy() >= latest
 
 
 def _waited(table: Any) -> np.ndarray:
@@ -238,6 +246,12 @@ def calibrate_profile(
         if int(free.sum()) >= 20:  # publishes that found the lock free: pure service times
             publish_timing = EmpiricalTiming(trim(publish[free]))
         handoff = lock_handoff(trace, float(publish_timing.mean()))
+    if algo == "sync":
+        # The round's last arrival waited for no one: its publish phase is the barrier's
+        # release and the averaged update (the others' contain their wait for it).
+        last = _last_arrivals(table)
+        if int(last.sum()) >= 20:
+            publish_timing = EmpiricalTiming(trim(publish[last]))
     if timeshared and worker_cpu is not None:
         attempts = float(table["attempts"].clip(lower=1).mean())
         phases = float(compute.mean()) + float(read.mean()) + float(publish_timing.mean()) * attempts
