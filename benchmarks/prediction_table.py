@@ -42,6 +42,12 @@ def main() -> None:
     parser.add_argument("--eta", type=float, default=0.05)
     parser.add_argument("--check-every", type=float, default=0.1)
     parser.add_argument("--calibrate-seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--contention-seconds",
+        type=float,
+        default=1.0,
+        help="contention probe where threads differ (0: none)",
+    )
     args = parser.parse_args()
     problem = problem_from_options(None, "mlp", args.dataset, seed=0)
     target = Target(accuracy=args.target)
@@ -61,7 +67,16 @@ def main() -> None:
             per_rep: dict[str, list] = {"pred": [], "meas": []}
             replay = 0.0
             for rep in range(args.reps):  # interleaved: each repetition calibrates just before it runs
-                profile = calibrate_here(problem, algo, cal, args.eta, args.calibrate_seconds, None)
+                profile = calibrate_here(
+                    problem,
+                    algo,
+                    cal,
+                    args.eta,
+                    args.calibrate_seconds,
+                    None,
+                    threads,
+                    args.contention_seconds,
+                )
                 one = options | {"reps": 1}
                 start = time.perf_counter()
                 f1 = forecast(

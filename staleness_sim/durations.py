@@ -2,7 +2,8 @@
 
 Each phase (compute, read, publish) has one random stream for all workers, drawn in
 blocks of ``rows x workers`` (:class:`~staleness_sim.timing.PhaseDraws`); a worker's
-speed factor (and, for memory phases, its NUMA factor) scales its column. The block
+speed factor (and, for memory phases, its NUMA factor) scales its column, and the gradients
+of all workers take the profile's contention factor for that many busy cores. The block
 height is what the busiest worker is expected to need, so a vectorized engine usually
 draws one block per phase and an event loop never holds much more than that.
 """
@@ -68,7 +69,7 @@ class Durations:
             for m, s in zip(models, seqs, strict=True)
         ]
         return cls(
-            compute=PhaseDraws(profile.compute, rngs[0], speed, rows),
+            compute=PhaseDraws(profile.compute, rngs[0], speed * profile.contention_factor(workers), rows),
             read=PhaseDraws(profile.read, rngs[1], speed * mem, rows),
             publish=PhaseDraws(profile.publish, rngs[2], speed * mem, rows),
             memory=profile.copy_time * mem,

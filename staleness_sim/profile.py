@@ -18,9 +18,16 @@ A profile is a TOML file with one ``[profile]`` table::
     cas_window = 1.0                 # fraction of a publish attempt exposed to other publishes
     numa_penalty = 1.0               # memory-cost factor for workers off socket 0
     speed = [1.0]                    # per-worker slowdown factors, cycled over workers
+    contention = [1.0, 1.15]         # gradient-time factor with k cores computing (entry k - 1)
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
     gil = false                      # read and publish phases hold one interpreter lock
     gil_handoff = 4e-5               # seconds a thread waiting for that lock takes to wake up
+
+``contention`` models what cores computing at the same time do to each other (shared caches,
+memory bandwidth, cores shared by hyper-threads): with ``w`` workers on ``c`` cores, every
+gradient takes ``contention[k - 1]`` times its ``compute`` draw, ``k = min(w, c)`` (the last
+entry beyond the list). Calibrated profiles express it relative to their calibration run, so
+the entry of the calibration's thread count is 1; ``real_exec.contention`` measures it.
 
 Unknown keys and out-of-range values are rejected with the key's name.
 """
@@ -69,6 +76,7 @@ class HardwareProfile:
     cas_window: float = 1.0
     numa_penalty: float = 1.0
     speed: tuple[float, ...] = (1.0,)
+    contention: tuple[float, ...] = (1.0,)
     quantum: float | None = None
     gil: bool = False
     gil_handoff: float = 0.0
@@ -114,6 +122,13 @@ class HardwareProfile:
             "a non-empty list of numbers > 0",
             list(self.speed),
         )
+        need(
+            len(self.contention) >= 1
+            and all(isinstance(c, int | float) and math.isfinite(c) and c > 0 for c in self.contention),
+            "contention",
+            "a non-empty list of numbers > 0",
+            list(self.contention),
+        )
 
     @property
     def copy_time(self) -> float:
@@ -123,6 +138,12 @@ class HardwareProfile:
     def speeds(self, workers: int) -> npt.NDArray[np.float64]:
         """Every worker's slowdown factor (the ``speed`` list cycled over the workers)."""
         return np.resize(np.asarray(self.speed, dtype=np.float64), workers)
+
+    def contention_factor(self, workers: int) -> float:
+        """The gradient-time factor of ``workers`` workers: ``contention[k - 1]`` with
+        ``k = min(workers, cores)`` busy cores, the last entry where the list is shorter."""
+        busy = min(workers, self.cores or workers)
+        return float(self.contention[min(busy, len(self.contention)) - 1])
 
     def memory_factors(self, workers: int) -> npt.NDArray[np.float64]:
         """NUMA factor of each worker: workers are spread evenly over sockets; socket 0 holds
@@ -142,11 +163,12 @@ class HardwareProfile:
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = describe(v) if f.name in _TIMINGS else (list(v) if f.name == "speed" else v)
+            out[f.name] = describe(v) if f.name in _TIMINGS else (list(v) if f.name in _LISTS else v)
         return out
 
 
 _TIMINGS = ("compute", "read", "publish")
+_LISTS = ("speed", "contention")
 
 
 def _from_mapping(data: dict[str, Any], base: HardwareProfile | None = None) -> HardwareProfile:
@@ -163,9 +185,10 @@ def _from_mapping(data: dict[str, Any], base: HardwareProfile | None = None) -> 
                 values[key] = parse_timing(values[key])
             except ValueError as exc:
                 raise ValueError(f"profile field {key!r}: {exc}") from None
-    if "speed" in values:
-        sp = values["speed"]
-        values["speed"] = tuple(sp) if isinstance(sp, list | tuple) else (sp,)
+    for key in _LISTS:
+        if key in values:
+            v = values[key]
+            values[key] = tuple(v) if isinstance(v, list | tuple) else (v,)
     return replace(base, **values) if base is not None else HardwareProfile(**values)
 
 

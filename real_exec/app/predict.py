@@ -29,6 +29,13 @@ __all__ = ["predict_command"]
     default=None,
     help="Threads of the calibration run (default M).",
 )
+@click.option(
+    "--contention-seconds",
+    type=FiniteFloat(0.0),
+    default=1.0,
+    show_default=True,
+    help="Probe of the gradient's slowdown with M busy cores, when they are not the calibration's (0: none).",
+)
 @click.option("--target-accuracy", type=FiniteFloat(0.0, 1.0, low_open=True), default=None)
 @click.option("--target-loss-fraction", type=FiniteFloat(0.0, 1.0, low_open=True), default=None)
 @click.option("--budget-seconds", type=POSITIVE, default=30.0, show_default=True)
@@ -47,6 +54,7 @@ def predict_command(
     profile_src: str | None,
     calibrate_seconds: float,
     calibrate_threads: int | None,
+    contention_seconds: float,
     target_accuracy: float | None,
     target_loss_fraction: float | None,
     budget_seconds: float,
@@ -70,7 +78,9 @@ def predict_command(
     problem = build_problem(seed=seed, **workload)
     machine = load_profile(profile_src) if profile_src is not None else None
     cal_threads = calibrate_threads or threads
-    profile = calibrate_here(problem, algo, cal_threads, eta, calibrate_seconds, machine)
+    profile = calibrate_here(
+        problem, algo, cal_threads, eta, calibrate_seconds, machine, threads, contention_seconds
+    )
     options: dict[str, Any] = {
         "eta": eta,
         "rule": stepsize,
@@ -91,6 +101,7 @@ def predict_command(
     lines = [
         f"{algo}, {threads} threads, {problem.name}, calibrated on {cal_threads} thread(s) here"
         + (f", machine {profile_src}" if profile_src else ""),
+        *_contention_line(profile, threads, cal_threads),
         f"  predicted median time to target {predicted['time_to_target_median']:.3g} s "
         f"(quartiles {predicted['q25']:.3g}-{predicted['q75']:.3g}), reached in "
         f"{predicted['reached_fraction']:.0%} of {reps}; replay took {replay_seconds:.1f} s",
@@ -113,6 +124,14 @@ def predict_command(
         payload["report"] = str(index)
         lines.append(f"  wrote {index}")
     emit(payload, as_json, lines)
+
+
+def _contention_line(profile: Any, threads: int, cal_threads: int) -> list[str]:
+    """The gradient-time factor the prediction applies, when there is one."""
+    factor = profile.contention_factor(threads)
+    if factor == 1.0:
+        return []
+    return [f"  gradient time x{factor:.3f} with {threads} threads against {cal_threads} (contention probe)"]
 
 
 def write_report(

@@ -57,8 +57,15 @@ def _calibrated(options: str) -> Any:
 
     o = json.loads(options)
     machine = load_profile(o["profile"]) if o["profile"] else None
+    # Contention measured for every core count here, so the profile serves all threads predicted.
     return calibrate_here(
-        _problem(o, 0), o["algo"], o["threads"], float(o["eta"]), float(o["calibrate_seconds"]), machine
+        _problem(o, 0),
+        o["algo"],
+        o["threads"],
+        float(o["eta"]),
+        float(o["calibrate_seconds"]),
+        machine,
+        predict_threads=os.cpu_count() or 1,
     )
 
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from real_exec.calibrate import calibrate_profile
 from real_exec.config import RunConfig
+from real_exec.contention import measure_contention, relative_to
 from real_exec.monitor import Target, curve_columns
 from real_exec.predict.replay import replay
 from real_exec.problems import Problem
@@ -46,7 +47,16 @@ __all__ = [
 ]
 
 #: Profile fields that describe the machine rather than the model's timing.
-MACHINE_FIELDS = ("cores", "sockets", "numa_penalty", "lock_handoff", "cas_latency", "speed", "quantum")
+MACHINE_FIELDS = (
+    "cores",
+    "sockets",
+    "numa_penalty",
+    "lock_handoff",
+    "cas_latency",
+    "speed",
+    "contention",
+    "quantum",
+)
 
 
 @dataclass(frozen=True)
@@ -62,13 +72,28 @@ class Forecast:
 
 
 def calibrate_here(
-    problem: Problem, algo: str, threads: int, eta: float, seconds: float, machine: HardwareProfile | None
+    problem: Problem,
+    algo: str,
+    threads: int,
+    eta: float,
+    seconds: float,
+    machine: HardwareProfile | None,
+    predict_threads: int | None = None,
+    contention_seconds: float = 1.0,
 ) -> HardwareProfile:
     """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
-    fields (:data:`MACHINE_FIELDS`) replace this machine's."""
+    fields (:data:`MACHINE_FIELDS`) replace this machine's. Here, for ``predict_threads``
+    other than ``threads``, the gradient's contention between busy cores is measured
+    (:func:`~real_exec.contention.measure_contention`, ``contention_seconds``; 0 skips it)
+    and set relative to the calibration's threads."""
     real = run(RunConfig(algo, threads, eta, seconds=seconds, check_updates=False), problem)
     profile = calibrate_profile(real.trace, os.cpu_count(), real.gradient_cpu, worker_cpu=real.worker_cpu)
-    return profile if machine is None else on_machine(profile, machine)
+    if machine is not None:
+        return on_machine(profile, machine)
+    if predict_threads is not None and predict_threads != threads and contention_seconds > 0:
+        factors = measure_contention(problem, max(threads, predict_threads), contention_seconds)
+        profile = replace(profile, contention=relative_to(factors, threads))
+    return profile
 
 
 def on_machine(profile: HardwareProfile, machine: HardwareProfile) -> HardwareProfile:
@@ -79,12 +104,15 @@ def on_machine(profile: HardwareProfile, machine: HardwareProfile) -> HardwarePr
 def _gradients_for(profile: HardwareProfile, threads: int, budget: float) -> int:
     """Gradients whose schedule outlasts ``budget`` with a margin (all workers busy)."""
     busy = min(threads, profile.cores or threads)
-    return max(100, math.ceil(1.5 * budget * busy / max(gradient_seconds(profile), 1e-9)) + 10 * threads)
+    seconds = gradient_seconds(profile, threads)
+    return max(100, math.ceil(1.5 * budget * busy / max(seconds, 1e-9)) + 10 * threads)
 
 
-def gradient_seconds(profile: HardwareProfile) -> float:
-    """Mean seconds of one worker's cycle without waiting: read, compute, publish."""
-    return float(profile.compute.mean()) + float(profile.read.mean()) + float(profile.publish.mean())
+def gradient_seconds(profile: HardwareProfile, workers: int = 1) -> float:
+    """Mean seconds of one worker's cycle without waiting, with ``workers`` workers: read,
+    compute (times the profile's contention factor), publish."""
+    compute = float(profile.compute.mean()) * profile.contention_factor(workers)
+    return compute + float(profile.read.mean()) + float(profile.publish.mean())
 
 
 def _outcome(rep: int, seed: int, reached: tuple[float, int] | None, diverged: bool) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def budget_for(profile: HardwareProfile, workers: int, max_updates: int) -> floa
     """Simulated seconds in which ``workers`` busy workers make ``max_updates`` updates."""
     if max_updates < 1:
         raise ValueError(f"max_updates must be >= 1, got {max_updates}")
-    return max_updates * gradient_seconds(profile) / min(workers, profile.cores or workers)
+    return max_updates * gradient_seconds(profile, workers) / min(workers, profile.cores or workers)
 
 
 def predict_scaling(

@@ -251,3 +251,16 @@ def test_the_interpreter_lock_hands_over_with_a_wake_up_latency(handoff: float, 
         assert np.all(workers[1:] != workers[:-1])
     else:
         assert np.all(workers == workers[0])
+
+
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+def test_contention_slows_every_gradient_by_the_busy_cores_factor(engine: str) -> None:
+    # Constant compute 1, nothing else: w workers make w updates per unit time. With
+    # contention [1, 1.25, 2] and 4 cores, 2 workers compute each gradient in 1.25 (rate
+    # 2 / 1.25 = 1.6) and 3 workers in 2 (rate 1.5); 1 worker keeps rate 1.
+    shared = profile(compute="const:1", cores=4, contention=(1.0, 1.25, 2.0))
+    for workers, rate in ((1, 1.0), (2, 1.6), (3, 1.5)):
+        result = simulate(SimConfig("hogwild", workers, shared, 3000, seed=0), engine)
+        assert result.summary()["throughput"] == pytest.approx(rate, rel=2e-3), workers
+        table = result.trace.table
+        assert np.allclose(table["t_grad_done"] - table["t_read"], shared.contention_factor(workers))

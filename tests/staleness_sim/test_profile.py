@@ -39,6 +39,8 @@ def test_shipped_profiles_load_and_round_trip(tmp_path: Path) -> None:
         ("speed = [1.0, -2.0]", "'speed'"),
         ("bandwidth_gbs = 0", "'bandwidth_gbs'"),
         ("gil_handoff = -1e-6", "'gil_handoff' must be a number >= 0"),
+        ("contention = [1.0, 0.0]", "'contention' must be a non-empty list of numbers > 0"),
+        ("contention = []", "'contention'"),
     ],
 )
 def test_bad_profiles_name_the_field(tmp_path: Path, body: str, match: str) -> None:
@@ -63,6 +65,18 @@ def test_overrides_and_numa_placement() -> None:
     assert p.compute.mean() == 2.0 and p.cores == 8
     assert p.memory_factors(8).tolist() == [1.0] * 4 + [2.0] * 4
     assert HardwareProfile(speed=(1.0, 2.5)).speeds(5).tolist() == [1.0, 2.5, 1.0, 2.5, 1.0]
+
+
+def test_contention_factor_follows_the_busy_cores(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text("[profile]\ncores = 3\ncontention = [1.0, 1.2, 1.5]\n")
+    p = load_profile(tmp_path / "c.toml")
+    assert p.contention == (1.0, 1.2, 1.5) and p.to_dict()["contention"] == [1.0, 1.2, 1.5]
+    # k = min(workers, cores) busy cores: 3 cores never see more than entry 3.
+    assert [p.contention_factor(w) for w in (1, 2, 3, 8)] == [1.0, 1.2, 1.5, 1.5]
+    # Without a core limit every worker is busy; beyond the list, its last entry.
+    q = HardwareProfile(contention=(1.0, 1.25))
+    assert [q.contention_factor(w) for w in (1, 2, 40)] == [1.0, 1.25, 1.25]
+    assert HardwareProfile().contention_factor(64) == 1.0
 
 
 def test_timing_parsing() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +50,22 @@ def test_predict_on_another_machine_takes_its_cores(capsys) -> None:
     assert doc["hogwild_reads"].startswith("approximated") and doc["calibrated_on_threads"] == 1
     assert doc["predicted"]["per_rep"][0]["tau_mean"] > 3  # 8 workers: staleness about 7
     assert "measured" not in doc
+    assert doc["profile"]["contention"] == [1.0]  # the other machine's, not this one's
+
+
+def test_predicting_more_threads_than_calibrated_measures_their_contention(capsys) -> None:
+    common = (
+        "predict --algo hogwild --threads 2 --problem digits-mlp --target-loss-fraction 0.1 "
+        "--budget-seconds 1 --reps 1 --calibrate-seconds 0.3 --calibrate-threads 1 --json"
+    )
+    code, out, err = run_cli(capsys, *argv(common + " --contention-seconds 0.2"))
+    assert code == 0, err
+    contention = json.loads(out)["profile"]["contention"]
+    # Relative to the 1-thread calibration: entry 1 is 1; 2 entries where 2 cores exist.
+    assert contention[0] == 1.0 and len(contention) == min(2, os.cpu_count() or 1)
+    code, out, err = run_cli(capsys, *argv(common + " --contention-seconds 0"))
+    assert code == 0, err
+    assert json.loads(out)["profile"]["contention"] == [1.0]
 
 
 def test_predict_needs_a_target(capsys) -> None:

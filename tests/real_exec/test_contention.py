@@ -1,0 +1,48 @@
+"""The contention probe: the gradient's slowdown with several busy cores."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from real_exec.contention import contention_ladder, interpolate_contention, measure_contention, relative_to
+from real_exec.problems import make_problem
+
+
+@given(st.integers(1, 512))
+def test_the_ladder_doubles_up_to_the_cores(cores: int) -> None:
+    ladder = contention_ladder(cores)
+    assert ladder[0] == 1 and ladder[-1] == cores
+    assert all(b == 2 * a for a, b in itertools.pairwise(ladder[:-1]))  # doubling up to the last
+    assert ladder == sorted(set(ladder))  # strictly increasing
+    if len(ladder) > 1:
+        assert ladder[-1] <= 2 * ladder[-2]  # the last step is no bigger than a doubling
+
+
+def test_interpolation_and_relative_factors() -> None:
+    factors = interpolate_contention({1: 1.0, 2: 1.2, 4: 1.6, 6: 1.6})
+    assert factors == pytest.approx((1.0, 1.2, 1.4, 1.6, 1.6, 1.6))
+    # Calibrated on 2 threads: its gradients already carry 1.2.
+    assert relative_to(factors, 2) == pytest.approx(
+        (1 / 1.2, 1.0, 1.4 / 1.2, 1.6 / 1.2, 1.6 / 1.2, 1.6 / 1.2)
+    )
+    assert relative_to((1.0, 1.5), 8) == pytest.approx((1 / 1.5, 1.0))  # beyond the list: its last entry
+    with pytest.raises(ValueError, match="k = 1"):
+        interpolate_contention({2: 1.1})
+    with pytest.raises(ValueError, match="cores"):
+        contention_ladder(0)
+
+
+def test_the_probe_measures_one_factor_per_busy_core() -> None:
+    problem = make_problem("logreg", np.random.default_rng(0))
+    assert measure_contention(problem, 1, seconds=0.05) == (1.0,)
+    factors = measure_contention(problem, 64, seconds=0.2, rounds=2)
+    assert len(factors) == (os.cpu_count() or 1)  # capped at this machine's cores
+    assert factors[0] == 1.0 and all(np.isfinite(factors)) and min(factors) > 0
+    with pytest.raises(ValueError, match="workers"):
+        measure_contention(problem, 0)
