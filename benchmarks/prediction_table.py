@@ -20,6 +20,7 @@ from real_exec.predict.forecast import (
     calibrate_here,
     forecast,
     measure,
+    ratio_interval,
     same_distribution_pvalue,
     summarize,
 )
@@ -58,7 +59,7 @@ def main() -> None:
     )
     print(
         "| algo | threads | calibrated on | predicted median s (quartiles) | measured median s (quartiles) "
-        "| predicted / measured | log-rank p | reached (pred, meas) | replay s |"
+        "| predicted / measured (95% bootstrap) | log-rank p | reached (pred, meas) | replay s |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     within = total = 0
@@ -90,11 +91,13 @@ def main() -> None:
             m = {"per_rep": per_rep["meas"], **summarize(per_rep["meas"], args.budget)}
             ratio = f.summary["time_to_target_median"] / m["time_to_target_median"]
             p = same_distribution_pvalue(f.per_rep, m["per_rep"], args.budget)
+            low, high = ratio_interval(f.per_rep, m["per_rep"], args.budget)
             within += abs(ratio - 1) <= 0.2
             total += 1
             print(
                 f"| {algo} | {threads} | {cal} thread{'s' if cal > 1 else ''} | {_quartiles(f.summary)} | "
-                f"{_quartiles(m)} | {ratio:.2f} | {p:.2f} | {f.summary['reached_fraction']:.0%}, "
+                f"{_quartiles(m)} | {ratio:.2f} ({low:.2f}-{high:.2f}) | {p:.2f} | "
+                f"{f.summary['reached_fraction']:.0%}, "
                 f"{m['reached_fraction']:.0%} | {replay:.1f} |",
                 flush=True,
             )

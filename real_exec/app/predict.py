@@ -70,7 +70,7 @@ def predict_command(
     simulate the schedule, replay the training in it (HOGWILD!'s inconsistent reads are
     approximated by consistent stale ones)."""
     from real_exec.monitor import Target
-    from real_exec.predict.forecast import calibrate_here, forecast, same_distribution_pvalue
+    from real_exec.predict.forecast import calibrate_here, forecast, ratio_interval, same_distribution_pvalue
     from real_exec.predict.forecast import measure as measure_here
     from staleness_sim.profile import load_profile
 
@@ -112,10 +112,12 @@ def predict_command(
         measured_curves = measured.pop("curves")
         ratio = predicted["time_to_target_median"] / measured["time_to_target_median"]
         p_value = same_distribution_pvalue(result.per_rep, measured["per_rep"], budget_seconds)
-        payload |= {"measured": measured, "ratio": ratio, "logrank_p": p_value}
+        low, high = ratio_interval(result.per_rep, measured["per_rep"], budget_seconds)
+        payload |= {"measured": measured, "ratio": ratio, "ratio_interval": [low, high], "logrank_p": p_value}
         lines.append(
             f"  measured median {measured['time_to_target_median']:.3g} s "
-            f"(quartiles {measured['q25']:.3g}-{measured['q75']:.3g}); predicted / measured {ratio:.3f}; "
+            f"(quartiles {measured['q25']:.3g}-{measured['q75']:.3g}); predicted / measured {ratio:.3f} "
+            f"(95% bootstrap interval {low:.2f}-{high:.2f}); "
             f"log-rank test of one distribution: p = {p_value:.3g}"
         )
     if out is not None:

@@ -33,7 +33,7 @@ from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
 from theory.staleness import Empirical
-from theory.survival import km_summary, logrank_pvalue
+from theory.survival import km_summary, logrank_pvalue, speedup_interval
 
 __all__ = [
     "Forecast",
@@ -42,6 +42,7 @@ __all__ = [
     "gradient_seconds",
     "measure",
     "on_machine",
+    "ratio_interval",
     "same_distribution_pvalue",
     "summarize",
 ]
@@ -139,6 +140,18 @@ def same_distribution_pvalue(
     """Log-rank p-value that predicted and measured times to target (censored at the budget)
     come from one distribution (:func:`theory.survival.logrank_pvalue`)."""
     return logrank_pvalue(_censored(predicted, budget), _censored(measured, budget))
+
+
+def ratio_interval(
+    predicted: list[dict[str, Any]], measured: list[dict[str, Any]], budget: float, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Bootstrap interval of predicted / measured median time to target (independent
+    resamples of both sets of repetitions, :func:`theory.survival.speedup_interval`): how far
+    the ratio moves from the repetitions' spread alone."""
+    _, low, high = speedup_interval(
+        _censored(predicted, budget), _censored(measured, budget), paired=False, confidence=confidence
+    )
+    return low, high
 
 
 def summarize(per_rep: list[dict[str, Any]], budget: float) -> dict[str, float]:

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from tests.helpers import argv, chromium, images_loaded_in_chromium, run_cli
+from theory.survival import speedup_interval
 
 
 def test_predict_json_with_measurement(capsys, tmp_path: Path) -> None:
@@ -29,6 +30,10 @@ def test_predict_json_with_measurement(capsys, tmp_path: Path) -> None:
     times = [[r["time_to_target"] for r in d["per_rep"]] for d in (predicted, measured)]
     expected_p = stats.logrank(times[0], times[1]).pvalue  # every run reached: nothing censored
     assert doc["logrank_p"] == pytest.approx(expected_p, rel=1e-12)
+    # The ratio's bootstrap interval: independent resamples of both (seeded, so reproducible).
+    everyone = [[True] * 2, [True] * 2]
+    _, low, high = speedup_interval((times[0], everyone[0]), (times[1], everyone[1]), paired=False)
+    assert doc["ratio_interval"] == pytest.approx([low, high], rel=1e-12) and low <= high
     assert doc["hogwild_reads"] == "exact" and doc["calibrated_on_threads"] == 2
     predicted_table = pd.read_parquet(tmp_path / "p" / "predicted.parquet")
     assert predicted_table["time_to_target"].tolist() == [r["time_to_target"] for r in predicted["per_rep"]]
