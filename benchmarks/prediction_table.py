@@ -3,7 +3,8 @@
 Run: ``python benchmarks/prediction_table.py [--dataset fashion-mnist] [--target 0.87]
 [--budget 30] [--reps 5]``. For lock-based, HOGWILD! and Leashed-SGD: 1 thread calibrated on
 1 thread, 2 threads calibrated on 2, and 2 threads calibrated on 1 (the honest test: a
-prediction for a thread count never run). Each row is ``asgd predict --measure``, with
+prediction for a thread count never run, with the gradient's contention between the busy cores
+measured by a probe, ``--contention-seconds``). Each row is ``asgd predict --measure``, with
 the repetitions interleaved: each one calibrates on a short real run, replays one schedule
 and makes one real run to the target, so that calibration and measurement come from the
 same stretch of time on a machine whose speed drifts.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import time
+
+import numpy as np
 
 from real_exec.monitor import Target
 from real_exec.predict.forecast import (
@@ -32,6 +35,19 @@ SETUPS = ((1, 1), (2, 2), (2, 1))  # (threads, calibration threads)
 
 def _quartiles(s: dict) -> str:
     return f"{s['time_to_target_median']:.2f} ({s['q25']:.2f}-{s['q75']:.2f})"
+
+
+def _rate(per_rep: list[dict]) -> float:
+    """Median updates per second to the target over the repetitions that reached it."""
+    rates = [r["updates_to_target"] / r["time_to_target"] for r in per_rep if r["reached"]]
+    return float(np.median(rates)) if rates else float("nan")
+
+
+def _factors(factors: list[float]) -> str:
+    """The repetitions' gradient-time factors for the predicted threads (1: none applied)."""
+    if all(f == 1.0 for f in factors):
+        return "-"
+    return f"x{np.median(factors):.3f} ({min(factors):.3f}-{max(factors):.3f})"
 
 
 def main() -> None:
@@ -59,14 +75,16 @@ def main() -> None:
     )
     print(
         "| algo | threads | calibrated on | predicted median s (quartiles) | measured median s (quartiles) "
-        "| predicted / measured (95% bootstrap) | log-rank p | reached (pred, meas) | replay s |"
+        "| predicted / measured (95% bootstrap) | log-rank p | reached (pred, meas) "
+        "| updates/s (pred, meas) | gradient contention | replay s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     within = total = 0
     for threads, cal in SETUPS:
         for algo in ALGOS:
             per_rep: dict[str, list] = {"pred": [], "meas": []}
             replay = 0.0
+            factors = []
             for rep in range(args.reps):  # interleaved: each repetition calibrates just before it runs
                 profile = calibrate_here(
                     problem,
@@ -78,6 +96,7 @@ def main() -> None:
                     threads,
                     args.contention_seconds,
                 )
+                factors.append(profile.contention_factor(threads))
                 one = options | {"reps": 1}
                 start = time.perf_counter()
                 f1 = forecast(
@@ -98,7 +117,8 @@ def main() -> None:
                 f"| {algo} | {threads} | {cal} thread{'s' if cal > 1 else ''} | {_quartiles(f.summary)} | "
                 f"{_quartiles(m)} | {ratio:.2f} ({low:.2f}-{high:.2f}) | {p:.2f} | "
                 f"{f.summary['reached_fraction']:.0%}, "
-                f"{m['reached_fraction']:.0%} | {replay:.1f} |",
+                f"{m['reached_fraction']:.0%} | {_rate(f.per_rep):,.0f}, {_rate(m['per_rep']):,.0f} | "
+                f"{_factors(factors)} | {replay:.1f} |",
                 flush=True,
             )
     print(f"\nwithin 20% of the measured median: {within} of {total}")
