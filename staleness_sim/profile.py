@@ -115,20 +115,15 @@ class HardwareProfile:
             "a number >= 1",
             self.numa_penalty,
         )
-        need(
-            len(self.speed) >= 1
-            and all(isinstance(s, int | float) and math.isfinite(s) and s > 0 for s in self.speed),
-            "speed",
-            "a non-empty list of numbers > 0",
-            list(self.speed),
-        )
-        need(
-            len(self.contention) >= 1
-            and all(isinstance(c, int | float) and math.isfinite(c) and c > 0 for c in self.contention),
-            "contention",
-            "a non-empty list of numbers > 0",
-            list(self.contention),
-        )
+        for key in _LISTS:
+            values = getattr(self, key)
+            need(
+                len(values) >= 1
+                and all(isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in values),
+                key,
+                "a non-empty list of numbers > 0",
+                list(values),
+            )
 
     @property
     def copy_time(self) -> float:
