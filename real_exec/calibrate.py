@@ -154,6 +154,11 @@ def fit_cas_window(trace: Trace, profile: HardwareProfile, steps: int = 5, seed:
     return 0.5 * (lo + hi)
 
 
+def _finite(samples: np.ndarray | None) -> bool:
+    """Whether ``samples`` (per-gradient CPU times) were recorded: present and all finite."""
+    return samples is not None and samples.size > 0 and bool(np.isfinite(samples).all())
+
+
 def _unaccounted_cpu(worker_cpu: float, gradients: int, phases: float) -> float:
     """CPU seconds per gradient that the threads spent beyond the mean CPU of their modelled
     phases ``phases``: ``max(0, worker_cpu / gradients - phases)`` (0 without a finite total)."""
@@ -214,9 +219,7 @@ def calibrate_profile(
     waits_inside = algo in ("lock", "sync")
     threads = int(trace.meta.get("workers", table["worker"].nunique()))
     shared = cores is not None and threads > cores
-    timeshared = bool(
-        shared and gradient_cpu is not None and gradient_cpu.size and np.isfinite(gradient_cpu).all()
-    )
+    timeshared = shared and _finite(gradient_cpu)
     if timeshared:
         assert gradient_cpu is not None
         compute = np.asarray(gradient_cpu, dtype=np.float64)
@@ -238,10 +241,25 @@ def calibrate_profile(
         Constant(float(np.quantile(short_publish, 0.1))) if waits_inside else EmpiricalTiming(short_publish)
     )
     handoff = 0.0
-    if algo == "lock":
+    # Lock-based runs of real threads: the loop's interpreted code outside the mutex is
+    # modelled on its own, under the GIL (from the threads' CPU time beyond the phases).
+    lock_interpreted = (
+        algo == "lock"
+        and trace.meta.get("source") == "real"
+        and _finite(gradient_cpu)
+        and worker_cpu is not None
+        and bool(np.isfinite(worker_cpu))
+    )
+    if lock_interpreted and not timeshared:  # the gradient's CPU time; waits are simulated
+        assert gradient_cpu is not None
+        compute = np.asarray(gradient_cpu, dtype=np.float64)
+        speed = (1.0,)
+        how = "thread CPU times and the phases under the mutex; the GIL is simulated"
+    if algo == "lock" and not lock_interpreted:
         # The loop's own overhead (the gap's typical part above its lower decile) runs outside
         # the lock: it joins the gradient phase, and the read under the lock keeps the decile.
         compute = compute + float(np.median(short_gaps) - np.quantile(short_gaps, 0.1))
+    if algo == "lock":
         free = ~_waited(table)
         if int(free.sum()) >= 20:  # publishes that found the lock free: pure service times
             publish_timing = EmpiricalTiming(trim(publish[free]))
@@ -252,12 +270,22 @@ def calibrate_profile(
         last = _last_arrivals(table)
         if int(last.sum()) >= 20:
             publish_timing = EmpiricalTiming(trim(publish[last]))
-    if timeshared and worker_cpu is not None:
+    interpreted = 0.0
+    if lock_interpreted:
+        # The CPU per gradient beyond the gradient kernel and the phases under the mutex
+        # (:func:`_unaccounted_cpu`). Where the gradient phase is wall time it contains that
+        # code (and the gap's overhead joined it above): taken out, so the cycle keeps its length.
+        assert gradient_cpu is not None and worker_cpu is not None
+        kernels = float(np.mean(gradient_cpu)) + float(read.mean()) + float(publish_timing.mean())
+        interpreted = _unaccounted_cpu(worker_cpu, len(table), kernels)
+        gil = interpreted > 0
+    elif timeshared and worker_cpu is not None:
         attempts = float(table["attempts"].clip(lower=1).mean())
         phases = float(compute.mean()) + float(read.mean()) + float(publish_timing.mean()) * attempts
         compute = compute + _unaccounted_cpu(worker_cpu, len(table), phases)
-    if gil and gil_handoff is None:
-        gil_handoff = gil_handoff_here(float(np.mean(short_publish)))
+    if gil and gil_handoff is None:  # waited on for as long as the others' interpreted code lasts
+        stretch = 0.5 * interpreted if lock_interpreted else float(np.mean(short_publish))
+        gil_handoff = gil_handoff_here(stretch)
     profile = HardwareProfile(
         name=f"calibrated from a real {algo} run",
         lock_handoff=handoff,
@@ -270,6 +298,7 @@ def calibrate_profile(
         quantum=quantum if shared else None,
         gil=gil,
         gil_handoff=float(gil_handoff) if gil and gil_handoff is not None else 0.0,
+        interpreted=interpreted,
         description=f"fitted by real_exec.calibrate from {how}",
     )
     if gil and algo == "leashed" and threads > 1 and cas_statistics(trace)["failures"] > 0:

@@ -45,6 +45,8 @@ def fast_supported(config: SimConfig) -> str | None:
         return "the fast engine needs cores >= workers (it has no model of time-shared cores)"
     if config.profile.gil:
         return "the fast engine has no interpreter lock (gil = true couples the workers)"
+    if config.profile.interpreted > 0 and config.algo == "lock":
+        return "the fast engine has no model of interpreted code outside the mutex (interpreted > 0)"
     return None
 
 

@@ -22,6 +22,12 @@ A profile is a TOML file with one ``[profile]`` table::
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
     gil = false                      # read and publish phases hold one interpreter lock
     gil_handoff = 4e-5               # seconds a thread waiting for that lock takes to wake up
+    interpreted = 1.4e-5             # lock-based: interpreted seconds per gradient outside the mutex
+
+``interpreted`` (lock-based workers) is the interpreted code of each gradient outside the
+mutex (the loop's bookkeeping and the step between compiled kernels), run half before the
+worker asks for the mutex to read and half after its gradient, under the GIL when ``gil``;
+the copy and the update under the mutex are compiled kernels that run without the GIL.
 
 ``contention`` models what cores computing at the same time do to each other (shared caches,
 memory bandwidth, cores shared by hyper-threads): with ``w`` workers on ``c`` cores, every
@@ -80,6 +86,7 @@ class HardwareProfile:
     quantum: float | None = None
     gil: bool = False
     gil_handoff: float = 0.0
+    interpreted: float = 0.0
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -104,7 +111,7 @@ class HardwareProfile:
         for key in ("bandwidth_gbs",):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v > 0, key, "a number > 0", v)
-        for key in ("lock_handoff", "cas_latency", "gil_handoff"):
+        for key in ("lock_handoff", "cas_latency", "gil_handoff", "interpreted"):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v >= 0, key, "a number >= 0", v)
         need(

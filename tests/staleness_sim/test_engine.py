@@ -264,3 +264,14 @@ def test_contention_slows_every_gradient_by_the_busy_cores_factor(engine: str) -
         assert result.summary()["throughput"] == pytest.approx(rate, rel=2e-3), workers
         table = result.trace.table
         assert np.allclose(table["t_grad_done"] - table["t_read"], shared.contention_factor(workers))
+
+
+@pytest.mark.parametrize(("gil", "rate"), [(True, 1.0), (False, 2 / 1.1)])
+def test_lock_based_interpreted_code_takes_turns_on_the_gil(gil: bool, rate: float) -> None:
+    # Two lock-based workers, gradient 0.1, 1 unit of interpreted code per gradient (0.5
+    # before the read, 0.5 after the gradient), copies and updates free. Under the GIL
+    # (instant hand-off) one worker always waits for it while the other holds it: the GIL
+    # never idles, one gradient per unit time. Without it each worker cycles in 1.1.
+    shared = profile(compute="const:0.1", interpreted=1.0, gil=gil)
+    result = simulate(SimConfig("lock", 2, shared, 2000, seed=0))
+    assert result.summary()["throughput"] == pytest.approx(rate, rel=2e-3)

@@ -96,6 +96,8 @@ def test_fast_engine_refuses_what_it_cannot_model() -> None:
         assert "time-shared" in str(fast_supported(SimConfig(algo, 4, p)))
         assert fast_supported(SimConfig(algo, 2, p)) is None
         assert "interpreter lock" in str(fast_supported(SimConfig(algo, 2, HardwareProfile(gil=True))))
+    assert "interpreted code" in str(fast_supported(SimConfig("lock", 2, HardwareProfile(interpreted=1e-5))))
+    assert fast_supported(SimConfig("hogwild", 2, HardwareProfile(interpreted=1e-5))) is None  # lock only
     with pytest.raises(ValueError, match="fast engine"):
         simulate(SimConfig("lock", 4, p), "fast")
     # auto falls back to SimPy where the fast engine does not apply
