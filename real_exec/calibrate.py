@@ -241,20 +241,16 @@ def calibrate_profile(
         Constant(float(np.quantile(short_publish, 0.1))) if waits_inside else EmpiricalTiming(short_publish)
     )
     handoff = 0.0
-    # Lock-based runs of real threads: the loop's interpreted code outside the mutex is
-    # modelled on its own, under the GIL (from the threads' CPU time beyond the phases).
+    # Lock-based runs of real threads that time-share the cores: the loop's interpreted code
+    # outside the mutex is modelled on its own, under the GIL (the threads' CPU time beyond
+    # the phases). With a core per thread the wall-clock phases already contain its waits.
     lock_interpreted = (
         algo == "lock"
+        and timeshared
         and trace.meta.get("source") == "real"
-        and _finite(gradient_cpu)
         and worker_cpu is not None
         and bool(np.isfinite(worker_cpu))
     )
-    if lock_interpreted and not timeshared:  # the gradient's CPU time; waits are simulated
-        assert gradient_cpu is not None
-        compute = np.asarray(gradient_cpu, dtype=np.float64)
-        speed = (1.0,)
-        how = "thread CPU times and the phases under the mutex; the GIL is simulated"
     if algo == "lock" and not lock_interpreted:
         # The loop's own overhead (the gap's typical part above its lower decile) runs outside
         # the lock: it joins the gradient phase, and the read under the lock keeps the decile.
@@ -273,8 +269,7 @@ def calibrate_profile(
     interpreted = 0.0
     if lock_interpreted:
         # The CPU per gradient beyond the gradient kernel and the phases under the mutex
-        # (:func:`_unaccounted_cpu`). Where the gradient phase is wall time it contains that
-        # code (and the gap's overhead joined it above): taken out, so the cycle keeps its length.
+        # (:func:`_unaccounted_cpu`), the gap's overhead included.
         assert gradient_cpu is not None and worker_cpu is not None
         kernels = float(np.mean(gradient_cpu)) + float(read.mean()) + float(publish_timing.mean())
         interpreted = _unaccounted_cpu(worker_cpu, len(table), kernels)
