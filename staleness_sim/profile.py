@@ -20,7 +20,7 @@ A profile is a TOML file with one ``[profile]`` table::
     speed = [1.0]                    # per-worker slowdown factors, cycled over workers
     contention = [1.0, 1.15]         # gradient-time factor with k cores computing (entry k - 1)
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
-    gil = false                      # read and publish phases hold one interpreter lock
+    gil = false                      # interpreted phases hold one interpreter lock
     gil_handoff = 4e-5               # seconds a thread waiting for that lock takes to wake up
     interpreted = 1.4e-5             # lock-based: interpreted seconds per gradient outside the mutex
 
