@@ -10,7 +10,8 @@ factors are the workers' mean gradient times over the pooled mean.
 
 The profiles of real HOGWILD! and Leashed-SGD runs model the interpreter lock
 (:data:`INTERPRETED_PUBLISH`), with its hand-off latency measured on this machine
-(:mod:`real_exec.interpreter_lock`).
+(:mod:`real_exec.interpreter_lock`); so do those of real lock-based runs with more threads
+than cores, whose interpreted code outside the mutex (``interpreted``) takes turns on it.
 
 Leashed-SGD's CAS window (:func:`cas_window`): the part of a publish attempt during which
 another publish makes its CAS fail. A measured attempt also contains work that does not
@@ -199,7 +200,10 @@ def calibrate_profile(
     taken from the samples that began while every other worker computed a gradient
     (:func:`~real_exec.interpreter_lock.ran_alone`), since the others contain waits for the
     GIL that the simulator adds itself; Leashed-SGD's CAS window is fitted by simulation
-    (:func:`fit_cas_window`).
+    (:func:`fit_cas_window`). Real lock-based runs with more threads than cores and
+    ``worker_cpu``: the CPU per gradient beyond the gradient and the phases under the mutex
+    becomes the profile's ``interpreted`` code, run under the GIL (``gil = true``, hand-off
+    measured here), instead of joining the gradient phase.
     """
     table = trace.table
     if len(table) < 10:
