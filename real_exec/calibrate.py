@@ -23,8 +23,9 @@ simulation (:func:`fit_cas_window`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,7 +37,10 @@ from staleness_sim.timing import Constant, EmpiricalTiming
 from theory.analysis import cas_statistics, throughput
 from theory.trace import Trace
 
-__all__ = ["calibrate_profile", "cas_window", "fit_cas_window", "lock_handoff"]
+if TYPE_CHECKING:
+    from real_exec.runner import RunResult
+
+__all__ = ["calibrate_profile", "calibrate_run", "cas_window", "fit_cas_window", "lock_handoff"]
 
 
 def _gaps(table: Any, keep: np.ndarray | None = None) -> np.ndarray:
@@ -168,6 +172,14 @@ def _unaccounted_cpu(worker_cpu: float, gradients: int, phases: float) -> float:
     return max(0.0, worker_cpu / gradients - phases)
 
 
+def _wall_per_cpu(stolen: float | None) -> float:
+    """Wall-clock seconds per CPU second on cores stolen a fraction ``stolen`` of the time:
+    ``1 / (1 - stolen)``; 1 without a measurement (``None``, NaN) or outside ``[0, 1)``."""
+    if stolen is None or not np.isfinite(stolen) or not 0 <= stolen < 1:
+        return 1.0
+    return 1.0 / (1.0 - stolen)
+
+
 #: The operating system's time slice assumed when threads outnumber cores (seconds); Linux's
 #: EEVDF scheduler gives runnable CPU-bound threads slices of the order of a few milliseconds.
 DEFAULT_QUANTUM = 0.003
@@ -180,6 +192,7 @@ def calibrate_profile(
     quantum: float = DEFAULT_QUANTUM,
     gil_handoff: float | None = None,
     worker_cpu: float | None = None,
+    stolen: float | None = None,
 ) -> HardwareProfile:
     """A profile whose timing reproduces ``trace``'s measured phases.
 
@@ -191,7 +204,10 @@ def calibrate_profile(
     samples (switching threads, caches refilled after a switch, phases that were preempted);
     with ``worker_cpu``, the threads' total CPU seconds, the difference per gradient joins the
     gradient phase, so that the simulated workers use as much CPU per gradient as the real
-    ones (:func:`_unaccounted_cpu`).
+    ones (:func:`_unaccounted_cpu`). CPU seconds do not contain the time the hypervisor took
+    from the cores (``stolen``, the fraction measured during the run,
+    :mod:`real_exec.stolen_time`), wall-clock seconds do: the seconds derived from CPU time
+    are divided by ``1 - stolen``.
 
     Profiles of real runs (``meta["source"] == "real"``) of :data:`INTERPRETED_PUBLISH`
     algorithms get ``gil = true`` and ``gil_handoff``: the given value, or else measured on
@@ -282,6 +298,9 @@ def calibrate_profile(
         attempts = float(table["attempts"].clip(lower=1).mean())
         phases = float(compute.mean()) + float(read.mean()) + float(publish_timing.mean()) * attempts
         compute = compute + _unaccounted_cpu(worker_cpu, len(table), phases)
+    if timeshared:
+        wall_per_cpu = _wall_per_cpu(stolen)
+        compute, interpreted = compute * wall_per_cpu, interpreted * wall_per_cpu
     if gil and gil_handoff is None:  # waited on for as long as the others' interpreted code lasts
         stretch = 0.5 * interpreted if lock_interpreted else float(np.mean(short_publish))
         gil_handoff = gil_handoff_here(stretch)
@@ -305,3 +324,16 @@ def calibrate_profile(
             profile, cas_window=fit_cas_window(trace, profile, seed=int(trace.meta.get("seed") or 0))
         )
     return profile
+
+
+def calibrate_run(real: RunResult, cores: int | None = None) -> HardwareProfile:
+    """:func:`calibrate_profile` of a real run with everything the run measured: its Trace,
+    the gradients' and the workers' CPU time and the stolen fraction; ``cores`` default:
+    this machine's."""
+    return calibrate_profile(
+        real.trace,
+        cores or os.cpu_count(),
+        real.gradient_cpu,
+        worker_cpu=real.worker_cpu,
+        stolen=real.stolen,
+    )

@@ -32,6 +32,7 @@ from real_exec.monitor import Monitor, Target
 from real_exec.problems import Problem
 from real_exec.recorder import cpu_times, to_trace
 from real_exec.run_context import RunContext
+from real_exec.stolen_time import core_times, stolen_fraction
 from real_exec.warmup import compile_kernels
 from theory.analysis import summarize
 from theory.trace import Trace, atomic_write, atomic_write_text
@@ -67,6 +68,7 @@ class RunResult:
     reached: tuple[float, int] | None = None  # (seconds, gradients) when the target was reached
     diverged: bool = False
     worker_cpu: float = float("nan")  # thread CPU seconds of all worker threads together
+    stolen: float = float("nan")  # fraction of the cores' time the hypervisor took meanwhile
 
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``asgd run``: :func:`theory.analysis.summarize` of the Trace
@@ -86,6 +88,7 @@ class RunResult:
             "final_loss": self.final.get("loss"),
             "lost_update_norm": self.lost_update_norm,
             "wall_time": self.wall_time,
+            "stolen": self.stolen if np.isfinite(self.stolen) else None,
             "interrupted": self.interrupted,
             "machine": self.machine,
         }
@@ -179,6 +182,7 @@ def run(
     interrupted = False
     with threadpool_limits(limits=1):
         threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(config.threads)]
+        ticks = core_times()
         ctx.t0 = time.perf_counter()
         deadline = ctx.t0 + config.seconds if config.seconds else None
         try:  # Ctrl-C may come while the threads start: the first can be far along already
@@ -205,6 +209,7 @@ def run(
                 if t.ident is not None:  # started
                     t.join()
         wall = time.perf_counter() - ctx.t0
+        stolen = stolen_fraction(ticks, core_times())
     if errors:
         worker_id, tb = errors[0]
         raise WorkerError(f"worker {worker_id} failed:\n{tb}")
@@ -255,4 +260,5 @@ def run(
         monitor.reached,
         monitor.diverged,
         worker_cpu=float(sum(cpu_used)),
+        stolen=stolen,
     )

@@ -1,19 +1,18 @@
 """Validation: calibrate the simulator on a real run, simulate the same configuration, compare.
 
-The pipeline is ``run -> calibrate_profile -> simulate -> compare_traces``: :func:`validate`
+The pipeline is ``run -> calibrate_run -> simulate -> compare_traces``: :func:`validate`
 runs all of it, :func:`validate_run` starts from a real run already made (``asgd demo`` uses
 it on each of its runs).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from real_exec.calibrate import calibrate_profile
+from real_exec.calibrate import calibrate_run
 from real_exec.config import RunConfig
 from real_exec.problems import Problem, make_problem
 from real_exec.runner import RunResult, run
@@ -80,9 +79,7 @@ def validate_run(real: RunResult, cores: int | None = None, seed: int = 0) -> Va
     """Calibrate a profile on ``real``'s Trace (``cores`` default: this machine's), simulate
     the same algorithm, threads and number of gradients with it, and compare the Traces."""
     meta = real.trace.meta
-    profile = calibrate_profile(
-        real.trace, cores or os.cpu_count(), real.gradient_cpu, worker_cpu=real.worker_cpu
-    )
+    profile = calibrate_run(real, cores)
     config = SimConfig(
         meta["algorithm"],
         int(meta["workers"]),

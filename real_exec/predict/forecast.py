@@ -16,13 +16,12 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from real_exec.calibrate import calibrate_profile
+from real_exec.calibrate import calibrate_run
 from real_exec.config import RunConfig
 from real_exec.contention import measure_contention, relative_to
 from real_exec.monitor import Target, curve_columns
@@ -88,7 +87,7 @@ def calibrate_here(
     (:func:`~real_exec.contention.measure_contention`, ``contention_seconds``; 0 skips it)
     and set relative to the calibration's threads."""
     real = run(RunConfig(algo, threads, eta, seconds=seconds, check_updates=False), problem)
-    profile = calibrate_profile(real.trace, os.cpu_count(), real.gradient_cpu, worker_cpu=real.worker_cpu)
+    profile = calibrate_run(real)
     if machine is not None:
         return on_machine(profile, machine)
     if predict_threads is not None and predict_threads != threads and contention_seconds > 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import sys
 
 import numpy as np
 import pytest
@@ -203,3 +204,10 @@ def test_the_workers_cpu_time_covers_their_gradients() -> None:
     result = run(RunConfig("hogwild", 2, eta=0.05, seconds=0.5, seed=0, check_updates=False), quadratic())
     assert result.worker_cpu > float(np.sum(result.gradient_cpu)) > 0
     assert result.worker_cpu <= 2 * result.wall_time * 1.05
+    # The share of the cores' time the hypervisor took meanwhile: a fraction on Linux (0 on
+    # bare metal), absent (None in the JSON) where /proc/stat cannot be read.
+    if sys.platform.startswith("linux"):
+        assert 0.0 <= result.stolen <= 1.0
+        assert result.summary()["stolen"] == result.stolen
+    else:
+        assert result.summary()["stolen"] is None

@@ -144,6 +144,33 @@ def test_time_shared_lock_runs_model_their_interpreted_code_under_the_gil() -> N
     assert calibrate_profile(trace, cores=4, gradient_cpu=cpu, worker_cpu=n * 1.0).interpreted == 0.0
 
 
+@pytest.mark.parametrize("algo", ["hogwild", "lock"])
+def test_time_shared_calibration_turns_cpu_seconds_into_the_runs_seconds(algo: str) -> None:
+    # On cores stolen 20% of the time by the hypervisor a CPU second lasts 1 / 0.8 = 1.25
+    # wall-clock seconds: the phases taken from CPU time (the gradient, the CPU beyond the
+    # phases, lock-based interpreted code) grow by that factor, the wall-clock samples (read,
+    # publish) do not. No measurement, or one outside [0, 1), changes nothing.
+    truth = HardwareProfile().with_overrides(compute="const:1e-4", publish="const:1e-5", read="const:2e-6")
+    trace = simulate(SimConfig(algo, 4, truth, 2000, seed=0)).trace
+    trace.meta.update(algorithm=algo, source="real")
+    n, cpu = len(trace), np.full(len(trace), 1e-4)
+
+    def fit(stolen: float | None, cores: int = 2) -> HardwareProfile:
+        return calibrate_profile(
+            trace, cores, gradient_cpu=cpu, worker_cpu=n * 2e-4, gil_handoff=3e-5, stolen=stolen
+        )
+
+    base, stolen = fit(None), fit(0.2)
+    assert stolen.compute.mean() == pytest.approx(1.25 * base.compute.mean())
+    assert stolen.interpreted == pytest.approx(1.25 * base.interpreted)
+    assert (algo == "lock") == (base.interpreted > 0)
+    assert (stolen.read.mean(), stolen.publish.mean()) == (base.read.mean(), base.publish.mean())
+    for unusable in (float("nan"), 1.0, -0.1, 0.0):
+        assert fit(unusable).compute.mean() == base.compute.mean()
+    # With a core per thread the wall-clock phases contain the stolen time already.
+    assert fit(0.2, cores=4).compute.mean() == fit(None, cores=4).compute.mean()
+
+
 def test_synchronous_calibration_takes_the_publish_of_each_rounds_last_arrival() -> None:
     # The last arrival of a round waited for no one: its publish phase is the update itself
     # (gamma, mean 0.1, with a lower decile near 0.05 that the other samples' waits would
