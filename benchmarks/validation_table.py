@@ -2,7 +2,9 @@
 
 Run: ``python benchmarks/validation_table.py [--seconds S] [--repeats R] [--threads 1,2,3,4]``.
 For each algorithm and thread count, ``asgd validate`` is repeated R times (configurations
-interleaved); the table gives the median TV, W1 and throughput ratio and the range of TV.
+interleaved); the table gives the median TV, W1 and throughput ratio, the range of TV, and the
+median share of the cores' time that the hypervisor took during the real runs ("stolen", on
+virtual machines).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ def main() -> None:
     print(f"{args.problem}, {args.seconds:g} s per run, median of {args.repeats} runs\n")
     print(
         "| algo | threads | TV (median) | TV range | W1 | throughput real | sim/real | tau mean real | sim | "
-        "CAS fail real | sim |"
+        "CAS fail real | sim | stolen |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (algo, t), rows in results.items():
         med = {k: statistics.median(_get(x, k) for x in rows) for k in KEYS}
         tvs = [x["tv"] for x in rows]
@@ -40,7 +42,7 @@ def main() -> None:
             f"| {algo} | {t} | {med['tv']:.3f} | {min(tvs):.3f}-{max(tvs):.3f} | {med['w1']:.3f} | "
             f"{med['throughput.real']:.0f} | {med['throughput_ratio']:.3f} | {med['tau_mean.real']:.3f} | "
             f"{med['tau_mean.sim']:.3f} | {med['cas_failure_rate.real']:.2g} | "
-            f"{med['cas_failure_rate.sim']:.2g} |"
+            f"{med['cas_failure_rate.sim']:.2g} | {_percent(med['stolen'])} |"
         )
 
 
@@ -53,12 +55,18 @@ KEYS = (
     "tau_mean.sim",
     "cas_failure_rate.real",
     "cas_failure_rate.sim",
+    "stolen",
 )
 
 
 def _get(row: dict, key: str) -> float:
     head, _, tail = key.partition(".")
-    return float(row[head][tail] if tail else row[head])
+    value = row[head][tail] if tail else row[head]
+    return float("nan") if value is None else float(value)
+
+
+def _percent(fraction: float) -> str:
+    return "-" if fraction != fraction else f"{100 * fraction:.1f}%"
 
 
 if __name__ == "__main__":

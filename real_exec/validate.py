@@ -52,6 +52,8 @@ class Validation:
             "cas_failure_rate": {"real": c.cas_failure_rate["a"], "sim": c.cas_failure_rate["b"]},
             "dropped": {"real": c.dropped["a"], "sim": c.dropped["b"]},
             "peak_live_vectors": {"real": self.real.peak_live_vectors, "sim": self.sim.peak_live_vectors},
+            # the share of the cores' time that the hypervisor took during the real run
+            "stolen": self.real.stolen if np.isfinite(self.real.stolen) else None,
             "profile": self.profile.to_dict(),
         }
 

@@ -58,6 +58,8 @@ def validate_command(
         f"(ratio {payload['throughput_ratio']:.3f})",
         f"  CAS failure rate real {cas['real']:.3f}, sim {cas['sim']:.3f}",
     ]
+    if (payload["stolen"] or 0.0) >= 0.001:
+        lines.append(f"  the hypervisor took {100 * payload['stolen']:.1f}% of the cores' time meanwhile")
     emit(payload, as_json, lines)
 
 
