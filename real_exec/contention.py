@@ -8,10 +8,14 @@ busy cores and no other, so predicting ``m != c`` threads needs it measured
 
 The probe (:func:`measure_contention`): ``k`` threads compute the problem's gradient on
 private copies of the parameters for a short burst, started together; the slowdown is the
-ratio of mean thread CPU time per gradient (CPU time, so that other processes taking a core
-do not count)::
+ratio of mean wall-clock seconds per gradient::
 
-    s_k = mean CPU per gradient with k threads / mean CPU per gradient with 1 thread
+    s_k = mean seconds per gradient with k threads / mean seconds per gradient with 1 thread
+
+Wall-clock seconds, as in the calibration's phases (with a core per thread), so that the
+factors also contain what a thread's CPU time leaves out: on a virtual machine the
+hypervisor takes more of the cores' time (steal, :mod:`real_exec.stolen_time`) when more of
+them are busy (0-1% with one busy core, 2-9% with two, on the 2-core development machine).
 
 Bursts of every ``k`` alternate over several rounds, so that a machine whose speed drifts
 affects all of them alike. Measured ``k`` are ``1, 2, 4, ...`` and the largest; the others
@@ -61,7 +65,7 @@ def interpolate_contention(measured: dict[int, float]) -> tuple[float, ...]:
 
 
 def _burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: float) -> float:
-    """Mean thread CPU seconds per gradient of ``k`` threads computing together."""
+    """Mean wall-clock seconds per gradient of ``k`` threads computing together."""
     per_thread: list[float] = [0.0] * k
     start = threading.Barrier(k)
 
@@ -69,12 +73,12 @@ def _burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: 
         params, out = init.copy(), np.empty_like(init)
         with threadpool_limits(1):
             start.wait()
-            end, n = time.perf_counter() + seconds, 0
-            cpu = time.thread_time()
+            begin = time.perf_counter()
+            end, n = begin + seconds, 0
             while n < MIN_GRADIENTS or time.perf_counter() < end:
                 grad(params, out)
                 n += 1
-            per_thread[j] = (time.thread_time() - cpu) / n
+            per_thread[j] = (time.perf_counter() - begin) / n
 
     threads = [threading.Thread(target=body, args=(j,), daemon=True) for j in range(k)]
     for t in threads:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -46,3 +49,20 @@ def test_the_probe_measures_one_factor_per_busy_core() -> None:
     assert factors[0] == 1.0 and all(np.isfinite(factors)) and min(factors) > 0
     with pytest.raises(ValueError, match="workers"):
         measure_contention(problem, 0)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores for two busy threads")
+def test_the_probe_counts_wall_clock_seconds_not_cpu_seconds() -> None:
+    # A "gradient" that holds a shared lock while it sleeps 2 ms: it spends almost no CPU
+    # time, but two threads take turns, so each gradient lasts twice as long with two busy
+    # threads. Sleeps overshoot by tens of microseconds and the turns are not perfectly
+    # even, hence 0.3 of slack around 2.
+    turn = threading.Lock()
+
+    def grad(params: np.ndarray, out: np.ndarray) -> None:
+        with turn:
+            time.sleep(0.002)
+
+    problem = replace(make_problem("logreg", np.random.default_rng(0)), grad=grad)
+    factors = measure_contention(problem, 2, seconds=0.4, rounds=2)
+    assert factors[0] == 1.0 and factors[1] == pytest.approx(2.0, abs=0.3)
