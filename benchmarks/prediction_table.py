@@ -95,6 +95,7 @@ def main() -> None:
                     None,
                     threads,
                     args.contention_seconds,
+                    args.check_every,
                 )
                 factors.append(profile.contention_factor(threads))
                 one = options | {"reps": 1}

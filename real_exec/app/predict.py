@@ -70,7 +70,13 @@ def predict_command(
     simulate the schedule, replay the training in it (HOGWILD!'s inconsistent reads are
     approximated by consistent stale ones)."""
     from real_exec.monitor import Target
-    from real_exec.predict.forecast import calibrate_here, forecast, ratio_interval, same_distribution_pvalue
+    from real_exec.predict.forecast import (
+        calibrate_here,
+        check_interval,
+        forecast,
+        ratio_interval,
+        same_distribution_pvalue,
+    )
     from real_exec.predict.forecast import measure as measure_here
     from staleness_sim.profile import load_profile
 
@@ -78,8 +84,9 @@ def predict_command(
     problem = build_problem(seed=seed, **workload)
     machine = load_profile(profile_src) if profile_src is not None else None
     cal_threads = calibrate_threads or threads
+    checks = check_interval(check_every, budget_seconds)
     profile = calibrate_here(
-        problem, algo, cal_threads, eta, calibrate_seconds, machine, threads, contention_seconds
+        problem, algo, cal_threads, eta, calibrate_seconds, machine, threads, contention_seconds, checks
     )
     options: dict[str, Any] = {
         "eta": eta,

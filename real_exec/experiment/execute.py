@@ -66,14 +66,18 @@ def _calibrated(options: str) -> Any:
         float(o["calibrate_seconds"]),
         machine,
         predict_threads=os.cpu_count() or 1,
+        check_every=float(o["check_every"]),
     )
 
 
-def _calibration_key(o: dict[str, Any]) -> str:
-    """The cache key of :func:`_calibrated`: its options, with the calibration's threads."""
+def _calibration_key(o: dict[str, Any], check_every: float) -> str:
+    """The cache key of :func:`_calibrated`: its options, with the calibration's threads and
+    the experiment's interval between target checks (the calibration run samples as often)."""
     threads = o["calibrate_threads"] or min(int(o["threads"]), os.cpu_count() or 1)
     return json.dumps(
-        {**{k: o[k] for k in _CALIBRATION_KEYS}, "threads": threads}, sort_keys=True, default=str
+        {**{k: o[k] for k in _CALIBRATION_KEYS}, "threads": threads, "check_every": check_every},
+        sort_keys=True,
+        default=str,
     )
 
 
@@ -81,7 +85,7 @@ def _predict_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
     from real_exec.predict.forecast import forecast
 
     o = spec.options
-    profile = _calibrated(_calibration_key(o))
+    profile = _calibrated(_calibration_key(o, exp.check_every))
     f = forecast(
         _problem(o, spec.seed),
         o["algo"],

@@ -37,6 +37,7 @@ from theory.survival import km_summary, logrank_pvalue, speedup_interval
 __all__ = [
     "Forecast",
     "calibrate_here",
+    "check_interval",
     "forecast",
     "gradient_seconds",
     "measure",
@@ -80,13 +81,21 @@ def calibrate_here(
     machine: HardwareProfile | None,
     predict_threads: int | None = None,
     contention_seconds: float = 1.0,
+    check_every: float | None = None,
 ) -> HardwareProfile:
     """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
     fields (:data:`MACHINE_FIELDS`) replace this machine's. Here, for ``predict_threads``
     other than ``threads``, the gradient's contention between busy cores is measured
     (:func:`~real_exec.contention.measure_contention`, ``contention_seconds``; 0 skips it)
-    and set relative to the calibration's threads."""
-    real = run(RunConfig(algo, threads, eta, seconds=seconds, check_updates=False), problem)
+    and set relative to the calibration's threads.
+
+    The calibration run evaluates its loss curve every ``check_every`` seconds (default: ten
+    points over the run), as the runs predicted check their target: the main thread's
+    evaluations take a core from the workers when they occupy every core, and the simulator
+    has no main thread, so the calibrated phases must contain as many of them as the runs
+    predicted do."""
+    config = RunConfig(algo, threads, eta, seconds=seconds, check_updates=False, sample_every=check_every)
+    real = run(config, problem)
     profile = calibrate_run(real)
     if machine is not None:
         return on_machine(profile, machine)
@@ -94,6 +103,11 @@ def calibrate_here(
         factors = measure_contention(problem, max(threads, predict_threads), contention_seconds)
         profile = replace(profile, contention=relative_to(factors, threads))
     return profile
+
+
+def check_interval(check_every: float | None, budget: float) -> float:
+    """Seconds between two checks of the target: ``check_every``, or else ``budget / 50``."""
+    return check_every if check_every is not None else budget / 50
 
 
 def on_machine(profile: HardwareProfile, machine: HardwareProfile) -> HardwareProfile:
@@ -203,7 +217,7 @@ def forecast(
                 scale,
                 seed=rep_seed,
                 target=target,
-                evaluate_every=check_every if check_every is not None else budget / 50,
+                evaluate_every=check_interval(check_every, budget),
                 until=budget,
                 warmup_updates=skip + take if rule != "constant" else 0,
             )
@@ -245,7 +259,7 @@ def measure(
             rule=rule,
             seed=rep_seed,
             check_updates=False,
-            sample_every=check_every if check_every is not None else budget / 50,
+            sample_every=check_interval(check_every, budget),
         )
         result = run(config, problem, target=target)
         per_rep.append(_outcome(rep, rep_seed, result.reached, result.diverged))
