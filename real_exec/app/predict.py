@@ -15,6 +15,13 @@ from theory.spec import RULES
 __all__ = ["predict_command"]
 
 
+#: What the replay of HOGWILD! leaves out: torn reads, and the updates lost when two meet.
+HOGWILD_APPROXIMATION = (
+    "approximated by consistent stale reads, every update applied in full "
+    "(real threads also read half-written vectors and lose parts of updates that meet)"
+)
+
+
 @click.command("predict")
 @click.option("--algo", type=click.Choice(ALGORITHMS), required=True)
 @click.option("--threads", type=click.IntRange(min=1), required=True, help="Workers to predict for.")
@@ -103,7 +110,7 @@ def predict_command(
         "replay_seconds": replay_seconds,
         "profile": profile.to_dict(),
         "calibrated_on_threads": cal_threads,
-        "hogwild_reads": "approximated by consistent stale reads" if algo == "hogwild" else "exact",
+        "hogwild_reads": HOGWILD_APPROXIMATION if algo == "hogwild" else "exact",
     }
     lines = [
         f"{algo}, {threads} threads, {problem.name}, calibrated on {cal_threads} thread(s) here"
@@ -113,6 +120,8 @@ def predict_command(
         f"(quartiles {predicted['q25']:.3g}-{predicted['q75']:.3g}), reached in "
         f"{predicted['reached_fraction']:.0%} of {reps}; replay took {replay_seconds:.1f} s",
     ]
+    if algo == "hogwild":
+        lines.append(f"  HOGWILD!: {HOGWILD_APPROXIMATION} (docs/prediction.md)")
     measured_curves: list[dict[str, Any]] = []
     if measure:
         measured = measure_here(problem, algo, threads, seed=seed, check_every=check_every, **options)

@@ -71,6 +71,10 @@ def test_predicting_more_threads_than_calibrated_measures_their_contention(capsy
     code, out, err = run_cli(capsys, *argv(common + " --contention-seconds 0"))
     assert code == 0, err
     assert json.loads(out)["profile"]["contention"] == [1.0]
+    # The text says what the replay of HOGWILD! leaves out.
+    code, out, err = run_cli(capsys, *argv(common.replace(" --json", "") + " --contention-seconds 0"))
+    assert code == 0, err
+    assert "HOGWILD!: approximated by consistent stale reads" in out and "lose parts of updates" in out
 
 
 def test_predict_needs_a_target(capsys) -> None:
