@@ -15,7 +15,7 @@ ratio of mean wall-clock seconds per gradient::
 Wall-clock seconds, as in the calibration's phases (with a core per thread), so that the
 factors also contain what a thread's CPU time leaves out: on a virtual machine the
 hypervisor takes more of the cores' time (steal, :mod:`real_exec.stolen_time`) when more of
-them are busy (0-1% with one busy core, 2-9% with two, on the 2-core development machine).
+them are busy (0-1% with one busy core, up to 9% with two, on the 2-core development machine).
 
 Bursts of every ``k`` alternate over several rounds, so that a machine whose speed drifts
 affects all of them alike. Measured ``k`` are ``1, 2, 4, ...`` and the largest; the others
