@@ -10,6 +10,7 @@ virtual machines).
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 
 from real_exec.validate import validate
@@ -66,7 +67,7 @@ def _get(row: dict, key: str) -> float:
 
 
 def _percent(fraction: float) -> str:
-    return "-" if fraction != fraction else f"{100 * fraction:.1f}%"
+    return "-" if math.isnan(fraction) else f"{100 * fraction:.1f}%"
 
 
 if __name__ == "__main__":
