@@ -50,6 +50,10 @@ class RunResult:
 
     ``lost_update_norm`` is ``||params - (initial - sum of applied steps)||`` (``None``
     without ``check_updates``): 0 up to rounding when no update was lost.
+    ``lost_update_share`` is the share of the applied steps' sum ``S`` missing from the
+    parameters, ``<params - (initial - S), S> / ||S||^2``: 0 when every update landed, 1 when
+    none did, ``q`` in expectation when each step's coordinates are lost independently with
+    probability ``q`` (HOGWILD!'s unsynchronized updates overwriting each other).
     """
 
     trace: Trace
@@ -69,6 +73,7 @@ class RunResult:
     diverged: bool = False
     worker_cpu: float = float("nan")  # thread CPU seconds of all worker threads together
     stolen: float = float("nan")  # fraction of the cores' time the hypervisor took meanwhile
+    lost_update_share: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``asgd run``: :func:`theory.analysis.summarize` of the Trace
@@ -87,6 +92,7 @@ class RunResult:
             "peak_live_vectors": self.peak_live_vectors,
             "final_loss": self.final.get("loss"),
             "lost_update_norm": self.lost_update_norm,
+            "lost_update_share": self.lost_update_share,
             "wall_time": self.wall_time,
             "stolen": self.stolen if np.isfinite(self.stolen) else None,
             "interrupted": self.interrupted,
@@ -217,10 +223,13 @@ def run(
     final = (problem.evaluate_final or problem.evaluate)(params)
     monitor.finish(wall, params, final)
     curve, epochs = monitor.frames()
-    lost = None
+    lost = lost_share = None
     if ctx.applied is not None:
-        expected = initial.astype(np.float64) - np.sum(ctx.applied, axis=0)
-        lost = float(np.linalg.norm(params.astype(np.float64) - expected))
+        applied = np.sum(ctx.applied, axis=0)
+        missing = params.astype(np.float64) - (initial.astype(np.float64) - applied)
+        lost = float(np.linalg.norm(missing))
+        norm2 = float(applied @ applied)
+        lost_share = float(missing @ applied) / norm2 if norm2 > 0 else 0.0
     machine = machine_info()
     meta: dict[str, Any] = {
         "algorithm": config.algo,
@@ -261,4 +270,5 @@ def run(
         monitor.diverged,
         worker_cpu=float(sum(cpu_used)),
         stolen=stolen,
+        lost_update_share=lost_share,
     )

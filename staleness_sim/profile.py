@@ -23,11 +23,17 @@ A profile is a TOML file with one ``[profile]`` table::
     gil = false                      # interpreted phases hold one interpreter lock
     gil_handoff = 4e-5               # seconds a thread waiting for that lock takes to wake up
     interpreted = 1.4e-5             # lock-based: interpreted seconds per gradient outside the mutex
+    lost_on_overlap = 0.02           # HOGWILD!: fraction of an update lost when two writes overlap
 
 ``interpreted`` (lock-based workers) is the interpreted code of each gradient outside the
 mutex (the loop's bookkeeping and the step between compiled kernels), run half before the
 worker asks for the mutex to read and half after its gradient, under the GIL when ``gil``;
 the copy and the update under the mutex are compiled kernels that run without the GIL.
+
+``lost_on_overlap`` is not timing: it is the fraction of a HOGWILD! update's coordinates lost
+when its write overlaps another worker's, which the replay of ``real_exec.predict`` applies
+(the simulated schedule says which writes overlap); ``real_exec.predict.lost_updates``
+measures it. The simulator's timing ignores it.
 
 ``contention`` models what cores computing at the same time do to each other (shared caches,
 memory bandwidth, cores shared by hyper-threads): with ``w`` workers on ``c`` cores, every
@@ -87,6 +93,7 @@ class HardwareProfile:
     gil: bool = False
     gil_handoff: float = 0.0
     interpreted: float = 0.0
+    lost_on_overlap: float = 0.0
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -114,6 +121,12 @@ class HardwareProfile:
         for key in ("lock_handoff", "cas_latency", "gil_handoff", "interpreted"):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v >= 0, key, "a number >= 0", v)
+        need(
+            isinstance(self.lost_on_overlap, int | float) and 0 <= self.lost_on_overlap <= 1,
+            "lost_on_overlap",
+            "a number in [0, 1]",
+            self.lost_on_overlap,
+        )
         need(
             isinstance(self.numa_penalty, int | float)
             and math.isfinite(self.numa_penalty)

@@ -15,10 +15,11 @@ from theory.spec import RULES
 __all__ = ["predict_command"]
 
 
-#: What the replay of HOGWILD! leaves out: torn reads, and the updates lost when two meet.
+#: How the replay of HOGWILD! approximates it: no torn reads; lost updates from a probe.
 HOGWILD_APPROXIMATION = (
-    "approximated by consistent stale reads, every update applied in full "
-    "(real threads also read half-written vectors and lose parts of updates that meet)"
+    "approximated by consistent stale reads (real threads also read half-written vectors); "
+    "an update whose write overlaps another's loses a stretch of lost_on_overlap of its "
+    "coordinates, measured by a probe"
 )
 
 
@@ -43,6 +44,12 @@ HOGWILD_APPROXIMATION = (
     show_default=True,
     help="Probe of the gradient's slowdown with M busy cores, when they are not the calibration's (0: none).",
 )
+@click.option(
+    "--lost-update-seconds",
+    type=FiniteFloat(0.0),
+    default=None,
+    help="HOGWILD!: probe of the updates lost when writes meet (default the calibration's seconds; 0: none).",
+)
 @click.option("--target-accuracy", type=FiniteFloat(0.0, 1.0, low_open=True), default=None)
 @click.option("--target-loss-fraction", type=FiniteFloat(0.0, 1.0, low_open=True), default=None)
 @click.option("--budget-seconds", type=POSITIVE, default=30.0, show_default=True)
@@ -62,6 +69,7 @@ def predict_command(
     calibrate_seconds: float,
     calibrate_threads: int | None,
     contention_seconds: float,
+    lost_update_seconds: float | None,
     target_accuracy: float | None,
     target_loss_fraction: float | None,
     budget_seconds: float,
@@ -93,7 +101,16 @@ def predict_command(
     cal_threads = calibrate_threads or threads
     checks = check_interval(check_every, budget_seconds)
     profile = calibrate_here(
-        problem, algo, cal_threads, eta, calibrate_seconds, machine, threads, contention_seconds, checks
+        problem,
+        algo,
+        cal_threads,
+        eta,
+        calibrate_seconds,
+        machine,
+        threads,
+        contention_seconds,
+        checks,
+        lost_update_seconds,
     )
     options: dict[str, Any] = {
         "eta": eta,
@@ -122,6 +139,7 @@ def predict_command(
     ]
     if algo == "hogwild":
         lines.append(f"  HOGWILD!: {HOGWILD_APPROXIMATION} (docs/prediction.md)")
+        lines.append(f"  lost_on_overlap {profile.lost_on_overlap:.2%} of an update's coordinates")
     measured_curves: list[dict[str, Any]] = []
     if measure:
         measured = measure_here(problem, algo, threads, seed=seed, check_every=check_every, **options)

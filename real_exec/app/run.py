@@ -135,7 +135,10 @@ def run_command(
         more = " ..." if len(payload["epoch_loss"]) > 10 else ""
         lines.append(f"  training loss after each epoch: {losses}{more}")
     if payload["lost_update_norm"] is not None:
-        lines.append(f"  lost-update norm {payload['lost_update_norm']:.3g}")
+        lines.append(
+            f"  lost-update norm {payload['lost_update_norm']:.3g}, "
+            f"share of the applied steps lost {payload['lost_update_share']:.3%}"
+        )
     emit(payload, as_json, lines)
     if result.interrupted:
         click.echo("asgd: interrupted; the partial run was kept", err=True)

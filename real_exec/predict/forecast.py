@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +26,7 @@ from real_exec.calibrate import calibrate_run
 from real_exec.config import RunConfig
 from real_exec.contention import measure_contention, relative_to
 from real_exec.monitor import Target, curve_columns
+from real_exec.predict.lost_updates import measure_lost_updates
 from real_exec.predict.replay import replay
 from real_exec.problems import Problem
 from real_exec.runner import run
@@ -82,6 +84,7 @@ def calibrate_here(
     predict_threads: int | None = None,
     contention_seconds: float = 1.0,
     check_every: float | None = None,
+    lost_update_seconds: float | None = None,
 ) -> HardwareProfile:
     """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
     fields (:data:`MACHINE_FIELDS`) replace this machine's. Here, for ``predict_threads``
@@ -93,10 +96,20 @@ def calibrate_here(
     points over the run), as the runs predicted check their target: the main thread's
     evaluations take a core from the workers when they occupy every core, and the simulator
     has no main thread, so the calibrated phases must contain as many of them as the runs
-    predicted do."""
+    predicted do.
+
+    For HOGWILD!, a probe of ``lost_update_seconds`` (default ``seconds``; 0 skips it) measures the updates its
+    writes lose when they meet (:func:`~real_exec.predict.lost_updates.measure_lost_updates`,
+    ``lost_on_overlap``), with the larger of ``threads`` and ``predict_threads``, at most one
+    per core here (a single thread loses nothing)."""
     config = RunConfig(algo, threads, eta, seconds=seconds, check_updates=False, sample_every=check_every)
     real = run(config, problem)
     profile = calibrate_run(real)
+    probe_threads = min(max(threads, predict_threads or threads), os.cpu_count() or 1)
+    probe_seconds = seconds if lost_update_seconds is None else lost_update_seconds
+    if algo == "hogwild" and probe_seconds > 0 and probe_threads > 1:
+        lost = measure_lost_updates(problem, probe_threads, probe_seconds, eta)
+        profile = replace(profile, lost_on_overlap=lost.per_overlap)
     if machine is not None:
         return on_machine(profile, machine)
     if predict_threads is not None and predict_threads != threads and contention_seconds > 0:
@@ -220,6 +233,7 @@ def forecast(
                 evaluate_every=check_interval(check_every, budget),
                 until=budget,
                 warmup_updates=skip + take if rule != "constant" else 0,
+                lost_on_overlap=profile.lost_on_overlap if algo == "hogwild" else 0.0,
             )
             covered = float(schedule.table["t_apply"].max()) >= budget
             if result.reached is not None or result.diverged or covered or gradients >= needed:

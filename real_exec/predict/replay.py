@@ -8,7 +8,8 @@ by ``eta * s(tau)`` and applies it to the latest version; rows with the same ``a
 (a synchronous round) average their gradients into one update; dropped gradients change
 nothing. For lock-based SGD and Leashed-SGD (consistent reads) this is exactly the
 algorithm's arithmetic under that schedule; for HOGWILD! it approximates the inconsistent
-reads by consistent stale ones. The loss is evaluated at the publish times of the schedule,
+reads by consistent stale ones, and an update whose write overlaps another's loses a stretch
+of ``lost_on_overlap`` of its coordinates (:mod:`real_exec.predict.lost_updates`). The loss is evaluated at the publish times of the schedule,
 so the curve is against the schedule's (simulated) time.
 """
 
@@ -23,6 +24,7 @@ import pandas as pd
 
 from real_exec.kernels import seed_thread
 from real_exec.monitor import DIVERGED, Target
+from real_exec.predict.lost_updates import lost_stretch, overlapping_writes
 from real_exec.problems import Problem
 from theory.trace import Trace
 
@@ -62,6 +64,7 @@ def replay(
     initial: np.ndarray | None = None,
     momentum: float = 0.0,
     warmup_updates: int = 0,
+    lost_on_overlap: float = 0.0,
 ) -> Replay:
     """Replay ``trace``'s schedule on ``problem`` (see the module docstring).
 
@@ -71,7 +74,9 @@ def replay(
     loss is evaluated every ``evaluate_every`` seconds of schedule time (default: 50 points
     over the schedule); the replay stops at the ``target``, when the loss diverges (NaN,
     infinite or 10x the initial), or at schedule time ``until``. ``initial`` defaults to
-    ``problem.init`` with ``seed``.
+    ``problem.init`` with ``seed``. With ``lost_on_overlap > 0`` every single-row update
+    whose write overlaps another's (:func:`~real_exec.predict.lost_updates.overlapping_writes`)
+    leaves a stretch of that fraction of its coordinates unapplied (HOGWILD!'s lost updates).
     """
     started = time.perf_counter()
     table = trace.table
@@ -83,6 +88,8 @@ def replay(
     tau = rows["tau"].to_numpy()
     workers = rows["worker"].to_numpy()
     t_apply = rows["t_apply"].to_numpy()
+    overlapped = overlapping_writes(trace)[~table["dropped"].to_numpy(dtype=bool)][order]
+    losing = np.random.default_rng([seed, 1])
     end = float(t_apply[-1]) if len(rows) else 0.0
     step_every = evaluate_every if evaluate_every is not None else max(end / 50, 1e-12)
     seed_thread(int(np.random.SeedSequence(seed).generate_state(1)[0] % (2**31)))
@@ -114,7 +121,10 @@ def replay(
             factor = scale(int(tau[j])) if scale is not None and updates >= warmup_updates else 1.0
             total += factor * grad
             j += 1
-        params -= (eta / (j - i)) * total
+        total *= eta / (j - i)
+        if lost_on_overlap > 0 and j == i + 1 and overlapped[i]:
+            total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0  # overwritten by another write
+        params -= total
         updates += 1
         now = float(t_apply[j - 1])
         for k in range(i, j):

@@ -28,6 +28,7 @@ def test_no_update_is_lost(algo: str) -> None:
     )
     scale = float(np.linalg.norm(result.initial)) + 1.0
     assert result.lost_update_norm is not None and result.lost_update_norm < 1e-9 * scale
+    assert result.lost_update_share is not None and abs(result.lost_update_share) < 1e-9
 
 
 def test_hogwild_reports_what_it_lost() -> None:
@@ -49,6 +50,12 @@ def test_lost_update_detector_sees_a_write_outside_the_algorithm(threads: int) -
 
     result = run(RunConfig("hogwild", threads, eta=0.05, gradients=4000, seed=1), hooked_quadratic(tamper))
     assert result.lost_update_norm == pytest.approx(1.0, abs=1e-9)
+    # The share lost is <missing, S> / ||S||^2 with missing = e_3 and the applied steps'
+    # sum S = initial - (params - e_3).
+    missing = np.zeros_like(result.initial)
+    missing[3] = 1.0
+    applied = result.initial - (result.params - missing)
+    assert result.lost_update_share == pytest.approx(missing @ applied / (applied @ applied), rel=1e-6)
 
 
 @pytest.mark.parametrize("algo", ["lock", "leashed"])

@@ -68,13 +68,15 @@ def test_predicting_more_threads_than_calibrated_measures_their_contention(capsy
     contention = json.loads(out)["profile"]["contention"]
     # Relative to the 1-thread calibration: entry 1 is 1; 2 entries where 2 cores exist.
     assert contention[0] == 1.0 and len(contention) == min(2, os.cpu_count() or 1)
-    code, out, err = run_cli(capsys, *argv(common + " --contention-seconds 0"))
+    code, out, err = run_cli(capsys, *argv(common + " --contention-seconds 0 --lost-update-seconds 0"))
     assert code == 0, err
-    assert json.loads(out)["profile"]["contention"] == [1.0]
-    # The text says what the replay of HOGWILD! leaves out.
+    profile = json.loads(out)["profile"]
+    assert profile["contention"] == [1.0] and profile["lost_on_overlap"] == 0.0  # neither probe ran
+    # The text says how the replay approximates HOGWILD! and what the lost-update probe found.
     code, out, err = run_cli(capsys, *argv(common.replace(" --json", "") + " --contention-seconds 0"))
     assert code == 0, err
-    assert "HOGWILD!: approximated by consistent stale reads" in out and "lose parts of updates" in out
+    assert "HOGWILD!: approximated by consistent stale reads" in out and "loses a stretch" in out
+    assert "lost_on_overlap" in out and "of an update's coordinates" in out
 
 
 def test_predict_needs_a_target(capsys) -> None:
