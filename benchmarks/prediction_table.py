@@ -4,8 +4,9 @@ Run: ``python benchmarks/prediction_table.py [--dataset fashion-mnist] [--target
 [--budget 30] [--reps 5]``. For lock-based, HOGWILD! and Leashed-SGD: 1 thread calibrated on
 1 thread, 2 threads calibrated on 2, and 2 threads calibrated on 1 (the honest test: a
 prediction for a thread count never run, with the gradient's contention between the busy cores
-measured by a probe, ``--contention-seconds``). Each row is ``asgd predict --measure``, with
-the repetitions interleaved: each one calibrates on a short real run, replays one schedule
+measured by a probe, ``--contention-seconds``; for HOGWILD!, the share of an update lost when
+two writes overlap measured by another, ``--lost-update-seconds``). Each row is ``asgd predict
+--measure``, with the repetitions interleaved: each one calibrates on a short real run, replays one schedule
 and makes one real run to the target, so that calibration and measurement come from the
 same stretch of time on a machine whose speed drifts.
 """
@@ -50,6 +51,13 @@ def _factors(factors: list[float]) -> str:
     return f"x{np.median(factors):.3f} ({min(factors):.3f}-{max(factors):.3f})"
 
 
+def _lost(algo: str, lost: list[float]) -> str:
+    """HOGWILD!'s lost share per overlapping write over the repetitions' probes."""
+    if algo != "hogwild":
+        return "-"
+    return f"{np.median(lost):.1%} ({min(lost):.1%}-{max(lost):.1%})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", default="fashion-mnist")
@@ -65,6 +73,12 @@ def main() -> None:
         default=1.0,
         help="contention probe where threads differ (0: none)",
     )
+    parser.add_argument(
+        "--lost-update-seconds",
+        type=float,
+        default=None,
+        help="HOGWILD!'s lost-update probe (default: the calibration's seconds; 0: none)",
+    )
     args = parser.parse_args()
     problem = problem_from_options(None, "mlp", args.dataset, seed=0)
     target = Target(accuracy=args.target)
@@ -76,15 +90,15 @@ def main() -> None:
     print(
         "| algo | threads | calibrated on | predicted median s (quartiles) | measured median s (quartiles) "
         "| predicted / measured (95% bootstrap) | log-rank p | reached (pred, meas) "
-        "| updates/s (pred, meas) | gradient contention | replay s |"
+        "| updates/s (pred, meas) | gradient contention | lost on overlap | replay s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     within = total = 0
     for threads, cal in SETUPS:
         for algo in ALGOS:
             per_rep: dict[str, list] = {"pred": [], "meas": []}
             replay = 0.0
-            factors = []
+            factors, lost = [], []
             for rep in range(args.reps):  # interleaved: each repetition calibrates just before it runs
                 profile = calibrate_here(
                     problem,
@@ -96,8 +110,10 @@ def main() -> None:
                     threads,
                     args.contention_seconds,
                     args.check_every,
+                    args.lost_update_seconds,
                 )
                 factors.append(profile.contention_factor(threads))
+                lost.append(profile.lost_on_overlap)
                 one = options | {"reps": 1}
                 start = time.perf_counter()
                 f1 = forecast(
@@ -119,7 +135,7 @@ def main() -> None:
                 f"{_quartiles(m)} | {ratio:.2f} ({low:.2f}-{high:.2f}) | {p:.2f} | "
                 f"{f.summary['reached_fraction']:.0%}, "
                 f"{m['reached_fraction']:.0%} | {_rate(f.per_rep):,.0f}, {_rate(m['per_rep']):,.0f} | "
-                f"{_factors(factors)} | {replay:.1f} |",
+                f"{_factors(factors)} | {_lost(algo, lost)} | {replay:.1f} |",
                 flush=True,
             )
     print(f"\nwithin 20% of the measured median: {within} of {total}")

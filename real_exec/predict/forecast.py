@@ -98,10 +98,11 @@ def calibrate_here(
     has no main thread, so the calibrated phases must contain as many of them as the runs
     predicted do.
 
-    For HOGWILD!, a probe of ``lost_update_seconds`` (default ``seconds``; 0 skips it) measures the updates its
-    writes lose when they meet (:func:`~real_exec.predict.lost_updates.measure_lost_updates`,
-    ``lost_on_overlap``), with the larger of ``threads`` and ``predict_threads``, at most one
-    per core here (a single thread loses nothing)."""
+    For HOGWILD!, a probe of ``lost_update_seconds`` (default ``seconds``; 0 skips it) measures
+    the updates its writes lose when they meet (``lost_on_overlap``,
+    :func:`~real_exec.predict.lost_updates.measure_lost_updates`), with the larger of
+    ``threads`` and ``predict_threads``, at most one per core here (a single thread loses
+    nothing)."""
     config = RunConfig(algo, threads, eta, seconds=seconds, check_updates=False, sample_every=check_every)
     real = run(config, problem)
     profile = calibrate_run(real)

@@ -75,7 +75,9 @@ class LostUpdates:
         return min(1.0, max(0.0, self.share / self.overlapping)) if self.overlapping > 0 else 0.0
 
 
-def measure_lost_updates(problem: Problem, threads: int, seconds: float, eta: float, seed: int = 0) -> LostUpdates:
+def measure_lost_updates(
+    problem: Problem, threads: int, seconds: float, eta: float, seed: int = 0
+) -> LostUpdates:
     """A real HOGWILD! run of ``seconds`` with ``threads`` threads and ``check_updates``: the
     share of its steps lost and the fraction of its writes that overlapped."""
     if threads < 1 or not seconds > 0:
@@ -89,6 +91,6 @@ def measure_lost_updates(problem: Problem, threads: int, seconds: float, eta: fl
 def lost_stretch(rng: np.random.Generator, dim: int, fraction: float) -> np.ndarray:
     """The coordinates one overlapping write loses: ``round(fraction * dim)`` consecutive
     indices from a uniformly random start, wrapping around the end of the vector."""
-    length = min(dim, int(round(fraction * dim)))
+    length = min(dim, round(fraction * dim))
     start = int(rng.integers(dim)) if dim else 0
     return (start + np.arange(length)) % max(dim, 1)

@@ -9,8 +9,9 @@ by ``eta * s(tau)`` and applies it to the latest version; rows with the same ``a
 nothing. For lock-based SGD and Leashed-SGD (consistent reads) this is exactly the
 algorithm's arithmetic under that schedule; for HOGWILD! it approximates the inconsistent
 reads by consistent stale ones, and an update whose write overlaps another's loses a stretch
-of ``lost_on_overlap`` of its coordinates (:mod:`real_exec.predict.lost_updates`). The loss is evaluated at the publish times of the schedule,
-so the curve is against the schedule's (simulated) time.
+of ``lost_on_overlap`` of its coordinates (:mod:`real_exec.predict.lost_updates`). The loss
+is evaluated at the publish times of the schedule, so the curve is against the schedule's
+(simulated) time.
 """
 
 from __future__ import annotations
