@@ -303,7 +303,8 @@ def _prediction(st: _State) -> None:
         "marks a point that did not reach the target within that budget). Open squares: the same "
         "prediction for 2 threads here; filled circles: measured here (2 threads: the experiment "
         "above; 1 thread: sequential SGD, the same for every algorithm), with quartiles. HOGWILD!'s "
-        "torn reads are replayed as consistent stale reads (docs/prediction.md)."
+        "torn reads are replayed as consistent stale reads, its lost updates as measured by a "
+        "probe here (docs/prediction.md)."
     )
     st.report.figure("predicted_time_to_target", fig, "Predicted time to target against workers")
     st.report.table("prediction", predicted, "Predicted time to target (inf: not reached within the budget)")
