@@ -12,7 +12,7 @@ from real_exec.predict.forecast import calibrate_here
 from real_exec.predict.lost_updates import LostUpdates, lost_stretch, measure_lost_updates, overlapping_writes
 from real_exec.predict.replay import replay
 from real_exec.problems import make_problem
-from tests.real_exec.predict.test_replay import A, B, _quadratic
+from tests.real_exec.predict.test_replay import A, B, _quadratic, _schedule
 from theory.trace import Trace
 
 WRITES = st.lists(
@@ -69,16 +69,7 @@ def test_an_overlapping_write_that_loses_everything_changes_nothing() -> None:
     # The replay test's schedule with updates 4 and 5 written at overlapping times
     # ([3.2, 3.55] and [3.5, 3.6]): with lost_on_overlap = 1 both are lost whole, so the
     # final parameters are version 3, exactly; with 0 the replay is the plain one.
-    trace = Trace.from_columns(
-        worker=[0, 1, 0, 1, 0, 1],
-        read_version=[0, 0, 1, 3, 2, 4],
-        apply_version=[1, 2, 3, 4, 5, -1],
-        t_read=[0.0, 0.0, 1.0, 2.5, 1.8, 3.0],
-        t_grad_done=[0.9, 1.7, 1.9, 3.2, 3.5, 3.9],
-        t_apply=[1.0, 1.8, 2.0, 3.55, 3.6, 4.0],
-        attempts=[1, 1, 1, 1, 1, 3],
-        step_size=[0.1] * 6,
-    )
+    trace = _schedule(t_apply=(1.0, 1.8, 2.0, 3.55, 3.6, 4.0))
     x = np.array([1.0, 1.0, 1.0])
     versions = [x]
     for read in (0, 0, 1):

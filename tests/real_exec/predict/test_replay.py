@@ -27,7 +27,7 @@ def _quadratic() -> Problem:
     return Problem("hand", 3, np.dtype("float64"), grad, evaluate, lambda r: np.array([1.0, 1.0, 1.0]))
 
 
-def _schedule() -> Trace:
+def _schedule(t_apply: tuple[float, ...] = (1.0, 1.8, 2.0, 3.3, 3.6, 4.0)) -> Trace:
     # Two workers, lock-based: the rows in the order they finished, not in publish order.
     # update v (1-based) read version r: 1<-0, 2<-0, 3<-1, 4<-3, 5<-2 ; one dropped gradient.
     return Trace.from_columns(
@@ -36,7 +36,7 @@ def _schedule() -> Trace:
         apply_version=[1, 2, 3, 4, 5, -1],
         t_read=[0.0, 0.0, 1.0, 2.5, 1.8, 3.0],
         t_grad_done=[0.9, 1.7, 1.9, 3.2, 3.5, 3.9],
-        t_apply=[1.0, 1.8, 2.0, 3.3, 3.6, 4.0],
+        t_apply=list(t_apply),
         attempts=[1, 1, 1, 1, 1, 3],
         step_size=[0.1] * 6,
     )
