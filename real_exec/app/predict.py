@@ -139,7 +139,10 @@ def predict_command(
     ]
     if algo == "hogwild":
         lines.append(f"  HOGWILD!: {HOGWILD_APPROXIMATION} (docs/prediction.md)")
-        lines.append(f"  lost_on_overlap {profile.lost_on_overlap:.2%} of an update's coordinates")
+        lines.append(
+            f"  lost updates: {profile.lost_on_overlap:.1%} of an update's coordinates when its write "
+            "overlaps another's (lost_on_overlap, from the probe)"
+        )
     measured_curves: list[dict[str, Any]] = []
     if measure:
         measured = measure_here(problem, algo, threads, seed=seed, check_every=check_every, **options)

@@ -21,9 +21,10 @@ one stretch of consecutive coordinates at a random place (the writes sweep the v
 order, so the part two of them lose together is a stretch), ``lambda`` of the vector long.
 
 On the 2-core development machine, with the Fashion-MNIST MLP (101,770 parameters) at 2
-threads, ``q`` was 0.0002-0.07 over 1-3-s runs and ``lambda`` 0.001-0.10: the writes take
-about 40 us most of the time and 140-220 us in stretches of a quarter second or more, when
-both threads' writes overlap about half the time and lose the most (docs/prediction.md).
+threads, ``q`` was 0.0001-0.126 over 24 runs of 1-7 s (median 0.016) and ``lambda``
+0.001-0.24: the writes take about 40 us most of the time and 140-220 us in stretches of a
+quarter second or more, when both threads' writes overlap about half the time and lose the
+most (docs/prediction.md).
 """
 
 from __future__ import annotations
