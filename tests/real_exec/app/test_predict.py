@@ -38,6 +38,8 @@ def test_predict_json_with_measurement(capsys, tmp_path: Path) -> None:
     predicted_table = pd.read_parquet(tmp_path / "p" / "predicted.parquet")
     assert predicted_table["time_to_target"].tolist() == [r["time_to_target"] for r in predicted["per_rep"]]
     assert len(pd.read_parquet(tmp_path / "p" / "measured.parquet")) == 2
+    page = (tmp_path / "p" / "index.html").read_text()
+    assert "calibrated on 2 thread(s)" in page and "busy core(s)" not in page  # no caution needed
     if chromium() is not None:
         assert images_loaded_in_chromium(tmp_path / "p" / "index.html", tmp_path) == (1, 1)
 
@@ -77,6 +79,9 @@ def test_predicting_more_threads_than_calibrated_measures_their_contention(capsy
     assert code == 0, err
     assert "HOGWILD!: approximated by consistent stale reads" in out and "loses a stretch" in out
     assert "lost_on_overlap" in out and "of an update's coordinates" in out
+    # Calibrated on 1 thread for 2 busy cores: the rate may be optimistic, and the text says so.
+    cautioned = "calibrated with 1 busy core(s), predicted with 2" in out
+    assert cautioned == ((os.cpu_count() or 1) >= 2)
 
 
 def test_predict_needs_a_target(capsys) -> None:
