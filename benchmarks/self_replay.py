@@ -2,8 +2,9 @@
 against the real run, with the timing taken out (docs/prediction.md).
 
 Run: ``python benchmarks/self_replay.py [--algos hogwild,lock] [--reps 6] [--seconds 7]
-[--target 0.87]``. Each repetition makes a real 2-thread run of the Fashion-MNIST MLP (digits
-where Fashion-MNIST is not installed) for ``--seconds``, checking its test accuracy every
+[--target 0.87] [--dataset fashion-mnist]``. Each repetition makes a real 2-thread run of
+the MLP on ``--dataset`` (``digits`` where Debian's ``dataset-fashion-mnist`` is not
+installed, with a target it reaches) for ``--seconds``, checking its test accuracy every
 0.1 s, and replays the run's own Trace from the same initial parameters
 (:func:`real_exec.predict.replay.replay`, its own minibatches). For lock-based SGD the
 replay is the real arithmetic under that schedule, so the two counts differ by chance alone

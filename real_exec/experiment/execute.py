@@ -57,7 +57,6 @@ def _calibrated(options: str) -> Any:
 
     o = json.loads(options)
     machine = load_profile(o["profile"]) if o["profile"] else None
-    # Contention measured for every core count here, so the profile serves all threads predicted.
     return calibrate_here(
         _problem(o, 0),
         o["algo"],
@@ -65,17 +64,30 @@ def _calibrated(options: str) -> Any:
         float(o["eta"]),
         float(o["calibrate_seconds"]),
         machine,
-        predict_threads=os.cpu_count() or 1,
+        predict_threads=o["predict_threads"],
         check_every=float(o["check_every"]),
     )
 
 
 def _calibration_key(o: dict[str, Any], check_every: float) -> str:
-    """The cache key of :func:`_calibrated`: its options, with the calibration's threads and
-    the experiment's interval between target checks (the calibration run samples as often)."""
-    threads = o["calibrate_threads"] or min(int(o["threads"]), os.cpu_count() or 1)
+    """The cache key of :func:`_calibrated`: its options, with the calibration's threads, the
+    threads it serves and the experiment's interval between target checks (the calibration
+    run samples as often).
+
+    A calibration on ``calibrate_threads`` serves every thread count predicted, so it probes
+    contention (and HOGWILD!'s lost updates) for every core count here; the default one, on
+    ``min(threads, cores)``, serves only its run's threads, which keep as many cores busy:
+    no probe of contention."""
+    cores = os.cpu_count() or 1
+    threads = o["calibrate_threads"] or min(int(o["threads"]), cores)
+    serves = cores if o["calibrate_threads"] else threads
     return json.dumps(
-        {**{k: o[k] for k in _CALIBRATION_KEYS}, "threads": threads, "check_every": check_every},
+        {
+            **{k: o[k] for k in _CALIBRATION_KEYS},
+            "threads": threads,
+            "predict_threads": serves,
+            "check_every": check_every,
+        },
         sort_keys=True,
         default=str,
     )

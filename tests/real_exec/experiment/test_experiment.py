@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -177,3 +178,25 @@ def test_a_predicted_grid_spans_a_machine_this_one_is_not(tmp_path: Path) -> Non
     assert by_threads[1] == 0.0 and by_threads[8] > 3  # 8 simulated workers: staleness ~ 7
     summary = summary_table(exp, runs)
     assert summary["runs"].tolist() == [2, 2] and summary["speedup"].notna().all()
+
+
+def test_a_calibration_probes_only_the_core_counts_it_serves(tmp_path: Path, monkeypatch) -> None:
+    # Without calibrate_threads each thread count here is calibrated on itself (at most the
+    # cores), so no contention probe is needed; with calibrate_threads = 1 the one
+    # calibration serves every thread count, so it probes every core count here.
+    import real_exec.predict.forecast as forecast_module
+
+    probed = []
+
+    def probe(problem, workers, seconds):
+        probed.append(workers)
+        return tuple(1.0 + 0.1 * k for k in range(min(workers, os.cpu_count() or 1)))
+
+    monkeypatch.setattr(forecast_module, "measure_contention", probe)
+    here = PREDICTED.replace('profile = "server-2s-64"\n', "").replace("threads = [1, 8]", "threads = [1, 2]")
+    default = here.replace("calibrate_threads = 1\n", "")
+    for text, expected in ((default, []), (here, [os.cpu_count() or 1])):
+        _calibrated.cache_clear()
+        probed.clear()
+        run_experiment(load_experiment(_write(tmp_path, text)), tmp_path / f"out{len(expected)}")
+        assert probed == ([] if (os.cpu_count() or 1) == 1 else expected)
