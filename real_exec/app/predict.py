@@ -132,7 +132,7 @@ def predict_command(
     lines = [
         f"{algo}, {threads} threads, {problem.name}, calibrated on {cal_threads} thread(s) here"
         + (f", machine {profile_src}" if profile_src else ""),
-        *_contention_line(profile, threads, cal_threads, profile_src is None),
+        *_calibration_notes(profile, threads, cal_threads, profile_src is None),
         f"  predicted median time to target {predicted['time_to_target_median']:.3g} s "
         f"(quartiles {predicted['q25']:.3g}-{predicted['q75']:.3g}), reached in "
         f"{predicted['reached_fraction']:.0%} of {reps}; replay took {replay_seconds:.1f} s",
@@ -165,7 +165,7 @@ def predict_command(
     emit(payload, as_json, lines)
 
 
-def _contention_line(profile: Any, threads: int, cal_threads: int, here: bool) -> list[str]:
+def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool) -> list[str]:
     """The gradient-time factor the prediction applies, when there is one; here, a caution
     when the threads predicted keep more cores busy than the calibration did."""
     factor = profile.contention_factor(threads)

@@ -89,8 +89,9 @@ def replay(
     tau = rows["tau"].to_numpy()
     workers = rows["worker"].to_numpy()
     t_apply = rows["t_apply"].to_numpy()
-    overlapped = overlapping_writes(trace)[~table["dropped"].to_numpy(dtype=bool)][order]
-    losing = np.random.default_rng([seed, 1])
+    if lost_on_overlap > 0:  # HOGWILD!'s lost updates: which writes met another
+        overlapped = overlapping_writes(trace)[~table["dropped"].to_numpy(dtype=bool)][order]
+        losing = np.random.default_rng([seed, 1])
     end = float(t_apply[-1]) if len(rows) else 0.0
     step_every = evaluate_every if evaluate_every is not None else max(end / 50, 1e-12)
     seed_thread(int(np.random.SeedSequence(seed).generate_state(1)[0] % (2**31)))
