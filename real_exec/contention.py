@@ -65,8 +65,11 @@ def interpolate_contention(measured: dict[int, float]) -> tuple[float, ...]:
 
 
 def _burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: float) -> float:
-    """Mean wall-clock seconds per gradient of ``k`` threads computing together."""
-    per_thread: list[float] = [0.0] * k
+    """Mean wall-clock seconds per gradient of ``k`` threads computing together: their
+    seconds summed over their gradients summed, so that a thread that got fewer turns (an
+    unfair lock, a descheduled core) weighs by the gradients it computed, as in a run."""
+    seconds_of: list[float] = [0.0] * k
+    gradients_of: list[int] = [0] * k
     start = threading.Barrier(k)
 
     def body(j: int) -> None:
@@ -78,14 +81,14 @@ def _burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: 
             while n < MIN_GRADIENTS or time.perf_counter() < end:
                 grad(params, out)
                 n += 1
-            per_thread[j] = (time.perf_counter() - begin) / n
+            seconds_of[j], gradients_of[j] = time.perf_counter() - begin, n
 
     threads = [threading.Thread(target=body, args=(j,), daemon=True) for j in range(k)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return float(np.mean(per_thread))
+    return sum(seconds_of) / sum(gradients_of)
 
 
 def measure_contention(
