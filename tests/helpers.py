@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import itertools
 import re
 import shlex
 import shutil
@@ -45,13 +46,15 @@ def argv(command_line: str) -> list[str]:
 
 def hooked_quadratic(hook: Callable[[int, Any], None]) -> Problem:
     """The ``quadratic`` problem whose gradient first calls ``hook(n, params)``, ``n`` counting
-    the calls from 1 (the runner's warm-up call included): for failures, Ctrl-C, tampering."""
+    the calls from 1 (the runner's warm-up call included): for failures, Ctrl-C, tampering.
+    Each ``n`` is given to exactly one call, whichever thread makes it: ``next`` on an
+    :func:`itertools.count` is one step under the interpreter lock, where ``calls += 1``
+    followed by a read could give two threads the same ``n`` or skip one."""
     base = make_problem("quadratic", np.random.default_rng(0))
-    calls = [0]
+    calls = itertools.count(1)
 
     def grad(p: Any, out: Any) -> None:
-        calls[0] += 1
-        hook(calls[0], p)
+        hook(next(calls), p)
         base.grad(p, out)
 
     return Problem("quadratic", base.dim, base.dtype, grad, base.evaluate, base.init)
