@@ -8,9 +8,10 @@ busy cores and no other, so predicting ``m != c`` threads needs it measured
 
 The probe (:func:`measure_contention`): ``k`` threads compute the problem's gradient on
 private copies of the parameters for a short burst, started together; the slowdown is the
-ratio of mean wall-clock seconds per gradient::
+ratio of mean wall-clock seconds per gradient, each pooled over its burst's threads
+(thread ``j`` computes ``n_j`` gradients in ``t_j`` seconds)::
 
-    s_k = mean seconds per gradient with k threads / mean seconds per gradient with 1 thread
+    s_k = (sum_j t_j / sum_j n_j) with k threads / (t_1 / n_1) with 1 thread
 
 Wall-clock seconds, as in the calibration's phases (with a core per thread), so that the
 factors also contain what a thread's CPU time leaves out: on a virtual machine the
