@@ -22,9 +22,9 @@ order, so the part two of them lose together is a stretch), ``lambda`` of the ve
 
 On the 2-core development machine, with the Fashion-MNIST MLP (101,770 parameters) at 2
 threads, ``q`` was 0.0001-0.126 over 24 runs of 1-7 s (median 0.016) and ``lambda``
-0-0.46 over the probes of four prediction tables: the writes take about 40 us most of the time and 140-220 us in stretches of a
-quarter second or more, when both threads' writes overlap about half the time and lose the
-most (docs/prediction.md).
+0-0.46 over the probes of four prediction tables: the writes take about 40 us most of the
+time and 140-220 us in stretches of a quarter second or more, when both threads' writes
+overlap about half the time and lose the most (docs/prediction.md).
 """
 
 from __future__ import annotations
