@@ -27,14 +27,16 @@ from real_exec.problems import problem_from_options
 from real_exec.runner import run
 
 
-def _updates_to(result, accuracy: float) -> float:
-    """Updates published before the first check at or above ``accuracy`` (NaN if none)."""
-    curve = result.curve
-    hit = curve[curve["accuracy"] >= accuracy]
-    if not len(hit):
+def _updates_to(result, target: Target) -> float:
+    """Updates published by the first check of the run's curve that reached ``target``
+    (NaN if none did)."""
+    points = result.curve.to_dict("records")
+    initial = points[0]["loss"]
+    hit = next((p["time"] for p in points if target.reached(p, initial)), None)
+    if hit is None:
         return float("nan")
     published = np.sort(result.trace.table["t_apply"].to_numpy())
-    return float(np.searchsorted(published, hit["time"].iloc[0], side="right"))
+    return float(np.searchsorted(published, hit, side="right"))
 
 
 def main() -> None:
@@ -82,7 +84,7 @@ def main() -> None:
                 initial=real.initial,
                 lost_on_overlap=args.lost_on_overlap if hog else 0.0,
             )
-            real_n = _updates_to(real, args.target)
+            real_n = _updates_to(real, target)
             replay_n = float(again.reached[1]) if again.reached else float("nan")
             ratios[algo].append(replay_n / real_n)
             share = f"{real.lost_update_share:.2%}" if hog and real.lost_update_share is not None else "-"
