@@ -12,7 +12,7 @@ from real_exec.predict.forecast import calibrate_here
 from real_exec.predict.lost_updates import LostUpdates, lost_stretch, measure_lost_updates, overlapping_writes
 from real_exec.predict.replay import replay
 from real_exec.problems import make_problem
-from tests.real_exec.predict.test_replay import A, B, _quadratic, _schedule
+from tests.real_exec.predict.hand_made import A, B, hand_quadratic, hand_schedule
 from theory.trace import Trace
 
 WRITES = st.lists(
@@ -69,16 +69,17 @@ def test_an_overlapping_write_that_loses_everything_changes_nothing() -> None:
     # The replay test's schedule with updates 4 and 5 written at overlapping times
     # ([3.2, 3.55] and [3.5, 3.6]): with lost_on_overlap = 1 both are lost whole, so the
     # final parameters are version 3, exactly; with 0 the replay is the plain one.
-    trace = _schedule(t_apply=(1.0, 1.8, 2.0, 3.55, 3.6, 4.0))
+    trace = hand_schedule(t_apply=(1.0, 1.8, 2.0, 3.55, 3.6, 4.0))
     x = np.array([1.0, 1.0, 1.0])
     versions = [x]
     for read in (0, 0, 1):
         versions.append(versions[-1] - 0.1 * (A @ versions[read] - B))
-    lost = replay(trace, _quadratic(), 0.1, lost_on_overlap=1.0)
+    lost = replay(trace, hand_quadratic(), 0.1, lost_on_overlap=1.0)
     np.testing.assert_array_equal(lost.params, versions[3])
     assert lost.updates == 5  # lost updates still count as updates made
-    plain = replay(trace, _quadratic(), 0.1)
-    np.testing.assert_array_equal(replay(trace, _quadratic(), 0.1, lost_on_overlap=0.0).params, plain.params)
+    plain = replay(trace, hand_quadratic(), 0.1)
+    nothing_lost = replay(trace, hand_quadratic(), 0.1, lost_on_overlap=0.0)
+    np.testing.assert_array_equal(nothing_lost.params, plain.params)
     assert not np.array_equal(plain.params, versions[3])
 
 
@@ -98,9 +99,9 @@ def test_a_partly_lost_write_keeps_the_old_value_on_one_stretch() -> None:
         step_size=[0.1, 0.1],
     )
     x = np.array([2.0, 1.0, 1.0])
-    plain = replay(trace, _quadratic(), 0.1, initial=x).params
+    plain = replay(trace, hand_quadratic(), 0.1, initial=x).params
     for seed in range(5):
-        partly = replay(trace, _quadratic(), 0.1, lost_on_overlap=1 / 3, seed=seed, initial=x).params
+        partly = replay(trace, hand_quadratic(), 0.1, lost_on_overlap=1 / 3, seed=seed, initial=x).params
         assert 1 <= int(np.sum(partly != plain)) <= 2
 
 

@@ -7,43 +7,14 @@ import pytest
 
 from real_exec.monitor import Target
 from real_exec.predict.replay import replay
-from real_exec.problems import Problem, make_problem
+from real_exec.problems import make_problem
 from staleness_sim import HardwareProfile, SimConfig, simulate
+from tests.real_exec.predict.hand_made import A, B, hand_quadratic, hand_schedule
 from theory.trace import Trace
-
-A = np.diag([1.0, 2.0, 3.0])
-B = np.array([1.0, -1.0, 0.5])
-
-
-def _quadratic() -> Problem:
-    """f(x) = 1/2 x^T A x - b^T x, exact gradients (no noise): the arithmetic can be replayed by hand."""
-
-    def grad(p: np.ndarray, out: np.ndarray) -> None:
-        out[:] = A @ p - B
-
-    def evaluate(p: np.ndarray) -> dict[str, float]:
-        return {"loss": float(0.5 * p @ A @ p - B @ p + 1.0)}
-
-    return Problem("hand", 3, np.dtype("float64"), grad, evaluate, lambda r: np.array([1.0, 1.0, 1.0]))
-
-
-def _schedule(t_apply: tuple[float, ...] = (1.0, 1.8, 2.0, 3.3, 3.6, 4.0)) -> Trace:
-    # Two workers, lock-based: the rows in the order they finished, not in publish order.
-    # update v (1-based) read version r: 1<-0, 2<-0, 3<-1, 4<-3, 5<-2 ; one dropped gradient.
-    return Trace.from_columns(
-        worker=[0, 1, 0, 1, 0, 1],
-        read_version=[0, 0, 1, 3, 2, 4],
-        apply_version=[1, 2, 3, 4, 5, -1],
-        t_read=[0.0, 0.0, 1.0, 2.5, 1.8, 3.0],
-        t_grad_done=[0.9, 1.7, 1.9, 3.2, 3.5, 3.9],
-        t_apply=list(t_apply),
-        attempts=[1, 1, 1, 1, 1, 3],
-        step_size=[0.1] * 6,
-    )
 
 
 def test_replay_applies_the_gradients_of_the_versions_read_in_publish_order() -> None:
-    problem, trace, eta = _quadratic(), _schedule(), 0.1
+    problem, trace, eta = hand_quadratic(), hand_schedule(), 0.1
     scale = {0: 1.0, 1: 0.5, 2: 0.25}  # s(tau); tau = 0, 1, 1, 0, 2 for updates 1..5
     result = replay(trace, problem, eta, lambda t: scale[t], evaluate_every=1e9)
     versions = [np.array([1.0, 1.0, 1.0])]
@@ -56,7 +27,7 @@ def test_replay_applies_the_gradients_of_the_versions_read_in_publish_order() ->
 
 
 def test_a_synchronous_round_averages_its_gradients() -> None:
-    problem = _quadratic()
+    problem = hand_quadratic()
     trace = Trace.from_columns(
         worker=[0, 1, 0, 1],
         read_version=[0, 0, 1, 1],
