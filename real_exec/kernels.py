@@ -17,10 +17,14 @@ __all__ = [
     "copy_into",
     "heavy_ball",
     "logreg_grad",
+    "logreg_kernel",
     "logreg_loss",
     "logreg_sparse_grad",
+    "logreg_sparse_kernel",
     "lstsq_grad",
+    "lstsq_kernel",
     "quadratic_grad",
+    "quadratic_kernel",
     "seed_thread",
     "subtract_scaled",
 ]
@@ -126,3 +130,31 @@ def logreg_loss(w: Any, x: Any, y: Any) -> tuple[float, float]:
         loss += np.log1p(np.exp(-abs(z[i]))) + max(z[i], 0.0) - y[i] * z[i]
         correct += (z[i] > 0) == (y[i] > 0.5)
     return loss / z.size, correct / z.size
+
+
+# The same gradients as problem kernels: ``kernel(params, out, data, workspace)`` with the
+# problem's data as one tuple (see :class:`real_exec.problems.Problem`).
+
+
+@njit(nogil=True, cache=True)
+def quadratic_kernel(x: Any, out: Any, data: Any, ws: Any) -> None:
+    a, x_star, noise_std = data
+    quadratic_grad(x, out, a, x_star, noise_std)
+
+
+@njit(nogil=True, cache=True)
+def lstsq_kernel(w: Any, out: Any, data: Any, ws: Any) -> None:
+    x, y, batch = data
+    lstsq_grad(w, out, x, y, batch)
+
+
+@njit(nogil=True, cache=True)
+def logreg_kernel(w: Any, out: Any, data: Any, ws: Any) -> None:
+    x, y, batch, l2 = data
+    logreg_grad(w, out, x, y, batch, l2)
+
+
+@njit(nogil=True, cache=True)
+def logreg_sparse_kernel(w: Any, out: Any, data: Any, ws: Any) -> None:
+    values, indices, indptr, y, batch, l2 = data
+    logreg_sparse_grad(w, out, values, indices, indptr, y, batch, l2)

@@ -104,10 +104,10 @@ class Monitor:
         loss = point["loss"]
         if not math.isfinite(loss) or (math.isfinite(initial) and loss > DIVERGED * initial):
             self.diverged = True
-            self.ctx.stop.set()
+            self.ctx.halt()
         elif self.target is not None and self.reached is None and self.target.reached(point, initial):
-            self.reached = (elapsed, sum(len(r) for r in self.ctx.recorders))
-            self.ctx.stop.set()
+            self.reached = (elapsed, self.ctx.counted())
+            self.ctx.halt()
 
     def finish(self, elapsed: float, params: Any, final: dict[str, float]) -> None:
         """Add the final evaluation to the curve, and the last epoch if it ended with the run."""
@@ -117,7 +117,7 @@ class Monitor:
     def _log_epoch(self, elapsed: float, loss: float | None) -> None:
         if self.per_epoch is None:
             return
-        epoch = sum(len(r) for r in self.ctx.recorders) // self.per_epoch
+        epoch = self.ctx.counted() // self.per_epoch
         if epoch > self._last_epoch:
             self._last_epoch = epoch
             value = loss if loss is not None else self.problem.evaluate(self.snapshot())["loss"]

@@ -4,7 +4,7 @@
   gradient noise (``theory.random_quadratic``).
 * ``lstsq``: least squares on locally generated Gaussian data, mini-batch gradients.
 * ``logreg`` / ``logreg-sparse``: l2-regularized logistic regression on generated data
-  (dense, or a CSR matrix with 1% non-zeros).
+  (dense, or a CSR matrix with 5% non-zeros).
 * ``digits-mlp``: a ReLU MLP on scikit-learn's bundled 8x8 digits (1,797 images, 10 classes),
   standardized, 80/20 train/test split (``make_workload("mlp", "digits")``).
 * ``mlp-784``: a ReLU MLP on synthetic data of MNIST's shape (784 inputs, 10 classes), for
@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from real_exec import kernels
 from real_exec.data.datasets import load_dataset, train_test_split
-from real_exec.models.layers import FLOAT_SIZE, INT_SIZE, net_grad, net_loss_acc, plan
+from real_exec.models.layers import FLOAT_SIZE, INT_SIZE, net_kernel, net_loss_acc, plan
 from real_exec.models.networks import build_network
 from theory.problems import random_quadratic
 
@@ -43,9 +43,19 @@ ALIASES = {"digits-mlp": ("mlp", "digits"), "mlp-784": ("mlp", "synthetic")}
 CURVE_TRAIN_SAMPLES, CURVE_TEST_SAMPLES = 500, 1000
 
 
+def _no_workspace() -> tuple[Any, ...]:
+    return (np.empty(0),)
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """A problem a worker thread can train: ``grad(params, out)`` releases the GIL.
+    """A problem a worker thread can train: a compiled gradient kernel and its data.
+
+    ``kernel(params, out, data, workspace)`` is a ``numba.njit(nogil=True)`` function that
+    writes a stochastic gradient at ``params`` into ``out``; the worker loops call it from
+    compiled code, with this problem's ``data`` (a tuple of arrays and numbers, shared by the
+    threads) and a ``workspace()`` of their own (a tuple of scratch arrays). Mini-batches
+    come from numba's per-thread random generator. :meth:`grad` calls it from Python.
 
     ``evaluate`` is cheap enough for the loss curve (a fixed training subset's ``loss``, and
     for classifiers ``accuracy`` on a fixed test subset); ``evaluate_final`` (default
@@ -56,7 +66,8 @@ class Problem:
     name: str
     dim: int
     dtype: np.dtype[Any]
-    grad: Callable[[npt.NDArray[Any], npt.NDArray[Any]], None]
+    kernel: Any
+    data: tuple[Any, ...]
     evaluate: Callable[[npt.NDArray[Any]], dict[str, float]]
     init: Callable[[np.random.Generator], npt.NDArray[Any]]
     classification: bool = False
@@ -64,6 +75,15 @@ class Problem:
     samples: int = 0
     batch: int = 1
     evaluate_final: Callable[[npt.NDArray[Any]], dict[str, float]] | None = None
+    workspace: Callable[[], tuple[Any, ...]] = _no_workspace
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def grad(self, params: npt.NDArray[Any], out: npt.NDArray[Any]) -> None:
+        """The kernel called from Python (with this thread's workspace, made on first use)."""
+        ws = getattr(self._local, "ws", None)
+        if ws is None:
+            ws = self._local.ws = self.workspace()
+        self.kernel(params, out, self.data, ws)
 
     def gradients_per_epoch(self) -> int:
         """``ceil(samples / batch)``; :class:`ValueError` for problems without a training set."""
@@ -80,7 +100,8 @@ def _quadratic(rng: np.random.Generator, dtype: Any, **_: Any) -> Problem:
         "quadratic",
         q.dim,
         np.dtype(dtype),
-        grad=lambda p, out: kernels.quadratic_grad(p, out, a, xs, noise),
+        kernel=kernels.quadratic_kernel,
+        data=(a, xs, noise),
         evaluate=lambda p: {"loss": float(q.value(p.astype(np.float64)) - q.f_star)},
         init=lambda r: (xs + r.standard_normal(q.dim)).astype(dtype),
         info={"L": q.lsmooth, "mu": q.mu, "sigma2": q.sigma2},
@@ -101,7 +122,8 @@ def _lstsq(rng: np.random.Generator, dtype: Any, batch: int, **_: Any) -> Proble
         "lstsq",
         d,
         np.dtype(dtype),
-        grad=lambda p, out: kernels.lstsq_grad(p, out, x, y, batch),
+        kernel=kernels.lstsq_kernel,
+        data=(x, y, batch),
         evaluate=evaluate,
         init=lambda r: np.zeros(d, dtype=dtype),
     )
@@ -122,15 +144,11 @@ def _logreg(rng: np.random.Generator, dtype: Any, batch: int, sparse: bool = Fal
             mat.indptr.astype(np.int64),
         )
         dense = mat.toarray().astype(dtype)
-
-        def grad(p: Any, out: Any) -> None:
-            kernels.logreg_sparse_grad(p, out, data, indices, indptr, y, batch, l2)
+        kernel, args = kernels.logreg_sparse_kernel, (data, indices, indptr, y, batch, l2)
     else:
         dense = (rng.standard_normal((n, d)) / np.sqrt(d) * 3).astype(dtype)
         y = (rng.random(n) < 1 / (1 + np.exp(-(dense @ w_true)))).astype(dtype)
-
-        def grad(p: Any, out: Any) -> None:
-            kernels.logreg_grad(p, out, dense, y, batch, l2)
+        kernel, args = kernels.logreg_kernel, (dense, y, batch, l2)
 
     x_tr, y_tr, x_te, y_te = train_test_split(rng, dense, y)
 
@@ -144,7 +162,8 @@ def _logreg(rng: np.random.Generator, dtype: Any, batch: int, sparse: bool = Fal
         name,
         d,
         np.dtype(dtype),
-        grad=grad,
+        kernel=kernel,
+        data=args,
         evaluate=evaluate,
         init=lambda r: np.zeros(d, dtype=dtype),
         classification=True,
@@ -174,13 +193,9 @@ def make_workload(
         raise ValueError(f"{model} cannot take the {dataset} images ({h}x{w}x{c}): {exc}") from None
     x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
     rows, glob = plan(net.table, batch)
-    local = threading.local()
 
-    def grad(p: Any, out: Any) -> None:
-        ws = getattr(local, "ws", None)
-        if ws is None:  # one workspace per thread, made on its first gradient
-            ws = local.ws = (np.empty(glob[FLOAT_SIZE], dtype=x_tr.dtype), np.empty(glob[INT_SIZE], np.int64))
-        net_grad(p, out, x_tr, y_tr, net.table, batch, rows, glob, ws[0], ws[1])
+    def workspace() -> tuple[Any, ...]:
+        return (np.empty(glob[FLOAT_SIZE], dtype=x_tr.dtype), np.empty(glob[INT_SIZE], np.int64))
 
     curve_tr = slice(0, min(CURVE_TRAIN_SAMPLES, len(y_tr)))
     curve_te = slice(0, min(CURVE_TEST_SAMPLES, len(y_te)))
@@ -202,7 +217,8 @@ def make_workload(
         name or f"{model}-{dataset}",
         net.dim,
         np.dtype(dtype),
-        grad=grad,
+        kernel=net_kernel,
+        data=(x_tr, y_tr, net.table, batch, rows, glob),
         evaluate=evaluate,
         init=lambda r: net.init(r, init, dtype),
         classification=True,
@@ -216,6 +232,7 @@ def make_workload(
         samples=len(y_tr),
         batch=batch,
         evaluate_final=evaluate_final,
+        workspace=workspace,
     )
 
 

@@ -1,104 +1,100 @@
-"""What the worker threads of one real run share: counters, stop signal, step sizes, records."""
+"""What the worker threads of one real run share: the control block, step sizes, records.
+
+The compiled worker loops (:mod:`real_exec.algorithms`) read and write these arrays; the
+main thread uses this object to stop the run, to count the gradients so far, and to fix the
+step-size table once the warm-up sample is complete.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import numpy as np
 
-from real_exec.atomics import fetch_add
+from real_exec.algorithms.steps import CONTROL, GATE, GO_ON, LIMIT, READY, STOP, TABLE, WARM_SKIP, WARM_TAKE
 from real_exec.config import RunConfig
-from real_exec.kernels import heavy_ball
+from real_exec.native import now
 from real_exec.problems import Problem
-from real_exec.recorder import CountingRecorder, Recorder
+from real_exec.recorder import PEAK, Recorder
+from theory.spec import needs_pmf
 from theory.staleness import Empirical
 
 __all__ = ["RunContext"]
 
-_TABLE = 1 << 16
+#: Entries of the step-size table: ``s(tau)`` for ``tau < TABLE_SIZE`` (larger ``tau`` take the last).
+TABLE_SIZE = 1 << 16
 
 
 class RunContext:
-    """Counters, stop signal, step sizes, recorders and lost-update accumulators."""
+    """The control block, the step-size tables, the warm-up sample, and per-worker buffers."""
 
     def __init__(self, config: RunConfig, problem: Problem) -> None:
         self.config = config
         self.problem = problem
-        self.counters = np.zeros(2, dtype=np.int64)  # [0] version, [1] gradients claimed
+        self.ctrl = np.zeros(CONTROL, dtype=np.int64)
         #: Gradients to compute in all (None: until the deadline).
         self.limit = (
             config.gradients
             if config.epochs is None
             else max(1, int(np.ceil(config.epochs * problem.gradients_per_epoch())))
         )
-        self.velocity = (
-            [np.zeros(problem.dim, dtype=problem.dtype) for _ in range(config.threads)]
-            if config.momentum > 0
-            else None
-        )
-        self.stop = threading.Event()
-        self.t0 = time.perf_counter()
-        kind = Recorder if config.record else CountingRecorder
-        self.recorders = [kind(i) for i in range(config.threads)]
+        self.ctrl[LIMIT] = -1 if self.limit is None else self.limit
+        self.ctrl[GO_ON] = 1
+        m, dtype = config.threads, problem.dtype
+        size = problem.dim if config.momentum > 0 else 0
+        self.velocity = [np.zeros(size, dtype=dtype) for _ in range(m)]
         self.applied = (
-            [np.zeros(problem.dim, dtype=np.float64) for _ in range(config.threads)]
-            if config.check_updates
-            else None
+            [np.zeros(problem.dim, dtype=np.float64) for _ in range(m)] if config.check_updates else None
         )
-        self.peak_live = 1
-        self.scale = np.ones(_TABLE)  # s(tau) for tau < 2^16; warm-up runs at eta0
-        self._warm: list[int] = []
-        self._seen = 0
-        self._skip, self._take = config.warmup_window
-        self._warm_lock = threading.Lock()
-        self.adaptive = config.rule != "constant"
-        if config.rule in ("inverse", "fleet", "exponential"):
-            self._set_rule(None)
-            self.adaptive = False
+        self._unchecked = np.zeros(0, dtype=np.float64)
+        self.recorders = [Recorder(i, keep=config.record) for i in range(m)]
+        self.stop = threading.Event()
+        self.t0 = now()
+        self.origin = np.array([self.t0])
+        # Row 0 until the warm-up is complete (eta0, or a rule that needs no pmf); row 1 after.
+        self.scales = np.ones((2, TABLE_SIZE))
+        skip, take = config.warmup_window
+        self.warm = np.zeros(max(take, 1), dtype=np.int64)
+        if needs_pmf(config.rule):
+            self.ctrl[WARM_SKIP], self.ctrl[WARM_TAKE] = skip, take
+        else:
+            self.scales[0] = config.step_scale(None, TABLE_SIZE)
+
+    def applied_sum(self, worker: int) -> np.ndarray:
+        """The worker's sum of applied steps (an empty array when updates are not checked)."""
+        return self._unchecked if self.applied is None else self.applied[worker]
+
+    def halt(self) -> None:
+        """Stop every worker before its next gradient."""
+        self.ctrl[STOP] = 1
+        self.stop.set()
+
+    @property
+    def halted(self) -> bool:
+        return self.stop.is_set() or bool(self.ctrl[STOP])
+
+    def ready(self) -> int:
+        """Workers waiting at the start gate."""
+        return int(self.ctrl[READY])
+
+    def open_gate(self) -> None:
+        """Start the clock and let every worker go."""
+        self.t0 = self.origin[0] = now()
+        self.ctrl[GATE] = 1
 
     def now(self) -> float:
-        return time.perf_counter() - self.t0
+        return now() - self.t0
 
-    def claim(self) -> bool:
-        """Reserve the next gradient; False when the run is over."""
-        if self.stop.is_set():
-            return False
-        limit = self.limit
-        if limit is not None and fetch_add(self.counters, 1, 1) >= limit:
-            self.stop.set()
-            return False
-        return True
+    def counted(self) -> int:
+        """Gradients computed so far, over all workers."""
+        return sum(len(r) for r in self.recorders)
 
-    def direction(self, worker: int, grad: Any) -> None:
-        """Turn ``grad`` into the worker's update direction in place (heavy-ball momentum,
-        when the run has it)."""
-        if self.velocity is not None:
-            heavy_ball(self.velocity[worker], grad, self.config.momentum)
+    @property
+    def peak_live(self) -> int:
+        return max(1, *(int(r.stats[PEAK]) for r in self.recorders))
 
-    def step(self, tau: int) -> float:
-        return self.config.eta * self.scale[tau if tau < _TABLE else _TABLE - 1]
-
-    def observe(self, tau: int) -> None:
-        """Collect the warm-up's staleness (:attr:`RunConfig.warmup_window`); at its end fix
-        TAIL-tau / MindTheStep."""
-        if not self.adaptive:
-            return
-        with self._warm_lock:
-            if not self.adaptive:
-                return
-            self._seen += 1
-            if self._seen <= self._skip:
-                return
-            self._warm.append(max(tau, 0))
-            if len(self._warm) >= self._take:
-                self._set_rule(Empirical.from_samples(self._warm))
-                self.adaptive = False
-
-    def _set_rule(self, pmf: Any) -> None:
-        self.scale = self.config.step_scale(pmf, _TABLE)
-
-    def record_applied(self, worker: int, step: float, grad: Any) -> None:
-        if self.applied is not None:
-            self.applied[worker] += step * grad
+    def end_warmup(self) -> None:
+        """Fix the rule's table from the warm-up sample and switch the workers to it."""
+        self.scales[1] = self.config.step_scale(Empirical.from_samples(self.warm), TABLE_SIZE)
+        self.ctrl[TABLE] = 1

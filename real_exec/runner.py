@@ -15,16 +15,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from real_exec.algorithms import (
-    HogwildState,
-    LeashedState,
-    LockState,
-    SyncState,
-    hogwild_worker,
-    leashed_worker,
-    lock_worker,
-    sync_worker,
-)
+from real_exec.algorithms import LOOPS
+from real_exec.algorithms.steps import ABORT, GO_ON, STOP, STOPPED, WARMED_UP
 from real_exec.config import RunConfig
 from real_exec.kernels import seed_thread
 from real_exec.machine import machine_info
@@ -135,14 +127,12 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("nan")
 
 
-#: Algorithm -> (its shared state, built from the initial parameters and the threads; its
-#: worker loop, run by each thread as ``worker(ctx, i, shared)``).
-_ALGORITHMS: dict[str, tuple[Callable[[np.ndarray, int], Any], Callable[..., None]]] = {
-    "lock": (lambda init, _threads: LockState(init), lock_worker),
-    "hogwild": (lambda init, _threads: HogwildState(init), hogwild_worker),
-    "leashed": (LeashedState, leashed_worker),
-    "sync": (SyncState, sync_worker),
-}
+def _compile(loop: Any, arguments: tuple[Any, ...], at: int) -> None:
+    """Compile the worker loop for this run's types before the clock starts: a call with a
+    control block (argument ``at``) that says stop returns before its first gradient."""
+    ctrl = arguments[at].copy()
+    ctrl[STOP], ctrl[GO_ON] = 1, 0
+    loop(*arguments[:at], ctrl, *arguments[at + 1 :])
 
 
 def run(
@@ -153,9 +143,11 @@ def run(
 ) -> RunResult:
     """Run ``config`` on ``problem``; a worker's exception is re-raised as :class:`WorkerError`.
 
-    With a ``target`` the run stops when it reaches it (``reached``, ``time_to_target``). A
-    run whose loss becomes NaN, infinite or 10x its initial value stops at once
-    (``diverged``). Ctrl-C stops the workers and returns what was recorded (``interrupted=True``).
+    Each thread runs its algorithm's compiled loop (:data:`real_exec.algorithms.LOOPS`),
+    which leaves the interpreter until the run stops. With a ``target`` the run stops when it
+    reaches it (``reached``, ``time_to_target``). A run whose loss becomes NaN, infinite or
+    10x its initial value stops at once (``diverged``). Ctrl-C stops the workers and returns
+    what was recorded (``interrupted=True``).
     """
     seeds = np.random.SeedSequence(config.seed)
     init_seq, *worker_seqs = seeds.spawn(config.threads + 1)
@@ -164,57 +156,92 @@ def run(
     warm = np.empty_like(initial)
     problem.grad(initial.copy(), warm)
     problem.evaluate(initial)
-    make_state, worker = _ALGORITHMS[config.algo]
-    shared = make_state(initial, config.threads)
+    make_state, loop = LOOPS[config.algo]
+    shared = make_state(initial, config.threads, config.persistence)
     ctx = RunContext(config, problem)
     errors: list[tuple[int, str]] = []
     cpu_used = [0.0] * config.threads
+    finished = threading.Semaphore(0)
+
+    def arguments(i: int, ws: tuple[Any, ...], grad: Any) -> tuple[Any, ...]:
+        rec = ctx.recorders[i]
+        return (
+            *shared.arguments(i),
+            problem.kernel,
+            problem.data,
+            ws,
+            ctx.ctrl,
+            ctx.scales,
+            ctx.warm,
+            config.eta,
+            config.momentum,
+            ctx.applied is not None,
+            ctx.origin,
+            grad,
+            ctx.velocity[i],
+            ctx.applied_sum(i),
+            rec.buffer,
+            rec.stats,
+        )
 
     def body(i: int) -> None:
         start = time.thread_time()
         try:
             seed_thread(int(worker_seqs[i].generate_state(1)[0] % (2**31)))
-            worker(ctx, i, shared)
+            ws = problem.workspace()
+            grad = shared.gradient_buffer(i) if hasattr(shared, "gradient_buffer") else np.empty_like(initial)
+            while True:
+                status = loop(*arguments(i, ws, grad))
+                ctx.recorders[i].make_room()
+                if status == WARMED_UP:
+                    ctx.end_warmup()
+                elif status == STOPPED:
+                    break
         except BaseException:
             errors.append((i, traceback.format_exc()))
-            ctx.stop.set()
-            if isinstance(shared, SyncState):
-                shared.barrier.abort()
+            ctx.ctrl[ABORT] = 1
+            ctx.halt()
         finally:
             cpu_used[i] = time.thread_time() - start
+            finished.release()
 
+    _compile(loop, arguments(0, problem.workspace(), np.empty_like(initial)), len(shared.arguments(0)) + 3)
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
     monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
     interrupted = False
     with threadpool_limits(limits=1):
         threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(config.threads)]
         ticks = core_times()
-        ctx.t0 = time.perf_counter()
-        deadline = ctx.t0 + config.seconds if config.seconds else None
-        try:  # Ctrl-C may come while the threads start: the first can be far along already
+        deadline = config.seconds
+        running = config.threads
+        try:  # Ctrl-C may come while the threads start
             for t in threads:
                 t.start()
-            while any(t.is_alive() for t in threads):
-                now = time.perf_counter()
-                if deadline is not None and now >= deadline:
-                    ctx.stop.set()
-                monitor.tick(now - ctx.t0)
+            while ctx.ready() < config.threads and not errors:
+                time.sleep(0.0002)
+            ctx.open_gate()
+            while running:
+                elapsed = ctx.now()
+                if deadline is not None and elapsed >= deadline:
+                    ctx.halt()
+                monitor.tick(elapsed)
                 if progress is not None:
-                    progress(now - ctx.t0)
-                due = monitor.next_sample - (time.perf_counter() - ctx.t0)
-                ctx.stop.wait(min(0.05, max(due, 0.001)))
-                if ctx.stop.is_set():  # sync workers see it at the end of their round
-                    for t in threads:
-                        t.join()
+                    progress(elapsed)
+                wait = min(0.05, max(monitor.next_sample - ctx.now(), 0.001))
+                if deadline is not None and not ctx.halted:
+                    wait = min(wait, max(deadline - ctx.now(), 0.0))
+                while running and finished.acquire(timeout=wait):  # a worker ended
+                    running, wait = running - 1, 0.0
+            for t in threads:
+                t.join()
         except KeyboardInterrupt:
             interrupted = True
-            ctx.stop.set()
-            if isinstance(shared, SyncState):
-                shared.barrier.abort()
+            ctx.ctrl[ABORT] = 1
+            ctx.halt()
             for t in threads:
                 if t.ident is not None:  # started
                     t.join()
-        wall = time.perf_counter() - ctx.t0
+        wall = ctx.now()
         stolen = stolen_fraction(ticks, core_times())
     if errors:
         worker_id, tb = errors[0]
@@ -251,7 +278,7 @@ def run(
     trace = to_trace(ctx.recorders, meta)
     # Lock-based workers each keep a private copy next to the shared vector.
     peak = config.threads + 1 if config.algo == "lock" else ctx.peak_live
-    counted = sum(len(r) for r in ctx.recorders)
+    counted = ctx.counted()
     return RunResult(
         trace,
         curve,

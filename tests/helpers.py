@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import _thread
-import itertools
 import re
 import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from numba import njit, objmode
 
 from real_exec.app.main import main
+from real_exec.atomics import fetch_add
 from real_exec.data.cifar import TEST_FILE, TRAIN_FILES, write_cifar_batch
 from real_exec.data.idx import write_idx
+from real_exec.kernels import quadratic_kernel
 from real_exec.problems import Problem, make_problem
 
 #: Keys every run summary has, simulated (`asgd simulate`) or real (`asgd run`).
@@ -44,20 +47,34 @@ def argv(command_line: str) -> list[str]:
     return shlex.split(command_line)
 
 
+#: The hooks of the live :func:`hooked_quadratic` problems, by key (compiled code calls
+#: them through :func:`_call_hook`).
+_HOOKS: dict[int, Callable[[int, Any], None]] = {}
+
+
+def _call_hook(key: int, n: int, params: Any) -> None:
+    _HOOKS[key](n, params)
+
+
+@njit(nogil=True)
+def _hooked_kernel(p: Any, out: Any, data: Any, ws: Any) -> None:
+    calls, key, base = data
+    n = fetch_add(calls, 0, 1) + 1
+    with objmode():
+        _call_hook(key, n, p)
+    quadratic_kernel(p, out, base, ws)
+
+
 def hooked_quadratic(hook: Callable[[int, Any], None]) -> Problem:
-    """The ``quadratic`` problem whose gradient first calls ``hook(n, params)``, ``n`` counting
-    the calls from 1 (the runner's warm-up call included): for failures, Ctrl-C, tampering.
-    Each ``n`` is given to exactly one call, whichever thread makes it: ``next`` on an
-    :func:`itertools.count` is one step under the interpreter lock, where ``calls += 1``
-    followed by a read could give two threads the same ``n`` or skip one."""
+    """The ``quadratic`` problem whose compiled gradient kernel first calls the Python
+    ``hook(n, params)`` (through ``numba.objmode``), ``n`` counting the calls from 1 (the
+    runner's warm-up call included): for failures, Ctrl-C, tampering. Each ``n`` is given to
+    exactly one call, whichever thread makes it (an atomic fetch-and-add)."""
     base = make_problem("quadratic", np.random.default_rng(0))
-    calls = itertools.count(1)
-
-    def grad(p: Any, out: Any) -> None:
-        hook(next(calls), p)
-        base.grad(p, out)
-
-    return Problem("quadratic", base.dim, base.dtype, grad, base.evaluate, base.init)
+    key = len(_HOOKS)
+    _HOOKS[key] = hook
+    calls = np.zeros(1, dtype=np.int64)
+    return replace(base, kernel=_hooked_kernel, data=(calls, key, base.data))
 
 
 def ctrl_c_at_300(n: int, _params: object) -> None:

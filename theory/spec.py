@@ -30,9 +30,18 @@ from theory.stepsize import (
     tail_tau,
 )
 
-__all__ = ["RULES", "make_rule", "parse_pmf_spec"]
+__all__ = ["NEEDS_PMF", "RULES", "make_rule", "needs_pmf", "parse_pmf_spec"]
 
 RULES = ("constant", "inverse", "exponential", "fleet", "tail", "mindthestep", "cutoff")
+#: The rules built from a staleness pmf (a run takes it from its warm-up).
+NEEDS_PMF = ("tail", "mindthestep", "cutoff")
+
+
+def needs_pmf(name: str) -> bool:
+    """Whether rule ``name`` (one of :data:`RULES`) is built from a staleness pmf."""
+    if name not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {name!r}")
+    return name in NEEDS_PMF
 
 
 def _number(text: str, what: str) -> float:
@@ -117,7 +126,7 @@ def make_rule(
                 raise ValueError("the fleet rule needs workers or a pmf")
             workers = round(float(np.dot(np.arange(as_pmf(pmf).size), as_pmf(pmf)))) + 1
         return fleet(workers=workers)
-    if name in ("tail", "mindthestep", "cutoff"):
+    if name in NEEDS_PMF:
         if pmf is None:
             raise ValueError(f"the {name} rule needs a staleness pmf")
         if name == "tail":

@@ -1,17 +1,29 @@
-"""Worker loops of the four algorithms; each ``run_<algo>(ctx, i, shared)`` runs in a thread."""
+"""The four algorithms' compiled worker loops and their shared state.
 
-from real_exec.algorithms.hogwild import HogwildState, hogwild_worker
-from real_exec.algorithms.leashed import LeashedState, leashed_worker
-from real_exec.algorithms.lock import LockState, lock_worker
-from real_exec.algorithms.sync import SyncState, sync_worker
+:data:`LOOPS` maps an algorithm to ``(State, loop)``: ``State(initial, threads, persistence)``
+holds what the workers share, and each thread runs ``loop(*state.arguments(i), kernel, data,
+ws, ctrl, scales, warm, eta, beta, check, t0, grad, velocity, applied, buffer, stats)`` (see
+:mod:`real_exec.algorithms.steps` for the shared part) without the interpreter until the
+run stops or the loop needs the runner (a full buffer, the end of the warm-up).
+"""
 
-__all__ = [
-    "HogwildState",
-    "LeashedState",
-    "LockState",
-    "SyncState",
-    "hogwild_worker",
-    "leashed_worker",
-    "lock_worker",
-    "sync_worker",
-]
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from real_exec.algorithms.hogwild import HogwildState, hogwild_loop
+from real_exec.algorithms.leashed import LeashedState, leashed_loop
+from real_exec.algorithms.lock import LockState, lock_loop
+from real_exec.algorithms.sync import SyncState, sync_loop
+
+__all__ = ["LOOPS", "HogwildState", "LeashedState", "LockState", "SyncState"]
+
+#: Algorithm -> (its shared state, built from the initial parameters, the threads and
+#: Leashed-SGD's persistence bound; its compiled worker loop).
+LOOPS: dict[str, tuple[Callable[[Any, int, int | None], Any], Any]] = {
+    "lock": (lambda init, threads, _bound: LockState(init, threads), lock_loop),
+    "hogwild": (lambda init, threads, _bound: HogwildState(init, threads), hogwild_loop),
+    "leashed": (LeashedState, leashed_loop),
+    "sync": (lambda init, threads, _bound: SyncState(init, threads), sync_loop),
+}

@@ -6,21 +6,35 @@ is the number of increments between its read and its own increment.
 
 from __future__ import annotations
 
-from time import thread_time
 from typing import Any
 
-import numpy as np
+from numba import njit
 
+from real_exec.algorithms.steps import (
+    STOPPED,
+    VERSION,
+    account,
+    claim,
+    direction,
+    enter,
+    finish,
+    observe,
+    record,
+    step_size,
+)
 from real_exec.atomics import fetch_add, load
 from real_exec.kernels import axpy
-from real_exec.run_context import RunContext
+from real_exec.native import monotonic, thread_cpu
 
-__all__ = ["HogwildState", "hogwild_worker"]
+__all__ = ["HogwildState", "hogwild_loop"]
 
 
 class HogwildState:
-    def __init__(self, init: Any) -> None:
+    def __init__(self, init: Any, threads: int) -> None:
         self.params = init.copy()
+
+    def arguments(self, worker: int) -> tuple[Any, ...]:
+        return (self.params,)
 
     def snapshot(self) -> Any:
         return self.params.copy()
@@ -29,20 +43,41 @@ class HogwildState:
         return self.params
 
 
-def hogwild_worker(ctx: RunContext, i: int, shared: HogwildState) -> None:
-    grad = np.empty_like(shared.params)
-    rec, now, counters, params = ctx.recorders[i], ctx.now, ctx.counters, shared.params
-    while ctx.claim():
-        t_read, read_version = now(), load(counters, 0)
-        cpu = thread_time()
-        ctx.problem.grad(params, grad)
-        cpu = thread_time() - cpu
-        ctx.direction(i, grad)
-        t_done = now()
-        step = ctx.step(load(counters, 0) - read_version)
+@njit(nogil=True, cache=True)
+def hogwild_loop(
+    params: Any,
+    kernel: Any,
+    data: Any,
+    ws: Any,
+    ctrl: Any,
+    scales: Any,
+    warm: Any,
+    eta: float,
+    beta: float,
+    check: bool,
+    origin: Any,
+    grad: Any,
+    velocity: Any,
+    applied: Any,
+    buf: Any,
+    stats: Any,
+) -> int:
+    t0 = enter(ctrl, origin)
+    while claim(ctrl):
+        t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
+        cpu = thread_cpu()
+        kernel(params, grad, data, ws)
+        cpu = thread_cpu() - cpu
+        direction(grad, velocity, beta)
+        t_done = monotonic() - t0
+        step = step_size(ctrl, scales, eta, load(ctrl, VERSION) - read_version)
         axpy(params, -step, grad)
-        version = fetch_add(counters, 0, 1) + 1
-        t_apply = now()
-        ctx.record_applied(i, step, grad)
-        ctx.observe(version - 1 - read_version)
-        rec.add(read_version, version, t_read, t_done, t_apply, 1, step, cpu)
+        version = fetch_add(ctrl, VERSION, 1) + 1
+        t_apply = monotonic() - t0
+        account(applied, step, grad, check)
+        warmed = observe(ctrl, warm, version - 1 - read_version)
+        full = record(buf, stats, read_version, version, t_read, t_done, t_apply, 1, step, cpu)
+        status = finish(full, warmed)
+        if status >= 0:
+            return status
+    return STOPPED

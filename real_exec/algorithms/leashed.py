@@ -8,59 +8,98 @@ the gradient.
 
 from __future__ import annotations
 
-from time import thread_time
 from typing import Any
 
-import numpy as np
+from numba import njit
 
-from real_exec.pool import SLOT_BITS, hold_latest, new_pool, publish, release
-from real_exec.run_context import RunContext
+from real_exec.algorithms.steps import (
+    STOPPED,
+    TABLE,
+    account,
+    claim,
+    direction,
+    enter,
+    finish,
+    observe,
+    record,
+)
+from real_exec.atomics import load
+from real_exec.native import monotonic, thread_cpu
+from real_exec.pool import SLOT_BITS, SLOT_MASK, hold_latest, new_pool, publish, release
+from real_exec.recorder import PEAK
 
-__all__ = ["LeashedState", "leashed_worker"]
-
-_MASK = (1 << SLOT_BITS) - 1
+__all__ = ["LeashedState", "leashed_loop"]
 
 
 class LeashedState:
     """The vector pool (``2 m + 2`` slots) and the latest pointer."""
 
-    def __init__(self, init: Any, threads: int) -> None:
+    def __init__(self, init: Any, threads: int, persistence: int | None = None) -> None:
         self.vectors, self.state, self.readers, self.latest = new_pool(init, 2 * threads + 2)
+        self.bound = persistence or 0
+
+    def arguments(self, worker: int) -> tuple[Any, ...]:
+        return (self.vectors, self.state, self.readers, self.latest, self.bound)
 
     def snapshot(self) -> Any:
         p = hold_latest(self.latest, self.readers)
-        out = self.vectors[p & _MASK].copy()
-        release(self.readers, p & _MASK)
+        out = self.vectors[p & SLOT_MASK].copy()
+        release(self.readers, p & SLOT_MASK)
         return out
 
     def final(self) -> Any:
-        return self.vectors[int(self.latest[0]) & _MASK]
+        return self.vectors[int(self.latest[0]) & SLOT_MASK]
 
 
-def leashed_worker(ctx: RunContext, i: int, shared: LeashedState) -> None:
-    grad = np.empty(shared.vectors.shape[1], dtype=shared.vectors.dtype)
-    rec, now = ctx.recorders[i], ctx.now
-    vectors, state, readers, latest = shared.vectors, shared.state, shared.readers, shared.latest
-    bound = ctx.config.persistence
-    while ctx.claim():
-        t_read = now()
+@njit(nogil=True, cache=True)
+def leashed_loop(
+    vectors: Any,
+    state: Any,
+    readers: Any,
+    latest: Any,
+    bound: int,
+    kernel: Any,
+    data: Any,
+    ws: Any,
+    ctrl: Any,
+    scales: Any,
+    warm: Any,
+    eta: float,
+    beta: float,
+    check: bool,
+    origin: Any,
+    grad: Any,
+    velocity: Any,
+    applied: Any,
+    buf: Any,
+    stats: Any,
+) -> int:
+    t0 = enter(ctrl, origin)
+    while claim(ctrl):
+        t_read = monotonic() - t0
         p = hold_latest(latest, readers)
-        slot, read_version = p & _MASK, p >> SLOT_BITS
-        cpu = thread_time()
-        ctx.problem.grad(vectors[slot], grad)
-        cpu = thread_time() - cpu
-        ctx.direction(i, grad)
+        slot, read_version = p & SLOT_MASK, p >> SLOT_BITS
+        cpu = thread_cpu()
+        kernel(vectors[slot], grad, data, ws)
+        cpu = thread_cpu() - cpu
+        direction(grad, velocity, beta)
         release(readers, slot)
-        t_done = now()
+        t_done = monotonic() - t0
         version, attempts, step, live = publish(
-            vectors, state, readers, latest, grad, read_version, ctx.scale, ctx.config.eta, bound or 0
+            vectors, state, readers, latest, grad, read_version, scales[load(ctrl, TABLE)], eta, bound
         )
         if version == -2:  # cannot happen with 2m + 2 slots; fail loudly rather than corrupt
             raise RuntimeError("Leashed-SGD vector pool exhausted")
-        if live > ctx.peak_live:
-            ctx.peak_live = live
-        t_apply = now()
+        stats[PEAK] = max(stats[PEAK], live)
+        t_apply = monotonic() - t0
+        warmed = False
         if version > 0:
-            ctx.record_applied(i, step, grad)
-            ctx.observe(version - 1 - read_version)
-        rec.add(read_version, version, t_read, t_done, t_apply, attempts, step if version > 0 else 0.0, cpu)
+            account(applied, step, grad, check)
+            warmed = observe(ctrl, warm, version - 1 - read_version)
+        else:
+            step = 0.0
+        full = record(buf, stats, read_version, version, t_read, t_done, t_apply, attempts, step, cpu)
+        status = finish(full, warmed)
+        if status >= 0:
+            return status
+    return STOPPED

@@ -1,26 +1,44 @@
-"""Lock-based AsyncSGD: a mutex around the read-copy and around the apply."""
+"""Lock-based AsyncSGD: a mutex around the read-copy and around the apply.
+
+The mutex is the operating system's (:class:`real_exec.native.Mutex`, a ``pthread_mutex_t``
+as ``std::mutex`` is): a worker that finds it taken sleeps until it is released.
+"""
 
 from __future__ import annotations
 
-import threading
-from time import thread_time
 from typing import Any
 
 import numpy as np
+from numba import njit
 
+from real_exec.algorithms.steps import (
+    STOPPED,
+    VERSION,
+    account,
+    claim,
+    direction,
+    enter,
+    finish,
+    observe,
+    record,
+    step_size,
+)
 from real_exec.kernels import axpy, copy_into
-from real_exec.run_context import RunContext
+from real_exec.native import Mutex, monotonic, mutex_lock, mutex_unlock, thread_cpu
 
-__all__ = ["LockState", "lock_worker"]
+__all__ = ["LockState", "lock_loop"]
 
 
 class LockState:
-    """The shared vector, its mutex and its version."""
+    """The shared vector, its mutex, and each worker's private copy."""
 
-    def __init__(self, init: Any) -> None:
+    def __init__(self, init: Any, threads: int) -> None:
         self.params = init.copy()
-        self.lock = threading.Lock()
-        self.version = 0
+        self.mutex = Mutex()
+        self.local = [np.empty_like(init) for _ in range(threads)]
+
+    def arguments(self, worker: int) -> tuple[Any, ...]:
+        return (self.params, self.mutex.address, self.local[worker])
 
     def snapshot(self) -> Any:
         return self.params.copy()
@@ -29,26 +47,50 @@ class LockState:
         return self.params
 
 
-def lock_worker(ctx: RunContext, i: int, shared: LockState) -> None:
-    local = np.empty_like(shared.params)
-    grad = np.empty_like(shared.params)
-    rec, now, lock = ctx.recorders[i], ctx.now, shared.lock
-    while ctx.claim():
-        with lock:
-            t_read, read_version = now(), shared.version
-            copy_into(local, shared.params)
-        cpu = thread_time()
-        ctx.problem.grad(local, grad)
-        cpu = thread_time() - cpu
-        ctx.direction(i, grad)
-        t_done = now()
-        with lock:
-            tau = shared.version - read_version
-            step = ctx.step(tau)
-            axpy(shared.params, -step, grad)
-            shared.version += 1
-            version = shared.version
-        t_apply = now()
-        ctx.record_applied(i, step, grad)
-        ctx.observe(tau)
-        rec.add(read_version, version, t_read, t_done, t_apply, 1, step, cpu)
+@njit(nogil=True, cache=True)
+def lock_loop(
+    params: Any,
+    mutex: int,
+    local: Any,
+    kernel: Any,
+    data: Any,
+    ws: Any,
+    ctrl: Any,
+    scales: Any,
+    warm: Any,
+    eta: float,
+    beta: float,
+    check: bool,
+    origin: Any,
+    grad: Any,
+    velocity: Any,
+    applied: Any,
+    buf: Any,
+    stats: Any,
+) -> int:
+    t0 = enter(ctrl, origin)
+    while claim(ctrl):
+        mutex_lock(mutex)
+        t_read, read_version = monotonic() - t0, ctrl[VERSION]
+        copy_into(local, params)
+        mutex_unlock(mutex)
+        cpu = thread_cpu()
+        kernel(local, grad, data, ws)
+        cpu = thread_cpu() - cpu
+        direction(grad, velocity, beta)
+        t_done = monotonic() - t0
+        mutex_lock(mutex)
+        tau = ctrl[VERSION] - read_version
+        step = step_size(ctrl, scales, eta, tau)
+        axpy(params, -step, grad)
+        version = ctrl[VERSION] + 1
+        ctrl[VERSION] = version
+        mutex_unlock(mutex)
+        t_apply = monotonic() - t0
+        account(applied, step, grad, check)
+        warmed = observe(ctrl, warm, tau)
+        full = record(buf, stats, read_version, version, t_read, t_done, t_apply, 1, step, cpu)
+        status = finish(full, warmed)
+        if status >= 0:
+            return status
+    return STOPPED

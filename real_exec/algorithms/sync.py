@@ -1,32 +1,53 @@
-"""Synchronous parallel SGD: all threads compute on the same version, one averaged update."""
+"""Synchronous parallel SGD: all threads compute on the same version, one averaged update.
+
+The barrier is a counter of arrivals and a generation number in the control block: the
+last thread to arrive applies the average of the round's gradients, decides whether the
+run goes on, and starts the next generation; the others wait for it, yielding their core
+(``sched_yield``), and leave at once if a worker failed (``ABORT``).
+"""
 
 from __future__ import annotations
 
-import threading
-from time import thread_time
 from typing import Any
 
 import numpy as np
+from numba import njit
 
+from real_exec.algorithms.steps import (
+    ABORT,
+    ARRIVED,
+    BUFFER_FULL,
+    GENERATION,
+    GO_ON,
+    LIMIT,
+    STOP,
+    STOPPED,
+    VERSION,
+    account,
+    direction,
+    enter,
+    record,
+    step_size,
+)
+from real_exec.atomics import fetch_add, load
 from real_exec.kernels import axpy
-from real_exec.run_context import RunContext
+from real_exec.native import monotonic, thread_cpu, yield_core
 
-__all__ = ["SyncState", "sync_worker"]
+__all__ = ["SyncState", "sync_loop"]
 
 
 class SyncState:
-    """Shared vector, per-thread gradient buffers and the barrier.
-
-    ``go_on`` is written only by the thread that applies a round's update, between the two
-    barrier waits, so every thread reads the same value after the second wait.
-    """
+    """The shared vector and the round's gradients (one row per thread)."""
 
     def __init__(self, init: Any, threads: int) -> None:
         self.params = init.copy()
         self.grads = np.zeros((threads, init.size), dtype=init.dtype)
-        self.barrier = threading.Barrier(threads)
-        self.version = 0
-        self.go_on = True
+
+    def arguments(self, worker: int) -> tuple[Any, ...]:
+        return (self.params, self.grads, self.grads.shape[0])
+
+    def gradient_buffer(self, worker: int) -> Any:
+        return self.grads[worker]
 
     def snapshot(self) -> Any:
         return self.params.copy()
@@ -35,26 +56,60 @@ class SyncState:
         return self.params
 
 
-def sync_worker(ctx: RunContext, i: int, shared: SyncState) -> None:
-    rec, now, m = ctx.recorders[i], ctx.now, ctx.config.threads
-    limit = ctx.limit
-    try:
-        while shared.go_on:
-            t_read, read_version = now(), shared.version
-            cpu = thread_time()
-            ctx.problem.grad(shared.params, shared.grads[i])
-            cpu = thread_time() - cpu
-            ctx.direction(i, shared.grads[i])
-            t_done = now()
-            if shared.barrier.wait() == 0:  # one thread applies the average
-                step = ctx.step(0)
-                for g in shared.grads:
-                    axpy(shared.params, -step / m, g)
-                    ctx.record_applied(0, step / m, g)
-                shared.version += 1
-                done = (shared.version * m >= limit) if limit is not None else ctx.stop.is_set()
-                shared.go_on = not (done or ctx.stop.is_set())
-            shared.barrier.wait()
-            rec.add(read_version, shared.version, t_read, t_done, now(), 1, ctx.step(0), cpu)
-    except threading.BrokenBarrierError:
-        return
+@njit(nogil=True, cache=True)
+def _apply_round(params: Any, grads: Any, ctrl: Any, step: float, applied: Any, check: bool) -> None:
+    """The last arrival's work: the averaged update, the verdict, the next generation."""
+    m = grads.shape[0]
+    for g in range(m):
+        axpy(params, -step / m, grads[g])
+        account(applied, step / m, grads[g], check)
+    version = ctrl[VERSION] + 1
+    ctrl[VERSION] = version
+    spent = ctrl[LIMIT] >= 0 and version * m >= ctrl[LIMIT]
+    ctrl[GO_ON] = 0 if spent or load(ctrl, STOP) != 0 else 1
+    ctrl[ARRIVED] = 0
+    fetch_add(ctrl, GENERATION, 1)
+
+
+@njit(nogil=True, cache=True)
+def sync_loop(
+    params: Any,
+    grads: Any,
+    threads: int,
+    kernel: Any,
+    data: Any,
+    ws: Any,
+    ctrl: Any,
+    scales: Any,
+    warm: Any,
+    eta: float,
+    beta: float,
+    check: bool,
+    origin: Any,
+    grad: Any,
+    velocity: Any,
+    applied: Any,
+    buf: Any,
+    stats: Any,
+) -> int:
+    t0 = enter(ctrl, origin)
+    step = step_size(ctrl, scales, eta, 0)
+    while load(ctrl, GO_ON) != 0:
+        t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
+        cpu = thread_cpu()
+        kernel(params, grad, data, ws)
+        cpu = thread_cpu() - cpu
+        direction(grad, velocity, beta)
+        t_done = monotonic() - t0
+        generation = load(ctrl, GENERATION)
+        if fetch_add(ctrl, ARRIVED, 1) == threads - 1:
+            _apply_round(params, grads, ctrl, step, applied, check)
+        else:
+            while load(ctrl, GENERATION) == generation:
+                if load(ctrl, ABORT) != 0:
+                    return STOPPED
+                yield_core()
+        full = record(buf, stats, read_version, load(ctrl, VERSION), t_read, t_done, monotonic() - t0, 1, step, cpu)
+        if full and load(ctrl, GO_ON) != 0:
+            return BUFFER_FULL
+    return STOPPED

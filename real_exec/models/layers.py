@@ -36,6 +36,7 @@ __all__ = [
     "POOL",
     "RELU",
     "net_grad",
+    "net_kernel",
     "net_loss_acc",
     "net_loss_grad",
     "plan",
@@ -295,6 +296,14 @@ def net_grad(
         idx[r] = np.random.randint(0, x.shape[0])
         xb[r] = x[idx[r]]
     return _loss_grad(params, out, xb, y[idx], table, rows, glob, ws, iws)
+
+
+@njit(nogil=True, cache=True)
+def net_kernel(params: Any, out: Any, data: Any, ws: Any) -> None:
+    """:func:`net_grad` as a problem kernel: ``data = (x, y, table, batch, rows, glob)``,
+    ``ws = (float workspace, int workspace)``."""
+    x, y, table, batch, rows, glob = data
+    net_grad(params, out, x, y, table, batch, rows, glob, ws[0], ws[1])
 
 
 @njit(nogil=True, cache=True)
