@@ -1,11 +1,23 @@
-"""Real-run speed on this machine: thread scaling, instrumentation cost, bare-kernel parity.
+"""Real-run speed on this machine: thread scaling, the compiled loop against its limit and
+against an interpreted loop, per workload.
 
-Run: ``python benchmarks/bench_real_exec.py [--seconds S] [--repeats R] [--dtype D] [--only W,..]
-[--problem P | --model M --dataset D] [--batch B]`` (e.g. ``--model lenet --dataset fashion-mnist
---batch 16``).
-Configurations are interleaved within each repeat (so all see the same machine load) and
-each row reports the median updates/s over the repeats. The loss monitor is off
-(``sample_every`` beyond the run) so that only the workers use the cores.
+Run: ``python benchmarks/bench_real_exec.py [--seconds S] [--repeats R] [--workloads W,..]
+[--algos A,..]``. Workloads (``--workloads``): ``logreg`` (softmax regression on digits, a
+few microseconds per gradient), ``digits-mlp``, ``mlp-784`` (batch 32), ``fmnist-mlp``
+(128x3 MLP on Fashion-MNIST, batch 16) and ``lenet`` (Fashion-MNIST, batch 16); the last two
+need Fashion-MNIST (Debian's ``dataset-fashion-mnist``) and are skipped without it.
+
+For each workload, every configuration runs once per repeat, interleaved (so all see the
+same machine load); a row reports medians over the repeats, and ratios are medians of the
+per-repeat ratios. Configurations:
+
+* the limit: the bare gradient kernel in a compiled loop, one per thread, each on its own
+  parameters (no SGD, no shared state, no records);
+* an interpreted HOGWILD! loop: the same algorithm with Python between the compiled
+  kernels, as every worker ran before the loops were compiled (kept here only to measure
+  what compiling removed);
+* each algorithm's compiled loop (``asgd run``), 1 and 2 threads, recording its Trace, the
+  loss monitor off (``sample_every`` beyond the run) so that only the workers use the cores.
 """
 
 from __future__ import annotations
@@ -14,33 +26,48 @@ import argparse
 import statistics
 import threading
 import time
+from typing import Any
 
 import numpy as np
+from numba import njit
 from threadpoolctl import threadpool_limits
 
 from real_exec import RunConfig
-from real_exec.kernels import seed_thread
-from real_exec.problems import make_problem, make_workload
-from real_exec.recorder import Recorder
+from real_exec.atomics import fetch_add, load
+from real_exec.data.errors import DataError
+from real_exec.kernels import axpy, seed_thread
+from real_exec.native import monotonic
+from real_exec.problems import Problem, make_problem, make_workload
 from real_exec.runner import run
 
+WORKLOADS = {
+    "logreg": lambda rng: make_workload("logreg", "digits", rng, batch=32),
+    "digits-mlp": lambda rng: make_problem("digits-mlp", rng, batch=32),
+    "mlp-784": lambda rng: make_problem("mlp-784", rng, batch=32),
+    "fmnist-mlp": lambda rng: make_workload("mlp", "fashion-mnist", rng, batch=16, hidden=(128, 128, 128)),
+    "lenet": lambda rng: make_workload("lenet", "fashion-mnist", rng, batch=16),
+}
 
-def bare_loop(problem, seconds: float, threads: int = 1) -> float:  # type: ignore[no-untyped-def]
-    """Gradients/s of plain loops calling the numba gradient, one per thread, each on its own
-    parameters (no SGD, no shared state, no records): the machine's ceiling for this kernel."""
+
+@njit(nogil=True)
+def _bare(kernel: Any, data: Any, ws: Any, params: Any, grad: Any, seconds: float) -> int:
+    end = monotonic() + seconds
+    n = 0
+    while monotonic() < end:
+        kernel(params, grad, data, ws)
+        n += 1
+    return n
+
+
+def _threads(body: Any, threads: int) -> float:
+    """Run ``body(i) -> gradients`` in ``threads`` threads; gradients per second."""
     counts = [0] * threads
 
-    def body(i: int) -> None:
-        seed_thread(i + 1)
-        params = problem.init(np.random.default_rng(i))
-        grad = np.empty_like(params)
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            problem.grad(params, grad)
-            counts[i] += 1
+    def target(i: int) -> None:
+        counts[i] = body(i)
 
     with threadpool_limits(limits=1):
-        workers = [threading.Thread(target=body, args=(i,)) for i in range(threads)]
+        workers = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
         start = time.perf_counter()
         for t in workers:
             t.start()
@@ -49,107 +76,110 @@ def bare_loop(problem, seconds: float, threads: int = 1) -> float:  # type: igno
     return sum(counts) / (time.perf_counter() - start)
 
 
-def instrumentation_us(calls: int = 200_000) -> float:
-    """Microseconds per update of everything recording adds to a HOGWILD! update: three clock
-    reads, the thread CPU time around the gradient, and storing the row."""
-    rec = Recorder(0)
-    start = time.perf_counter()
-    for i in range(calls):
-        t_read = time.perf_counter()
-        cpu = time.thread_time()
-        cpu = time.thread_time() - cpu
-        t_done = time.perf_counter()
-        rec.add(i, i + 1, t_read, t_done, time.perf_counter(), 1, 0.01, cpu)
-    return (time.perf_counter() - start) / calls * 1e6
+def bare_loop(problem: Problem, seconds: float, threads: int = 1) -> float:
+    """Gradients/s of the bare kernel in a compiled loop per thread: the machine's ceiling."""
+
+    def body(i: int) -> int:
+        seed_thread(i + 1)
+        params = problem.init(np.random.default_rng(i))
+        return _bare(problem.kernel, problem.data, problem.workspace(), params, np.empty_like(params), seconds)
+
+    return _threads(body, threads)
+
+
+def interpreted_hogwild(problem: Problem, seconds: float) -> float:
+    """Updates/s of one thread of HOGWILD! with Python between the kernels (claim, clocks,
+    the gradient, the step, the update, the version, the row), as the loops ran before."""
+    params = problem.init(np.random.default_rng(0))
+    grad, counters = np.empty_like(params), np.zeros(2, dtype=np.int64)
+    rows = np.empty((1 << 15, 8))
+
+    def body(i: int) -> int:
+        seed_thread(1)
+        end, n = time.perf_counter() + seconds, 0
+        while time.perf_counter() < end:
+            fetch_add(counters, 1, 1)
+            t_read, read_version = time.perf_counter(), load(counters, 0)
+            cpu = time.thread_time()
+            problem.grad(params, grad)
+            cpu = time.thread_time() - cpu
+            t_done = time.perf_counter()
+            step = 0.01 * (1.0 if load(counters, 0) - read_version < 1 << 16 else 1.0)
+            axpy(params, -step, grad)
+            version = fetch_add(counters, 0, 1) + 1
+            rows[n % rows.shape[0]] = (read_version, version, t_read, t_done, time.perf_counter(), 1, step, cpu)
+            n += 1
+        return n
+
+    return _threads(body, 1)
+
+
+def compiled(problem: Problem, algo: str, threads: int, seconds: float) -> float:
+    config = RunConfig(algo, threads, eta=0.01, seconds=seconds, check_updates=False, sample_every=1e9)
+    return float(run(config, problem).summary()["throughput"])
+
+
+def measure(problem: Problem, algos: list[str], seconds: float, repeats: int) -> dict[str, list[float]]:
+    configs: dict[str, Any] = {
+        "bare 1": lambda: bare_loop(problem, seconds, 1),
+        "bare 2": lambda: bare_loop(problem, seconds, 2),
+        "interpreted hogwild 1": lambda: interpreted_hogwild(problem, seconds),
+    }
+    for algo in algos:
+        for m in (1, 2):
+            configs[f"{algo} {m}"] = lambda a=algo, m=m: compiled(problem, a, m, seconds)
+    rates: dict[str, list[float]] = {k: [] for k in configs}
+    bare_loop(problem, 0.05, 1)  # compiles the bare loop for this kernel
+    for _ in range(repeats):
+        for name, fn in configs.items():
+            rates[name].append(fn())
+    return rates
+
+
+def paired(rates: dict[str, list[float]], a: str, b: str) -> float:
+    return statistics.median(x / y for x, y in zip(rates[a], rates[b], strict=True))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--dtype", default="float64")
-    parser.add_argument("--problem", default="mlp-784")
-    parser.add_argument("--model", default=None, help="a workload's model (then --dataset too)")
-    parser.add_argument("--dataset", default="fashion-mnist")
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--only", default="", help="comma-separated words: keep configurations naming one")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--algos", default="hogwild,leashed,lock,sync")
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    if args.model is not None:
-        problem = make_workload(args.model, args.dataset, rng, batch=args.batch, dtype=args.dtype)
-    else:
-        problem = make_problem(args.problem, rng, batch=args.batch, dtype=args.dtype)
-    configs = {
-        "bare numba gradient loop, 1 thread": 1,
-        "bare numba gradient loops, 2 threads": 2,
-        "hogwild 1 thread": ("hogwild", 1, True),
-        "hogwild 2 threads": ("hogwild", 2, True),
-        "hogwild 1 thread, no recording": ("hogwild", 1, False),
-        "leashed 1 thread": ("leashed", 1, True),
-        "leashed 2 threads": ("leashed", 2, True),
-        "lock 1 thread": ("lock", 1, True),
-        "lock 2 threads": ("lock", 2, True),
-    }
-    if args.only:
-        keep = args.only.split(",")
-        configs = {k: v for k, v in configs.items() if any(word in k for word in keep)}
-    rates: dict[str, list[float]] = {k: [] for k in configs}
-    for _ in range(args.repeats):
-        for name, cfg in configs.items():
-            if isinstance(cfg, int):
-                rates[name].append(bare_loop(problem, args.seconds, cfg))
-                continue
-            algo, threads, record = cfg
-            config = RunConfig(
-                algo,
-                threads,
-                eta=0.01,
-                seconds=args.seconds,
-                check_updates=False,
-                record=record,
-                sample_every=1e9,
-            )
-            rates[name].append(run(config, problem).summary()["throughput"])
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    runs = f"median of {args.repeats} runs of {args.seconds:g} s"
-    print(f"{problem.name}, batch {args.batch}, {args.dtype}; {runs}\n")
-    print("| configuration | updates/s (median) | min | max |")
-    print("|---|---|---|---|")
-    for k, v in rates.items():
-        print(f"| {k} | {med[k]:,.0f} | {min(v):,.0f} | {max(v):,.0f} |")
-
-    def ratio(a: str, b: str) -> str:
-        # median of the per-repeat ratios (both runs of a repeat saw about the same load),
-        # and the ratio of the medians
-        paired = statistics.median(x / y for x, y in zip(rates[a], rates[b], strict=True))
-        return f"{paired:.2f}x | {med[a] / med[b]:.2f}x"
-
-    rows = [
-        (
-            "bare loops 2 / 1 threads (machine ceiling)",
-            "bare numba gradient loops, 2 threads",
-            "bare numba gradient loop, 1 thread",
-        ),
-        ("hogwild 2 / 1 threads", "hogwild 2 threads", "hogwild 1 thread"),
-        ("leashed 2 / 1 threads", "leashed 2 threads", "leashed 1 thread"),
-        ("lock 2 / 1 threads", "lock 2 threads", "lock 1 thread"),
-        ("hogwild 1 thread without / with recording", "hogwild 1 thread, no recording", "hogwild 1 thread"),
-        (
-            "bare loop / hogwild, 1 thread (time per update)",
-            "bare numba gradient loop, 1 thread",
-            "hogwild 1 thread",
-        ),
-    ]
-    if "hogwild 1 thread" in med:
-        cost = instrumentation_us()
-        share = cost * 1e-6 * med["hogwild 1 thread"]
-        print(f"\nInstrumentation per update, timed directly: {cost:.2f} us = {100 * share:.2f}% of a")
-        print("HOGWILD! update on 1 thread (the with/without-recording ratio below is within run noise).")
-    print("\n| ratio | median of paired ratios | ratio of medians |")
-    print("|---|---|---|")
-    for label, a, b in rows:
-        if a in rates and b in rates:
-            print(f"| {label} | {ratio(a, b)} |")
+    algos = args.algos.split(",")
+    results = {}
+    for name in args.workloads.split(","):
+        try:
+            problem = WORKLOADS[name](np.random.default_rng(0))
+        except DataError as exc:
+            print(f"{name}: skipped ({exc})")
+            continue
+        results[name] = measure(problem, algos, args.seconds, args.repeats)
+        print(f"{name}: done", flush=True)
+    print(f"\nMedians of {args.repeats} interleaved repeats of {args.seconds:g} s each.\n")
+    print("| workload | limit: bare kernel, us/gradient | interpreted loop, us/update | compiled HOGWILD!, us/update "
+          "| removed, us/update | compiled / limit, 1 thread | bare 2/1 |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        bare, interp, comp = (1e6 / statistics.median(r[k]) for k in ("bare 1", "interpreted hogwild 1", "hogwild 1"))
+        print(f"| {name} | {bare:.2f} | {interp:.2f} | {comp:.2f} | {interp - comp:.2f} "
+              f"| {paired(r, 'hogwild 1', 'bare 1'):.3f} | {paired(r, 'bare 2', 'bare 1'):.2f}x |")
+    print("\nUpdates/s, 1 -> 2 threads (median), and the paired 2/1 ratio:\n")
+    print("| workload | " + " | ".join(algos) + " |")
+    print("|---|" + "---|" * len(algos))
+    for name, r in results.items():
+        cells = [
+            f"{statistics.median(r[f'{a} 1']):,.0f} -> {statistics.median(r[f'{a} 2']):,.0f} "
+            f"(**{paired(r, f'{a} 2', f'{a} 1'):.2f}x**)"
+            for a in algos
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\nEvery algorithm's compiled loop against the limit, 1 thread (updates/s over bare gradients/s):\n")
+    print("| workload | " + " | ".join(algos) + " |")
+    print("|---|" + "---|" * len(algos))
+    for name, r in results.items():
+        print(f"| {name} | " + " | ".join(f"{paired(r, f'{a} 1', 'bare 1'):.3f}" for a in algos) + " |")
 
 
 if __name__ == "__main__":

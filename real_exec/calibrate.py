@@ -8,10 +8,12 @@ decile is used, as a constant service time, or the samples that did not wait: lo
 publishes that found the lock free, a synchronous round's last arrival. Per-worker speed
 factors are the workers' mean gradient times over the pooled mean.
 
-The profiles of real HOGWILD! and Leashed-SGD runs model the interpreter lock
-(:data:`INTERPRETED_PUBLISH`), with its hand-off latency measured on this machine
-(:mod:`real_exec.interpreter_lock`); so do those of real lock-based runs with more threads
-than cores, whose interpreted code outside the mutex (``interpreted``) takes turns on it.
+Real runs' worker loops are compiled and hold no interpreter lock, so their profiles model
+none. Traces of runs whose loops were interpreted (recorded before the loops were compiled;
+no ``worker_loop`` in their metadata) keep the interpreter-lock model: HOGWILD! and
+Leashed-SGD (:data:`INTERPRETED_PUBLISH`) with the lock's hand-off latency measured on this
+machine (:mod:`real_exec.interpreter_lock`), and lock-based runs with more threads than
+cores, whose interpreted code outside the mutex (``interpreted``) takes turns on it.
 
 Leashed-SGD's CAS window (:func:`cas_window`): the part of a publish attempt during which
 another publish makes its CAS fail. A measured attempt also contains work that does not
@@ -209,16 +211,16 @@ def calibrate_profile(
     :mod:`real_exec.stolen_time`), wall-clock seconds do: the seconds derived from CPU time
     are divided by ``1 - stolen``.
 
-    Profiles of real runs (``meta["source"] == "real"``) of :data:`INTERPRETED_PUBLISH`
-    algorithms get ``gil = true`` and ``gil_handoff``: the given value, or else measured on
+    Profiles of real runs with interpreted worker loops (:func:`_interpreted_loop`) of
+    :data:`INTERPRETED_PUBLISH` algorithms get ``gil = true`` and ``gil_handoff``: the given value, or else measured on
     this machine after a wait as long as the run's mean publish phase (the time a thread
     typically waits for the other's interpreted code); their read and publish phases are then
     taken from the samples that began while every other worker computed a gradient
     (:func:`~real_exec.interpreter_lock.ran_alone`), since the others contain waits for the
     GIL that the simulator adds itself; Leashed-SGD's CAS window is fitted by simulation
     (:func:`fit_cas_window`). Real lock-based runs with more threads than cores and
-    ``worker_cpu``: the CPU per gradient beyond the gradient and the phases under the mutex
-    becomes the profile's ``interpreted`` code, run under the GIL (``gil = true``, hand-off
+    ``worker_cpu`` and interpreted loops: the CPU per gradient beyond the gradient and the
+    phases under the mutex becomes the profile's ``interpreted`` code, run under the GIL (``gil = true``, hand-off
     measured here), instead of joining the gradient phase.
     """
     table = trace.table
@@ -228,7 +230,7 @@ def calibrate_profile(
     compute = (table["t_grad_done"] - table["t_read"]).to_numpy()
     publish = ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).to_numpy()
     gaps = _gaps(table)
-    gil = algo in INTERPRETED_PUBLISH and trace.meta.get("source") == "real"
+    gil = algo in INTERPRETED_PUBLISH and _interpreted_loop(trace)
     if gil:  # the simulated GIL adds the waits for it: keep the phases that began without one
         alone = ran_alone(table, "t_grad_done")
         if int(alone.sum()) >= 20:
@@ -267,7 +269,7 @@ def calibrate_profile(
     lock_interpreted = (
         algo == "lock"
         and timeshared
-        and trace.meta.get("source") == "real"
+        and _interpreted_loop(trace)
         and worker_cpu is not None
         and bool(np.isfinite(worker_cpu))
     )
@@ -324,6 +326,14 @@ def calibrate_profile(
             profile, cas_window=fit_cas_window(trace, profile, seed=int(trace.meta.get("seed") or 0))
         )
     return profile
+
+
+def _interpreted_loop(trace: Trace) -> bool:
+    """Whether ``trace`` is a real run whose worker loops ran Python code between kernels
+    (under the interpreter lock): real runs made before the loops were compiled, whose
+    metadata have no ``worker_loop``. Runs of compiled loops (``worker_loop = "compiled"``)
+    hold no interpreter lock, so their profiles model none."""
+    return trace.meta.get("source") == "real" and trace.meta.get("worker_loop", "interpreted") == "interpreted"
 
 
 def calibrate_run(real: RunResult, cores: int | None = None) -> HardwareProfile:

@@ -61,6 +61,31 @@ class RunContext:
         else:
             self.scales[0] = config.step_scale(None, TABLE_SIZE)
 
+    def arguments(self, worker: int, shared: Any, ws: tuple[Any, ...], grad: np.ndarray) -> tuple[Any, ...]:
+        """The arguments of ``worker``'s call of its algorithm's loop (see
+        :mod:`real_exec.algorithms`): the algorithm's ``shared`` state, the problem's kernel
+        with its data and the worker's workspace ``ws``, this run's arrays, the worker's
+        gradient buffer ``grad`` and its own arrays."""
+        config, problem, rec = self.config, self.problem, self.recorders[worker]
+        return (
+            *shared.arguments(worker),
+            problem.kernel,
+            problem.data,
+            ws,
+            self.ctrl,
+            self.scales,
+            self.warm,
+            config.eta,
+            config.momentum,
+            self.applied is not None,
+            self.origin,
+            grad,
+            self.velocity[worker],
+            self.applied_sum(worker),
+            rec.buffer,
+            rec.stats,
+        )
+
     def applied_sum(self, worker: int) -> np.ndarray:
         """The worker's sum of applied steps (an empty array when updates are not checked)."""
         return self._unchecked if self.applied is None else self.applied[worker]

@@ -163,27 +163,6 @@ def run(
     cpu_used = [0.0] * config.threads
     finished = threading.Semaphore(0)
 
-    def arguments(i: int, ws: tuple[Any, ...], grad: Any) -> tuple[Any, ...]:
-        rec = ctx.recorders[i]
-        return (
-            *shared.arguments(i),
-            problem.kernel,
-            problem.data,
-            ws,
-            ctx.ctrl,
-            ctx.scales,
-            ctx.warm,
-            config.eta,
-            config.momentum,
-            ctx.applied is not None,
-            ctx.origin,
-            grad,
-            ctx.velocity[i],
-            ctx.applied_sum(i),
-            rec.buffer,
-            rec.stats,
-        )
-
     def body(i: int) -> None:
         start = time.thread_time()
         try:
@@ -191,7 +170,7 @@ def run(
             ws = problem.workspace()
             grad = shared.gradient_buffer(i) if hasattr(shared, "gradient_buffer") else np.empty_like(initial)
             while True:
-                status = loop(*arguments(i, ws, grad))
+                status = loop(*ctx.arguments(i, shared, ws, grad))
                 ctx.recorders[i].make_room()
                 if status == WARMED_UP:
                     ctx.end_warmup()
@@ -205,7 +184,7 @@ def run(
             cpu_used[i] = time.thread_time() - start
             finished.release()
 
-    _compile(loop, arguments(0, problem.workspace(), np.empty_like(initial)), len(shared.arguments(0)) + 3)
+    _compile(loop, ctx.arguments(0, shared, problem.workspace(), np.empty_like(initial)), len(shared.arguments(0)) + 3)
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
     monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
     interrupted = False
@@ -267,6 +246,7 @@ def run(
         "eta0": config.eta,
         "persistence": config.persistence,
         "source": "real",
+        "worker_loop": "compiled",
         "machine": machine,
         "dtype": str(problem.dtype),
         "interrupted": interrupted,

@@ -7,11 +7,13 @@ import os
 import threading
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from numba import njit, objmode
 
 from real_exec.contention import contention_ladder, interpolate_contention, measure_contention, relative_to
 from real_exec.problems import make_problem
@@ -51,6 +53,20 @@ def test_the_probe_measures_one_factor_per_busy_core() -> None:
         measure_contention(problem, 0)
 
 
+_TURN = threading.Lock()
+
+
+def _take_turn_sleeping() -> None:
+    with _TURN:
+        time.sleep(0.002)
+
+
+@njit(nogil=True)
+def _sleep_taking_turns(p: Any, out: Any, data: Any, ws: Any) -> None:
+    with objmode():
+        _take_turn_sleeping()
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores for two busy threads")
 def test_the_probe_counts_wall_clock_seconds_not_cpu_seconds() -> None:
     # A "gradient" that holds a shared lock while it sleeps 2 ms: it spends almost no CPU
@@ -61,12 +77,6 @@ def test_the_probe_counts_wall_clock_seconds_not_cpu_seconds() -> None:
     # alone (3 of about 125 in a 0.25 s burst). Sleeps overshoot by tens of microseconds;
     # 40 repeats here gave 1.94-2.16 (sd 0.05, a busy third thread on 2 cores included),
     # hence 0.3 of slack around 2.
-    turn = threading.Lock()
-
-    def grad(params: np.ndarray, out: np.ndarray) -> None:
-        with turn:
-            time.sleep(0.002)
-
-    problem = replace(make_problem("logreg", np.random.default_rng(0)), grad=grad)
+    problem = replace(make_problem("logreg", np.random.default_rng(0)), kernel=_sleep_taking_turns)
     factors = measure_contention(problem, 2, seconds=1.0, rounds=2)
     assert factors[0] == 1.0 and factors[1] == pytest.approx(2.0, abs=0.3)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numba import njit
 
 from real_exec.problems import Problem
 from theory.trace import Trace
@@ -11,16 +14,20 @@ A = np.diag([1.0, 2.0, 3.0])
 B = np.array([1.0, -1.0, 0.5])
 
 
+@njit(nogil=True)
+def _exact_gradient(p: Any, out: Any, data: Any, ws: Any) -> None:
+    a, b = data
+    out[:] = a @ p - b
+
+
 def hand_quadratic() -> Problem:
     """f(x) = 1/2 x^T A x - b^T x, exact gradients (no noise): the arithmetic can be replayed by hand."""
-
-    def grad(p: np.ndarray, out: np.ndarray) -> None:
-        out[:] = A @ p - B
 
     def evaluate(p: np.ndarray) -> dict[str, float]:
         return {"loss": float(0.5 * p @ A @ p - B @ p + 1.0)}
 
-    return Problem("hand", 3, np.dtype("float64"), grad, evaluate, lambda r: np.array([1.0, 1.0, 1.0]))
+    init = np.array([1.0, 1.0, 1.0])
+    return Problem("hand", 3, np.dtype("float64"), _exact_gradient, (A, B), evaluate, lambda r: init.copy())
 
 
 def hand_schedule(t_apply: tuple[float, ...] = (1.0, 1.8, 2.0, 3.3, 3.6, 4.0)) -> Trace:
