@@ -187,7 +187,9 @@ def test_epochs_bound_the_run_and_are_logged() -> None:
     problem = make_problem("digits-mlp", np.random.default_rng(0), batch=32)
     per_epoch = problem.gradients_per_epoch()
     assert per_epoch == -(-problem.samples // 32) and problem.samples == 1437  # 80% of 1,797
-    result = run(RunConfig("hogwild", 2, eta=0.05, epochs=2.5, seed=0, momentum=0.5), problem)
+    # Leashed-SGD loses no update, momentum or not (HOGWILD!'s compiled threads do race: its
+    # lost share is measured, not zero, see test_lost_update_detector...).
+    result = run(RunConfig("leashed", 2, eta=0.05, epochs=2.5, seed=0, momentum=0.5), problem)
     assert result.summary()["gradients"] == int(np.ceil(2.5 * per_epoch))
     assert result.epochs["epoch"].tolist()[-1] == 2 and result.epochs["epoch"].is_monotonic_increasing
     assert result.lost_update_norm < 1e-9 * (float(np.linalg.norm(result.initial)) + 1)
