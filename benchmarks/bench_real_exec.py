@@ -82,7 +82,9 @@ def bare_loop(problem: Problem, seconds: float, threads: int = 1) -> float:
     def body(i: int) -> int:
         seed_thread(i + 1)
         params = problem.init(np.random.default_rng(i))
-        return _bare(problem.kernel, problem.data, problem.workspace(), params, np.empty_like(params), seconds)
+        return _bare(
+            problem.kernel, problem.data, problem.workspace(), params, np.empty_like(params), seconds
+        )
 
     return _threads(body, threads)
 
@@ -92,7 +94,7 @@ def interpreted_hogwild(problem: Problem, seconds: float) -> float:
     the gradient, the step, the update, the version, the row), as the loops ran before."""
     params = problem.init(np.random.default_rng(0))
     grad, counters = np.empty_like(params), np.zeros(2, dtype=np.int64)
-    rows = np.empty((1 << 15, 8))
+    rows, scale = np.empty((1 << 15, 8)), np.ones(1 << 16)
 
     def body(i: int) -> int:
         seed_thread(1)
@@ -104,10 +106,19 @@ def interpreted_hogwild(problem: Problem, seconds: float) -> float:
             problem.grad(params, grad)
             cpu = time.thread_time() - cpu
             t_done = time.perf_counter()
-            step = 0.01 * (1.0 if load(counters, 0) - read_version < 1 << 16 else 1.0)
+            step = 0.01 * scale[min(load(counters, 0) - read_version, scale.size - 1)]
             axpy(params, -step, grad)
             version = fetch_add(counters, 0, 1) + 1
-            rows[n % rows.shape[0]] = (read_version, version, t_read, t_done, time.perf_counter(), 1, step, cpu)
+            rows[n % rows.shape[0]] = (
+                read_version,
+                version,
+                t_read,
+                t_done,
+                time.perf_counter(),
+                1,
+                step,
+                cpu,
+            )
             n += 1
         return n
 
@@ -141,7 +152,9 @@ def paired(rates: dict[str, list[float]], a: str, b: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
@@ -158,13 +171,19 @@ def main() -> None:
         results[name] = measure(problem, algos, args.seconds, args.repeats)
         print(f"{name}: done", flush=True)
     print(f"\nMedians of {args.repeats} interleaved repeats of {args.seconds:g} s each.\n")
-    print("| workload | limit: bare kernel, us/gradient | interpreted loop, us/update | compiled HOGWILD!, us/update "
-          "| removed, us/update | compiled / limit, 1 thread | bare 2/1 |")
+    print(
+        "| workload | limit: bare kernel, us/gradient | interpreted loop, us/update "
+        "| compiled HOGWILD!, us/update | removed, us/update | compiled / limit, 1 thread | bare 2/1 |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
-        bare, interp, comp = (1e6 / statistics.median(r[k]) for k in ("bare 1", "interpreted hogwild 1", "hogwild 1"))
-        print(f"| {name} | {bare:.2f} | {interp:.2f} | {comp:.2f} | {interp - comp:.2f} "
-              f"| {paired(r, 'hogwild 1', 'bare 1'):.3f} | {paired(r, 'bare 2', 'bare 1'):.2f}x |")
+        bare, interp, comp = (
+            1e6 / statistics.median(r[k]) for k in ("bare 1", "interpreted hogwild 1", "hogwild 1")
+        )
+        print(
+            f"| {name} | {bare:.2f} | {interp:.2f} | {comp:.2f} | {interp - comp:.2f} "
+            f"| {paired(r, 'hogwild 1', 'bare 1'):.3f} | {paired(r, 'bare 2', 'bare 1'):.2f}x |"
+        )
     print("\nUpdates/s, 1 -> 2 threads (median), and the paired 2/1 ratio:\n")
     print("| workload | " + " | ".join(algos) + " |")
     print("|---|" + "---|" * len(algos))
@@ -175,7 +194,9 @@ def main() -> None:
             for a in algos
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print("\nEvery algorithm's compiled loop against the limit, 1 thread (updates/s over bare gradients/s):\n")
+    print(
+        "\nEvery algorithm's compiled loop against the limit, 1 thread (updates/s over bare gradients/s):\n"
+    )
     print("| workload | " + " | ".join(algos) + " |")
     print("|---|" + "---|" * len(algos))
     for name, r in results.items():

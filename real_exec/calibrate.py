@@ -212,16 +212,16 @@ def calibrate_profile(
     are divided by ``1 - stolen``.
 
     Profiles of real runs with interpreted worker loops (:func:`_interpreted_loop`) of
-    :data:`INTERPRETED_PUBLISH` algorithms get ``gil = true`` and ``gil_handoff``: the given value, or else measured on
-    this machine after a wait as long as the run's mean publish phase (the time a thread
-    typically waits for the other's interpreted code); their read and publish phases are then
+    :data:`INTERPRETED_PUBLISH` algorithms get ``gil = true`` and ``gil_handoff``: the given
+    value, or else measured on this machine after a wait as long as the run's mean publish
+    phase (the time a thread typically waits for the other's interpreted code); their read and publish phases are then
     taken from the samples that began while every other worker computed a gradient
     (:func:`~real_exec.interpreter_lock.ran_alone`), since the others contain waits for the
     GIL that the simulator adds itself; Leashed-SGD's CAS window is fitted by simulation
     (:func:`fit_cas_window`). Real lock-based runs with more threads than cores and
     ``worker_cpu`` and interpreted loops: the CPU per gradient beyond the gradient and the
-    phases under the mutex becomes the profile's ``interpreted`` code, run under the GIL (``gil = true``, hand-off
-    measured here), instead of joining the gradient phase.
+    phases under the mutex becomes the profile's ``interpreted`` code, run under the GIL
+    (``gil = true``, hand-off measured here), instead of joining the gradient phase.
     """
     table = trace.table
     if len(table) < 10:
@@ -333,7 +333,9 @@ def _interpreted_loop(trace: Trace) -> bool:
     (under the interpreter lock): real runs made before the loops were compiled, whose
     metadata have no ``worker_loop``. Runs of compiled loops (``worker_loop = "compiled"``)
     hold no interpreter lock, so their profiles model none."""
-    return trace.meta.get("source") == "real" and trace.meta.get("worker_loop", "interpreted") == "interpreted"
+    return (
+        trace.meta.get("source") == "real" and trace.meta.get("worker_loop", "interpreted") == "interpreted"
+    )
 
 
 def calibrate_run(real: RunResult, cores: int | None = None) -> HardwareProfile:

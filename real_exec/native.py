@@ -105,12 +105,12 @@ def thread_cpu() -> float:
 @njit(nogil=True, cache=True)
 def mutex_lock(address: int) -> None:
     """Take the mutex at ``address`` (a :class:`Mutex`'s), sleeping until it is free."""
-    _lock(address)  # type: ignore[call-arg]
+    _lock(address)
 
 
 @njit(nogil=True, cache=True)
 def mutex_unlock(address: int) -> None:
-    _unlock(address)  # type: ignore[call-arg]
+    _unlock(address)
 
 
 @njit(nogil=True, cache=True)

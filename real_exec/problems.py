@@ -144,7 +144,8 @@ def _logreg(rng: np.random.Generator, dtype: Any, batch: int, sparse: bool = Fal
             mat.indptr.astype(np.int64),
         )
         dense = mat.toarray().astype(dtype)
-        kernel, args = kernels.logreg_sparse_kernel, (data, indices, indptr, y, batch, l2)
+        kernel = kernels.logreg_sparse_kernel
+        args: tuple[Any, ...] = (data, indices, indptr, y, batch, l2)
     else:
         dense = (rng.standard_normal((n, d)) / np.sqrt(d) * 3).astype(dtype)
         y = (rng.random(n) < 1 / (1 + np.exp(-(dense @ w_true)))).astype(dtype)

@@ -17,8 +17,8 @@ import numpy as np
 from theory.trace import RECORDED, Trace
 
 __all__ = [
-    "ATTEMPTS",
     "APPLY_VERSION",
+    "ATTEMPTS",
     "COUNT",
     "CPU",
     "FIELDS",
@@ -38,7 +38,16 @@ __all__ = [
 FIELDS: tuple[str, ...] = (*(c for c in RECORDED if c != "worker"), "cpu")
 READ_VERSION, APPLY_VERSION, T_READ, T_DONE, T_APPLY, ATTEMPTS, STEP, CPU = (
     FIELDS.index(name)
-    for name in ("read_version", "apply_version", "t_read", "t_grad_done", "t_apply", "attempts", "step_size", "cpu")
+    for name in (
+        "read_version",
+        "apply_version",
+        "t_read",
+        "t_grad_done",
+        "t_apply",
+        "attempts",
+        "step_size",
+        "cpu",
+    )
 )
 FILL, COUNT, PEAK = range(3)
 

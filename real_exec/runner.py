@@ -184,7 +184,11 @@ def run(
             cpu_used[i] = time.thread_time() - start
             finished.release()
 
-    _compile(loop, ctx.arguments(0, shared, problem.workspace(), np.empty_like(initial)), len(shared.arguments(0)) + 3)
+    _compile(
+        loop,
+        ctx.arguments(0, shared, problem.workspace(), np.empty_like(initial)),
+        len(shared.arguments(0)) + 3,
+    )
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
     monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
     interrupted = False

@@ -2,7 +2,8 @@
 
 The threads of a run share a control block, ``ctrl`` (an int64 array, entries below), read
 and written with atomics (:mod:`real_exec.atomics`); the main thread writes ``STOP`` and the
-step-size ``TABLE`` row. Each worker owns a row buffer and a small ``stats`` array (:class:`real_exec.recorder.Recorder`).
+step-size ``TABLE`` row. Each worker owns a row buffer and a small ``stats`` array
+(:class:`real_exec.recorder.Recorder`).
 
 A loop returns one of :data:`STOPPED`, :data:`BUFFER_FULL` (the runner gives it a new
 chunk and calls it again) or :data:`WARMED_UP` (this worker completed the warm-up sample:

@@ -109,7 +109,9 @@ def sync_loop(
                 if load(ctrl, ABORT) != 0:
                     return STOPPED
                 yield_core()
-        full = record(buf, stats, read_version, load(ctrl, VERSION), t_read, t_done, monotonic() - t0, 1, step, cpu)
+        full = record(
+            buf, stats, read_version, load(ctrl, VERSION), t_read, t_done, monotonic() - t0, 1, step, cpu
+        )
         if full and load(ctrl, GO_ON) != 0:
             return BUFFER_FULL
     return STOPPED
