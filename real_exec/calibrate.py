@@ -214,8 +214,8 @@ def calibrate_profile(
     Profiles of real runs with interpreted worker loops (:func:`_interpreted_loop`) of
     :data:`INTERPRETED_PUBLISH` algorithms get ``gil = true`` and ``gil_handoff``: the given
     value, or else measured on this machine after a wait as long as the run's mean publish
-    phase (the time a thread typically waits for the other's interpreted code); their read and publish phases are then
-    taken from the samples that began while every other worker computed a gradient
+    phase (the time a thread typically waits for the other's interpreted code); their read
+    and publish phases are then taken from the samples that began while every other worker computed a gradient
     (:func:`~real_exec.interpreter_lock.ran_alone`), since the others contain waits for the
     GIL that the simulator adds itself; Leashed-SGD's CAS window is fitted by simulation
     (:func:`fit_cas_window`). Real lock-based runs with more threads than cores and
