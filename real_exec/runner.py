@@ -135,113 +135,108 @@ def _compile(loop: Any, arguments: tuple[Any, ...], at: int) -> None:
     loop(*arguments[:at], ctrl, *arguments[at + 1 :])
 
 
-def run(
-    config: RunConfig,
-    problem: Problem,
-    progress: Callable[[float], None] | None = None,
-    target: Target | None = None,
-) -> RunResult:
-    """Run ``config`` on ``problem``; a worker's exception is re-raised as :class:`WorkerError`.
+class _Workers:
+    """The run's threads: each calls its compiled loop until the loop says the run stopped,
+    doing in Python what the loop returned for (a new buffer, the end of the warm-up)."""
 
-    Each thread runs its algorithm's compiled loop (:data:`real_exec.algorithms.LOOPS`),
-    which leaves the interpreter until the run stops. With a ``target`` the run stops when it
-    reaches it (``reached``, ``time_to_target``). A run whose loss becomes NaN, infinite or
-    10x its initial value stops at once (``diverged``). Ctrl-C stops the workers and returns
-    what was recorded (``interrupted=True``).
-    """
-    seeds = np.random.SeedSequence(config.seed)
-    init_seq, *worker_seqs = seeds.spawn(config.threads + 1)
-    initial = problem.init(np.random.default_rng(init_seq))
-    compile_kernels(str(initial.dtype))  # compile before the clock starts
-    warm = np.empty_like(initial)
-    problem.grad(initial.copy(), warm)
-    problem.evaluate(initial)
-    make_state, loop = LOOPS[config.algo]
-    shared = make_state(initial, config.threads, config.persistence)
-    ctx = RunContext(config, problem)
-    errors: list[tuple[int, str]] = []
-    cpu_used = [0.0] * config.threads
-    finished = threading.Semaphore(0)
+    def __init__(self, ctx: RunContext, shared: Any, loop: Any, seeds: list[np.random.SeedSequence]) -> None:
+        self.ctx, self.shared, self.loop, self.seeds = ctx, shared, loop, seeds
+        m = ctx.config.threads
+        self.errors: list[tuple[int, str]] = []
+        self.cpu = [0.0] * m
+        self.finished = threading.Semaphore(0)
+        self.threads = [threading.Thread(target=self._body, args=(i,), daemon=True) for i in range(m)]
 
-    def body(i: int) -> None:
-        start = time.thread_time()
+    def _grad(self, i: int) -> np.ndarray:
+        own = getattr(self.shared, "gradient_buffer", None)
+        return own(i) if own is not None else np.empty(self.ctx.problem.dim, dtype=self.ctx.problem.dtype)
+
+    def compile(self) -> None:
+        args = self.ctx.arguments(0, self.shared, self.ctx.problem.workspace(), self._grad(0))
+        _compile(self.loop, args, len(self.shared.arguments(0)) + 3)
+
+    def _body(self, i: int) -> None:
+        ctx, start = self.ctx, time.thread_time()
         try:
-            seed_thread(int(worker_seqs[i].generate_state(1)[0] % (2**31)))
-            ws = problem.workspace()
-            grad = shared.gradient_buffer(i) if hasattr(shared, "gradient_buffer") else np.empty_like(initial)
+            seed_thread(int(self.seeds[i].generate_state(1)[0] % (2**31)))
+            ws, grad = ctx.problem.workspace(), self._grad(i)
             while True:
-                status = loop(*ctx.arguments(i, shared, ws, grad))
+                status = self.loop(*ctx.arguments(i, self.shared, ws, grad))
                 ctx.recorders[i].make_room()
                 if status == WARMED_UP:
                     ctx.end_warmup()
                 elif status == STOPPED:
                     break
         except BaseException:
-            errors.append((i, traceback.format_exc()))
+            self.errors.append((i, traceback.format_exc()))
             ctx.ctrl[ABORT] = 1
             ctx.halt()
         finally:
-            cpu_used[i] = time.thread_time() - start
-            finished.release()
+            self.cpu[i] = time.thread_time() - start
+            self.finished.release()
 
-    _compile(
-        loop,
-        ctx.arguments(0, shared, problem.workspace(), np.empty_like(initial)),
-        len(shared.arguments(0)) + 3,
-    )
-    interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
-    monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
-    interrupted = False
-    with threadpool_limits(limits=1):
-        threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(config.threads)]
-        ticks = core_times()
-        deadline = config.seconds
-        running = config.threads
-        try:  # Ctrl-C may come while the threads start
-            for t in threads:
-                t.start()
-            while ctx.ready() < config.threads and not errors:
-                time.sleep(0.0002)
-            ctx.open_gate()
-            while running:
-                elapsed = ctx.now()
-                if deadline is not None and elapsed >= deadline:
-                    ctx.halt()
-                monitor.tick(elapsed)
-                if progress is not None:
-                    progress(elapsed)
-                wait = min(0.05, max(monitor.next_sample - ctx.now(), 0.001))
-                if deadline is not None and not ctx.halted:
-                    wait = min(wait, max(deadline - ctx.now(), 0.0))
-                while running and finished.acquire(timeout=wait):  # a worker ended
-                    running, wait = running - 1, 0.0
-            for t in threads:
+    def start(self) -> None:
+        """Start the threads and open the gate once every one waits at it."""
+        for t in self.threads:
+            t.start()
+        while self.ctx.ready() < len(self.threads) and not self.errors:
+            time.sleep(0.0002)
+        self.ctx.open_gate()
+
+    def stop(self) -> None:
+        """Stop every started worker (Ctrl-C) and wait for them."""
+        self.ctx.ctrl[ABORT] = 1
+        self.ctx.halt()
+        self.join()
+
+    def join(self) -> None:
+        for t in self.threads:
+            if t.ident is not None:  # started
                 t.join()
-        except KeyboardInterrupt:
-            interrupted = True
-            ctx.ctrl[ABORT] = 1
-            ctx.halt()
-            for t in threads:
-                if t.ident is not None:  # started
-                    t.join()
-        wall = ctx.now()
-        stolen = stolen_fraction(ticks, core_times())
-    if errors:
-        worker_id, tb = errors[0]
-        raise WorkerError(f"worker {worker_id} failed:\n{tb}")
-    params = np.array(shared.final(), copy=True)
-    final = (problem.evaluate_final or problem.evaluate)(params)
-    monitor.finish(wall, params, final)
-    curve, epochs = monitor.frames()
-    lost = lost_share = None
-    if ctx.applied is not None:
-        applied = np.sum(ctx.applied, axis=0)
-        missing = params.astype(np.float64) - (initial.astype(np.float64) - applied)
-        lost = float(np.linalg.norm(missing))
-        norm2 = float(applied @ applied)
-        lost_share = float(missing @ applied) / norm2 if norm2 > 0 else 0.0
-    machine = machine_info()
-    meta: dict[str, Any] = {
+
+
+def _supervise(
+    workers: _Workers, monitor: Monitor, seconds: float | None, progress: Callable[[float], None] | None
+) -> bool:
+    """The main thread while the workers run: the deadline, the loss curve, progress; True
+    when Ctrl-C ended the run."""
+    ctx, running = workers.ctx, len(workers.threads)
+    try:  # Ctrl-C may come while the threads start
+        workers.start()
+        while running:
+            elapsed = ctx.now()
+            if seconds is not None and elapsed >= seconds:
+                ctx.halt()
+            monitor.tick(elapsed)
+            if progress is not None:
+                progress(elapsed)
+            wait = min(0.05, max(monitor.next_sample - ctx.now(), 0.001))
+            if seconds is not None and not ctx.halted:
+                wait = min(wait, max(seconds - ctx.now(), 0.0))
+            while running and workers.finished.acquire(timeout=wait):  # a worker ended
+                running, wait = running - 1, 0.0
+        workers.join()
+    except KeyboardInterrupt:
+        workers.stop()
+        return True
+    return False
+
+
+def _lost_updates(
+    ctx: RunContext, initial: np.ndarray, params: np.ndarray
+) -> tuple[float | None, float | None]:
+    """``(lost_update_norm, lost_update_share)`` (see :class:`RunResult`); ``None`` unchecked."""
+    if ctx.applied is None:
+        return None, None
+    applied = np.sum(ctx.applied, axis=0)
+    missing = params.astype(np.float64) - (initial.astype(np.float64) - applied)
+    norm2 = float(applied @ applied)
+    return float(np.linalg.norm(missing)), (float(missing @ applied) / norm2 if norm2 > 0 else 0.0)
+
+
+def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[str, Any]) -> dict[str, Any]:
+    """The Trace metadata of a real run."""
+    return {
         "algorithm": config.algo,
         "workers": config.threads,
         "seed": config.seed,
@@ -259,27 +254,66 @@ def run(
         "batch": problem.batch,
         **{k: problem.info[k] for k in ("model", "dataset", "layers", "init") if k in problem.info},
     }
-    trace = to_trace(ctx.recorders, meta)
-    # Lock-based workers each keep a private copy next to the shared vector.
-    peak = config.threads + 1 if config.algo == "lock" else ctx.peak_live
-    counted = ctx.counted()
+
+
+def run(
+    config: RunConfig,
+    problem: Problem,
+    progress: Callable[[float], None] | None = None,
+    target: Target | None = None,
+) -> RunResult:
+    """Run ``config`` on ``problem``; a worker's exception is re-raised as :class:`WorkerError`.
+
+    Each thread runs its algorithm's compiled loop (:data:`real_exec.algorithms.LOOPS`),
+    which leaves the interpreter until the run stops. With a ``target`` the run stops when it
+    reaches it (``reached``, ``time_to_target``). A run whose loss becomes NaN, infinite or
+    10x its initial value stops at once (``diverged``). Ctrl-C stops the workers and returns
+    what was recorded (``interrupted=True``).
+    """
+    init_seq, *worker_seqs = np.random.SeedSequence(config.seed).spawn(config.threads + 1)
+    initial = problem.init(np.random.default_rng(init_seq))
+    compile_kernels(str(initial.dtype))  # compile before the clock starts
+    problem.grad(initial.copy(), np.empty_like(initial))
+    problem.evaluate(initial)
+    make_state, loop = LOOPS[config.algo]
+    shared = make_state(initial, config.threads, config.persistence)
+    ctx = RunContext(config, problem)
+    workers = _Workers(ctx, shared, loop, worker_seqs)
+    workers.compile()
+    interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
+    monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
+    with threadpool_limits(limits=1):
+        ticks = core_times()
+        interrupted = _supervise(workers, monitor, config.seconds, progress)
+        wall = ctx.now()
+        stolen = stolen_fraction(ticks, core_times())
+    if workers.errors:
+        worker_id, tb = workers.errors[0]
+        raise WorkerError(f"worker {worker_id} failed:\n{tb}")
+    params = np.array(shared.final(), copy=True)
+    final = (problem.evaluate_final or problem.evaluate)(params)
+    monitor.finish(wall, params, final)
+    curve, epochs = monitor.frames()
+    lost, lost_share = _lost_updates(ctx, initial, params)
+    machine = machine_info()
     return RunResult(
-        trace,
-        curve,
-        final,
-        initial,
-        params,
-        lost,
-        peak,
-        wall,
-        interrupted,
-        machine,
-        counted,
-        cpu_times(ctx.recorders),
-        epochs,
-        monitor.reached,
-        monitor.diverged,
-        worker_cpu=float(sum(cpu_used)),
+        trace=to_trace(ctx.recorders, _meta(config, problem, interrupted, machine)),
+        curve=curve,
+        final=final,
+        initial=initial,
+        params=params,
+        lost_update_norm=lost,
+        # Lock-based workers each keep a private copy next to the shared vector.
+        peak_live_vectors=config.threads + 1 if config.algo == "lock" else ctx.peak_live,
+        wall_time=wall,
+        interrupted=interrupted,
+        machine=machine,
+        counted=ctx.counted(),
+        gradient_cpu=cpu_times(ctx.recorders),
+        epochs=epochs,
+        reached=monitor.reached,
+        diverged=monitor.diverged,
+        worker_cpu=float(sum(workers.cpu)),
         stolen=stolen,
         lost_update_share=lost_share,
     )
