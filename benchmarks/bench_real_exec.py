@@ -88,15 +88,15 @@ def _threads(body: Any, threads: int) -> float:
     return sum(counts) / (time.perf_counter() - start)
 
 
-def bare_loop(problem: Problem, seconds: float, threads: int = 1) -> float:
-    """Gradients/s of the bare kernel in a compiled loop per thread: the machine's ceiling."""
+def bare_loop(problem: Problem, seconds: float, threads: int = 1, update: bool = False) -> float:
+    """Gradients/s of the bare kernel in a compiled loop per thread: the machine's ceiling;
+    with ``update``, each gradient is also applied to the thread's parameters (an axpy)."""
+    loop = _bare_update if update else _bare
 
     def body(i: int) -> int:
         seed_thread(i + 1)
         params = problem.init(np.random.default_rng(i))
-        return _bare(
-            problem.kernel, problem.data, problem.workspace(), params, np.empty_like(params), seconds
-        )
+        return loop(problem.kernel, problem.data, problem.workspace(), params, np.empty_like(params), seconds)
 
     return _threads(body, threads)
 

@@ -5,6 +5,11 @@ holds what the workers share, and each thread runs ``loop(*state.arguments(i), k
 ws, ctrl, scales, warm, eta, beta, check, t0, grad, velocity, applied, buffer, stats)`` (see
 :mod:`real_exec.algorithms.steps` for the shared part) without the interpreter until the
 run stops or the loop needs the runner (a full buffer, the end of the warm-up).
+
+The loops are compiled once per process and kernel (before a run's clock starts), not
+cached on disk: numba's cache index of a function that takes a kernel keeps every kernel
+it was compiled for, and saving it fails in any later process that cannot import one of
+them (a kernel defined in a script or a notebook). Everything they call is cached.
 """
 
 from __future__ import annotations

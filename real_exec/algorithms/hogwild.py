@@ -43,7 +43,7 @@ class HogwildState:
         return self.params
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True)
 def hogwild_loop(
     params: Any,
     kernel: Any,

@@ -51,7 +51,7 @@ class LeashedState:
         return self.vectors[int(self.latest[0]) & SLOT_MASK]
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True)
 def leashed_loop(
     vectors: Any,
     state: Any,

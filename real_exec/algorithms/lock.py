@@ -47,7 +47,7 @@ class LockState:
         return self.params
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True)
 def lock_loop(
     params: Any,
     mutex: int,

@@ -71,7 +71,7 @@ def _apply_round(params: Any, grads: Any, ctrl: Any, step: float, applied: Any, 
     fetch_add(ctrl, GENERATION, 1)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True)
 def sync_loop(
     params: Any,
     grads: Any,

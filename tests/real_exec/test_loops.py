@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -134,3 +136,36 @@ def test_the_mutex_excludes() -> None:
     for t in threads:
         t.join()
     assert counter[0] == 4 * n
+
+
+_SCRIPT_KERNEL = """
+import numpy as np
+from dataclasses import replace
+from numba import njit
+from real_exec import RunConfig, make_problem, run
+from real_exec.kernels import quadratic_kernel
+
+@njit(nogil=True)
+def script_kernel(p, out, data, ws):  # a kernel only this script defines
+    quadratic_kernel(p, out, data, ws)
+
+problem = make_problem("{problem}", np.random.default_rng(0))
+if {custom}:
+    problem = replace(problem, kernel=script_kernel)
+print(run(RunConfig("hogwild", 1, eta=0.01, gradients=50), problem).counted)
+"""
+
+
+def test_a_kernel_defined_in_a_script_does_not_break_later_processes(tmp_path) -> None:
+    # Regression: with the loops cached on disk, a loop's cache index kept every kernel it was
+    # compiled for; once a process had used a kernel that a later process cannot import (one
+    # defined in a script), the later process failed when it compiled the loop for another
+    # kernel ("ReferenceError: underlying object has vanished").
+    first = _SCRIPT_KERNEL.format(problem="quadratic", custom=True)
+    later = _SCRIPT_KERNEL.format(problem="lstsq", custom=False)
+    for code in (first, later):
+        script = tmp_path / "script.py"
+        script.write_text(code)
+        done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == "50"
