@@ -110,7 +110,8 @@ def main() -> None:
         print(f"repeat {r + 1} of {args.repeats} done", flush=True)
     print(f"\nMedians of {args.repeats} interleaved repeats; ours {args.seconds:g} s per run.\n")
     print(
-        "| workload | algo | threads | ours, updates/s | reference, updates/s | ours / reference (paired) | range |"
+        "| workload | algo | threads | ours, updates/s | reference, updates/s "
+        "| ours / reference (paired) | range |"
     )
     print("|---|---|---|---|---|---|---|")
     for (arch, algo, m), (mine, theirs) in rates.items():

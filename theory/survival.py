@@ -13,7 +13,9 @@ reached the target, the quantile is infinite (the budget was too short to tell).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -95,8 +97,26 @@ def speedup_interval(
     if not np.isfinite(point) or min(bt.size, ot.size) < 2:
         return point, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():  # NaN resamples make a NaN interval, as documented above
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        res = _bootstrap(bt, br, ot, orr, ratio, paired, confidence, rng)
+    low, high = res.confidence_interval
+    return point, float(low), float(high)
+
+
+def _bootstrap(
+    bt: npt.NDArray,
+    br: npt.NDArray,
+    ot: npt.NDArray,
+    orr: npt.NDArray,
+    ratio: Any,
+    paired: bool,
+    confidence: float,
+    rng: np.random.Generator,
+) -> Any:
+    """``scipy.stats.bootstrap`` of ``ratio``, resampling the runs together when ``paired``."""
     if paired:
-        res = stats.bootstrap(
+        return stats.bootstrap(
             (bt, br, ot, orr),
             ratio,
             paired=True,
@@ -106,15 +126,12 @@ def speedup_interval(
             method="percentile",
             random_state=rng,
         )
-    else:
-        res = stats.bootstrap(
-            (np.arange(bt.size), np.arange(ot.size)),
-            lambda i, j: ratio(bt[i], br[i], ot[j], orr[j]),
-            vectorized=False,
-            n_resamples=999,
-            confidence_level=confidence,
-            method="percentile",
-            random_state=rng,
-        )
-    low, high = res.confidence_interval
-    return point, float(low), float(high)
+    return stats.bootstrap(
+        (np.arange(bt.size), np.arange(ot.size)),
+        lambda i, j: ratio(bt[i], br[i], ot[j], orr[j]),
+        vectorized=False,
+        n_resamples=999,
+        confidence_level=confidence,
+        method="percentile",
+        random_state=rng,
+    )

@@ -80,3 +80,13 @@ def test_logrank_matches_the_textbook_test_with_censoring(
     if np.isnan(expected):  # zero variance (e.g. all events at one time in one sample): no test
         return
     assert logrank_pvalue(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_a_speedup_whose_resamples_lose_the_median_is_nan_without_a_warning() -> None:
+    # Two of four base runs censored: resamples with three censored runs have no median,
+    # so the interval is NaN (documented) -- and scipy's DegenerateDataWarning about it is
+    # not passed on to the user (the suite turns RuntimeWarnings into errors).
+    base = ([1.0, 2.0, 10.0, 10.0], [True, True, False, False])
+    other = ([0.5, 1.0, 1.5, 2.0], [True] * 4)
+    point, low, high = speedup_interval(base, other, paired=True)
+    assert np.isfinite(point) and np.isnan(low) and np.isnan(high)
