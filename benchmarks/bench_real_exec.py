@@ -51,22 +51,13 @@ WORKLOADS = {
 
 
 @njit(nogil=True)
-def _bare(kernel: Any, data: Any, ws: Any, params: Any, grad: Any, seconds: float) -> int:
+def _bare(kernel: Any, data: Any, ws: Any, params: Any, grad: Any, seconds: float, update: bool) -> int:
     end = monotonic() + seconds
     n = 0
     while monotonic() < end:
         kernel(params, grad, data, ws)
-        n += 1
-    return n
-
-
-@njit(nogil=True)
-def _bare_update(kernel: Any, data: Any, ws: Any, params: Any, grad: Any, seconds: float) -> int:
-    end = monotonic() + seconds
-    n = 0
-    while monotonic() < end:
-        kernel(params, grad, data, ws)
-        axpy(params, -1e-12, grad)
+        if update:
+            axpy(params, -1e-12, grad)
         n += 1
     return n
 
@@ -91,12 +82,12 @@ def _threads(body: Any, threads: int) -> float:
 def bare_loop(problem: Problem, seconds: float, threads: int = 1, update: bool = False) -> float:
     """Gradients/s of the bare kernel in a compiled loop per thread: the machine's ceiling;
     with ``update``, each gradient is also applied to the thread's parameters (an axpy)."""
-    loop = _bare_update if update else _bare
 
     def body(i: int) -> int:
         seed_thread(i + 1)
         params = problem.init(np.random.default_rng(i))
-        return loop(problem.kernel, problem.data, problem.workspace(), params, np.empty_like(params), seconds)
+        ws = problem.workspace()
+        return _bare(problem.kernel, problem.data, ws, params, np.empty_like(params), seconds, update)
 
     return _threads(body, threads)
 

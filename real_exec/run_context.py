@@ -64,14 +64,11 @@ class RunContext:
     def arguments(self, worker: int, shared: Any, ws: tuple[Any, ...], grad: np.ndarray) -> tuple[Any, ...]:
         """The arguments of ``worker``'s call of its algorithm's loop (see
         :mod:`real_exec.algorithms`): the algorithm's ``shared`` state, the problem's kernel
-        with its data and the worker's workspace ``ws``, this run's arrays, the worker's
-        gradient buffer ``grad`` and its own arrays."""
+        with its data and the worker's workspace ``ws``, the run's tuple ``(ctrl, scales,
+        warm, eta, momentum, check, origin)`` and the worker's ``(grad, velocity, applied,
+        buffer, stats)``, ``grad`` its gradient buffer."""
         config, problem, rec = self.config, self.problem, self.recorders[worker]
-        return (
-            *shared.arguments(worker),
-            problem.kernel,
-            problem.data,
-            ws,
+        run = (
             self.ctrl,
             self.scales,
             self.warm,
@@ -79,12 +76,9 @@ class RunContext:
             config.momentum,
             self.applied is not None,
             self.origin,
-            grad,
-            self.velocity[worker],
-            self.applied_sum(worker),
-            rec.buffer,
-            rec.stats,
         )
+        mine = (grad, self.velocity[worker], self.applied_sum(worker), rec.buffer, rec.stats)
+        return (*shared.arguments(worker), problem.kernel, problem.data, ws, run, mine)
 
     def applied_sum(self, worker: int) -> np.ndarray:
         """The worker's sum of applied steps (an empty array when updates are not checked)."""

@@ -127,12 +127,14 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("nan")
 
 
-def _compile(loop: Any, arguments: tuple[Any, ...], at: int) -> None:
-    """Compile the worker loop for this run's types before the clock starts: a call with a
-    control block (argument ``at``) that says stop returns before its first gradient."""
-    ctrl = arguments[at].copy()
+def _compile(loop: Any, arguments: tuple[Any, ...]) -> None:
+    """Compile the worker loop for this run's types before the clock starts: a call whose
+    control block (the first entry of the run's tuple, the next-to-last argument) says stop
+    returns before its first gradient."""
+    *head, run, mine = arguments
+    ctrl = run[0].copy()
     ctrl[STOP], ctrl[GO_ON] = 1, 0
-    loop(*arguments[:at], ctrl, *arguments[at + 1 :])
+    loop(*head, (ctrl, *run[1:]), mine)
 
 
 class _Workers:
@@ -153,7 +155,7 @@ class _Workers:
 
     def compile(self) -> None:
         args = self.ctx.arguments(0, self.shared, self.ctx.problem.workspace(), self._grad(0))
-        _compile(self.loop, args, len(self.shared.arguments(0)) + 3)
+        _compile(self.loop, args)
 
     def _body(self, i: int) -> None:
         ctx, start = self.ctx, time.thread_time()

@@ -2,7 +2,7 @@
 
 :data:`LOOPS` maps an algorithm to ``(State, loop)``: ``State(initial, threads, persistence)``
 holds what the workers share, and each thread runs ``loop(*state.arguments(i), kernel, data,
-ws, ctrl, scales, warm, eta, beta, check, t0, grad, velocity, applied, buffer, stats)`` (see
+ws, run, mine)`` (:meth:`real_exec.run_context.RunContext.arguments`;
 :mod:`real_exec.algorithms.steps` for the shared part) without the interpreter until the
 run stops or the loop needs the runner (a full buffer, the end of the warm-up).
 

@@ -13,13 +13,10 @@ from numba import njit
 from real_exec.algorithms.steps import (
     STOPPED,
     VERSION,
-    account,
     claim,
+    conclude,
     direction,
     enter,
-    finish,
-    observe,
-    record,
     step_size,
 )
 from real_exec.atomics import fetch_add, load
@@ -49,19 +46,11 @@ def hogwild_loop(
     kernel: Any,
     data: Any,
     ws: Any,
-    ctrl: Any,
-    scales: Any,
-    warm: Any,
-    eta: float,
-    beta: float,
-    check: bool,
-    origin: Any,
-    grad: Any,
-    velocity: Any,
-    applied: Any,
-    buf: Any,
-    stats: Any,
+    run: Any,
+    mine: Any,
 ) -> int:
+    ctrl, scales, _, eta, beta, _, origin = run
+    grad, velocity, _, _, _ = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
@@ -74,10 +63,7 @@ def hogwild_loop(
         axpy(params, -step, grad)
         version = fetch_add(ctrl, VERSION, 1) + 1
         t_apply = monotonic() - t0
-        account(applied, step, grad, check)
-        warmed = observe(ctrl, warm, version - 1 - read_version)
-        full = record(buf, stats, read_version, version, t_read, t_done, t_apply, 1, step, cpu)
-        status = finish(full, warmed)
+        status = conclude(run, mine, read_version, version, t_read, t_done, t_apply, 1, step, cpu)
         if status >= 0:
             return status
     return STOPPED

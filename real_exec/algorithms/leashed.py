@@ -15,13 +15,10 @@ from numba import njit
 from real_exec.algorithms.steps import (
     STOPPED,
     TABLE,
-    account,
     claim,
+    conclude,
     direction,
     enter,
-    finish,
-    observe,
-    record,
 )
 from real_exec.atomics import load
 from real_exec.native import monotonic, thread_cpu
@@ -61,19 +58,11 @@ def leashed_loop(
     kernel: Any,
     data: Any,
     ws: Any,
-    ctrl: Any,
-    scales: Any,
-    warm: Any,
-    eta: float,
-    beta: float,
-    check: bool,
-    origin: Any,
-    grad: Any,
-    velocity: Any,
-    applied: Any,
-    buf: Any,
-    stats: Any,
+    run: Any,
+    mine: Any,
 ) -> int:
+    ctrl, scales, _, eta, beta, _, origin = run
+    grad, velocity, _, _, stats = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
         t_read = monotonic() - t0
@@ -92,14 +81,7 @@ def leashed_loop(
             raise RuntimeError("Leashed-SGD vector pool exhausted")
         stats[PEAK] = max(stats[PEAK], live)
         t_apply = monotonic() - t0
-        warmed = False
-        if version > 0:
-            account(applied, step, grad, check)
-            warmed = observe(ctrl, warm, version - 1 - read_version)
-        else:
-            step = 0.0
-        full = record(buf, stats, read_version, version, t_read, t_done, t_apply, attempts, step, cpu)
-        status = finish(full, warmed)
+        status = conclude(run, mine, read_version, version, t_read, t_done, t_apply, attempts, step, cpu)
         if status >= 0:
             return status
     return STOPPED

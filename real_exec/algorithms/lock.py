@@ -14,13 +14,10 @@ from numba import njit
 from real_exec.algorithms.steps import (
     STOPPED,
     VERSION,
-    account,
     claim,
+    conclude,
     direction,
     enter,
-    finish,
-    observe,
-    record,
     step_size,
 )
 from real_exec.kernels import axpy, copy_into
@@ -55,19 +52,11 @@ def lock_loop(
     kernel: Any,
     data: Any,
     ws: Any,
-    ctrl: Any,
-    scales: Any,
-    warm: Any,
-    eta: float,
-    beta: float,
-    check: bool,
-    origin: Any,
-    grad: Any,
-    velocity: Any,
-    applied: Any,
-    buf: Any,
-    stats: Any,
+    run: Any,
+    mine: Any,
 ) -> int:
+    ctrl, scales, _, eta, beta, _, origin = run
+    grad, velocity, _, _, _ = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
         mutex_lock(mutex)
@@ -87,10 +76,7 @@ def lock_loop(
         ctrl[VERSION] = version
         mutex_unlock(mutex)
         t_apply = monotonic() - t0
-        account(applied, step, grad, check)
-        warmed = observe(ctrl, warm, tau)
-        full = record(buf, stats, read_version, version, t_read, t_done, t_apply, 1, step, cpu)
-        status = finish(full, warmed)
+        status = conclude(run, mine, read_version, version, t_read, t_done, t_apply, 1, step, cpu)
         if status >= 0:
             return status
     return STOPPED

@@ -55,6 +55,7 @@ __all__ = [
     "WARM_TAKE",
     "account",
     "claim",
+    "conclude",
     "direction",
     "enter",
     "finish",
@@ -178,6 +179,33 @@ def record(
     row[CPU] = cpu
     stats[FILL] = k + 1
     return k + 1 == n
+
+
+@njit(nogil=True, cache=True)
+def conclude(
+    run: Any,
+    mine: Any,
+    read_version: int,
+    version: int,
+    t_read: float,
+    t_done: float,
+    t_apply: float,
+    attempts: int,
+    step: float,
+    cpu: float,
+) -> int:
+    """After a publish (``version < 0``: dropped): the lost-update sum and the warm-up for
+    an applied update, the gradient's row; the status to return, or -1 to go on."""
+    ctrl, _, warm, _, _, check, _ = run
+    grad, _, applied, buf, stats = mine
+    warmed = False
+    if version > 0:
+        account(applied, step, grad, check)
+        warmed = observe(ctrl, warm, version - 1 - read_version)
+    else:
+        step = 0.0
+    full = record(buf, stats, read_version, version, t_read, t_done, t_apply, attempts, step, cpu)
+    return finish(full, warmed)
 
 
 @njit(nogil=True, cache=True)

@@ -79,19 +79,11 @@ def sync_loop(
     kernel: Any,
     data: Any,
     ws: Any,
-    ctrl: Any,
-    scales: Any,
-    warm: Any,
-    eta: float,
-    beta: float,
-    check: bool,
-    origin: Any,
-    grad: Any,
-    velocity: Any,
-    applied: Any,
-    buf: Any,
-    stats: Any,
+    run: Any,
+    mine: Any,
 ) -> int:
+    ctrl, scales, _, eta, beta, check, origin = run
+    grad, velocity, applied, buf, stats = mine
     t0 = enter(ctrl, origin)
     step = step_size(ctrl, scales, eta, 0)
     while load(ctrl, GO_ON) != 0:
