@@ -33,7 +33,14 @@ __all__ = ["RunResult", "WorkerError", "run"]
 
 
 class WorkerError(RuntimeError):
-    """A worker thread raised; the message carries its traceback."""
+    """A worker thread raised: the message is one line (``worker N failed: the exception``),
+    ``traceback`` the worker's whole traceback."""
+
+    def __init__(self, worker: int, traceback_text: str) -> None:
+        last = traceback_text.strip().splitlines()[-1] if traceback_text.strip() else "unknown error"
+        super().__init__(f"worker {worker} failed: {last}")
+        self.worker = worker
+        self.traceback = traceback_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -291,7 +298,7 @@ def run(
         stolen = stolen_fraction(ticks, core_times())
     if workers.errors:
         worker_id, tb = workers.errors[0]
-        raise WorkerError(f"worker {worker_id} failed:\n{tb}")
+        raise WorkerError(worker_id, tb)
     params = np.array(shared.final(), copy=True)
     final = (problem.evaluate_final or problem.evaluate)(params)
     monitor.finish(wall, params, final)

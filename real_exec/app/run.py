@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,8 @@ def run_command(
         result = run(config, prob)
     except WorkerError as exc:
         click.echo(f"asgd: error: {exc}", err=True)
+        if os.environ.get("ASGD_TRACEBACK"):
+            click.echo(exc.traceback, err=True)
         return 1
     payload: dict[str, Any] = result.summary()
     if out is not None:

@@ -110,7 +110,14 @@ def test_run_worker_error_exits_1_with_the_traceback(capsys, monkeypatch) -> Non
     monkeypatch.setattr(run_app, "build_problem", lambda *a, **k: broken)
     code, out, err = run(capsys, "run", *argv("--algo lock --threads 2 --problem quadratic --seconds 30"))
     assert code == 1 and out == ""
+    # One line; the traceback only when asked for (ASGD_TRACEBACK=1).
+    assert len(err.strip().splitlines()) == 1
     assert err.startswith("asgd: error: worker") and "ArithmeticError: kernel failed" in err
+    monkeypatch.setenv("ASGD_TRACEBACK", "1")
+    again = hooked_quadratic(_fail_after_20)  # its own call count, from 1
+    monkeypatch.setattr(run_app, "build_problem", lambda *a, **k: again)
+    code, out, err = run(capsys, "run", *argv("--algo lock --threads 2 --problem quadratic --seconds 30"))
+    assert code == 1 and "Traceback (most recent call last)" in err and "_fail_after_20" in err
 
 
 def test_run_a_workload_from_files_with_momentum_and_epochs(capsys, tmp_path: Path) -> None:
