@@ -76,7 +76,8 @@ class Problem:
     batch: int = 1
     evaluate_final: Callable[[npt.NDArray[Any]], dict[str, float]] | None = None
     workspace: Callable[[], tuple[Any, ...]] = _no_workspace
-    _local: threading.local = field(default_factory=threading.local, repr=False)
+    # per-thread workspaces of grad(); a copy made by dataclasses.replace gets its own
+    _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
     def grad(self, params: npt.NDArray[Any], out: npt.NDArray[Any]) -> None:
         """The kernel called from Python (with this thread's workspace, made on first use)."""

@@ -80,6 +80,12 @@ class RunContext:
         mine = (grad, self.velocity[worker], self.applied_sum(worker), rec.buffer, rec.stats)
         return (*shared.arguments(worker), problem.kernel, problem.data, ws, run, mine)
 
+    def gradient_buffer(self, worker: int, shared: Any) -> np.ndarray:
+        """Where ``worker``'s loop writes its gradients: the algorithm's own row when its
+        state has one (synchronous SGD averages them), else a new vector."""
+        own = getattr(shared, "gradient_buffer", None)
+        return own(worker) if own is not None else np.empty(self.problem.dim, dtype=self.problem.dtype)
+
     def applied_sum(self, worker: int) -> np.ndarray:
         """The worker's sum of applied steps (an empty array when updates are not checked)."""
         return self._unchecked if self.applied is None else self.applied[worker]

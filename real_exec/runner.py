@@ -156,19 +156,17 @@ class _Workers:
         self.finished = threading.Semaphore(0)
         self.threads = [threading.Thread(target=self._body, args=(i,), daemon=True) for i in range(m)]
 
-    def _grad(self, i: int) -> np.ndarray:
-        own = getattr(self.shared, "gradient_buffer", None)
-        return own(i) if own is not None else np.empty(self.ctx.problem.dim, dtype=self.ctx.problem.dtype)
-
     def compile(self) -> None:
-        args = self.ctx.arguments(0, self.shared, self.ctx.problem.workspace(), self._grad(0))
+        args = self.ctx.arguments(
+            0, self.shared, self.ctx.problem.workspace(), self.ctx.gradient_buffer(0, self.shared)
+        )
         _compile(self.loop, args)
 
     def _body(self, i: int) -> None:
         ctx, start = self.ctx, time.thread_time()
         try:
             seed_thread(int(self.seeds[i].generate_state(1)[0] % (2**31)))
-            ws, grad = ctx.problem.workspace(), self._grad(i)
+            ws, grad = ctx.problem.workspace(), ctx.gradient_buffer(i, self.shared)
             while True:
                 status = self.loop(*ctx.arguments(i, self.shared, ws, grad))
                 ctx.recorders[i].make_room()

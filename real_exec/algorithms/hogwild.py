@@ -15,13 +15,13 @@ from real_exec.algorithms.steps import (
     VERSION,
     claim,
     conclude,
-    direction,
     enter,
+    gradient,
     step_size,
 )
 from real_exec.atomics import fetch_add, load
 from real_exec.kernels import axpy
-from real_exec.native import monotonic, thread_cpu
+from real_exec.native import monotonic
 
 __all__ = ["HogwildState", "hogwild_loop"]
 
@@ -54,10 +54,7 @@ def hogwild_loop(
     t0 = enter(ctrl, origin)
     while claim(ctrl):
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
-        cpu = thread_cpu()
-        kernel(params, grad, data, ws)
-        cpu = thread_cpu() - cpu
-        direction(grad, velocity, beta)
+        cpu = gradient(kernel, data, ws, params, grad, velocity, beta)
         t_done = monotonic() - t0
         step = step_size(ctrl, scales, eta, load(ctrl, VERSION) - read_version)
         axpy(params, -step, grad)

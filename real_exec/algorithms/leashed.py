@@ -17,11 +17,11 @@ from real_exec.algorithms.steps import (
     TABLE,
     claim,
     conclude,
-    direction,
     enter,
+    gradient,
 )
 from real_exec.atomics import load
-from real_exec.native import monotonic, thread_cpu
+from real_exec.native import monotonic
 from real_exec.pool import SLOT_BITS, SLOT_MASK, hold_latest, new_pool, publish, release
 from real_exec.recorder import PEAK
 
@@ -68,10 +68,7 @@ def leashed_loop(
         t_read = monotonic() - t0
         p = hold_latest(latest, readers)
         slot, read_version = p & SLOT_MASK, p >> SLOT_BITS
-        cpu = thread_cpu()
-        kernel(vectors[slot], grad, data, ws)
-        cpu = thread_cpu() - cpu
-        direction(grad, velocity, beta)
+        cpu = gradient(kernel, data, ws, vectors[slot], grad, velocity, beta)
         release(readers, slot)
         t_done = monotonic() - t0
         version, attempts, step, live = publish(

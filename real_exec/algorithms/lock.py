@@ -16,12 +16,12 @@ from real_exec.algorithms.steps import (
     VERSION,
     claim,
     conclude,
-    direction,
     enter,
+    gradient,
     step_size,
 )
 from real_exec.kernels import axpy, copy_into
-from real_exec.native import Mutex, monotonic, mutex_lock, mutex_unlock, thread_cpu
+from real_exec.native import Mutex, monotonic, mutex_lock, mutex_unlock
 
 __all__ = ["LockState", "lock_loop"]
 
@@ -63,10 +63,7 @@ def lock_loop(
         t_read, read_version = monotonic() - t0, ctrl[VERSION]
         copy_into(local, params)
         mutex_unlock(mutex)
-        cpu = thread_cpu()
-        kernel(local, grad, data, ws)
-        cpu = thread_cpu() - cpu
-        direction(grad, velocity, beta)
+        cpu = gradient(kernel, data, ws, local, grad, velocity, beta)
         t_done = monotonic() - t0
         mutex_lock(mutex)
         tau = ctrl[VERSION] - read_version

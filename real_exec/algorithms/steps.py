@@ -19,7 +19,7 @@ from numba import njit
 
 from real_exec.atomics import fetch_add, load
 from real_exec.kernels import axpy, heavy_ball
-from real_exec.native import yield_core
+from real_exec.native import thread_cpu, yield_core
 from real_exec.recorder import (
     APPLY_VERSION,
     ATTEMPTS,
@@ -58,7 +58,7 @@ __all__ = [
     "conclude",
     "direction",
     "enter",
-    "finish",
+    "gradient",
     "observe",
     "record",
     "step_size",
@@ -125,6 +125,18 @@ def direction(grad: Any, velocity: Any, beta: float) -> None:
     """The update direction in place: heavy-ball ``v = beta v + g; g = v`` when ``beta > 0``."""
     if beta > 0.0:
         heavy_ball(velocity, grad, beta)
+
+
+@njit(nogil=True)
+def gradient(kernel: Any, data: Any, ws: Any, at: Any, grad: Any, velocity: Any, beta: float) -> float:
+    """The update direction at parameters ``at`` into ``grad`` (the problem's kernel, then
+    momentum); return the kernel's thread CPU seconds. Not cached on disk, as it takes the
+    kernel (see :mod:`real_exec.algorithms`)."""
+    cpu = thread_cpu()
+    kernel(at, grad, data, ws)
+    cpu = thread_cpu() - cpu
+    direction(grad, velocity, beta)
+    return cpu
 
 
 @njit(nogil=True, cache=True)
@@ -205,14 +217,6 @@ def conclude(
     else:
         step = 0.0
     full = record(buf, stats, read_version, version, t_read, t_done, t_apply, attempts, step, cpu)
-    return finish(full, warmed)
-
-
-@njit(nogil=True, cache=True)
-def finish(full: bool, warmed: bool) -> int:
-    """The status to return after a gradient, or -1 to go on."""
     if warmed:
         return WARMED_UP
-    if full:
-        return BUFFER_FULL
-    return -1
+    return BUFFER_FULL if full else -1

@@ -24,14 +24,14 @@ from real_exec.algorithms.steps import (
     STOPPED,
     VERSION,
     account,
-    direction,
     enter,
+    gradient,
     record,
     step_size,
 )
 from real_exec.atomics import fetch_add, load
 from real_exec.kernels import axpy
-from real_exec.native import monotonic, thread_cpu, yield_core
+from real_exec.native import monotonic, yield_core
 
 __all__ = ["SyncState", "sync_loop"]
 
@@ -88,10 +88,7 @@ def sync_loop(
     step = step_size(ctrl, scales, eta, 0)
     while load(ctrl, GO_ON) != 0:
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
-        cpu = thread_cpu()
-        kernel(params, grad, data, ws)
-        cpu = thread_cpu() - cpu
-        direction(grad, velocity, beta)
+        cpu = gradient(kernel, data, ws, params, grad, velocity, beta)
         t_done = monotonic() - t0
         generation = load(ctrl, GENERATION)
         if fetch_add(ctrl, ARRIVED, 1) == threads - 1:

@@ -66,7 +66,7 @@ def test_the_stop_flag_stops_every_worker_within_one_gradient(algo: str) -> None
     statuses: list[int] = []
 
     def body(i: int) -> None:
-        grad = shared.gradient_buffer(i) if hasattr(shared, "gradient_buffer") else np.empty(problem.dim)
+        grad = ctx.gradient_buffer(i, shared)
         statuses.append(loop(*ctx.arguments(i, shared, problem.workspace(), grad)))
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(m)]
