@@ -34,12 +34,12 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 from real_exec import RunConfig
-from real_exec.atomics import fetch_add, load
-from real_exec.data.errors import DataError
-from real_exec.kernels import axpy, seed_thread
-from real_exec.native import monotonic
-from real_exec.problems import Problem, make_problem, make_workload
-from real_exec.runner import run
+from real_exec.executor.atomics import fetch_add, load
+from real_exec.executor.data.errors import DataError
+from real_exec.executor.kernels import axpy, seed_thread
+from real_exec.executor.native import monotonic
+from real_exec.executor.problems import Problem, make_problem, make_workload
+from real_exec.executor.runner import run
 
 WORKLOADS = {
     "logreg": lambda rng: make_workload("logreg", "digits", rng, batch=32),

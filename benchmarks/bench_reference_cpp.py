@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from real_exec import RunConfig
-from real_exec.data.datasets import find_files
-from real_exec.problems import Problem, make_workload
-from real_exec.runner import run
+from real_exec.executor.data.datasets import find_files
+from real_exec.executor.problems import Problem, make_workload
+from real_exec.executor.runner import run
 
 ALGOS = {"lock": "ASYNC", "hogwild": "HOG", "leashed": "LSH"}
 ARCHS = {"mlp": ["-A", "MLP", "-L", "3", "-U", "128"], "lenet": ["-A", "LENET"]}

@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from real_exec import RunConfig
-from real_exec.problems import make_problem
-from real_exec.runner import run
+from real_exec.executor.problems import make_problem
+from real_exec.executor.runner import run
 
 
 def _torch_worker(model, x, y, seconds, counter, start_barrier, dtype_name):  # type: ignore[no-untyped-def]

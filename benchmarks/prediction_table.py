@@ -15,20 +15,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from real_exec.monitor import Target
-from real_exec.predict.forecast import (
-    Forecast,
-    calibrate_here,
-    forecast,
-    measure,
-    ratio_interval,
-    same_distribution_pvalue,
-    summarize,
-)
-from real_exec.problems import problem_from_options
+from real_exec.executor.monitor import Target
+from real_exec.executor.problems import problem_from_options
+from real_exec.study.predict.forecast import Outcomes, Trial, calibrate_here, forecast, measure
+from theory.survival import ratio_interval, same_distribution_pvalue
 
 ALGOS = ("lock", "hogwild", "leashed")
 SETUPS = ((1, 1), (2, 2), (2, 1))  # (threads, calibration threads)
@@ -82,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     problem = problem_from_options(None, "mlp", args.dataset, seed=0)
     target = Target(accuracy=args.target)
-    options = {"eta": args.eta, "target": target, "budget": args.budget, "reps": args.reps}
+    options = {"eta": args.eta, "target": target, "budget": args.budget}
     print(
         f"MLP on {args.dataset}, target test accuracy {args.target:g}, eta {args.eta:g}, budget "
         f"{args.budget:g} s, {args.reps} repetitions, checks every {args.check_every:g} s\n"
@@ -104,37 +98,34 @@ def main() -> None:
                     problem,
                     algo,
                     cal,
-                    args.eta,
-                    args.calibrate_seconds,
-                    None,
-                    threads,
-                    args.contention_seconds,
-                    args.check_every,
-                    args.lost_update_seconds,
+                    eta=args.eta,
+                    seconds=args.calibrate_seconds,
+                    predict_threads=threads,
+                    contention_seconds=args.contention_seconds,
+                    check_every=args.check_every,
+                    lost_update_seconds=args.lost_update_seconds,
                 )
                 factors.append(profile.contention_factor(threads))
                 lost.append(profile.lost_on_overlap)
-                one = options | {"reps": 1}
+                trial = Trial(algo, threads, reps=1, check_every=args.check_every, **options)
                 start = time.perf_counter()
-                f1 = forecast(
-                    problem, algo, threads, profile, seed=1000 + rep, check_every=args.check_every, **one
-                )
+                f1 = forecast(problem, replace(trial, seed=1000 + rep), profile)
                 replay += time.perf_counter() - start
-                m1 = measure(problem, algo, threads, seed=rep, check_every=args.check_every, **one)
+                m1 = measure(problem, replace(trial, seed=rep))
                 per_rep["pred"] += f1.per_rep
-                per_rep["meas"] += m1["per_rep"]
-            f = Forecast(per_rep["pred"], profile, args.budget, summarize(per_rep["pred"], args.budget))
-            m = {"per_rep": per_rep["meas"], **summarize(per_rep["meas"], args.budget)}
-            ratio = f.summary["time_to_target_median"] / m["time_to_target_median"]
-            p = same_distribution_pvalue(f.per_rep, m["per_rep"], args.budget)
-            low, high = ratio_interval(f.per_rep, m["per_rep"], args.budget)
+                per_rep["meas"] += m1.per_rep
+            f = Outcomes.of(per_rep["pred"], args.budget)
+            m = Outcomes.of(per_rep["meas"], args.budget)
+            ratio = f.summary["time_to_target_median"] / m.summary["time_to_target_median"]
+            p = same_distribution_pvalue(f.per_rep, m.per_rep, args.budget)
+            low, high = ratio_interval(f.per_rep, m.per_rep, args.budget)
             within += abs(ratio - 1) <= 0.2
             total += 1
             print(
                 f"| {algo} | {threads} | {cal} thread{'s' if cal > 1 else ''} | {_quartiles(f.summary)} | "
-                f"{_quartiles(m)} | {ratio:.2f} ({low:.2f}-{high:.2f}) | {p:.2f} | "
+                f"{_quartiles(m.summary)} | {ratio:.2f} ({low:.2f}-{high:.2f}) | {p:.2f} | "
                 f"{f.summary['reached_fraction']:.0%}, "
-                f"{m['reached_fraction']:.0%} | {_rate(f.per_rep):,.0f}, {_rate(m['per_rep']):,.0f} | "
+                f"{m.summary['reached_fraction']:.0%} | {_rate(f.per_rep):,.0f}, {_rate(m.per_rep):,.0f} | "
                 f"{_factors(factors)} | {_lost(algo, lost)} | {replay:.1f} |",
                 flush=True,
             )

@@ -6,7 +6,7 @@ Run: ``python benchmarks/self_replay.py [--algos hogwild,lock] [--reps 6] [--sec
 the MLP on ``--dataset`` (``digits`` where Debian's ``dataset-fashion-mnist`` is not
 installed, with a target it reaches) for ``--seconds``, checking its test accuracy every
 0.1 s, and replays the run's own Trace from the same initial parameters
-(:func:`real_exec.predict.replay.replay`, its own minibatches). For lock-based SGD the
+(:func:`real_exec.study.predict.replay.replay`, its own minibatches). For lock-based SGD the
 replay is the real arithmetic under that schedule, so the two counts differ by chance alone
 (minibatch order, where the accuracy crosses the target); for HOGWILD! also by what the
 replay leaves out (torn reads) and, with ``--lost-on-overlap``, what it models. Algorithms
@@ -19,12 +19,12 @@ import argparse
 
 import numpy as np
 
-from real_exec.config import RunConfig
-from real_exec.monitor import Target
-from real_exec.predict.lost_updates import overlapping_writes
-from real_exec.predict.replay import replay
-from real_exec.problems import problem_from_options
-from real_exec.runner import run
+from real_exec.executor.config import RunConfig
+from real_exec.executor.monitor import Target
+from real_exec.executor.problems import problem_from_options
+from real_exec.executor.runner import run
+from real_exec.study.predict.lost_updates import overlapping_writes
+from real_exec.study.predict.replay import replay
 
 
 def _updates_to(result, target: Target) -> float:

@@ -13,7 +13,7 @@ import argparse
 import math
 import statistics
 
-from real_exec.validate import validate
+from real_exec.study.validate import validate
 
 ALGOS = ("lock", "hogwild", "leashed")
 

@@ -17,7 +17,7 @@ def rules_figure(model: StalenessModel, title: str, path: Path, workers: int) ->
     fig = new_figure(7.0, 4.2)
     ax = fig.add_subplot()
     tau = np.arange(model.support_max(1e-3) + 1)
-    scales = {rule: make_rule(rule, model, beta=0.1, workers=workers)(tau) for rule in RULES}
+    scales = {rule: make_rule(rule, model, workers=workers)(tau) for rule in RULES}
     plot_rules(ax, tau, model.pmf(tau), scales, title=title)
     ax.set_yscale("log")
     save_figure(fig, path)
@@ -27,7 +27,7 @@ def bounds_figure(path: Path, threads: int = 4, seconds: float = 3.0) -> None:
     """Iterations to epsilon against tau_max / tau_avg for each theorem, at the mean staleness
     of a real Leashed-SGD run here; the run's own pmf as points."""
     from real_exec import RunConfig, run
-    from real_exec.problems import make_problem
+    from real_exec.executor.problems import make_problem
     from theory.bounds import all_bounds
     from theory.staleness import Empirical
 
@@ -37,7 +37,7 @@ def bounds_figure(path: Path, threads: int = 4, seconds: float = 3.0) -> None:
     ).trace
     tau = trace.staleness()
     avg = float(tau.mean())
-    common = dict(lsmooth=1.0, sigma2_=1.0, f0=10.0, eps=0.1, workers=threads)
+    common = dict(lsmooth=1.0, sigma2=1.0, f0=10.0, eps=0.1, workers=threads)
     ratios = np.unique(np.geomspace(1.0, 64.0, 25))
     curves: dict[str, list[float]] = {}
     for r in ratios:

@@ -12,18 +12,18 @@ Every public name is loaded on first use (see :mod:`theory.exports`).
 
 from theory.exports import lazy_exports
 
-#: Module (under ``real_exec``) -> the public names it defines.
+#: Module -> the public names it defines.
 _MODULES: dict[str, tuple[str, ...]] = {
-    "calibrate": ("calibrate_profile",),
-    "config": ("ALGORITHMS", "RunConfig"),
-    "machine": ("machine_info",),
-    "problems": ("PROBLEMS", "Problem", "make_problem"),
-    "runner": ("RunResult", "WorkerError", "run"),
-    "validate": ("Validation", "validate", "validate_run"),
-    "version": ("__version__",),
+    "real_exec.study.calibrate": ("calibrate_profile",),
+    "real_exec.executor.config": ("ALGORITHMS", "RunConfig"),
+    "real_exec.executor.machine": ("machine_info",),
+    "real_exec.executor.problems": ("PROBLEMS", "Problem", "make_problem"),
+    "real_exec.executor.runner": ("RunResult", "WorkerError", "run"),
+    "real_exec.study.validate": ("Validation", "validate", "validate_run"),
+    "theory.version": ("__version__",),
 }
 
 __all__ = sorted(name for names in _MODULES.values() for name in names)
 __getattr__, __dir__ = lazy_exports(
-    __name__, {name: f"real_exec.{module}" for module, names in _MODULES.items() for name in names}
+    __name__, {name: module for module, names in _MODULES.items() for name in names}
 )

@@ -6,12 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from staleness_sim.profile import HardwareProfile
+from theory.algorithms import ALGORITHMS, check_algorithm
 
 __all__ = ["ALGORITHMS", "SimConfig"]
-
-#: The synchronization mechanisms, simulated here and run for real by ``real_exec``:
-#: lock-based AsyncSGD, HOGWILD!, Leashed-SGD and synchronous SGD.
-ALGORITHMS = ("lock", "hogwild", "leashed", "sync")
 
 
 @dataclass(frozen=True)
@@ -29,8 +26,7 @@ class SimConfig:
     persistence: int | None = None
 
     def __post_init__(self) -> None:
-        if self.algo not in ALGORITHMS:
-            raise ValueError(f"algo must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
+        check_algorithm(self.algo)
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
         if not isinstance(self.gradients, int) or self.gradients < 1:

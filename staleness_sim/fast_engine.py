@@ -33,13 +33,21 @@ from staleness_sim.merge import has_simultaneous, merge_publishes, merge_publish
 from staleness_sim.result import SimResult
 from theory.trace import Trace, empty_columns
 
-__all__ = ["fast_supported", "simulate_fast"]
+__all__ = ["EVENT_LOOP", "VECTORIZED", "fast_supported", "simulate_fast"]
 
 Columns = dict[str, npt.NDArray[Any]]
 
 
+#: The algorithms the fast engine covers: vectorized (see the module docstring), or through
+#: the compiled event loop (:mod:`staleness_sim.compiled`).
+VECTORIZED = ("hogwild", "sync")
+EVENT_LOOP = ("lock", "leashed")
+
+
 def fast_supported(config: SimConfig) -> str | None:
     """``None`` if the fast engine covers ``config``, else the reason it does not."""
+    if config.algo not in VECTORIZED + EVENT_LOOP:
+        return f"the fast engine covers {', '.join(VECTORIZED + EVENT_LOOP)}, not algo {config.algo!r}"
     cores = config.profile.cores
     if cores is not None and cores < config.workers:
         return "the fast engine needs cores >= workers (it has no model of time-shared cores)"
@@ -61,12 +69,12 @@ def simulate_fast(
     reason = fast_supported(config)
     if reason is not None:
         raise ValueError(reason)
-    if config.algo in ("lock", "leashed"):
+    if config.algo in EVENT_LOOP:
         from staleness_sim.compiled.engine import simulate_compiled
 
         trace, tally, peak, mean = simulate_compiled(config, progress, keep_trace)
         return SimResult(trace, "fast", config.seed, peak, mean, tally=tally)
-    columns = _hogwild(config) if config.algo == "hogwild" else _sync(config)
+    columns = {"hogwild": _hogwild, "sync": _sync}[config.algo](config)
     n = config.gradients
     meta = config.meta() | {"engine": "fast"}
     trace = Trace.from_consistent_columns(  # versions and staleness built together (tested)

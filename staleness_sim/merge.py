@@ -23,7 +23,8 @@ from numba import njit
 
 __all__ = ["has_simultaneous", "merge_publishes", "merge_publishes_exact", "worker_clocks"]
 
-#: Segments merged side by side (4 overlapped chains ran fastest on a 2-core EPYC VM).
+#: Segments merged side by side: independent merge chains that a core's out-of-order
+#: execution overlaps (benchmarks/bench_simulator.py measures the choice).
 CHAINS = 4
 
 

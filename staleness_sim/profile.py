@@ -31,15 +31,15 @@ worker asks for the mutex to read and half after its gradient, under the GIL whe
 the copy and the update under the mutex are compiled kernels that run without the GIL.
 
 ``lost_on_overlap`` is not timing: it is the fraction of a HOGWILD! update's coordinates lost
-when its write overlaps another worker's, which the replay of ``real_exec.predict`` applies
-(the simulated schedule says which writes overlap); ``real_exec.predict.lost_updates``
+when its write overlaps another worker's, which the replay of ``real_exec.study.predict`` applies
+(the simulated schedule says which writes overlap); ``real_exec.study.predict.lost_updates``
 measures it. The simulator's timing ignores it.
 
 ``contention`` models what cores computing at the same time do to each other (shared caches,
 memory bandwidth, cores shared by hyper-threads): with ``w`` workers on ``c`` cores, every
 gradient takes ``contention[k - 1]`` times its ``compute`` draw, ``k = min(w, c)`` (the last
 entry beyond the list). Calibrated profiles express it relative to their calibration run, so
-the entry of the calibration's thread count is 1; ``real_exec.contention`` measures it.
+the entry of the calibration's thread count is 1; ``real_exec.study.contention`` measures it.
 
 Unknown keys and out-of-range values are rejected with the key's name.
 """

@@ -60,8 +60,7 @@ class SimResult:
 
     def save(self, out: str | Path) -> list[Path]:
         """Write the Trace (``trace.parquet`` + ``trace.json``) and ``staleness.png`` to ``out``."""
-        from staleness_sim.plots import plot_staleness
-        from theory.plots import new_figure, save_figure
+        from theory.plots import new_figure, plot_staleness, save_figure
 
         out = Path(out)
         files = list(self.trace.save(out / "trace"))

@@ -61,19 +61,20 @@ def sgd_under_trace(
 ) -> SGDCurve:
     """Run SGD on ``problem`` with the delays of ``trace``.
 
-    ``eta0`` defaults to ``1 / (2 L (tau_max + 1))``. Rules that need the staleness
-    distribution (``tail``, ``mindthestep``, ``fleet``) take it from the first ``warmup``
-    fraction of the updates, as TAIL-tau does in ASAP.SGD.
+    ``eta0`` defaults to ``1 / (2 L (tau_max + 1))``. ``rule`` is a name of
+    :data:`theory.stepsize.RULES`; the rules built from the staleness pmf (``tail``,
+    ``mindthestep``, ``cutoff``, and ``fleet`` for its ``m``) take it from the first
+    ``warmup`` fraction of the updates, as TAIL-tau does in ASAP.SGD.
     """
     table = trace.table
-    applied = table[~table["dropped"]].sort_values("apply_version")
+    applied = trace.applied()
     tau = applied["tau"].to_numpy(dtype=np.int64)
     if tau.size == 0:
         raise ValueError("the trace has no applied updates")
     if eta0 is None:
         eta0 = 1.0 / (2.0 * problem.lsmooth * (int(tau.max()) + 1))
     warm = tau[: max(1, int(warmup * tau.size))]
-    s = make_rule(rule, Empirical.from_samples(warm), beta=0.1)
+    s = make_rule(rule, Empirical.from_samples(warm))
     x0 = problem.x_star + rng.standard_normal(problem.dim)
     run = run_delayed_sgd(problem, x0, eta0, tau, tau.size, rng, runs=1, rule=s)
     steps = np.full(len(table), 0.0)

@@ -1,6 +1,7 @@
 """The SimPy engine: one process per worker, any algorithm, any profile.
 
-Each worker is a generator in :mod:`staleness_sim.mechanisms`; they share a
+Each worker is a generator in :mod:`staleness_sim.mechanisms` (started by its registry,
+:data:`~staleness_sim.mechanisms.MECHANISMS`); they share a
 :class:`~staleness_sim.sim_context.SimContext` (clock, versions, memory, records).
 """
 
@@ -12,14 +13,7 @@ import numpy as np
 import simpy
 
 from staleness_sim.config import SimConfig
-from staleness_sim.mechanisms import (
-    Mutex,
-    SyncBarrier,
-    hogwild_worker,
-    leashed_worker,
-    lock_worker,
-    sync_worker,
-)
+from staleness_sim.mechanisms import Mutex, start_workers
 from staleness_sim.result import SimResult
 from staleness_sim.sim_context import SimContext
 from theory.trace import Trace
@@ -34,7 +28,9 @@ def simulate_simpy(config: SimConfig, progress: Callable[[int], None] | None = N
     """
     env = simpy.Environment()
     ctx = SimContext(env, config.profile, config.workers, config.gradients, config.seed)
-    _start_workers(ctx, config)
+    if config.profile.gil:  # CPython's GIL: a released GIL can be re-taken before a waiter wakes
+        ctx.gil = Mutex(ctx, policy="barging", handoff=config.profile.gil_handoff, wakeup=False)
+    start_workers(ctx, config)
     if progress is None:
         env.run(until=ctx.done)
     else:
@@ -52,23 +48,3 @@ def _probe_interval(config: SimConfig) -> float:
     """Simulated seconds between progress reports: about 1% of the expected run."""
     mean = float(config.profile.compute.mean()) * max(1.0, max(config.profile.speed))
     return max(mean * config.gradients / config.workers / 100.0, 1e-12)
-
-
-def _start_workers(ctx: SimContext, config: SimConfig) -> None:
-    env = ctx.env
-    if config.profile.gil:  # CPython's GIL: a released GIL can be re-taken before a waiter wakes
-        ctx.gil = Mutex(ctx, policy="barging", handoff=config.profile.gil_handoff, wakeup=False)
-    if config.algo == "hogwild":
-        for i in range(config.workers):
-            env.process(hogwild_worker(ctx, i))
-    elif config.algo == "lock":
-        lock = Mutex(ctx)
-        for i in range(config.workers):
-            env.process(lock_worker(ctx, i, lock))
-    elif config.algo == "leashed":
-        for i in range(config.workers):
-            env.process(leashed_worker(ctx, i, config.persistence))
-    else:
-        barrier = SyncBarrier(env, config.workers)
-        for i in range(config.workers):
-            env.process(sync_worker(ctx, i, barrier))

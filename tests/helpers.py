@@ -17,11 +17,11 @@ import pytest
 from numba import njit, objmode
 
 from real_exec.app.main import main
-from real_exec.atomics import fetch_add
-from real_exec.data.cifar import TEST_FILE, TRAIN_FILES, write_cifar_batch
-from real_exec.data.idx import write_idx
-from real_exec.kernels import quadratic_kernel
-from real_exec.problems import Problem, make_problem
+from real_exec.executor.atomics import fetch_add
+from real_exec.executor.data.cifar import TEST_FILE, TRAIN_FILES, write_cifar_batch
+from real_exec.executor.data.idx import write_idx
+from real_exec.executor.kernels import quadratic_kernel
+from real_exec.executor.problems import Problem, make_problem
 
 #: Keys every run summary has, simulated (`asgd simulate`) or real (`asgd run`).
 SUMMARY_KEYS = {

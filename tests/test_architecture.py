@@ -88,6 +88,35 @@ def test_imports_flow_from_theory_to_staleness_sim_to_real_exec() -> None:
     assert upward == []
 
 
+def test_the_executor_imports_only_theory_and_itself() -> None:
+    # Real execution (threads, algorithms, models, data, kernels, recording) stands on theory
+    # alone; calibration, validation, prediction and experiments build on it (real_exec.study).
+    outside = [
+        f"{mod} imports {dep}"
+        for mod, deps in _graph().items()
+        if mod.startswith("real_exec.executor")
+        for dep in deps
+        if not (dep.startswith("theory") or dep.startswith("real_exec.executor"))
+    ]
+    assert outside == []
+
+
+def test_the_study_never_imports_the_application() -> None:
+    upward = [
+        f"{mod} imports {dep}"
+        for mod, deps in _graph().items()
+        if mod.startswith("real_exec.study")
+        for dep in deps
+        if dep.startswith("real_exec.app") or dep == "real_exec"
+    ]
+    assert upward == []
+
+
+def test_real_exec_is_the_executor_the_study_and_the_application() -> None:
+    top = {p.name for p in (ROOT / "real_exec").iterdir() if not p.name.startswith((".", "__"))}
+    assert top == {"executor", "study", "app"}, top
+
+
 def test_only_the_application_imports_click() -> None:
     users = [
         name
@@ -148,7 +177,7 @@ def test_the_architecture_doc_maps_every_module_and_only_existing_ones() -> None
     for path in mapped:
         assert (ROOT / path).is_file(), f"docs/architecture.md names {path}, which does not exist"
     skip = {"__init__.py", "__main__.py"}
-    listed_dirs = ("staleness_sim/mechanisms/", "real_exec/algorithms/")  # named as folders
+    listed_dirs = ("staleness_sim/mechanisms/", "real_exec/executor/algorithms/")  # named as folders
     actual = {
         str(p.relative_to(ROOT))
         for pkg in PACKAGES

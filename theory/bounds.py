@@ -348,11 +348,11 @@ def evaluate_bound(
     kind: str,
     *,
     lsmooth: float,
-    sigma2_: float,
+    sigma2: float,
     delays: DelayMoments,
     f0: float | None = None,
-    r0_: float | None = None,
-    mu_: float | None = None,
+    r0: float | None = None,
+    mu: float | None = None,
     eta0: float | None = None,
     iterations: int | None = None,
     eps: float | None = None,
@@ -378,10 +378,10 @@ def evaluate_bound(
     if reason is not None:
         raise ValueError(f"the {theorem} theorem {reason}")
     _check_positive("L", lsmooth)
-    _check_positive("sigma2", sigma2_, allow_zero=True)
+    _check_positive("sigma2", sigma2, allow_zero=True)
     _check_positive("f0", f0, allow_zero=True)
-    _check_positive("r0", r0_, allow_zero=True)
-    _check_positive("mu", mu_)
+    _check_positive("r0", r0, allow_zero=True)
+    _check_positive("mu", mu)
     _check_positive("eta", eta0)
     _check_positive("epsilon", eps)
     if iterations is not None and iterations < 1:
@@ -390,22 +390,22 @@ def evaluate_bound(
         raise ValueError("give iterations (T) or epsilon, or both")
     if "F0" in spec.params and f0 is None:
         raise ValueError(f"the {kind} bound needs f0 = f(x0) - f*")
-    if "r0" in spec.params and r0_ is None:
+    if "r0" in spec.params and r0 is None:
         raise ValueError(f"the {kind} bound needs r0 = ||x0 - x*||")
     if "mu" in spec.params:
-        if mu_ is None:
+        if mu is None:
             raise ValueError("the pl bound needs mu")
-        if mu_ > lsmooth:
-            raise ValueError(f"mu must be in (0, L={lsmooth}], got {mu_}")
+        if mu > lsmooth:
+            raise ValueError(f"mu must be in (0, L={lsmooth}], got {mu}")
     if delays.m1 <= 0:
         raise ValueError("the step-size rule has E[s] = 0 on the delay pmf")
     m_tau_ = delays.m_tau if (delays.iid or kind != "pl") else float(delays.tau_max)
     values = {
         "L": lsmooth,
-        "sigma2": sigma2_,
+        "sigma2": sigma2,
         "F0": f0 if f0 is not None else 1.0,
-        "r0": r0_ if r0_ is not None else 1.0,
-        "mu": mu_ if mu_ is not None else 1.0,
+        "r0": r0 if r0 is not None else 1.0,
+        "mu": mu if mu is not None else 1.0,
         "m1": delays.m1,
         "m2": delays.m2,
         "m_tau": m_tau_,
@@ -503,15 +503,15 @@ def all_bounds(
     kind: str,
     *,
     lsmooth: float,
-    sigma2_: float,
+    sigma2: float,
     pmf: Any = None,
     rule: StepSize | None = None,
     tau_max: int | None = None,
     tau_avg: float | None = None,
     workers: int | None = None,
     f0: float | None = None,
-    r0_: float | None = None,
-    mu_: float | None = None,
+    r0: float | None = None,
+    mu: float | None = None,
     eta0: float | None = None,
     iterations: int | None = None,
     eps: float | None = None,
@@ -535,11 +535,11 @@ def all_bounds(
                 evaluate_bound(
                     kind,
                     lsmooth=lsmooth,
-                    sigma2_=sigma2_,
+                    sigma2=sigma2,
                     delays=delays,
                     f0=f0,
-                    r0_=r0_,
-                    mu_=mu_,
+                    r0=r0,
+                    mu=mu,
                     eta0=eta0,
                     iterations=iterations,
                     eps=eps,

@@ -1,4 +1,5 @@
-"""Plots of staleness pmfs and step-size functions (matplotlib; functions take an ``ax``)."""
+"""Plots of staleness pmfs, a Trace's staleness and step-size functions (matplotlib;
+functions take an ``ax``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "plot_pmf", "plot_rules", "plot_scale", "save_figure"]
+    from theory.trace import Trace
+
+__all__ = ["new_figure", "plot_pmf", "plot_rules", "plot_scale", "plot_staleness", "save_figure"]
 
 
 def plot_scale(ax: Axes, tau: npt.ArrayLike, scale: npt.ArrayLike, label: str, **kwargs: Any) -> Axes:
@@ -30,6 +33,16 @@ def plot_pmf(ax: Axes, tau: npt.ArrayLike, pmf: npt.ArrayLike, label: str = "P(t
     ax.bar(np.asarray(tau), np.asarray(pmf), color="0.85", edgecolor="0.6", label=label)
     ax.set_xlabel("staleness tau")
     ax.set_ylabel("probability")
+    return ax
+
+
+def plot_staleness(ax: Axes, trace: Trace, label: str | None = None) -> Axes:
+    """Bar plot of the staleness pmf of ``trace``'s applied updates (simulated or real)."""
+    tau = trace.staleness()
+    counts = np.bincount(tau) if tau.size else np.zeros(1)
+    plot_pmf(ax, np.arange(counts.size), counts / max(1, tau.size), label=label or "staleness")
+    meta = trace.meta
+    ax.set_title(f"{meta.get('algorithm', '?')}, {meta.get('workers', '?')} workers: staleness pmf")
     return ax
 
 

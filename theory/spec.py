@@ -3,45 +3,44 @@
 ``SPEC`` is one of ``poisson:LAMBDA``, ``poisson:m=M`` (``LAMBDA = M - 1``),
 ``geometric:Q``, ``geometric:m=M`` (``Q = 1 - 1/M``), ``pmf:P0,P1,...`` (probabilities of
 ``tau = 0, 1, ...``) or ``empirical:FILE`` (a saved Trace or a CSV column of tau).
+:func:`make_rule` builds a rule of the registry :data:`theory.stepsize.RULES` by name.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from theory.staleness import (
     Empirical,
     Geometric,
+    PmfLike,
     Poisson,
     StalenessModel,
-    as_pmf,
     geometric_for_workers,
     poisson_for_workers,
 )
-from theory.stepsize import (
-    CdfKind,
-    StepSize,
-    constant,
-    cutoff,
-    exponential,
-    fleet,
-    inverse,
-    mindthestep,
-    tail_tau,
-)
+from theory.stepsize import RULES, RuleOptions, StepSize
 
-__all__ = ["NEEDS_PMF", "RULES", "make_rule", "needs_pmf", "parse_pmf_spec"]
+__all__ = ["RULES", "check_rule", "make_rule", "needs_pmf", "parse_pmf_spec"]
 
-RULES = ("constant", "inverse", "exponential", "fleet", "tail", "mindthestep", "cutoff")
-#: The rules built from a staleness pmf (a run takes it from its warm-up).
-NEEDS_PMF = ("tail", "mindthestep", "cutoff")
+
+def check_rule(name: str) -> str:
+    """``name`` if it is a rule of :data:`~theory.stepsize.RULES`, else ``ValueError`` naming
+    the choices.
+
+    >>> check_rule("tail")
+    'tail'
+    """
+    if name not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {name!r}")
+    return name
 
 
 def needs_pmf(name: str) -> bool:
-    """Whether rule ``name`` (one of :data:`RULES`) is built from a staleness pmf."""
-    if name not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {name!r}")
-    return name in NEEDS_PMF
+    """Whether rule ``name`` (one of :data:`~theory.stepsize.RULES`) is built from a staleness pmf."""
+    return RULES[check_rule(name)].needs_pmf
 
 
 def _number(text: str, what: str) -> float:
@@ -96,42 +95,18 @@ def parse_pmf_spec(spec: str) -> StalenessModel:
     raise ValueError(f"pmf spec kind must be poisson, geometric, pmf or empirical, got {kind!r}")
 
 
-def make_rule(
-    name: str,
-    pmf: StalenessModel | None = None,
-    *,
-    amplitude: float = 0.5,
-    momentum: float | None = None,
-    beta: float | None = None,
-    workers: int | None = None,
-    cap: float = 10.0,
-    cdf: CdfKind = "strict",
-) -> StepSize:
-    """Build rule ``name`` (one of :data:`RULES`); ``tail``, ``mindthestep`` and ``cutoff``
-    need ``pmf``.
+def make_rule(name: str, pmf: StalenessModel | PmfLike | None = None, **options: Any) -> StepSize:
+    """Build rule ``name`` of :data:`~theory.stepsize.RULES` from ``pmf`` and ``options``
+    (fields of :class:`~theory.stepsize.RuleOptions`; ``None`` keeps a field's default).
 
-    ``fleet`` takes ``workers`` or, failing that, ``round(E[tau]) + 1`` from ``pmf``.
+    ``ValueError`` naming the choices for an unknown rule, or saying that the rule needs a
+    pmf when it was given none.
+
+    >>> make_rule("inverse")([0, 3]).tolist()
+    [1.0, 0.25]
     """
-    if name == "constant":
-        return constant()
-    if name == "inverse":
-        return inverse()
-    if name == "exponential":
-        if beta is None:
-            raise ValueError("the exponential rule needs beta")
-        return exponential(beta)
-    if name == "fleet":
-        if workers is None:
-            if pmf is None:
-                raise ValueError("the fleet rule needs workers or a pmf")
-            workers = round(float(np.dot(np.arange(as_pmf(pmf).size), as_pmf(pmf)))) + 1
-        return fleet(workers=workers)
-    if name in NEEDS_PMF:
-        if pmf is None:
-            raise ValueError(f"the {name} rule needs a staleness pmf")
-        if name == "tail":
-            return tail_tau(pmf, amplitude=amplitude, cdf=cdf)
-        if name == "cutoff":
-            return cutoff(pmf)
-        return mindthestep(pmf, momentum=momentum, cap=cap)
-    raise ValueError(f"rule must be one of {', '.join(RULES)}, got {name!r}")
+    rule = RULES[check_rule(name)]
+    if rule.needs_pmf and pmf is None:
+        raise ValueError(f"the {name} rule needs a staleness pmf")
+    given = {key: value for key, value in options.items() if value is not None}
+    return rule.build(RuleOptions(pmf=pmf, **given))

@@ -3,11 +3,15 @@
 Each factory returns a pure callable ``s`` that maps an array of delays to an array of
 scale factors (the style of optax's schedules). Delays are non-negative integers; the
 callables accept any array shape and return ``float64``.
+
+:data:`RULES` is the one registry of the rules by name: what every command, the simulator's
+SGD and the real runs accept (``docs/architecture.md``, "How to add a step-size rule").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -16,7 +20,10 @@ import numpy.typing as npt
 from theory.staleness import PmfLike, as_pmf
 
 __all__ = [
+    "RULES",
     "CdfKind",
+    "Rule",
+    "RuleOptions",
     "StepSize",
     "constant",
     "cutoff",
@@ -201,3 +208,64 @@ def mindthestep(pmf: PmfLike, momentum: float | None = None, cap: float = 10.0) 
         return np.where(t < table.size, table[idx], cap)
 
     return s
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """What a rule is built from; each rule reads the fields it needs.
+
+    ``pmf``: the execution's staleness pmf (TAIL-tau, MindTheStep, cut-off; FLeet without
+    ``workers``); ``amplitude`` and ``cdf``: TAIL-tau's ``A`` and ``F``; ``momentum`` and
+    ``cap``: MindTheStep's ``K`` (``None``: from the pmf's mean) and cap; ``beta``: the
+    exponential rule's dampening; ``workers``: FLeet's ``m``.
+    """
+
+    pmf: PmfLike | None = None
+    amplitude: float = 0.5
+    cdf: CdfKind = "strict"
+    momentum: float | None = None
+    cap: float = 10.0
+    beta: float = 0.1
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule: ``build(options)`` gives its ``s(tau)``; ``needs_pmf``: it cannot be
+    built without the execution's staleness pmf (a real run takes it from its warm-up)."""
+
+    build: Callable[[RuleOptions], StepSize]
+    needs_pmf: bool
+    summary: str
+
+
+def _pmf(options: RuleOptions) -> PmfLike:
+    if options.pmf is None:
+        raise ValueError("this rule needs a staleness pmf")
+    return options.pmf
+
+
+def _fleet(options: RuleOptions) -> StepSize:
+    workers = options.workers
+    if workers is None:  # m from the pmf: round(E[tau]) + 1 workers
+        if options.pmf is None:
+            raise ValueError("the fleet rule needs workers or a pmf")
+        p = as_pmf(options.pmf)
+        workers = round(float(np.dot(np.arange(p.size), p))) + 1
+    return fleet(workers=workers)
+
+
+#: Rule name -> how it is built. The command line's names; a new rule is one entry here.
+RULES: dict[str, Rule] = {
+    "constant": Rule(lambda o: constant(), False, "s = 1 (plain AsyncSGD)"),
+    "inverse": Rule(lambda o: inverse(), False, "s = 1 / (tau + 1)"),
+    "exponential": Rule(lambda o: exponential(o.beta), False, "s = exp(-beta tau)"),
+    "fleet": Rule(_fleet, False, "FLeet: exp(-beta tau), beta from m workers"),
+    "tail": Rule(
+        lambda o: tail_tau(_pmf(o), amplitude=o.amplitude, cdf=o.cdf), True, "TAIL-tau: 1 + A (1 - 2 F(tau))"
+    ),
+    "mindthestep": Rule(
+        lambda o: mindthestep(_pmf(o), momentum=o.momentum, cap=o.cap), True, "(1 - K) K^tau / P(tau)"
+    ),
+    "cutoff": Rule(lambda o: cutoff(_pmf(o)), True, "1 if tau <= 2 E[tau], else 0"),
+}

@@ -14,14 +14,23 @@ reached the target, the quantile is infinite (the budget was too short to tell).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-__all__ = ["km_quantile", "km_summary", "logrank_pvalue", "speedup_interval"]
+__all__ = [
+    "censor",
+    "km_quantile",
+    "km_summary",
+    "logrank_pvalue",
+    "outcome_summary",
+    "ratio_interval",
+    "same_distribution_pvalue",
+    "speedup_interval",
+]
 
 
 def km_quantile(times: npt.ArrayLike, reached: npt.ArrayLike, q: float) -> float:
@@ -135,3 +144,48 @@ def _bootstrap(
         method="percentile",
         random_state=rng,
     )
+
+
+# Repetitions' outcomes: dicts with ``reached`` (bool) and ``time_to_target`` (seconds),
+# as forecasts and measurements of time to target record them.
+
+
+def censor(outcomes: Sequence[Mapping[str, Any]], budget: float) -> tuple[list[float], list[bool]]:
+    """``(times, reached)``: each outcome's time to target, or ``budget`` (censored) where the
+    target was not reached.
+
+    >>> censor([{"reached": True, "time_to_target": 1.5}, {"reached": False}], 10.0)
+    ([1.5, 10.0], [True, False])
+    """
+    times = [float(r["time_to_target"]) if r["reached"] else budget for r in outcomes]
+    return times, [bool(r["reached"]) for r in outcomes]
+
+
+def outcome_summary(outcomes: Sequence[Mapping[str, Any]], budget: float) -> dict[str, float]:
+    """Kaplan-Meier median and quartiles of the outcomes' times to target (censored at
+    ``budget``) and the fraction that reached it."""
+    times, reached = censor(outcomes, budget)
+    km = km_summary(times, reached)
+    return {
+        "time_to_target_median": km["median"],
+        "q25": km["q25"],
+        "q75": km["q75"],
+        "reached_fraction": float(np.mean(reached)),
+    }
+
+
+def same_distribution_pvalue(
+    a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], budget: float
+) -> float:
+    """Log-rank p-value that two sets of outcomes (censored at ``budget``) come from one
+    distribution of time to target (:func:`logrank_pvalue`)."""
+    return logrank_pvalue(censor(a, budget), censor(b, budget))
+
+
+def ratio_interval(
+    a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], budget: float, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Bootstrap interval of ``a``'s median time to target over ``b``'s (independent resamples
+    of both, :func:`speedup_interval`): how far the ratio moves from the spread alone."""
+    _, low, high = speedup_interval(censor(a, budget), censor(b, budget), paired=False, confidence=confidence)
+    return low, high

@@ -160,10 +160,17 @@ class Trace:
     def __len__(self) -> int:
         return len(self.table)
 
+    def applied(self) -> pd.DataFrame:
+        """The applied (not dropped) rows in publish order: by ``apply_version``, the rows of
+        one synchronous round (one version) by worker. The index is the rows' position in
+        :attr:`table`."""
+        applied = self.table[~self.table["dropped"].to_numpy(dtype=bool)]
+        order = np.lexsort((applied["worker"].to_numpy(), applied["apply_version"].to_numpy()))
+        return applied.iloc[order]
+
     def staleness(self) -> npt.NDArray[np.int64]:
         """Staleness of the applied updates, in the order they were published."""
-        applied = self.table[~self.table["dropped"]].sort_values("apply_version")
-        return applied["tau"].to_numpy(dtype=np.int64)
+        return self.applied()["tau"].to_numpy(dtype=np.int64)
 
     def save(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
         """Write ``PATH.parquet`` and ``PATH.json``; return both paths.

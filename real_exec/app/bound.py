@@ -81,7 +81,7 @@ def bound(
     if iterations is None and epsilon is None:
         raise click.UsageError("give --iterations or --epsilon (or both)")
     common: dict[str, Any] = dict(
-        lsmooth=lsmooth, sigma2_=sigma2, f0=f0, r0_=r0, mu_=mu, eta0=eta, iterations=iterations, eps=epsilon
+        lsmooth=lsmooth, sigma2=sigma2, f0=f0, r0=r0, mu=mu, eta0=eta, iterations=iterations, eps=epsilon
     )
     if every:
         results, skipped = all_bounds(

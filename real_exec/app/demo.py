@@ -31,11 +31,11 @@ import pandas as pd
 
 from real_exec.app.options import cli_errors, out_option
 from real_exec.app.report import Report, format_number
-from real_exec.config import ALGORITHMS, RunConfig
-from real_exec.predict.forecast import on_machine
-from real_exec.problems import make_problem
-from real_exec.runner import RunResult, run
-from real_exec.validate import plot_comparison, validate_run
+from real_exec.executor.config import ALGORITHMS, RunConfig
+from real_exec.executor.problems import make_problem
+from real_exec.executor.runner import RunResult, run
+from real_exec.study.predict.forecast import on_machine
+from real_exec.study.validate import plot_comparison, validate_run
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile, load_profile
@@ -126,11 +126,11 @@ baseline = {{ algo = "lock", stepsize = "constant" }}
 
 def _experiment(st: _State) -> None:
     from real_exec.app.experiment import curves_figure, describe, time_to_target_figure, write_report
-    from real_exec.data.datasets import find_files
-    from real_exec.data.errors import DataError
-    from real_exec.experiment.execute import run_experiment
-    from real_exec.experiment.spec import load_experiment
-    from real_exec.experiment.tables import runs_table, summary_table
+    from real_exec.executor.data.datasets import find_files
+    from real_exec.executor.data.errors import DataError
+    from real_exec.study.experiment.execute import run_experiment
+    from real_exec.study.experiment.spec import load_experiment
+    from real_exec.study.experiment.tables import runs_table, summary_table
 
     try:
         find_files("fashion-mnist")
@@ -250,10 +250,10 @@ def _extrapolation(st: _State) -> None:
 
 def _prediction(st: _State) -> None:
     """Time to target against workers on the server, beside this machine's measurements."""
-    from real_exec.plots import plot_scaling
-    from real_exec.predict.forecast import measure
-    from real_exec.predict.scaling import predict_scaling
-    from real_exec.problems import problem_from_options
+    from real_exec.executor.plots import plot_scaling
+    from real_exec.executor.problems import problem_from_options
+    from real_exec.study.predict.forecast import Trial, measure
+    from real_exec.study.predict.scaling import predict_scaling
 
     e = st.experiment
     exp, runs, summary = e["spec"], e["runs"], e["summary"]
@@ -281,8 +281,8 @@ def _prediction(st: _State) -> None:
     )
     predicted = pd.DataFrame(rows)
     one = measure(
-        problem, "lock", 1, eta=eta, target=exp.target, budget=exp.budget, reps=2 if st.quick else 3, seed=5
-    )
+        problem, Trial("lock", 1, eta, exp.target, exp.budget, reps=2 if st.quick else 3, seed=5)
+    ).summary
     measured = summary.rename(columns={"stepsize": "rule"}).assign(workers=2)
     sequential = pd.DataFrame(
         [{"algo": "1 thread (sequential)", "rule": r, "workers": 1, **_km(one)} for r in rules]
@@ -382,7 +382,7 @@ def _bounds(st: _State) -> None:
         pmf = Empirical.from_samples(tau)
         for rule in DEMO_RULES:
             s = None if rule == "constant" else make_rule(rule, pmf)
-            results, _ = all_bounds("nonconvex", lsmooth=1.0, sigma2_=1.0, pmf=pmf, rule=s, f0=10.0, eps=0.1)
+            results, _ = all_bounds("nonconvex", lsmooth=1.0, sigma2=1.0, pmf=pmf, rule=s, f0=10.0, eps=0.1)
             own = [r for r in results if THEOREMS[r.theorem].rule in (None, rule)]  # this rule's
             best = tightest(own)
             classic = next(r for r in own if r.theorem == "classic")
@@ -429,7 +429,7 @@ def _bounds(st: _State) -> None:
     f0 = float(problem.value(x0) - problem.f_star)
     bound = [
         evaluate_bound(
-            "pl", lsmooth=1.0, sigma2_=0.5, delays=d, f0=f0, mu_=problem.mu, eta0=eta0, iterations=int(t)
+            "pl", lsmooth=1.0, sigma2=0.5, delays=d, f0=f0, mu=problem.mu, eta0=eta0, iterations=int(t)
         ).bound
         for t in ts
     ]

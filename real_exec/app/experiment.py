@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from real_exec.app.options import cli_errors, emit, json_option, out_option
-from real_exec.experiment.execute import pending, run_experiment
-from real_exec.experiment.spec import Experiment, load_experiment
-from real_exec.experiment.tables import runs_table, summary_table
+from real_exec.study.experiment.execute import pending, run_experiment
+from real_exec.study.experiment.spec import Experiment, load_experiment
+from real_exec.study.experiment.tables import runs_table, summary_table
 
 __all__ = ["curves_figure", "describe", "experiment_command", "time_to_target_figure", "write_report"]
 
@@ -62,7 +62,7 @@ def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bo
 
 def _median_curves(ax: Any, exp: Experiment, records: dict[str, dict[str, Any]], column: str) -> None:
     """Median of each cell's runs over a common time grid, with the interquartile band."""
-    from real_exec.plots import plot_band
+    from real_exec.executor.plots import plot_band
 
     for cell, label in enumerate(exp.cell_labels()):
         curves = [rec["curve"] for spec in exp.runs if spec.cell == cell and (rec := records.get(spec.key))]

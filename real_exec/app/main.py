@@ -12,7 +12,7 @@ import sys
 import click
 
 from real_exec.app.commands import COMMANDS
-from real_exec.version import __version__
+from theory.version import __version__
 
 __all__ = ["cli", "main"]
 

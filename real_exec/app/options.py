@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from theory.stepsize import RuleOptions
+
 __all__ = [
     "NON_NEGATIVE",
     "POSITIVE",
@@ -110,7 +112,7 @@ def rule_options(func: F) -> F:
         click.option(
             "--amplitude",
             type=FiniteFloat(0.0, 1.0),
-            default=0.5,
+            default=RuleOptions.amplitude,
             show_default=True,
             help="TAIL-tau amplitude A in [0, 1].",
         ),
@@ -121,18 +123,26 @@ def rule_options(func: F) -> F:
             default=None,
             help="MindTheStep target momentum K in [0, 1) (default E[tau]/(1+E[tau])).",
         ),
-        click.option("--beta", type=NON_NEGATIVE, default=None, help="Exponential rule's beta >= 0."),
+        click.option(
+            "--beta",
+            type=NON_NEGATIVE,
+            default=RuleOptions.beta,
+            show_default=True,
+            help="Exponential rule's beta >= 0.",
+        ),
         click.option(
             "--workers",
             type=click.IntRange(min=1),
             default=None,
             help="Workers m: FLeet's tau_thr = m + 1 (default round(E[tau]) + 1); the workers bound's n.",
         ),
-        click.option("--cap", type=POSITIVE, default=10.0, show_default=True, help="MindTheStep cap > 0."),
+        click.option(
+            "--cap", type=POSITIVE, default=RuleOptions.cap, show_default=True, help="MindTheStep cap > 0."
+        ),
         click.option(
             "--cdf",
             type=click.Choice(["strict", "inclusive", "midpoint"]),
-            default="strict",
+            default=RuleOptions.cdf,
             show_default=True,
             help="TAIL-tau CDF: P(<tau), P(<=tau) or the midpoint.",
         ),

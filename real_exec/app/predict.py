@@ -9,7 +9,7 @@ import click
 
 from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option, out_option
 from real_exec.app.workload import build_problem, workload_options
-from real_exec.config import ALGORITHMS
+from real_exec.executor.config import ALGORITHMS
 from theory.spec import RULES
 
 __all__ = ["predict_command"]
@@ -84,16 +84,11 @@ def predict_command(
     """Predict the time ALGO with THREADS threads takes to a target: calibrate timing here,
     simulate the schedule, replay the training in it (HOGWILD!'s inconsistent reads are
     approximated by consistent stale ones)."""
-    from real_exec.monitor import Target
-    from real_exec.predict.forecast import (
-        calibrate_here,
-        check_interval,
-        forecast,
-        ratio_interval,
-        same_distribution_pvalue,
-    )
-    from real_exec.predict.forecast import measure as measure_here
+    from real_exec.executor.monitor import Target
+    from real_exec.study.predict.forecast import Trial, calibrate_here, check_interval, forecast
+    from real_exec.study.predict.forecast import measure as measure_here
     from staleness_sim.profile import load_profile
+    from theory.survival import ratio_interval, same_distribution_pvalue
 
     target = Target(target_accuracy, target_loss_fraction)
     problem = build_problem(seed=seed, **workload)
@@ -104,22 +99,16 @@ def predict_command(
         problem,
         algo,
         cal_threads,
-        eta,
-        calibrate_seconds,
-        machine,
-        threads,
-        contention_seconds,
-        checks,
-        lost_update_seconds,
+        eta=eta,
+        seconds=calibrate_seconds,
+        machine=machine,
+        predict_threads=threads,
+        contention_seconds=contention_seconds,
+        check_every=checks,
+        lost_update_seconds=lost_update_seconds,
     )
-    options: dict[str, Any] = {
-        "eta": eta,
-        "rule": stepsize,
-        "target": target,
-        "budget": budget_seconds,
-        "reps": reps,
-    }
-    result = forecast(problem, algo, threads, profile, seed=seed, check_every=check_every, **options)
+    trial = Trial(algo, threads, eta, target, budget_seconds, stepsize, reps, seed, check_every)
+    result = forecast(problem, trial, profile)
     predicted = {**result.summary, "per_rep": result.per_rep}
     replay_seconds = sum(r["replay_seconds"] for r in result.per_rep)
     payload: dict[str, Any] = {
@@ -145,11 +134,12 @@ def predict_command(
         )
     measured_curves: list[dict[str, Any]] = []
     if measure:
-        measured = measure_here(problem, algo, threads, seed=seed, check_every=check_every, **options)
-        measured_curves = measured.pop("curves")
-        ratio = predicted["time_to_target_median"] / measured["time_to_target_median"]
-        p_value = same_distribution_pvalue(result.per_rep, measured["per_rep"], budget_seconds)
-        low, high = ratio_interval(result.per_rep, measured["per_rep"], budget_seconds)
+        here = measure_here(problem, trial)
+        measured_curves = here.curves
+        measured = {**here.summary, "per_rep": here.per_rep}
+        ratio = result.summary["time_to_target_median"] / here.summary["time_to_target_median"]
+        p_value = same_distribution_pvalue(result.per_rep, here.per_rep, budget_seconds)
+        low, high = ratio_interval(result.per_rep, here.per_rep, budget_seconds)
         payload |= {"measured": measured, "ratio": ratio, "ratio_interval": [low, high], "logrank_p": p_value}
         lines.append(
             f"  measured median {measured['time_to_target_median']:.3g} s "
@@ -197,7 +187,7 @@ def write_report(
     import pandas as pd
 
     from real_exec.app.report import Report
-    from real_exec.plots import plot_band
+    from real_exec.executor.plots import plot_band
     from theory.plots import new_figure
 
     report = Report(out, title)

@@ -17,8 +17,8 @@ from real_exec.app.options import (
     out_option,
 )
 from real_exec.app.workload import build_problem, workload_options
-from real_exec.config import ALGORITHMS, RunConfig
-from real_exec.runner import WorkerError, run
+from real_exec.executor.config import ALGORITHMS, RunConfig
+from real_exec.executor.runner import WorkerError, run
 from theory.spec import RULES
 
 __all__ = ["run_command"]

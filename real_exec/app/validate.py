@@ -9,8 +9,8 @@ import click
 
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
 from real_exec.app.workload import build_problem, workload_options
-from real_exec.config import ALGORITHMS
-from real_exec.validate import Validation, plot_comparison, validate
+from real_exec.executor.config import ALGORITHMS
+from real_exec.study.validate import Validation, plot_comparison, validate
 from theory.compare import compare_traces
 from theory.trace import Trace
 

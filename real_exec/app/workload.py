@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import click
 
 from real_exec.app.options import apply_options
-from real_exec.data.datasets import DATASETS
-from real_exec.models.networks import INITS, MODELS
-from real_exec.problems import PROBLEMS, Problem, problem_from_options
+from real_exec.executor.data.datasets import DATASETS
+from real_exec.executor.models.networks import INITS, MODELS
+from real_exec.executor.problems import PROBLEMS, Problem, problem_from_options
 
 __all__ = ["build_problem", "workload_options"]
 
@@ -79,7 +79,7 @@ def build_problem(
     seed: int,
 ) -> Problem:
     """The problem the options of :func:`workload_options` describe, as keywords
-    (:func:`real_exec.problems.problem_from_options`)."""
+    (:func:`real_exec.executor.problems.problem_from_options`)."""
     if problem is not None and (model is not None or dataset is not None):
         raise click.UsageError("give --problem NAME or --model M --dataset D, not both")
     if problem is None and model is None and dataset is None:

@@ -78,6 +78,9 @@ def simulate_compiled(
 ) -> tuple[Trace | None, Tally | None, int, float]:
     """Simulate a lock-based or Leashed-SGD ``config``: its Trace, or without ``keep_trace``
     its tally (the other is ``None``), and the peak and time-averaged live vectors."""
+    codes = {"lock": LOCK, "leashed": LEASHED}
+    if config.algo not in codes:
+        raise ValueError(f"the compiled event loop runs {', '.join(codes)}, not algo {config.algo!r}")
     n, m, profile = config.gradients, config.workers, config.profile
     d = Durations.draw(profile, m, n, config.seed)
     rows = expected_draws(profile, m, n)
@@ -89,11 +92,11 @@ def simulate_compiled(
     tally: Tally | None = None if keep_trace else Tally()  # with a Trace, the result tallies it when asked
     step = max(1, n // 100) if progress is not None and keep_trace else n
     limit = min(n, step) if keep_trace else len(out[0])
-    g = state["g"]
+    counters = state["counters"]
     memory = np.ascontiguousarray(d.memory, dtype=np.float64)
     while True:
         status = run_loop(
-            LOCK if config.algo == "lock" else LEASHED,
+            codes[config.algo],
             profile.lock_policy == "fifo",
             float(profile.lock_handoff),
             int(config.persistence or 0),
@@ -106,10 +109,10 @@ def simulate_compiled(
             phases[2].array,
             constant,
             memory,
-            g,
-            state["gf"],
-            state["w"],
-            state["wf"],
+            counters,
+            state["clocks"],
+            state["carry"],
+            state["carry_t"],
             state["used"],
             state["node_t"],
             state["node_id"],
@@ -125,22 +128,22 @@ def simulate_compiled(
                 limit = min(n, limit + step)
             else:
                 assert tally is not None
-                _tally_rows(tally, out, int(g[POS]))
-                g[POS] = 0
+                _tally_rows(tally, out, int(counters[POS]))
+                counters[POS] = 0
             if progress is not None:
-                progress(int(g[RECORDS]))
+                progress(int(counters[RECORDS]))
             continue
         phases[status - 1].grow()  # NEED_READ, NEED_COMPUTE or NEED_PUBLISH
-    if g[DONE_EID] < 0:
+    if counters[DONE_EID] < 0:
         raise RuntimeError("the simulated workers stopped before the target (no event left)")
     if tally is not None:
-        _tally_rows(tally, out, int(g[POS]))
+        _tally_rows(tally, out, int(counters[POS]))
     trace = None
     if keep_trace:
         trace = Trace.from_consistent_columns(
             meta=config.meta() | {"engine": "fast"}, step_size=np.full(n, np.nan), **cols
         )
-    peak = int(g[PEAK])
+    peak = int(counters[PEAK])
     return trace, tally, peak, _mean_live(state)
 
 
@@ -150,6 +153,8 @@ def _tally_rows(tally: Tally, out: tuple[Any, ...], rows: int) -> None:
 
 
 def _mean_live(state: dict[str, Any]) -> float:
-    g, gf = state["g"], state["gf"]
-    live = 1 + int(g[HELD_OTHER]) + int(g[BUILDING]) + int(g[PRIVATE])
-    return time_averaged_live(float(gf[AREA]), float(gf[LAST]), float(gf[T_END]), live, int(g[PEAK]))
+    counters, clocks = state["counters"], state["clocks"]
+    live = 1 + int(counters[HELD_OTHER]) + int(counters[BUILDING]) + int(counters[PRIVATE])
+    return time_averaged_live(
+        float(clocks[AREA]), float(clocks[LAST]), float(clocks[T_END]), live, int(counters[PEAK])
+    )

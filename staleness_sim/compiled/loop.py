@@ -115,10 +115,10 @@ def run_loop(
     publish: Any,
     constant: Any,
     memory: Any,
-    g: Any,
-    gf: Any,
-    w: Any,
-    wf: Any,
+    counters: Any,
+    clocks: Any,
+    carry: Any,
+    carry_t: Any,
     used: Any,
     node_t: Any,
     node_id: Any,
@@ -139,7 +139,7 @@ def run_loop(
     (``NEED_*``, ``FULL``); call again, with what was missing, to go on. ``persistence``
     0 means unbounded; ``constant[phase]``: that phase's array has one row, read every time
     (a constant duration draws nothing)."""
-    m = w.shape[0]
+    m = carry.shape[0]
     leaves = node_t.size // 2
 
     # -- pending events -------------------------------------------------------------------
@@ -155,38 +155,38 @@ def run_loop(
             node_t[k], node_id[k], node_w[k] = t, e, win
 
     def schedule(i: int, t: float) -> None:  # worker i's next event at t, with the next id
-        node_t[leaves + i], node_id[leaves + i] = t, g[EID]
-        g[EID] += 1
-        if i != g[CUR]:  # the running worker's leaf is replayed once, when its step ends
+        node_t[leaves + i], node_id[leaves + i] = t, counters[EID]
+        counters[EID] += 1
+        if i != counters[CUR]:  # the running worker's leaf is replayed once, when its step ends
             replay(i)
 
     # -- live vectors (as SimContext counts them) -----------------------------------------
     def live() -> int:
-        return 1 + g[HELD_OTHER] + g[BUILDING] + g[PRIVATE]
+        return 1 + counters[HELD_OTHER] + counters[BUILDING] + counters[PRIVATE]
 
     def memory_changed() -> None:
-        now = gf[NOW]
-        gf[AREA] += live() * (now - gf[LAST])
-        gf[LAST] = now
+        now = clocks[NOW]
+        clocks[AREA] += live() * (now - clocks[LAST])
+        clocks[LAST] = now
 
     def memory_settled() -> None:
-        g[PEAK] = max(g[PEAK], live())
+        counters[PEAK] = max(counters[PEAK], live())
 
     def hold(version: int, delta: int) -> None:
         memory_changed()
         before = holders[version]
         holders[version] = before + delta
-        if version != g[VERSION]:
+        if version != counters[VERSION]:
             if before == 0 and delta > 0:
-                g[HELD_OTHER] += 1
+                counters[HELD_OTHER] += 1
             elif before + delta == 0:
-                g[HELD_OTHER] -= 1
+                counters[HELD_OTHER] -= 1
         memory_settled()
 
     def new_version() -> None:  # a publish succeeds; the latest version, if held, becomes another
-        if holders[g[VERSION]] > 0:
-            g[HELD_OTHER] += 1
-        g[VERSION] += 1
+        if holders[counters[VERSION]] > 0:
+            counters[HELD_OTHER] += 1
+        counters[VERSION] += 1
 
     # -- durations ------------------------------------------------------------------------
     def has_draw(phase: int, rows: int, i: int) -> bool:
@@ -200,9 +200,9 @@ def run_loop(
         return k
 
     def wait(i: int, d: float, resume: int) -> bool:  # spend d seconds, then go on at resume
-        w[i, PC] = resume
+        carry[i, PC] = resume
         if d > 0:  # a positive duration is a timeout; SimPy's workers skip zero ones
-            schedule(i, gf[NOW] + d)
+            schedule(i, clocks[NOW] + d)
             return True
         return False
 
@@ -213,80 +213,80 @@ def run_loop(
 
     # -- the mutex (lock-based) -----------------------------------------------------------
     def sleep(i: int, first: bool) -> None:  # at the back of the line, or first
-        n, head = g[SLEEP_COUNT], g[SLEEP_HEAD]
+        n, head = counters[SLEEP_COUNT], counters[SLEEP_HEAD]
         if first:
             head = head - 1 if head > 0 else m - 1
-            g[SLEEP_HEAD] = head
+            counters[SLEEP_HEAD] = head
             sleepers[head] = i
         else:
             tail = head + n
             sleepers[tail if tail < m else tail - m] = i
-        g[SLEEP_COUNT] = n + 1
+        counters[SLEEP_COUNT] = n + 1
 
     def release() -> None:  # free the mutex, wake the longest sleeper (fifo: hand it over)
-        g[OWNER] = -1
-        n = g[SLEEP_COUNT]
+        counters[OWNER] = -1
+        n = counters[SLEEP_COUNT]
         if n > 0:
-            head = g[SLEEP_HEAD]
+            head = counters[SLEEP_HEAD]
             j = sleepers[head]
-            g[SLEEP_HEAD], g[SLEEP_COUNT] = head + 1 if head + 1 < m else 0, n - 1
+            counters[SLEEP_HEAD], counters[SLEEP_COUNT] = head + 1 if head + 1 < m else 0, n - 1
             if fifo:
-                g[OWNER] = j
-            schedule(j, gf[NOW])
+                counters[OWNER] = j
+            schedule(j, clocks[NOW])
 
     # -- records --------------------------------------------------------------------------
     def record(i: int, rv: int, av: int, attempts: int) -> int:
-        if g[RECORDS] < target:
-            k = g[POS]
+        if counters[RECORDS] < target:
+            k = counters[POS]
             if k >= limit:
                 return FULL
             out_worker[k], out_rv[k], out_av[k] = i, rv, av
             out_tau[k] = av - 1 - rv if av >= 0 else -1
-            out_t_read[k], out_t_done[k], out_t_apply[k] = wf[i, T_READ], wf[i, T_DONE], gf[NOW]
+            out_t_read[k], out_t_done[k], out_t_apply[k] = carry_t[i, T_READ], carry_t[i, T_DONE], clocks[NOW]
             out_attempts[k], out_dropped[k] = attempts, av < 0
-            g[POS] = k + 1
-        g[RECORDS] += 1
-        if g[RECORDS] == target:  # SimPy schedules its "target reached" event now
-            g[DONE_EID] = g[EID]
-            g[EID] += 1
-            gf[T_END] = gf[NOW]
-        elif g[RECORDS] >= g[STOP_AFTER]:
+            counters[POS] = k + 1
+        counters[RECORDS] += 1
+        if counters[RECORDS] == target:  # SimPy schedules its "target reached" event now
+            counters[DONE_EID] = counters[EID]
+            counters[EID] += 1
+            clocks[T_END] = clocks[NOW]
+        elif counters[RECORDS] >= counters[STOP_AFTER]:
             return DONE  # zero-time loops after the target (SimPy would not stop either)
         return GO_ON
 
     # -- one worker, from its PC until it waits -------------------------------------------
     def step_lock(i: int) -> int:
-        now = gf[NOW]
+        now = clocks[NOW]
         while True:
-            pc = w[i, PC]
+            pc = carry[i, PC]
             if pc == L_ACQUIRE:
-                section = L_READ if w[i, KIND] == 0 else L_PUBLISH
-                if g[OWNER] < 0 and not (fifo and g[SLEEP_COUNT] > 0):
-                    g[OWNER] = i
-                    w[i, PC] = section
+                section = L_READ if carry[i, KIND] == 0 else L_PUBLISH
+                if counters[OWNER] < 0 and not (fifo and counters[SLEEP_COUNT] > 0):
+                    counters[OWNER] = i
+                    carry[i, PC] = section
                     if fifo:  # a ticket is taken and checked: timeout(0)
                         schedule(i, now)
                         return WAITING
                     continue
                 sleep(i, False)
-                w[i, PC] = L_WAKE
+                carry[i, PC] = L_WAKE
                 return WAITING
             if pc == L_WAKE:
                 if wait(i, handoff, L_RETRY):
                     return WAITING
                 continue
             if pc == L_RETRY:
-                if fifo or g[OWNER] < 0:  # fifo: the mutex was handed over at release
-                    g[OWNER] = i
-                    w[i, PC] = L_READ if w[i, KIND] == 0 else L_PUBLISH
+                if fifo or counters[OWNER] < 0:  # fifo: the mutex was handed over at release
+                    counters[OWNER] = i
+                    carry[i, PC] = L_READ if carry[i, KIND] == 0 else L_PUBLISH
                     continue
                 sleep(i, True)  # lost the race: first in line again
-                w[i, PC] = L_WAKE
+                carry[i, PC] = L_WAKE
                 return WAITING
             if pc == L_READ:
                 if not has_draw(READ, read.shape[0], i):
                     return NEED_READ
-                wf[i, T_READ], w[i, RV] = now, g[VERSION]
+                carry_t[i, T_READ], carry[i, RV] = now, counters[VERSION]
                 d = read[take(READ, i), i] + memory[i]
                 if wait(i, d, L_READ_DONE):
                     return WAITING
@@ -294,9 +294,9 @@ def run_loop(
             if pc == L_READ_DONE:
                 release()
                 memory_changed()
-                g[PRIVATE] += 1
+                counters[PRIVATE] += 1
                 memory_settled()
-                w[i, PC] = L_COMPUTE
+                carry[i, PC] = L_COMPUTE
                 continue
             if pc == L_COMPUTE:
                 status = compute_phase(i, L_COMPUTE_DONE)
@@ -304,8 +304,8 @@ def run_loop(
                     return status
                 continue
             if pc == L_COMPUTE_DONE:
-                wf[i, T_DONE] = now
-                w[i, KIND], w[i, PC] = 1, L_ACQUIRE
+                carry_t[i, T_DONE] = now
+                carry[i, KIND], carry[i, PC] = 1, L_ACQUIRE
                 continue
             if pc == L_PUBLISH:
                 if not has_draw(PUBLISH, publish.shape[0], i):
@@ -315,27 +315,27 @@ def run_loop(
                     return WAITING
                 continue
             if pc == L_PUBLISH_DONE:
-                g[VERSION] += 1  # no worker holds a version under the lock
+                counters[VERSION] += 1  # no worker holds a version under the lock
                 release()
                 memory_changed()
-                g[PRIVATE] -= 1
+                counters[PRIVATE] -= 1
                 memory_settled()
-                w[i, PC] = L_RECORD
+                carry[i, PC] = L_RECORD
                 continue
-            status = record(i, w[i, RV], g[VERSION], 1)  # L_RECORD
+            status = record(i, carry[i, RV], counters[VERSION], 1)  # L_RECORD
             if status != GO_ON:
                 return status
-            w[i, KIND], w[i, PC] = 0, L_ACQUIRE
+            carry[i, KIND], carry[i, PC] = 0, L_ACQUIRE
 
     def step_leashed(i: int) -> int:
-        now = gf[NOW]
+        now = clocks[NOW]
         while True:
-            pc = w[i, PC]
+            pc = carry[i, PC]
             if pc == S_READ:
                 if not has_draw(READ, read.shape[0], i):
                     return NEED_READ
-                wf[i, T_READ], w[i, RV] = now, g[VERSION]
-                hold(w[i, RV], 1)
+                carry_t[i, T_READ], carry[i, RV] = now, counters[VERSION]
+                hold(carry[i, RV], 1)
                 d = read[take(READ, i), i]
                 if wait(i, d, S_COMPUTE):
                     return WAITING
@@ -346,30 +346,30 @@ def run_loop(
                     return status
                 continue
             if pc == S_COMPUTE_DONE:
-                wf[i, T_DONE] = now
-                hold(w[i, RV], -1)
-                w[i, ATTEMPTS], w[i, PUBLISHED], w[i, PC] = 0, 0, S_ATTEMPT
+                carry_t[i, T_DONE] = now
+                hold(carry[i, RV], -1)
+                carry[i, ATTEMPTS], carry[i, PUBLISHED], carry[i, PC] = 0, 0, S_ATTEMPT
                 continue
             if pc == S_ATTEMPT:
-                if persistence > 0 and w[i, ATTEMPTS] >= persistence:
-                    w[i, PC] = S_RECORD  # dropped
+                if persistence > 0 and carry[i, ATTEMPTS] >= persistence:
+                    carry[i, PC] = S_RECORD  # dropped
                     continue
                 if not has_draw(PUBLISH, publish.shape[0], i):
                     return NEED_PUBLISH
-                w[i, ATTEMPTS] += 1
+                carry[i, ATTEMPTS] += 1
                 p = publish[take(PUBLISH, i), i]
                 outside = (1.0 - window) * p  # before the attempt reads the latest version
-                wf[i, PUB], wf[i, OUTSIDE] = p, outside
+                carry_t[i, PUB], carry_t[i, OUTSIDE] = p, outside
                 if wait(i, outside, S_BASE):
                     return WAITING
                 continue
             if pc == S_BASE:
-                w[i, BASE] = g[VERSION]
-                hold(w[i, BASE], 1)
+                carry[i, BASE] = counters[VERSION]
+                hold(carry[i, BASE], 1)
                 memory_changed()
-                g[BUILDING] += 1
+                counters[BUILDING] += 1
                 memory_settled()
-                d = wf[i, PUB] - wf[i, OUTSIDE] + memory[i]
+                d = carry_t[i, PUB] - carry_t[i, OUTSIDE] + memory[i]
                 if wait(i, d, S_BUILT):
                     return WAITING
                 continue
@@ -379,38 +379,40 @@ def run_loop(
                 continue
             if pc == S_CAS:
                 memory_changed()
-                g[BUILDING] -= 1
-                if g[VERSION] == w[i, BASE]:  # the CAS succeeds: the new vector is the latest
+                counters[BUILDING] -= 1
+                if counters[VERSION] == carry[i, BASE]:  # the CAS succeeds: the new vector is the latest
                     new_version()
-                    w[i, PUBLISHED] = 1
+                    carry[i, PUBLISHED] = 1
                 memory_settled()
-                hold(w[i, BASE], -1)
-                w[i, PC] = S_RECORD if w[i, PUBLISHED] else S_ATTEMPT
+                hold(carry[i, BASE], -1)
+                carry[i, PC] = S_RECORD if carry[i, PUBLISHED] else S_ATTEMPT
                 continue
-            av = g[VERSION] if w[i, PUBLISHED] else -1  # S_RECORD
-            status = record(i, w[i, RV], av, w[i, ATTEMPTS])
+            av = counters[VERSION] if carry[i, PUBLISHED] else -1  # S_RECORD
+            status = record(i, carry[i, RV], av, carry[i, ATTEMPTS])
             if status != GO_ON:
                 return status
-            w[i, PC] = S_READ
+            carry[i, PC] = S_READ
 
     # -- the loop ---------------------------------------------------------------------------
     while True:
-        i = g[CUR]
+        i = counters[CUR]
         if i < 0:
-            if g[STARTED] < m:
-                i = g[STARTED]
-                g[STARTED] = i + 1
+            if counters[STARTED] < m:
+                i = counters[STARTED]
+                counters[STARTED] = i + 1
             else:
                 i, t = node_w[1], node_t[1]  # the root: the earliest event
                 if t == np.inf:
                     return DONE  # no event left (the driver checks that the target was reached)
-                if g[DONE_EID] >= 0 and not (t < gf[T_END] or (t == gf[T_END] and node_id[1] < g[DONE_EID])):
+                if counters[DONE_EID] >= 0 and not (
+                    t < clocks[T_END] or (t == clocks[T_END] and node_id[1] < counters[DONE_EID])
+                ):
                     return DONE
-                gf[NOW] = t
+                clocks[NOW] = t
                 node_t[leaves + i] = np.inf  # taken (its leaf is replayed when the step ends)
-            g[CUR] = i
+            counters[CUR] = i
         status = step_lock(i) if algo == LOCK else step_leashed(i)
         if status != WAITING:
             return status
-        g[CUR] = -1
+        counters[CUR] = -1
         replay(i)  # after the leaves the step scheduled: the ancestors they share are redone

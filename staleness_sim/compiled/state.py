@@ -4,10 +4,10 @@ An event loop stops whenever it needs something from Python (more random duratio
 fresh chunk of output rows) and resumes where it stopped, so everything it knows lives in
 numpy arrays, addressed by the constants below:
 
-* ``g`` (int64): the shared counters: next event id, the worker being run, the
+* ``counters`` (int64): the shared counters: next event id, the worker being run, the
   parameter version, the mutex owner and its sleepers, the live-vector counts, rows written;
-* ``gf`` (float64): the clock, and the integral of live vectors over time;
-* ``w`` (int64, one row per worker) and ``wf`` (float64): where each worker is in its loop
+* ``clocks`` (float64): the clock, and the integral of live vectors over time;
+* ``carry`` (int64, one row per worker) and ``carry_t`` (float64): where each worker is in its loop
   (``PC``) and what it carries from one event to the next (read version, times, attempts).
 
 Live parameter vectors are counted as :class:`staleness_sim.sim_context.SimContext` counts
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-# -- g: shared counters ---------------------------------------------------------------------
+# -- counters: shared ---------------------------------------------------------------------
 EID = 0  # next event id (SimPy's scheduling order)
 CUR = 1  # the worker being run, -1 between events
 STARTED = 2  # workers started at time 0 so far (SimPy's process initialization)
@@ -40,14 +40,14 @@ DONE_EID = 13  # the id of SimPy's "target reached" event, -1 before
 STOP_AFTER = 14  # records after which the loop stops even if a worker has not yet waited
 G_SIZE = 15
 
-# -- gf: shared floats ----------------------------------------------------------------------
+# -- clocks: shared floats ----------------------------------------------------------------------
 NOW = 0
 AREA = 1  # integral of live vectors over time
 LAST = 2  # when AREA was last brought up to date
 T_END = 3  # when the target was reached
 GF_SIZE = 4
 
-# -- per worker ------------------------------------------------------------------------------
+# -- carry, carry_t: per worker -------------------------------------------------------------------------
 PC = 0  # where in its loop the worker resumes (the algorithm's state constants)
 RV = 1  # the version its gradient read
 ATTEMPTS = 2
@@ -81,14 +81,14 @@ def new_state(workers: int, gradients: int, holders: bool = True) -> dict[str, A
     """Fresh arrays for a run of ``gradients`` with ``workers`` (``holders``: count the
     workers holding each version, as Leashed-SGD needs; lock-based runs hold none)."""
     leaves = 1 << max(0, (workers - 1).bit_length())  # a power of two >= workers
-    g = np.zeros(G_SIZE, dtype=np.int64)
-    g[CUR], g[OWNER], g[PEAK], g[DONE_EID] = -1, -1, 1, -1
-    g[STOP_AFTER] = gradients + EXTRA_RECORDS * workers
+    counters = np.zeros(G_SIZE, dtype=np.int64)
+    counters[CUR], counters[OWNER], counters[PEAK], counters[DONE_EID] = -1, -1, 1, -1
+    counters[STOP_AFTER] = gradients + EXTRA_RECORDS * workers
     return {
-        "g": g,
-        "gf": np.zeros(GF_SIZE),
-        "w": np.zeros((workers, W_SIZE), dtype=np.int64),
-        "wf": np.zeros((workers, WF_SIZE)),
+        "counters": counters,
+        "clocks": np.zeros(GF_SIZE),
+        "carry": np.zeros((workers, W_SIZE), dtype=np.int64),
+        "carry_t": np.zeros((workers, WF_SIZE)),
         "used": np.zeros((3, workers), dtype=np.int64),  # durations taken per phase and worker
         # the pending events: a tournament tree, node k's winner (time inf: none) in
         # node_t[k], node_id[k], node_w[k]; 1 is the root, leaves + i worker i's leaf

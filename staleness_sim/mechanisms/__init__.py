@@ -1,4 +1,10 @@
-"""Synchronization mechanisms: one worker process per module."""
+"""Synchronization mechanisms: one worker process per module, and :data:`MECHANISMS`, the
+registry that starts an algorithm's workers in a SimPy run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from staleness_sim.mechanisms.hogwild import hogwild_worker
 from staleness_sim.mechanisms.leashed import leashed_worker
@@ -6,4 +12,57 @@ from staleness_sim.mechanisms.lock import lock_worker
 from staleness_sim.mechanisms.mutex import Mutex
 from staleness_sim.mechanisms.sync import SyncBarrier, sync_worker
 
-__all__ = ["Mutex", "SyncBarrier", "hogwild_worker", "leashed_worker", "lock_worker", "sync_worker"]
+if TYPE_CHECKING:
+    from staleness_sim.config import SimConfig
+    from staleness_sim.sim_context import SimContext
+
+__all__ = [
+    "MECHANISMS",
+    "Mutex",
+    "SyncBarrier",
+    "hogwild_worker",
+    "leashed_worker",
+    "lock_worker",
+    "start_workers",
+    "sync_worker",
+]
+
+
+def _lock(ctx: SimContext, config: SimConfig) -> None:
+    lock = Mutex(ctx)
+    for i in range(config.workers):
+        ctx.env.process(lock_worker(ctx, i, lock))
+
+
+def _hogwild(ctx: SimContext, config: SimConfig) -> None:
+    for i in range(config.workers):
+        ctx.env.process(hogwild_worker(ctx, i))
+
+
+def _leashed(ctx: SimContext, config: SimConfig) -> None:
+    for i in range(config.workers):
+        ctx.env.process(leashed_worker(ctx, i, config.persistence))
+
+
+def _sync(ctx: SimContext, config: SimConfig) -> None:
+    barrier = SyncBarrier(ctx.env, config.workers)
+    for i in range(config.workers):
+        ctx.env.process(sync_worker(ctx, i, barrier))
+
+
+#: Algorithm (:data:`theory.algorithms.ALGORITHMS`) -> what starts its workers' processes.
+MECHANISMS: dict[str, Callable[[SimContext, SimConfig], None]] = {
+    "lock": _lock,
+    "hogwild": _hogwild,
+    "leashed": _leashed,
+    "sync": _sync,
+}
+
+
+def start_workers(ctx: SimContext, config: SimConfig) -> None:
+    """Start ``config.workers`` worker processes of ``config.algo`` in ``ctx``'s environment;
+    ``ValueError`` naming the choices for an algorithm without a mechanism."""
+    start = MECHANISMS.get(config.algo)
+    if start is None:
+        raise ValueError(f"algo must be one of {', '.join(MECHANISMS)}, got {config.algo!r}")
+    start(ctx, config)

@@ -5,8 +5,8 @@ import threading
 import numpy as np
 from numba import njit
 
-from real_exec.atomics import cas, fetch_add, load
-from real_exec.pool import claim_free, hold_latest, live_count, new_pool, pack, release
+from real_exec.executor.atomics import cas, fetch_add, load
+from real_exec.executor.pool import claim_free, hold_latest, live_count, new_pool, pack, release
 
 
 def test_cas_semantics() -> None:

@@ -15,8 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numba import njit, objmode
 
-from real_exec.contention import contention_ladder, interpolate_contention, measure_contention, relative_to
-from real_exec.problems import make_problem
+from real_exec.executor.problems import make_problem
+from real_exec.study.contention import (
+    contention_ladder,
+    interpolate_contention,
+    measure_contention,
+    relative_to,
+)
 
 
 @given(st.integers(1, 512))

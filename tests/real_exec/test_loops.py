@@ -14,14 +14,14 @@ import pytest
 from numba import njit
 
 from real_exec import RunConfig
-from real_exec.algorithms import LOOPS
-from real_exec.algorithms.steps import STOP, STOPPED
-from real_exec.atomics import fetch_add
-from real_exec.kernels import quadratic_kernel
-from real_exec.native import Mutex, monotonic, mutex_lock, mutex_unlock, now, thread_cpu
-from real_exec.problems import Problem, make_problem
-from real_exec.run_context import RunContext
-from real_exec.runner import run
+from real_exec.executor.algorithms import LOOPS
+from real_exec.executor.algorithms.steps import STOP, STOPPED
+from real_exec.executor.atomics import fetch_add
+from real_exec.executor.kernels import quadratic_kernel
+from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock, now, thread_cpu
+from real_exec.executor.problems import Problem, make_problem
+from real_exec.executor.run_context import RunContext
+from real_exec.executor.runner import run
 
 ALGOS = ["lock", "hogwild", "leashed", "sync"]
 
@@ -143,7 +143,7 @@ import numpy as np
 from dataclasses import replace
 from numba import njit
 from real_exec import RunConfig, make_problem, run
-from real_exec.kernels import quadratic_kernel
+from real_exec.executor.kernels import quadratic_kernel
 
 @njit(nogil=True)
 def script_kernel(p, out, data, ws):  # a kernel only this script defines

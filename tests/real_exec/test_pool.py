@@ -8,7 +8,19 @@ import threading
 import numpy as np
 import pytest
 
-from real_exec.pool import SLOT_BITS, SLOT_MASK, hold_latest, live_count, new_pool, pack, publish, release
+import real_exec.executor.pool as pool
+from real_exec.executor.pool import (
+    SLOT_BITS,
+    SLOT_MASK,
+    build,
+    hold_latest,
+    install,
+    live_count,
+    new_pool,
+    pack,
+    publish,
+    release,
+)
 
 ONES = np.ones(4)
 
@@ -46,6 +58,42 @@ def test_an_exhausted_pool_returns_minus_two_and_releases_what_it_held() -> None
     assert (version, attempts) == (-2, 1)
     assert readers.tolist() == [0, 1] and state.tolist() == [1, 0]  # the base hold was released
     assert int(latest[0]) == pack(0, 0) and np.array_equal(vectors[0], np.zeros(4))
+
+
+def test_a_failed_cas_frees_the_slot_it_built_and_leaves_the_other_version() -> None:
+    # Attempt A builds on version 0; B publishes version 1 meanwhile; A's CAS must then fail.
+    vectors, state, readers, latest = _pool(4)
+    base, new, step = build(vectors, state, readers, latest, -ONES, 0, ONES, 0.5)
+    assert base == pack(0, 0) and new > 0 and step == 0.5 and state[new] == 1 and readers.sum() == 0
+    version, _, _, _ = publish(vectors, state, readers, latest, -2 * ONES, 0, ONES, 1.0, 0)
+    assert version == 1
+    b_slot = int(latest[0]) & SLOT_MASK
+    assert not install(state, latest, base, new)
+    assert int(latest[0]) == pack(1, b_slot) and np.array_equal(vectors[b_slot], 2 * ONES)  # B's
+    assert state[new] == 0 and readers.sum() == 0  # A's slot is free again, nothing held
+    assert state.tolist() == [1 if s == b_slot else 0 for s in range(4)]
+    assert live_count(state, readers) == 1
+
+
+def test_a_gradient_is_dropped_at_the_persistence_bound(monkeypatch) -> None:
+    vectors, state, readers, latest = _pool(5)
+    failed = []
+
+    def loses(state_, latest_, base, new):  # type: ignore[no-untyped-def]
+        # A rival publishes first (the pointer moves on), so this attempt's CAS fails.
+        latest_[0] = pack((int(latest_[0]) >> SLOT_BITS) + 1, int(latest_[0]) & SLOT_MASK)
+        ok = install(state_, latest_, base, new)
+        failed.append(not ok)
+        return ok
+
+    monkeypatch.setattr(pool, "install", loses)
+    version, attempts, step, _ = pool.publish.py_func(
+        vectors, state, readers, latest, -ONES, 0, np.array([1.0, 0.5, 0.25, 0.125]), 1.0, 3
+    )
+    assert (version, attempts) == (-1, 3) and failed == [True, True, True]
+    assert step == 0.25  # the last attempt built on version 2 (tau = 2)
+    assert int(latest[0]) >> SLOT_BITS == 3  # the rivals' versions stand; nothing of this gradient
+    assert readers.sum() == 0 and state.tolist() == [1, 0, 0, 0, 0]  # every slot built was freed
 
 
 def test_hold_latest_counts_a_reader_until_release() -> None:

@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import real_exec.stolen_time as stolen_time
-from real_exec.stolen_time import core_times, stolen_fraction
+import real_exec.executor.stolen_time as stolen_time
+from real_exec.executor.stolen_time import core_times, stolen_fraction
 
 # /proc/stat's layout (proc(5)): the "cpu" line sums the per-CPU lines; fields user, nice,
 # system, idle, iowait, irq, softirq, steal, guest, guest_nice (guest time is already in user).

@@ -1,4 +1,9 @@
-"""Exact cases and invariants of the SimPy engine."""
+"""Exact cases and invariants of the simulator, on both engines.
+
+The exact cases run on the SimPy engine and on the fast engine (the ``engine`` fixture);
+the cases the fast engine does not cover (time-shared cores, the interpreter lock, the
+mutex's own errors) run where ``auto`` sends them, on SimPy.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,20 @@ from hypothesis import strategies as st
 
 from staleness_sim import ALGORITHMS, SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
+from staleness_sim.result import SimResult
 from staleness_sim.timing import parse_timing
 from theory.fitting import total_variation
 from theory.staleness import Empirical, Geometric
+
+
+@pytest.fixture(params=["simpy", "fast"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each exact case on each engine."""
+    return str(request.param)
+
+
+def simulate_on(engine: str, config: SimConfig) -> SimResult:
+    return simulate(config, engine)
 
 
 def profile(**kw: object) -> HardwareProfile:
@@ -21,77 +37,79 @@ def profile(**kw: object) -> HardwareProfile:
 
 
 @pytest.mark.parametrize("workers", [2, 4, 8])
-def test_hogwild_with_exponential_compute_has_geometric_staleness(workers: int) -> None:
+def test_hogwild_with_exponential_compute_has_geometric_staleness(workers: int, engine: str) -> None:
     # Exact result: during one exp(1) gradient the other m - 1 workers finish at rate m - 1,
     # so tau ~ Geometric(q = 1 - 1/m). With 100k gradients the sampling error of the pmf
     # has TV of order sqrt(support / n) / 2 ~ 0.01 (autocorrelated samples: allow 0.02).
-    result = simulate(SimConfig("hogwild", workers, profile(compute="expon:scale=1"), 100_000, seed=1))
+    result = simulate_on(
+        engine, SimConfig("hogwild", workers, profile(compute="expon:scale=1"), 100_000, seed=1)
+    )
     tau = result.trace.staleness()
     assert total_variation(Empirical.from_samples(tau), Geometric(1 - 1 / workers)) < 0.02
     assert tau.mean() == pytest.approx(workers - 1, rel=0.03)
 
 
 @pytest.mark.parametrize("algo", ["hogwild", "leashed"])
-def test_constant_compute_gives_tau_m_minus_1_after_warm_up(algo: str) -> None:
+def test_constant_compute_gives_tau_m_minus_1_after_warm_up(algo: str, engine: str) -> None:
     m = 6
-    tau = simulate(SimConfig(algo, m, profile(compute="const:1"), 600, seed=0)).trace.staleness()
+    tau = simulate_on(engine, SimConfig(algo, m, profile(compute="const:1"), 600, seed=0)).trace.staleness()
     assert tau[:m].tolist() == list(range(m))
     assert np.all(tau[m:] == m - 1)
 
 
-def test_constant_compute_under_a_fifo_lock_cycles_through_0_to_m_minus_1() -> None:
+def test_constant_compute_under_a_fifo_lock_cycles_through_0_to_m_minus_1(engine: str) -> None:
     # A FIFO lock: the m publishes of a round queue ahead of the next round's reads, so
     # every round reads the same version and the staleness cycles 0, 1, ..., m - 1.
     m = 6
     fifo = profile(compute="const:1", lock_policy="fifo")
-    tau = simulate(SimConfig("lock", m, fifo, 600, seed=0)).trace.staleness()
+    tau = simulate_on(engine, SimConfig("lock", m, fifo, 600, seed=0)).trace.staleness()
     assert np.array_equal(tau, np.tile(np.arange(m), 100))
 
 
-def test_constant_compute_under_a_barging_lock_settles_out_of_step() -> None:
+def test_constant_compute_under_a_barging_lock_settles_out_of_step(engine: str) -> None:
     # A barging lock (the default): a worker that has just published reads at once, so the
     # workers stay out of step as HOGWILD!'s do: tau = m - 1 after the first round.
     m = 6
-    tau = simulate(SimConfig("lock", m, profile(compute="const:1"), 600, seed=0)).trace.staleness()
+    tau = simulate_on(engine, SimConfig("lock", m, profile(compute="const:1"), 600, seed=0)).trace.staleness()
     assert tau[:m].tolist() == list(range(m)) and np.all(tau[m:] == m - 1)
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("barging", 10.0), ("fifo", 16 / 2.6)])
 def test_sixteen_workers_saturate_a_barging_lock_but_convoy_behind_a_fifo_one(
-    policy: str, expected: float
+    policy: str, expected: float, engine: str
 ) -> None:
     # Compute 1, publish 0.1, read 0: the lock's capacity is 1 / 0.1 = 10 updates per unit
     # time and 16 workers ask for 1.6 units of it per 1.1. Barging keeps it busy (10); FIFO
     # makes a convoy whose rounds are 16 publishes plus one idle compute time: 16 / 2.6.
     lock = profile(compute="const:1", publish="const:0.1", lock_policy=policy)
-    rate = simulate(SimConfig("lock", 16, lock, 20_000, seed=0)).summary()["throughput"]
+    rate = simulate_on(engine, SimConfig("lock", 16, lock, 20_000, seed=0)).summary()["throughput"]
     assert rate == pytest.approx(expected, rel=0.03 if policy == "barging" else 1e-6)
 
 
-def test_waking_a_sleeper_costs_the_hand_off_on_a_saturated_barging_lock() -> None:
+def test_waking_a_sleeper_costs_the_hand_off_on_a_saturated_barging_lock(engine: str) -> None:
     # Every publish is followed by the publisher's own barging read (zero length) and then by
     # a sleeper that takes lock_handoff to wake: the lock idles h per update, 1 / (0.1 + h).
     lock = profile(compute="const:1", publish="const:0.1", lock_handoff=0.01)
-    rate = simulate(SimConfig("lock", 16, lock, 20_000, seed=0)).summary()["throughput"]
+    rate = simulate_on(engine, SimConfig("lock", 16, lock, 20_000, seed=0)).summary()["throughput"]
     assert rate == pytest.approx(1 / 0.11, rel=0.01)
 
 
-def test_fifo_lock_saturates_at_one_over_the_apply_cost() -> None:
+def test_fifo_lock_saturates_at_one_over_the_apply_cost(engine: str) -> None:
     # Apply cost c = 1 under the lock, gradients 0.1 off it. With a FIFO lock a round is
     # m applies plus one gradient time in which the lock idles: m / (m c + 0.1) -> 1/c.
     rates = {}
     for m in (8, 64):
         fifo = profile(compute="const:0.1", publish="const:1", lock_policy="fifo")
-        rates[m] = simulate(SimConfig("lock", m, fifo, 50 * m)).summary()["throughput"]
+        rates[m] = simulate_on(engine, SimConfig("lock", m, fifo, 50 * m)).summary()["throughput"]
         assert rates[m] == pytest.approx(m / (m * 1.0 + 0.1), rel=1e-9)
     # ... which approaches the lock's capacity 1/c = 1 from below as workers are added.
     assert rates[8] < rates[64] < 1.0 and rates[64] == pytest.approx(1.0, rel=0.002)
     # One worker never waits: 1 / (compute + apply), under either policy.
     for policy in ("barging", "fifo"):
         alone = profile(compute="const:1", publish="const:0.1", lock_policy=policy)
-        assert simulate(SimConfig("lock", 1, alone, 2000)).summary()["throughput"] == pytest.approx(
-            1 / 1.1, rel=1e-9
-        )
+        assert simulate_on(engine, SimConfig("lock", 1, alone, 2000)).summary()[
+            "throughput"
+        ] == pytest.approx(1 / 1.1, rel=1e-9)
 
 
 def test_a_mutex_released_by_a_worker_that_does_not_hold_it_is_an_error() -> None:
@@ -125,18 +143,18 @@ def _cas_failure_rate(workers: int, publish: str) -> float:
     return s["cas_failures"] / s["gradients"]
 
 
-def test_leashed_cas_failures_grow_with_workers_and_publish_cost() -> None:
+def test_leashed_cas_failures_grow_with_workers_and_publish_cost(engine: str) -> None:
     by_workers = [_cas_failure_rate(m, "const:0.05") for m in (2, 4, 8, 16)]
     assert by_workers == sorted(by_workers) and by_workers[0] < by_workers[-1] / 4
     by_cost = [_cas_failure_rate(8, f"const:{c}") for c in (0.01, 0.05, 0.2)]
     assert by_cost == sorted(by_cost) and by_cost[0] < by_cost[-1] / 4
 
 
-def test_persistence_bounds_attempts_and_drops_are_counted() -> None:
+def test_persistence_bounds_attempts_and_drops_are_counted(engine: str) -> None:
     config = SimConfig(
         "leashed", 8, profile(compute="expon:scale=1", publish="const:0.2"), 5000, seed=4, persistence=2
     )
-    result = simulate(config)
+    result = simulate_on(engine, config)
     table = result.trace.table
     assert table["attempts"].max() == 2
     assert result.summary()["dropped"] == int(table["dropped"].sum()) > 0
@@ -179,21 +197,24 @@ def test_trace_invariants_and_memory_bound(algo, workers, cores, publish, persis
 
 
 @pytest.mark.parametrize("algo", ALGORITHMS)
-def test_same_seed_same_trace_bit_for_bit(algo: str) -> None:
-    p = profile(compute="gamma:a=2,scale=0.5", publish="expon:scale=0.05", cores=3)
-    a = simulate(SimConfig(algo, 5, p, 2000, seed=9)).trace.table
-    b = simulate(SimConfig(algo, 5, p, 2000, seed=9)).trace.table
-    c = simulate(SimConfig(algo, 5, p, 2000, seed=10)).trace.table
+def test_same_seed_same_trace_bit_for_bit(algo: str, engine: str) -> None:
+    cores = 3 if engine == "simpy" else 5  # the fast engine has no time-shared cores
+    p = profile(compute="gamma:a=2,scale=0.5", publish="expon:scale=0.05", cores=cores)
+    a = simulate_on(engine, SimConfig(algo, 5, p, 2000, seed=9)).trace.table
+    b = simulate_on(engine, SimConfig(algo, 5, p, 2000, seed=9)).trace.table
+    c = simulate_on(engine, SimConfig(algo, 5, p, 2000, seed=10)).trace.table
     assert a.equals(b) and not a.equals(c)
 
 
-def test_stragglers_publish_less_and_numa_slows_remote_workers() -> None:
+def test_stragglers_publish_less_and_numa_slows_remote_workers(engine: str) -> None:
     # Worker 1 is 3x slower: it computes a quarter of the gradients of 2 workers.
-    result = simulate(SimConfig("hogwild", 2, profile(compute="expon:scale=1", speed=(1.0, 3.0)), 8000))
+    result = simulate_on(
+        engine, SimConfig("hogwild", 2, profile(compute="expon:scale=1", speed=(1.0, 3.0)), 8000)
+    )
     share = (result.trace.table["worker"] == 1).mean()
     assert share == pytest.approx(0.25, abs=0.02)
     numa = profile(compute="const:1", publish="const:1", sockets=2, cores=2, numa_penalty=2.0)
-    t = simulate(SimConfig("hogwild", 2, numa, 400)).trace.table
+    t = simulate_on(engine, SimConfig("hogwild", 2, numa, 400)).trace.table
     assert (t["worker"] == 0).sum() == pytest.approx(1.5 * (t["worker"] == 1).sum(), rel=0.02)
 
 

@@ -59,7 +59,7 @@ def test_bounds_hold_on_random_quadratics(quadratic_seed: int) -> None:
             moments = delay_moments(pmf=pmf, rule=s)
             eta0 = BOUNDS["convex"].step_limit(problem.lsmooth, moments)  # the strictest limit
             run = run_delayed_sgd(problem, x0, eta0, pmf, ITERATIONS, rng, runs=RUNS, rule=s)
-            common = dict(lsmooth=problem.lsmooth, sigma2_=problem.sigma2, delays=moments)
+            common = dict(lsmooth=problem.lsmooth, sigma2=problem.sigma2, delays=moments)
             common |= dict(eta0=eta0, iterations=ITERATIONS)
             measured = {
                 "nonconvex": run.grad_sq.mean(axis=1),
@@ -68,8 +68,8 @@ def test_bounds_hold_on_random_quadratics(quadratic_seed: int) -> None:
             }
             bounds = {
                 "nonconvex": evaluate_bound("nonconvex", f0=f0, **common).bound,
-                "convex": evaluate_bound("convex", r0_=r0, **common).bound,
-                "pl": evaluate_bound("pl", f0=f0, mu_=problem.mu, **common).bound,
+                "convex": evaluate_bound("convex", r0=r0, **common).bound,
+                "pl": evaluate_bound("pl", f0=f0, mu=problem.mu, **common).bound,
             }
             for kind, values in measured.items():
                 mean, se = _mean_and_se(values)
@@ -91,11 +91,11 @@ def test_every_theorem_holds_at_its_largest_step(kind: str, quadratic_seed: int)
     x0 = problem.x_star + rng.uniform(0.5, 2.0)
     start = {
         "f0": float(problem.value(x0) - problem.f_star),
-        "r0_": float(np.linalg.norm(x0 - problem.x_star)),
+        "r0": float(np.linalg.norm(x0 - problem.x_star)),
     }
     for delay_name, pmf in DELAYS.items():
         workers = int(pmf.probs.size)  # i.i.d. delays <= tau_max: at most tau_max + 1 in flight
-        common = dict(lsmooth=lsmooth, sigma2_=1.0, iterations=ITERATIONS, **start)
+        common = dict(lsmooth=lsmooth, sigma2=1.0, iterations=ITERATIONS, **start)
         results, _ = all_bounds(kind, pmf=pmf, workers=workers, **common)
         assert {r.theorem for r in results} == set(THEOREMS)
         for r in results:
@@ -126,7 +126,7 @@ def _tight_case(pmf: list[float], theorem: str) -> tuple[float, float, float]:
         problem, problem.x_star.copy(), eta0, delays, 3000, np.random.default_rng(2), runs=200
     )
     r = evaluate_bound(
-        "nonconvex", lsmooth=1.0, sigma2_=1.0, delays=d, f0=0.0, eta0=eta0, iterations=3000, theorem=theorem
+        "nonconvex", lsmooth=1.0, sigma2=1.0, delays=d, f0=0.0, eta0=eta0, iterations=3000, theorem=theorem
     )
     without_delay = BOUNDS["nonconvex"].floor(
         {"L": 1.0, "sigma2": 1.0, "eta": eta0, "m1": d.m1, "m2": d.m2, "m_tau": 0.0}
@@ -154,7 +154,7 @@ def test_the_classic_bound_needs_its_constants() -> None:
 @pytest.mark.parametrize("kind", list(BOUNDS))
 def test_iterations_to_epsilon_is_the_first_t_below_epsilon(kind: str) -> None:
     moments = delay_moments(pmf=Poisson(4.0), rule=inverse())
-    args = dict(lsmooth=2.0, sigma2_=0.5, delays=moments, f0=3.0, r0_=2.0, mu_=0.1, eps=0.05)
+    args = dict(lsmooth=2.0, sigma2=0.5, delays=moments, f0=3.0, r0=2.0, mu=0.1, eps=0.05)
     result = evaluate_bound(kind, **args)
     n = int(result.iterations_to_epsilon)
     at = evaluate_bound(kind, **args | {"eps": None}, eta0=result.eta, iterations=n).bound
@@ -203,13 +203,13 @@ def test_bounds_evaluate_to_the_documented_formulas(kind: str) -> None:
 def test_step_above_the_limit_is_rejected_and_the_chosen_step_is_allowed() -> None:
     moments = delay_moments(tau_max=9, tau_avg=4.0)
     with pytest.raises(ValueError, match=r"eta 0\.1 is above"):
-        evaluate_bound("nonconvex", lsmooth=1.0, sigma2_=1.0, delays=moments, f0=1.0, eta0=0.1, iterations=10)
-    chosen = evaluate_bound("nonconvex", lsmooth=1.0, sigma2_=1.0, delays=moments, f0=1.0, eps=0.5)
+        evaluate_bound("nonconvex", lsmooth=1.0, sigma2=1.0, delays=moments, f0=1.0, eta0=0.1, iterations=10)
+    chosen = evaluate_bound("nonconvex", lsmooth=1.0, sigma2=1.0, delays=moments, f0=1.0, eps=0.5)
     assert chosen.eta_chosen and 0 < chosen.eta <= chosen.eta_max == pytest.approx(1 / 20)
     # No allowed step beats the chosen one by more than rounding of the optimizer.
     for eta in np.linspace(chosen.eta_max / 50, chosen.eta_max, 50):
         other = evaluate_bound(
-            "nonconvex", lsmooth=1.0, sigma2_=1.0, delays=moments, f0=1.0, eps=0.5, eta0=eta
+            "nonconvex", lsmooth=1.0, sigma2=1.0, delays=moments, f0=1.0, eps=0.5, eta0=eta
         )
         assert other.iterations_to_epsilon >= chosen.iterations_to_epsilon - 1
 
@@ -218,7 +218,7 @@ def test_average_delay_lowers_the_floor_and_adaptive_steps_need_a_pmf() -> None:
     a = evaluate_bound(
         "nonconvex",
         lsmooth=1.0,
-        sigma2_=1.0,
+        sigma2=1.0,
         delays=delay_moments(tau_max=20),
         f0=1.0,
         eta0=0.01,
@@ -227,7 +227,7 @@ def test_average_delay_lowers_the_floor_and_adaptive_steps_need_a_pmf() -> None:
     b = evaluate_bound(
         "nonconvex",
         lsmooth=1.0,
-        sigma2_=1.0,
+        sigma2=1.0,
         delays=delay_moments(tau_max=20, tau_avg=2.0),
         f0=1.0,
         eta0=0.01,
@@ -242,5 +242,5 @@ def test_average_delay_lowers_the_floor_and_adaptive_steps_need_a_pmf() -> None:
 
 def test_unreachable_epsilon_reports_infinity() -> None:
     moments = delay_moments(tau_max=0)
-    r = evaluate_bound("nonconvex", lsmooth=1.0, sigma2_=100.0, delays=moments, f0=1.0, eta0=0.5, eps=1.0)
+    r = evaluate_bound("nonconvex", lsmooth=1.0, sigma2=100.0, delays=moments, f0=1.0, eta0=0.5, eps=1.0)
     assert math.isinf(r.iterations_to_epsilon) and r.floor >= 1.0

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from real_exec.data.cifar import RECORD, read_cifar_batch, write_cifar_batch
-from real_exec.data.datasets import DEBIAN_FASHION_MNIST, find_files, load_dataset
-from real_exec.data.errors import DataError
-from real_exec.data.idx import read_idx, write_idx
+from real_exec.executor.data.cifar import RECORD, read_cifar_batch, write_cifar_batch
+from real_exec.executor.data.datasets import DEBIAN_FASHION_MNIST, find_files, load_dataset
+from real_exec.executor.data.errors import DataError
+from real_exec.executor.data.idx import read_idx, write_idx
 from tests.helpers import write_cifar, write_mnist
 
 RNG = np.random.default_rng(0)
@@ -61,7 +61,7 @@ def test_missing_data_names_the_set_where_it_looked_and_how_to_get_it(tmp_path: 
     message = str(info.value)
     assert "\n" not in message and message.startswith("mnist not found")
     assert str(tmp_path / "nope") in message and str(tmp_path / "nothing" / "mnist") in message
-    import real_exec.data.datasets as datasets
+    import real_exec.executor.data.datasets as datasets
 
     monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist") as info:

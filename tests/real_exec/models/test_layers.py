@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from real_exec.models.layers import net_loss_acc, net_loss_grad
-from real_exec.models.networks import build_network
+from real_exec.executor.models.layers import net_loss_acc, net_loss_grad
+from real_exec.executor.models.networks import build_network
 
 
-def _check(model: str, shape: tuple[int, int, int], hidden: tuple[int, ...] = (7,), batch: int = 3) -> None:
-    # Central differences with h = 1e-5 have truncation error O(h^2 f''') ~ 1e-10 and rounding
-    # error ~ 1e-16 / h ~ 1e-11 on losses of order 1: a relative error of 1e-6 between the
-    # analytic and the numeric gradient is far above both and far below any real bug (a wrong
-    # index or a missing term gives errors of order 1). He initialization keeps every layer's
-    # activations of order 1, so that no ReLU sits within h of its kink for long.
+def _case(
+    model: str, shape: tuple[int, int, int], hidden: tuple[int, ...] = (7,), batch: int = 3
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """A network, parameters and a minibatch. He initialization keeps every layer's
+    activations of order 1, so that no ReLU sits within h of its kink for long."""
     rng = np.random.default_rng(3)
     net = build_network(model, shape, classes=5, hidden=hidden)
     params = net.init(rng, "he") + 0.01 * rng.standard_normal(net.dim)
     x = rng.standard_normal((batch, int(np.prod(shape))))
-    y = rng.integers(0, 5, batch)
-    grad = np.zeros(net.dim)
-    loss = net_loss_grad(params, grad, x, y, net.table)
-    assert loss == pytest.approx(net_loss_acc(params, x, y, net.table, 2)[0], rel=1e-12)
+    return net, params, x, rng.integers(0, 5, batch)
+
+
+def _gradient_error(net: Any, params: np.ndarray, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> float:
+    """The largest error of ``grad`` against central differences, relative to the largest
+    numeric entry. Central differences with h = 1e-5 have truncation error O(h^2 f3) ~ 1e-10
+    (f3: the third derivative) and rounding error ~ 1e-16 / h ~ 1e-11 on losses of order 1: a
+    relative error of 1e-6 is far above both and far below any real bug (a wrong index or a
+    missing term gives errors of order 1)."""
     h = 1e-5
     numeric = np.empty(net.dim)
     probe = np.zeros(net.dim)
@@ -33,8 +39,31 @@ def _check(model: str, shape: tuple[int, int, int], hidden: tuple[int, ...] = (7
         p[i] -= 2 * h
         down = net_loss_grad(p, probe, x, y, net.table)
         numeric[i] = (up - down) / (2 * h)
-    err = np.abs(grad - numeric).max() / max(np.abs(numeric).max(), 1e-12)
+    return float(np.abs(grad - numeric).max() / max(np.abs(numeric).max(), 1e-12))
+
+
+def _check(model: str, shape: tuple[int, int, int], hidden: tuple[int, ...] = (7,), batch: int = 3) -> None:
+    net, params, x, y = _case(model, shape, hidden, batch)
+    grad = np.zeros(net.dim)
+    loss = net_loss_grad(params, grad, x, y, net.table)
+    assert loss == pytest.approx(net_loss_acc(params, x, y, net.table, 2)[0], rel=1e-12)
+    err = _gradient_error(net, params, x, y, grad)
     assert err < 1e-6, f"{model}: relative gradient error {err:.2e}"
+
+
+def test_a_wrong_gradient_is_caught() -> None:
+    # The checker itself can fail: the same gradient with a missing term (the output layer's
+    # bias gradient left out) and with one entry off by 1e-5 of the largest entry.
+    net, params, x, y = _case("mlp", (1, 1, 6), hidden=(7, 4))
+    grad = np.zeros(net.dim)
+    net_loss_grad(params, grad, x, y, net.table)
+    assert _gradient_error(net, params, x, y, grad) < 1e-6
+    no_bias = grad.copy()
+    no_bias[-5:] = 0.0  # the output layer's 5 biases come last in the flat parameters
+    assert _gradient_error(net, params, x, y, no_bias) > 1e-2
+    one_off = grad.copy()
+    one_off[3] += 1e-5 * np.abs(grad).max()
+    assert _gradient_error(net, params, x, y, one_off) > 1e-6
 
 
 def test_dense_and_relu() -> None:
@@ -52,23 +81,6 @@ def test_conv_pool_relu_dense_on_one_channel() -> None:
 def test_lenet_on_three_channels() -> None:
     # conv 5x5 with 3 input channels, pool, conv 5x5 with 6 channels
     _check("lenet", (16, 16, 3), batch=2)
-
-
-def test_a_wrong_gradient_is_caught() -> None:
-    # The check itself can fail: perturb one weight's analytic gradient.
-    net = build_network("mlp", (1, 1, 4), classes=3, hidden=(5,))
-    rng = np.random.default_rng(0)
-    params = net.init(rng, "he")
-    x, y = rng.standard_normal((2, 4)), np.array([0, 2])
-    grad = np.zeros(net.dim)
-    net_loss_grad(params, grad, x, y, net.table)
-    p = params.copy()
-    p[0] += 1e-5
-    up = net_loss_grad(p, np.zeros(net.dim), x, y, net.table)
-    p[0] -= 2e-5
-    down = net_loss_grad(p, np.zeros(net.dim), x, y, net.table)
-    assert abs((up - down) / 2e-5 - grad[0]) < 1e-7
-    assert abs((up - down) / 2e-5 - (grad[0] + 1e-3)) > 1e-4
 
 
 def test_accuracy_counts_the_argmax() -> None:

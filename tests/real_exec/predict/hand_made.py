@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from real_exec.problems import Problem
+from real_exec.executor.problems import Problem
 from theory.trace import Trace
 
 A = np.diag([1.0, 2.0, 3.0])

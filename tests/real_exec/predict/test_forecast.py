@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import real_exec.predict.forecast as forecast_module
-from real_exec.predict.forecast import calibrate_here, check_interval
-from real_exec.problems import make_problem
+import real_exec.study.predict.forecast as forecast_module
+from real_exec.executor.problems import make_problem
+from real_exec.study.predict.forecast import calibrate_here, check_interval
 
 
 def test_the_target_is_checked_every_check_every_or_fifty_times_per_budget() -> None:
@@ -30,8 +30,8 @@ def test_the_calibration_run_evaluates_its_curve_as_often_as_the_predicted_runs(
 
     monkeypatch.setattr(forecast_module, "run", recording_run)
     problem = make_problem("logreg", np.random.default_rng(0))
-    calibrate_here(problem, "hogwild", 1, 0.05, 0.6, None, check_every=0.02)
-    calibrate_here(problem, "hogwild", 1, 0.05, 0.6, None)
+    calibrate_here(problem, "hogwild", 1, eta=0.05, seconds=0.6, check_every=0.02)
+    calibrate_here(problem, "hogwild", 1, eta=0.05, seconds=0.6)
     (every, dense), (default, sparse) = made
     assert every == 0.02 and dense >= 20
     assert default is None and sparse <= 12

@@ -7,11 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import real_exec.predict.forecast as forecast_module
-from real_exec.predict.forecast import calibrate_here
-from real_exec.predict.lost_updates import LostUpdates, lost_stretch, measure_lost_updates, overlapping_writes
-from real_exec.predict.replay import replay
-from real_exec.problems import make_problem
+import real_exec.study.predict.forecast as forecast_module
+from real_exec.executor.problems import make_problem
+from real_exec.study.predict.forecast import calibrate_here
+from real_exec.study.predict.lost_updates import (
+    LostUpdates,
+    lost_stretch,
+    measure_lost_updates,
+    overlapping_writes,
+)
+from real_exec.study.predict.replay import replay
 from tests.real_exec.predict.hand_made import A, B, hand_quadratic, hand_schedule
 from theory.trace import Trace
 
@@ -122,10 +127,12 @@ def test_only_hogwild_calibrations_probe_lost_updates(monkeypatch) -> None:
     monkeypatch.setattr(forecast_module, "measure_lost_updates", probe)
     monkeypatch.setattr(forecast_module.os, "cpu_count", lambda: 4)
     problem = make_problem("logreg", np.random.default_rng(0))
-    hog = calibrate_here(problem, "hogwild", 1, 0.05, 0.3, None, predict_threads=8, contention_seconds=0)
+    hog = calibrate_here(
+        problem, "hogwild", 1, eta=0.05, seconds=0.3, predict_threads=8, contention_seconds=0
+    )
     assert hog.lost_on_overlap == pytest.approx(0.06) and probed == [(4, 0.3)]  # one thread per core
-    lock = calibrate_here(problem, "lock", 2, 0.05, 0.3, None)
-    off = calibrate_here(problem, "hogwild", 2, 0.05, 0.3, None, lost_update_seconds=0)
-    alone = calibrate_here(problem, "hogwild", 1, 0.05, 0.3, None)
+    lock = calibrate_here(problem, "lock", 2, eta=0.05, seconds=0.3)
+    off = calibrate_here(problem, "hogwild", 2, eta=0.05, seconds=0.3, lost_update_seconds=0)
+    alone = calibrate_here(problem, "hogwild", 1, eta=0.05, seconds=0.3)
     assert lock.lost_on_overlap == off.lost_on_overlap == alone.lost_on_overlap == 0.0
     assert probed == [(4, 0.3)]

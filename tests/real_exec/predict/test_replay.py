@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from real_exec.monitor import Target
-from real_exec.predict.replay import replay
-from real_exec.problems import make_problem
+from real_exec.executor.monitor import Target
+from real_exec.executor.problems import make_problem
+from real_exec.study.predict.replay import replay
 from staleness_sim import HardwareProfile, SimConfig, simulate
 from tests.real_exec.predict.hand_made import A, B, hand_quadratic, hand_schedule
 from theory.trace import Trace

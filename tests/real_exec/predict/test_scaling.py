@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from real_exec.predict.scaling import budget_for
+from real_exec.study.predict.scaling import budget_for
 from staleness_sim.profile import HardwareProfile
 
 

@@ -1,0 +1,79 @@
+"""Lock-based AsyncSGD: a mutex around the read-copy and around the apply.
+
+The mutex is the operating system's (:class:`real_exec.executor.native.Mutex`, a ``pthread_mutex_t``
+as ``std::mutex`` is): a worker that finds it taken sleeps until it is released.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from real_exec.executor.algorithms.steps import (
+    STOPPED,
+    VERSION,
+    claim,
+    conclude,
+    enter,
+    gradient,
+    step_size,
+)
+from real_exec.executor.kernels import axpy, copy_into
+from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock
+
+__all__ = ["LockState", "lock_loop"]
+
+
+class LockState:
+    """The shared vector, its mutex, and each worker's private copy."""
+
+    def __init__(self, init: Any, threads: int) -> None:
+        self.params = init.copy()
+        self.mutex = Mutex()
+        self.local = [np.empty_like(init) for _ in range(threads)]
+
+    def arguments(self, worker: int) -> tuple[Any, ...]:
+        return (self.params, self.mutex.address, self.local[worker])
+
+    def snapshot(self) -> Any:
+        return self.params.copy()
+
+    def final(self) -> Any:
+        return self.params
+
+
+@njit(nogil=True)
+def lock_loop(
+    params: Any,
+    mutex: int,
+    local: Any,
+    kernel: Any,
+    data: Any,
+    ws: Any,
+    run: Any,
+    mine: Any,
+) -> int:
+    ctrl, scales, _, eta, beta, _, origin = run
+    grad, velocity, _, _, _ = mine
+    t0 = enter(ctrl, origin)
+    while claim(ctrl):
+        mutex_lock(mutex)
+        t_read, read_version = monotonic() - t0, ctrl[VERSION]
+        copy_into(local, params)
+        mutex_unlock(mutex)
+        cpu = gradient(kernel, data, ws, local, grad, velocity, beta)
+        t_done = monotonic() - t0
+        mutex_lock(mutex)
+        tau = ctrl[VERSION] - read_version
+        step = step_size(ctrl, scales, eta, tau)
+        axpy(params, -step, grad)
+        version = ctrl[VERSION] + 1
+        ctrl[VERSION] = version
+        mutex_unlock(mutex)
+        t_apply = monotonic() - t0
+        status = conclude(run, mine, read_version, version, t_read, t_done, t_apply, 1, step, cpu)
+        if status >= 0:
+            return status
+    return STOPPED

@@ -1,0 +1,222 @@
+"""What every compiled worker loop does besides its algorithm's read and publish.
+
+The threads of a run share a control block, ``ctrl`` (an int64 array, entries below), read
+and written with atomics (:mod:`real_exec.executor.atomics`); the main thread writes ``STOP`` and the
+step-size ``TABLE`` row. Each worker owns a row buffer and a small ``stats`` array
+(:class:`real_exec.executor.recorder.Recorder`).
+
+A loop returns one of :data:`STOPPED`, :data:`BUFFER_FULL` (the runner gives it a new
+chunk and calls it again) or :data:`WARMED_UP` (this worker completed the warm-up sample:
+the runner fixes TAIL-tau's or MindTheStep's table and calls it again); it never returns
+per gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from numba import njit
+
+from real_exec.executor.atomics import fetch_add, load
+from real_exec.executor.kernels import axpy, heavy_ball
+from real_exec.executor.native import thread_cpu, yield_core
+from real_exec.executor.recorder import (
+    APPLY_VERSION,
+    ATTEMPTS,
+    COUNT,
+    CPU,
+    FILL,
+    READ_VERSION,
+    STEP,
+    T_APPLY,
+    T_DONE,
+    T_READ,
+)
+
+__all__ = [
+    "ABORT",
+    "ARRIVED",
+    "BUFFER_FULL",
+    "CLAIMED",
+    "CONTROL",
+    "GATE",
+    "GENERATION",
+    "GO_ON",
+    "LIMIT",
+    "READY",
+    "STOP",
+    "STOPPED",
+    "TABLE",
+    "VERSION",
+    "WARMED_UP",
+    "WARM_FILLED",
+    "WARM_SEEN",
+    "WARM_SKIP",
+    "WARM_TAKE",
+    "account",
+    "claim",
+    "conclude",
+    "direction",
+    "enter",
+    "gradient",
+    "observe",
+    "record",
+    "step_size",
+]
+
+#: Entries of the control block: the version counter, gradients claimed and the budget
+#: (``LIMIT < 0``: none), the stop and abort flags, the step-size table row in use, the
+#: warm-up's counters and window, the synchronous barrier's arrivals, generation and
+#: verdict, and the start gate (workers ready, gate open).
+(
+    VERSION,
+    CLAIMED,
+    LIMIT,
+    STOP,
+    ABORT,
+    TABLE,
+    WARM_SEEN,
+    WARM_FILLED,
+    WARM_SKIP,
+    WARM_TAKE,
+    ARRIVED,
+    GENERATION,
+    GO_ON,
+    READY,
+    GATE,
+) = range(15)
+CONTROL = 15
+
+STOPPED, BUFFER_FULL, WARMED_UP = 0, 1, 2
+
+
+@njit(nogil=True, cache=True)
+def enter(ctrl: Any, origin: Any) -> float:
+    """The start gate: wait (yielding the core) until the main thread opens the gate, so
+    that every worker starts at once, already in compiled code; return the run's time
+    origin (``origin[0]``, set by the main thread as it opens the gate)."""
+    if load(ctrl, GATE) == 0:
+        fetch_add(ctrl, READY, 1)
+        while load(ctrl, GATE) == 0 and load(ctrl, STOP) == 0:
+            yield_core()
+    return origin[0]
+
+
+@njit(nogil=True, cache=True)
+def claim(ctrl: Any) -> bool:
+    """Reserve the next gradient of the budget; False once the run is stopped or spent."""
+    if load(ctrl, STOP) != 0:
+        return False
+    if ctrl[LIMIT] >= 0 and fetch_add(ctrl, CLAIMED, 1) >= ctrl[LIMIT]:
+        ctrl[STOP] = 1
+        return False
+    return True
+
+
+@njit(nogil=True, cache=True)
+def step_size(ctrl: Any, scales: Any, eta: float, tau: int) -> float:
+    """``eta0 * s(tau)`` from the table row in use (the last entry for larger ``tau``)."""
+    row = scales[load(ctrl, TABLE)]
+    return eta * row[min(max(tau, 0), row.size - 1)]
+
+
+@njit(nogil=True, cache=True)
+def direction(grad: Any, velocity: Any, beta: float) -> None:
+    """The update direction in place: heavy-ball ``v = beta v + g; g = v`` when ``beta > 0``."""
+    if beta > 0.0:
+        heavy_ball(velocity, grad, beta)
+
+
+@njit(nogil=True)
+def gradient(kernel: Any, data: Any, ws: Any, at: Any, grad: Any, velocity: Any, beta: float) -> float:
+    """The update direction at parameters ``at`` into ``grad`` (the problem's kernel, then
+    momentum); return the kernel's thread CPU seconds. Not cached on disk, as it takes the
+    kernel (see :mod:`real_exec.executor.algorithms`)."""
+    cpu = thread_cpu()
+    kernel(at, grad, data, ws)
+    cpu = thread_cpu() - cpu
+    direction(grad, velocity, beta)
+    return cpu
+
+
+@njit(nogil=True, cache=True)
+def account(applied: Any, step: float, grad: Any, check: bool) -> None:
+    """Add the applied step to the worker's sum (the lost-update check) when ``check``."""
+    if check:
+        axpy(applied, step, grad)
+
+
+@njit(nogil=True, cache=True)
+def observe(ctrl: Any, warm: Any, tau: int) -> bool:
+    """Count an applied update toward the warm-up; True for the one update that completes
+    its sample (``WARM_TAKE`` staleness values after the first ``WARM_SKIP`` updates)."""
+    take = ctrl[WARM_TAKE]
+    if take <= 0 or load(ctrl, WARM_FILLED) >= take:
+        return False
+    j = fetch_add(ctrl, WARM_SEEN, 1) - ctrl[WARM_SKIP]
+    if j < 0 or j >= take:
+        return False
+    warm[j] = max(tau, 0)
+    return fetch_add(ctrl, WARM_FILLED, 1) + 1 == take
+
+
+@njit(nogil=True, cache=True)
+def record(
+    buf: Any,
+    stats: Any,
+    read_version: int,
+    version: int,
+    t_read: float,
+    t_done: float,
+    t_apply: float,
+    attempts: int,
+    step: float,
+    cpu: float,
+) -> bool:
+    """Count the gradient and, with a buffer (``buf.shape[0] > 0``), store its row; True
+    when the buffer is full."""
+    stats[COUNT] += 1
+    n = buf.shape[0]
+    if n == 0:
+        return False
+    k = stats[FILL]
+    row = buf[k]
+    row[READ_VERSION] = read_version
+    row[APPLY_VERSION] = version
+    row[T_READ] = t_read
+    row[T_DONE] = t_done
+    row[T_APPLY] = t_apply
+    row[ATTEMPTS] = attempts
+    row[STEP] = step
+    row[CPU] = cpu
+    stats[FILL] = k + 1
+    return k + 1 == n
+
+
+@njit(nogil=True, cache=True)
+def conclude(
+    run: Any,
+    mine: Any,
+    read_version: int,
+    version: int,
+    t_read: float,
+    t_done: float,
+    t_apply: float,
+    attempts: int,
+    step: float,
+    cpu: float,
+) -> int:
+    """After a publish (``version < 0``: dropped): the lost-update sum and the warm-up for
+    an applied update, the gradient's row; the status to return, or -1 to go on."""
+    ctrl, _, warm, _, _, check, _ = run
+    grad, _, applied, buf, stats = mine
+    warmed = False
+    if version > 0:
+        account(applied, step, grad, check)
+        warmed = observe(ctrl, warm, version - 1 - read_version)
+    else:
+        step = 0.0
+    full = record(buf, stats, read_version, version, t_read, t_done, t_apply, attempts, step, cpu)
+    if warmed:
+        return WARMED_UP
+    return BUFFER_FULL if full else -1

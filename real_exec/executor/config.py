@@ -1,0 +1,91 @@
+"""What to run for real: algorithm, threads, step size, length, seed, instrumentation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from theory.algorithms import ALGORITHMS, check_algorithm
+from theory.spec import check_rule
+
+__all__ = ["ALGORITHMS", "RunConfig"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One real run: ``algo`` with ``threads`` threads and step ``eta`` (eta0), stopped after
+    ``gradients`` computed gradients, ``seconds`` of wall time or ``epochs`` passes over the
+    training set (exactly one of the three; an epoch is ``ceil(samples / batch)`` gradients).
+
+    ``momentum`` is heavy-ball momentum ``beta``: each worker keeps its own velocity
+    ``v = beta v + g`` and applies ``v`` where it would apply ``g`` (as in the papers' code).
+
+    ``rule`` is a step-size rule of :data:`theory.spec.RULES`; TAIL-tau and MindTheStep take
+    their staleness pmf from a warm-up: the ``warmup`` updates after the first
+    ``warmup_skip`` (default, the authors' setting for ``m`` threads: skip ``10 m``, take
+    ``5 m``), running at ``eta`` until then. ``amplitude`` is TAIL-tau's (default 1, the
+    authors'). ``check_updates`` keeps the sums
+    of applied steps for the lost-update check; ``record`` keeps the Trace (off: only counts,
+    to measure what recording costs); ``sample_every`` is the loss sampling interval (s).
+    """
+
+    algo: str
+    threads: int
+    eta: float
+    gradients: int | None = None
+    seconds: float | None = None
+    rule: str = "constant"
+    persistence: int | None = None
+    seed: int = 0
+    warmup: int | None = None
+    warmup_skip: int | None = None
+    amplitude: float = 1.0
+    check_updates: bool = True
+    record: bool = True
+    sample_every: float | None = None
+    epochs: float | None = None
+    momentum: float = 0.0
+
+    @property
+    def warmup_window(self) -> tuple[int, int]:
+        """``(skip, take)``: updates skipped, then updates whose staleness forms the warm-up pmf."""
+        skip = self.warmup_skip if self.warmup_skip is not None else 10 * self.threads
+        take = self.warmup if self.warmup is not None else 5 * self.threads
+        return skip, take
+
+    def step_scale(self, pmf: Any, size: int) -> npt.NDArray[np.float64]:
+        """``s(tau)`` of this run's rule for ``tau = 0 .. size - 1`` (the staleness ``pmf``
+        from the warm-up where the rule needs one; FLeet takes ``m = threads``)."""
+        from theory.spec import make_rule
+
+        s = make_rule(self.rule, pmf, workers=self.threads, amplitude=self.amplitude)
+        return np.asarray(s(np.arange(size)), dtype=np.float64)
+
+    def __post_init__(self) -> None:
+        check_algorithm(self.algo)
+        check_rule(self.rule)
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
+        if sum(v is not None for v in (self.gradients, self.seconds, self.epochs)) != 1:
+            raise ValueError("give exactly one of gradients, seconds and epochs")
+        if self.epochs is not None and not (np.isfinite(self.epochs) and self.epochs > 0):
+            raise ValueError(f"epochs must be a finite number > 0, got {self.epochs}")
+        if self.warmup is not None and self.warmup < 1:
+            raise ValueError(f"warmup must be >= 1, got {self.warmup}")
+        if self.warmup_skip is not None and self.warmup_skip < 0:
+            raise ValueError(f"warmup_skip must be >= 0, got {self.warmup_skip}")
+        if not (np.isfinite(self.amplitude) and 0.0 <= self.amplitude <= 1.0):
+            raise ValueError(f"amplitude must be in [0, 1], got {self.amplitude}")
+        if not (np.isfinite(self.momentum) and 0.0 <= self.momentum < 1.0):
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.gradients is not None and self.gradients < 1:
+            raise ValueError(f"gradients must be >= 1, got {self.gradients}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {self.seconds}")
+        if not (np.isfinite(self.eta) and self.eta > 0):
+            raise ValueError(f"eta must be a finite number > 0, got {self.eta}")
+        if self.persistence is not None and self.persistence < 1:
+            raise ValueError(f"persistence must be >= 1, got {self.persistence}")

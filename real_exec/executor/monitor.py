@@ -1,0 +1,138 @@
+"""What the main thread measures while the workers run: the loss curve and the epochs.
+
+Every ``interval`` seconds it evaluates a snapshot of the parameters (``problem.evaluate``:
+the loss on a fixed training subset and, for classifiers, the accuracy on a fixed test
+subset) -- the loss curve over wall time. It also watches the gradients counted so far;
+when they pass an epoch boundary (``problem.gradients_per_epoch()``) it evaluates the
+training loss on the same subset, with the wall time: ``epoch_loss`` and ``epoch_time``. It
+looks every 50 ms at most, so an epoch is logged up to 50 ms (plus one evaluation) after it
+ends, and when epochs are shorter than that only the last epoch of each look is logged.
+
+With a :class:`Target`, each curve point is also checked against it: the run stops as soon
+as the loss is at most ``loss_fraction`` times the first point's loss or the accuracy reaches
+``accuracy`` (whichever comes first), and it stops as diverged when the loss is NaN, infinite
+or more than ``DIVERGED`` times the first. The target is checked at the curve's points only,
+so the time to target is known to within one sampling interval (plus one evaluation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from real_exec.executor.problems import Problem
+from real_exec.executor.run_context import RunContext
+
+__all__ = ["DIVERGED", "Monitor", "Target", "curve_columns", "diverged"]
+
+#: A run whose loss exceeds this multiple of its initial loss has diverged.
+DIVERGED = 10.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """When a run has converged: its loss at most ``loss_fraction`` x the initial loss (the
+    papers' epsilon), or its test accuracy at least ``accuracy``; either may be ``None``."""
+
+    accuracy: float | None = None
+    loss_fraction: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.accuracy is None and self.loss_fraction is None:
+            raise ValueError("a target needs test_accuracy or loss_fraction (or both)")
+        if self.accuracy is not None and not 0.0 < self.accuracy <= 1.0:
+            raise ValueError(f"target test_accuracy must be in (0, 1], got {self.accuracy}")
+        if self.loss_fraction is not None and not 0.0 < self.loss_fraction < 1.0:
+            raise ValueError(f"target loss_fraction must be in (0, 1), got {self.loss_fraction}")
+
+    def reached(self, point: dict[str, float], initial_loss: float) -> bool:
+        by_loss = self.loss_fraction is not None and point["loss"] <= self.loss_fraction * initial_loss
+        by_accuracy = self.accuracy is not None and point.get("accuracy", -1.0) >= self.accuracy
+        return by_loss or by_accuracy
+
+
+def curve_columns(curve: pd.DataFrame) -> dict[str, list[float]]:
+    """A loss curve as plain lists by column (for JSON records)."""
+    return {c: curve[c].tolist() for c in curve.columns}
+
+
+def diverged(loss: float, initial: float) -> bool:
+    """Whether a run whose loss started at ``initial`` has diverged at ``loss``: a loss that is
+    not finite, or more than :data:`DIVERGED` times a finite initial loss.
+
+    >>> diverged(9.9, 1.0), diverged(10.1, 1.0), diverged(float("nan"), 1.0)
+    (False, True, True)
+    """
+    return not math.isfinite(loss) or (math.isfinite(initial) and loss > DIVERGED * initial)
+
+
+class Monitor:
+    """The loss curve and the per-epoch losses of one run."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        ctx: RunContext,
+        snapshot: Callable[[], Any],
+        interval: float,
+        target: Target | None = None,
+    ) -> None:
+        self.problem, self.ctx, self.snapshot, self.interval = problem, ctx, snapshot, interval
+        self.target = target
+        #: Set when the run reached its target: (seconds, gradients counted then).
+        self.reached: tuple[float, int] | None = None
+        self.diverged = False
+        self.curve: list[dict[str, float]] = []
+        self.epochs: list[dict[str, float]] = []
+        self.per_epoch = problem.gradients_per_epoch() if problem.samples > 0 else None
+        self._next_sample = 0.0
+        self._last_epoch = 0
+
+    def tick(self, elapsed: float) -> None:
+        """Sample the curve if it is time, and log an epoch if one has ended."""
+        if elapsed >= self._next_sample:
+            point = self.problem.evaluate(self.snapshot())
+            self.curve.append({"time": elapsed, **point})
+            # on the grid k * interval (as a replay checks), not interval after this sample:
+            # the evaluation's own time would otherwise stretch every interval
+            self._next_sample = (math.floor(elapsed / self.interval) + 1) * self.interval
+            self._check(elapsed, point)
+        self._log_epoch(elapsed, None)
+
+    @property
+    def next_sample(self) -> float:
+        """Seconds from the start of the run at which the next sample is due."""
+        return self._next_sample
+
+    def _check(self, elapsed: float, point: dict[str, float]) -> None:
+        """Stop the run at its target, or as diverged (see the module docstring)."""
+        initial = self.curve[0]["loss"]
+        loss = point["loss"]
+        if diverged(loss, initial):
+            self.diverged = True
+            self.ctx.halt()
+        elif self.target is not None and self.reached is None and self.target.reached(point, initial):
+            self.reached = (elapsed, self.ctx.counted())
+            self.ctx.halt()
+
+    def finish(self, elapsed: float, params: Any, final: dict[str, float]) -> None:
+        """Add the final evaluation to the curve, and the last epoch if it ended with the run."""
+        self.curve.append({"time": elapsed, **final})
+        self._log_epoch(elapsed, final["loss"])
+
+    def _log_epoch(self, elapsed: float, loss: float | None) -> None:
+        if self.per_epoch is None:
+            return
+        epoch = self.ctx.counted() // self.per_epoch
+        if epoch > self._last_epoch:
+            self._last_epoch = epoch
+            value = loss if loss is not None else self.problem.evaluate(self.snapshot())["loss"]
+            self.epochs.append({"epoch": epoch, "time": elapsed, "loss": value})
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The curve (time, loss, accuracy, ...) and the epochs (epoch, time, loss)."""
+        return pd.DataFrame(self.curve), pd.DataFrame(self.epochs, columns=["epoch", "time", "loss"])

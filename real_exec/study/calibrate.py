@@ -1,0 +1,444 @@
+"""Fit a hardware profile to a real run's Trace, for the simulator.
+
+From each row: the gradient phase ``t_grad_done - t_read`` (for lock-based runs it includes
+the copy made under the lock), the publish phase ``t_apply - t_grad_done`` divided by the
+CAS attempts, and the gap before the worker's next read (loop overhead). Where a phase
+contains waiting that the simulator models itself (the lock, the barrier), only its lower
+decile is used, as a constant service time, or the samples that did not wait: lock-based
+publishes that found the lock free, a synchronous round's last arrival. Per-worker speed
+factors are the workers' mean gradient times over the pooled mean.
+
+Real runs' worker loops are compiled and hold no interpreter lock, so their profiles model
+none. Traces of runs whose loops were interpreted (recorded before the loops were compiled;
+no ``worker_loop`` in their metadata) keep the interpreter-lock model: HOGWILD! and
+Leashed-SGD (:data:`INTERPRETED_PUBLISH`) with the lock's hand-off latency measured on this
+machine (:mod:`real_exec.study.interpreter_lock`), and lock-based runs with more threads than
+cores, whose interpreted code outside the mutex (``interpreted``) takes turns on it.
+
+Leashed-SGD's CAS window (:func:`cas_window`): the part of a publish attempt during which
+another publish makes its CAS fail. A measured attempt also contains work that does not
+depend on the latest version (the interpreter between kernels, the pool's slot search); the
+window is the fraction that explains the measured failures. Under the interpreter lock the
+workers' attempts overlap less than independent ones would, so there the window is found by
+simulation (:func:`fit_cas_window`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
+from staleness_sim.config import SimConfig
+from staleness_sim.engines import simulate
+from staleness_sim.profile import HardwareProfile
+from staleness_sim.timing import Constant, EmpiricalTiming
+from theory.analysis import cas_statistics, throughput
+from theory.trace import Trace
+
+if TYPE_CHECKING:
+    from real_exec.executor.runner import RunResult
+
+__all__ = ["calibrate_profile", "calibrate_run", "cas_window", "fit_cas_window", "lock_handoff"]
+
+
+def _gaps(table: Any, keep: np.ndarray | None = None) -> np.ndarray:
+    """Each worker's gaps between a publish and its next read; with ``keep`` (per row), only
+    the gaps that start at the publish of a kept row."""
+    gaps = []
+    kept = table.assign(_keep=True if keep is None else keep)
+    for _, own in kept.sort_values("t_read").groupby("worker"):
+        t_read = own["t_read"].to_numpy()
+        t_apply = own["t_apply"].to_numpy()
+        gaps.append(np.clip(t_read[1:] - t_apply[:-1], 0.0, None)[own["_keep"].to_numpy()[:-1]])
+    return np.concatenate(gaps) if gaps else np.zeros(1)
+
+
+#: A phase sample longer than this many times the phase's median was preempted: time slices
+#: are milliseconds, the phases besides the gradient microseconds.
+PREEMPTED = 20.0
+
+
+def _unpreempted(samples: np.ndarray) -> np.ndarray:
+    """The samples of a short phase that ran without losing their core (the simulator adds
+    the time-sharing itself): those within :data:`PREEMPTED` times the median."""
+    keep = samples[samples <= PREEMPTED * max(float(np.median(samples)), 1e-9)]
+    return keep if keep.size else samples
+
+
+def lock_handoff(trace: Trace, service: float, min_samples: int = 20) -> float:
+    """The lock's wake-up latency in a lock-based run: the median, over the publishes that
+    asked for the lock before the previous publish released it (``t_grad_done`` of one before
+    ``t_apply`` of the one before it, in publish order), of the time from that release to the
+    end of the waiting publish, less the publish ``service`` time::
+
+        h = median(t_apply[i] - t_apply[i - 1] - service),  clipped at 0
+
+    A sample can also contain another worker's read taken in between (a barging read), which
+    the median discounts. 0 with fewer than ``min_samples`` waiting publishes.
+    """
+    order = np.argsort(trace.table["t_apply"].to_numpy(), kind="stable")
+    t_apply = trace.table["t_apply"].to_numpy()[order]
+    waited = _waited(trace.table)[order]
+    previous = np.r_[0.0, t_apply[:-1]]
+    if int(waited.sum()) < min_samples:
+        return 0.0
+    return max(0.0, float(np.median(t_apply[waited] - previous[waited] - service)))
+
+
+def _last_arrivals(table: Any) -> np.ndarray:
+    """Per row of a synchronous run: whether its gradient was the last of its round (the
+    latest ``t_grad_done`` among the rows with its ``apply_version``)."""
+    latest = table.groupby("apply_version")["t_grad_done"].transform("max").to_numpy()
+    return table["t_grad_done"].to_numpy() >= latest
+
+
+def _waited(table: Any) -> np.ndarray:
+    """Per row: whether its publish asked for the lock (``t_grad_done``) before the publish
+    preceding it in publish order released it (its ``t_apply``)."""
+    order = np.argsort(table["t_apply"].to_numpy(), kind="stable")
+    t_apply = table["t_apply"].to_numpy()[order]
+    asked = table["t_grad_done"].to_numpy()[order]
+    sorted_waited = np.r_[False, asked[1:] < t_apply[:-1]]
+    out = np.empty_like(sorted_waited)
+    out[order] = sorted_waited
+    return out
+
+
+def cas_window(trace: Trace, publish_mean: float) -> float:
+    """The fraction ``f`` of a publish attempt (mean ``publish_mean`` seconds) exposed to other
+    workers' publishes, from the Trace's failed attempts.
+
+    The other ``m - 1`` workers publish at rate ``lambda = X (m - 1) / m`` (``X``: the run's
+    throughput); treating their publishes as a Poisson stream, an attempt whose window lasts
+    ``w = f * publish_mean`` fails with probability ``p = 1 - exp(-lambda w)``. With ``p`` the
+    measured failures per attempt::
+
+        f = -ln(1 - p) / (lambda * publish_mean),   clipped to [0, 1]
+
+    1 (the whole attempt exposed) when nothing can be learned: one worker, no attempts, no
+    publish rate.
+    """
+    attempts = trace.table["attempts"].to_numpy()
+    workers = int(trace.meta.get("workers", trace.table["worker"].nunique()))
+    total = float(attempts.sum())
+    rate = throughput(trace) * (workers - 1) / workers
+    if workers < 2 or total <= 0 or not rate > 0 or not publish_mean > 0:
+        return 1.0
+    p = cas_statistics(trace)["failures"] / total
+    if p >= 1.0:
+        return 1.0
+    return float(np.clip(-np.log1p(-p) / (rate * publish_mean), 0.0, 1.0))
+
+
+def fit_cas_window(trace: Trace, profile: HardwareProfile, steps: int = 5, seed: int = 0) -> float:
+    """The CAS window with which ``profile`` simulates as many failed attempts as ``trace``
+    has: bisection on ``[0, 1]`` (``steps`` simulations of the run's length, so within
+    ``2 ** -steps``), the simulated failures growing with the window. For profiles whose
+    workers couple through more than the publishes (the interpreter lock), where the
+    Poisson argument of :func:`cas_window` does not hold."""
+    meta = trace.meta
+    target = cas_statistics(trace)["failures"]
+    lo, hi = 0.0, 1.0
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        config = SimConfig(
+            "leashed",
+            int(meta.get("workers", trace.table["worker"].nunique())),
+            replace(profile, cas_window=mid),
+            len(trace),
+            seed=seed,
+            persistence=meta.get("persistence"),
+        )
+        summary = simulate(config).summary()
+        if summary["cas_failures"] > target:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+def _finite(samples: np.ndarray | None) -> bool:
+    """Whether ``samples`` (per-gradient CPU times) were recorded: present and all finite."""
+    return samples is not None and samples.size > 0 and bool(np.isfinite(samples).all())
+
+
+def _unaccounted_cpu(worker_cpu: float, gradients: int, phases: float) -> float:
+    """CPU seconds per gradient that the threads spent beyond the mean CPU of their modelled
+    phases ``phases``: ``max(0, worker_cpu / gradients - phases)`` (0 without a finite total)."""
+    if not (np.isfinite(worker_cpu) and gradients > 0):
+        return 0.0
+    return max(0.0, worker_cpu / gradients - phases)
+
+
+def _wall_per_cpu(stolen: float | None) -> float:
+    """Wall-clock seconds per CPU second on cores stolen a fraction ``stolen`` of the time:
+    ``1 / (1 - stolen)``; 1 without a measurement (``None``, NaN) or outside ``[0, 1)``."""
+    if stolen is None or not np.isfinite(stolen) or not 0 <= stolen < 1:
+        return 1.0
+    return 1.0 / (1.0 - stolen)
+
+
+#: The operating system's time slice assumed when threads outnumber cores (seconds); Linux's
+#: EEVDF scheduler gives runnable CPU-bound threads slices of the order of a few milliseconds.
+DEFAULT_QUANTUM = 0.003
+
+
+def calibrate_profile(
+    trace: Trace,
+    cores: int | None,
+    gradient_cpu: np.ndarray | None = None,
+    quantum: float = DEFAULT_QUANTUM,
+    gil_handoff: float | None = None,
+    worker_cpu: float | None = None,
+    stolen: float | None = None,
+) -> HardwareProfile:
+    """A profile whose timing reproduces ``trace``'s measured phases.
+
+    Three steps, each a function of its own: the phase samples measured in the Trace
+    (:func:`_measure`), the algorithm's phase fitter (:data:`PHASE_FITTERS`), then the
+    corrections for what the phases do not contain.
+
+    When the run had more threads than ``cores``, its wall-clock phases include time spent
+    preempted. The simulator models that time sharing itself (round robin with a time slice
+    ``quantum``), so the gradient time is taken from the threads' CPU time (``gradient_cpu``,
+    recorded by real runs) and the other, short phases keep only their samples that were not
+    preempted (:func:`_unpreempted`). The worker threads also spend CPU time outside those
+    samples (switching threads, caches refilled after a switch, phases that were preempted);
+    with ``worker_cpu``, the threads' total CPU seconds, the difference per gradient joins the
+    gradient phase (:func:`_with_unaccounted_cpu`), so that the simulated workers use as much
+    CPU per gradient as the real ones. CPU seconds do not contain the time the hypervisor took
+    from the cores (``stolen``, the fraction measured during the run,
+    :mod:`real_exec.executor.stolen_time`), wall-clock seconds do: the seconds derived from CPU
+    time are divided by ``1 - stolen`` (:func:`_with_stolen_time`).
+
+    Traces of interpreted worker loops (:func:`_interpreted_loop`) get the interpreter-lock
+    model (:func:`_interpreter_lock`): for :data:`INTERPRETED_PUBLISH` algorithms ``gil = true``
+    with ``gil_handoff`` (the given value, or else measured on this machine after a wait as
+    long as the run's mean publish phase), read and publish phases from the samples that began
+    while every other worker computed a gradient
+    (:func:`~real_exec.study.interpreter_lock.ran_alone`), and Leashed-SGD's CAS window fitted
+    by simulation (:func:`fit_cas_window`); for lock-based runs with more threads than cores
+    and ``worker_cpu``, the CPU per gradient beyond the gradient and the phases under the
+    mutex becomes the profile's ``interpreted`` code, run under the GIL, instead of joining
+    the gradient phase.
+    """
+    m = _measure(trace, cores, gradient_cpu)
+    lock_interpreted = (
+        m.algo == "lock"
+        and m.timeshared
+        and _interpreted_loop(trace)
+        and worker_cpu is not None
+        and bool(np.isfinite(worker_cpu))
+    )
+    fit = PHASE_FITTERS[m.algo](m, not lock_interpreted)
+    if lock_interpreted:
+        assert worker_cpu is not None
+        fit = _interpreted_outside_mutex(fit, m, worker_cpu)
+    elif m.timeshared and worker_cpu is not None:
+        fit = _with_unaccounted_cpu(fit, m, worker_cpu)
+    if m.timeshared:
+        fit = _with_stolen_time(fit, stolen)
+    profile = HardwareProfile(
+        name=f"calibrated from a real {m.algo} run",
+        lock_handoff=fit.lock_handoff,
+        cas_window=cas_window(trace, float(np.mean(m.short_publish))) if m.algo == "leashed" else 1.0,
+        cores=cores,
+        compute=EmpiricalTiming(fit.compute),
+        read=fit.read,
+        publish=fit.publish,
+        speed=m.speed,
+        quantum=quantum if m.shared else None,
+        interpreted=fit.interpreted,
+        description=f"fitted by real_exec.study.calibrate from {m.how}",
+    )
+    return _interpreter_lock(profile, m, gil_handoff, lock_interpreted)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """What a Trace measured, as the phase fitters take it: per-row phase samples and the
+    run's shape. ``compute`` is per gradient and rescaled to a nominal worker (``speed``), or
+    the threads' CPU time when the cores were time-shared (``timeshared``); ``publish`` is per
+    CAS attempt; ``gaps`` are the loop overheads between a publish and the next read."""
+
+    trace: Trace
+    algo: str
+    threads: int
+    shared: bool  # more threads than cores
+    timeshared: bool  # shared, and the gradients' CPU times were recorded
+    interpreted_publish: bool  # an interpreted loop of an INTERPRETED_PUBLISH algorithm
+    compute: np.ndarray
+    speed: tuple[float, ...]
+    publish: np.ndarray
+    gaps: np.ndarray
+    how: str
+
+    def trim(self, samples: np.ndarray) -> np.ndarray:
+        """The samples of a short phase not preempted (time-shared cores), else all."""
+        return _unpreempted(samples) if self.timeshared else samples
+
+    @property
+    def short_gaps(self) -> np.ndarray:
+        return self.trim(self.gaps)
+
+    @property
+    def short_publish(self) -> np.ndarray:
+        return self.trim(self.publish)
+
+
+def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -> _Measured:
+    """The phase samples of ``trace`` (see the module docstring)."""
+    table = trace.table
+    if len(table) < 10:
+        raise ValueError("need at least 10 recorded gradients to calibrate a profile")
+    algo = trace.meta.get("algorithm", "hogwild")
+    compute = (table["t_grad_done"] - table["t_read"]).to_numpy()
+    publish = ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).to_numpy()
+    gaps = _gaps(table)
+    interpreted_publish = algo in INTERPRETED_PUBLISH and _interpreted_loop(trace)
+    if interpreted_publish:  # the simulated GIL adds the waits for it: keep the phases without one
+        alone = ran_alone(table, "t_grad_done")
+        if int(alone.sum()) >= 20:
+            publish = publish[alone]
+        alone_gaps = _gaps(table, ran_alone(table, "t_apply"))
+        if alone_gaps.size >= 20:
+            gaps = alone_gaps
+    threads = int(trace.meta.get("workers", table["worker"].nunique()))
+    shared = cores is not None and threads > cores
+    timeshared = shared and _finite(gradient_cpu)
+    if timeshared:
+        compute = np.asarray(gradient_cpu, dtype=np.float64)
+        speed: tuple[float, ...] = (1.0,)
+        how = "thread CPU times and unpreempted phases; the simulator time-shares the cores"
+    else:
+        by_worker = table.assign(c=compute).groupby("worker")["c"].mean()
+        speed = tuple(float(v) for v in (by_worker / compute.mean()).to_numpy())
+        # With per-worker speed factors the pooled samples are rescaled to a nominal worker.
+        compute = compute / np.asarray([by_worker[w] / compute.mean() for w in table["worker"]])
+        how = "measured phase durations"
+    return _Measured(
+        trace, algo, threads, shared, timeshared, interpreted_publish, compute, speed, publish, gaps, how
+    )
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """The fitted phases: the gradient's samples, the read and publish timings, the lock's
+    hand-off latency and the interpreted code run under the GIL per gradient."""
+
+    compute: np.ndarray
+    read: Any
+    publish: Any
+    lock_handoff: float = 0.0
+    interpreted: float = 0.0
+
+
+def _fit_free(m: _Measured, gap_overhead: bool) -> _Fit:
+    """HOGWILD! and Leashed-SGD, whose workers wait for no one: every phase as measured."""
+    return _Fit(m.compute, EmpiricalTiming(m.short_gaps), EmpiricalTiming(m.short_publish))
+
+
+def _decile(samples: np.ndarray) -> Constant:
+    return Constant(float(np.quantile(samples, 0.1)))
+
+
+def _fit_lock(m: _Measured, gap_overhead: bool) -> _Fit:
+    """Lock-based SGD: the read under the lock keeps the gap's lower decile; with
+    ``gap_overhead``, the loop's own overhead (the gap's median above that decile) runs
+    outside the lock and joins the gradient phase. The publish from the publishes that found
+    the lock free (pure service times; else the lower decile), and the lock's hand-off
+    latency (:func:`lock_handoff`)."""
+    compute = m.compute
+    if gap_overhead:
+        compute = compute + float(np.median(m.short_gaps) - np.quantile(m.short_gaps, 0.1))
+    publish: Any = _decile(m.short_publish)
+    free = ~_waited(m.trace.table)
+    if int(free.sum()) >= 20:
+        publish = EmpiricalTiming(m.trim(m.publish[free]))
+    return _Fit(compute, _decile(m.short_gaps), publish, lock_handoff(m.trace, float(publish.mean())))
+
+
+def _fit_sync(m: _Measured, gap_overhead: bool) -> _Fit:
+    """Synchronous SGD: the read keeps the gap's lower decile; the publish from the rounds'
+    last arrivals, which waited for no one (their phase is the barrier's release and the
+    averaged update; the others' contain their wait), else the lower decile."""
+    publish: Any = _decile(m.short_publish)
+    last = _last_arrivals(m.trace.table)
+    if int(last.sum()) >= 20:
+        publish = EmpiricalTiming(m.trim(m.publish[last]))
+    return _Fit(m.compute, _decile(m.short_gaps), publish)
+
+
+#: Algorithm -> its phase fitter ``(measured, gap_overhead) -> fit``.
+PHASE_FITTERS: dict[str, Callable[[_Measured, bool], _Fit]] = {
+    "lock": _fit_lock,
+    "hogwild": _fit_free,
+    "leashed": _fit_free,
+    "sync": _fit_sync,
+}
+
+
+def _with_unaccounted_cpu(fit: _Fit, m: _Measured, worker_cpu: float) -> _Fit:
+    """The threads' CPU per gradient beyond the fitted phases joins the gradient phase."""
+    attempts = float(m.trace.table["attempts"].clip(lower=1).mean())
+    phases = float(fit.compute.mean()) + float(fit.read.mean()) + float(fit.publish.mean()) * attempts
+    return replace(fit, compute=fit.compute + _unaccounted_cpu(worker_cpu, len(m.trace), phases))
+
+
+def _interpreted_outside_mutex(fit: _Fit, m: _Measured, worker_cpu: float) -> _Fit:
+    """Lock-based runs of interpreted loops on time-shared cores: the CPU per gradient beyond
+    the gradient and the phases under the mutex is interpreted code, run under the GIL."""
+    kernels = float(np.mean(m.compute)) + float(fit.read.mean()) + float(fit.publish.mean())
+    return replace(fit, interpreted=_unaccounted_cpu(worker_cpu, len(m.trace), kernels))
+
+
+def _with_stolen_time(fit: _Fit, stolen: float | None) -> _Fit:
+    """Seconds derived from CPU time, in wall-clock seconds (:func:`_wall_per_cpu`)."""
+    scale = _wall_per_cpu(stolen)
+    return replace(fit, compute=fit.compute * scale, interpreted=fit.interpreted * scale)
+
+
+def _interpreter_lock(
+    profile: HardwareProfile, m: _Measured, gil_handoff: float | None, lock_interpreted: bool
+) -> HardwareProfile:
+    """The interpreter lock of interpreted loops (see :func:`calibrate_profile`); ``profile``
+    unchanged for compiled loops."""
+    gil = m.interpreted_publish or (lock_interpreted and profile.interpreted > 0)
+    if not gil:
+        return profile
+    if gil_handoff is None:  # waited on for as long as the others' interpreted code lasts
+        stretch = 0.5 * profile.interpreted if lock_interpreted else float(np.mean(m.short_publish))
+        gil_handoff = gil_handoff_here(stretch)
+    profile = replace(profile, gil=True, gil_handoff=float(gil_handoff))
+    if m.algo == "leashed" and m.threads > 1 and cas_statistics(m.trace)["failures"] > 0:
+        seed = int(m.trace.meta.get("seed") or 0)
+        profile = replace(profile, cas_window=fit_cas_window(m.trace, profile, seed=seed))
+    return profile
+
+
+def _interpreted_loop(trace: Trace) -> bool:
+    """Whether ``trace`` is a real run whose worker loops ran Python code between kernels
+    (under the interpreter lock): real runs made before the loops were compiled, whose
+    metadata have no ``worker_loop``. Runs of compiled loops (``worker_loop = "compiled"``)
+    hold no interpreter lock, so their profiles model none."""
+    return (
+        trace.meta.get("source") == "real" and trace.meta.get("worker_loop", "interpreted") == "interpreted"
+    )
+
+
+def calibrate_run(real: RunResult, cores: int | None = None) -> HardwareProfile:
+    """:func:`calibrate_profile` of a real run with everything the run measured: its Trace,
+    the gradients' and the workers' CPU time and the stolen fraction; ``cores`` default:
+    this machine's."""
+    return calibrate_profile(
+        real.trace,
+        cores or os.cpu_count(),
+        real.gradient_cpu,
+        worker_cpu=real.worker_cpu,
+        stolen=real.stolen,
+    )

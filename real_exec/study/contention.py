@@ -1,0 +1,125 @@
+"""How much slower the model's gradient runs when several cores compute at once.
+
+Cores share caches, memory bandwidth and, on machines with hyper-threads (or virtual CPUs
+placed on them), execution units; a gradient computed while ``k - 1`` other cores compute
+takes longer than alone. A calibration run on ``c`` threads contains the slowdown of ``c``
+busy cores and no other, so predicting ``m != c`` threads needs it measured
+(``contention`` in :mod:`staleness_sim.profile`).
+
+The probe (:func:`measure_contention`): ``k`` threads compute the problem's gradient on
+private copies of the parameters for a short burst, started together; the slowdown is the
+ratio of mean wall-clock seconds per gradient, each pooled over its burst's threads
+(thread ``j`` computes ``n_j`` gradients in ``t_j`` seconds)::
+
+    s_k = (sum_j t_j / sum_j n_j) with k threads / (t_1 / n_1) with 1 thread
+
+Wall-clock seconds, as in the calibration's phases (with a core per thread), so that the
+factors also contain what a thread's CPU time leaves out: on a virtual machine the
+hypervisor takes more of the cores' time (steal, :mod:`real_exec.executor.stolen_time`) when more
+of them are busy.
+
+Bursts of every ``k`` alternate over several rounds, so that a machine whose speed drifts
+affects all of them alike. Measured ``k`` are ``1, 2, 4, ...`` and the largest; the others
+are interpolated linearly. BLAS is kept to one thread per worker (the gradients here are
+compiled kernels; it matters for problems that call BLAS).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from real_exec.executor.problems import Problem
+
+__all__ = ["contention_ladder", "interpolate_contention", "measure_contention", "relative_to"]
+
+#: Each thread of a burst computes at least this many gradients, however short the burst.
+MIN_GRADIENTS = 3
+
+
+def contention_ladder(cores: int) -> list[int]:
+    """Thread counts the probe measures for up to ``cores`` busy cores: ``1, 2, 4, ...`` and
+    ``cores`` itself."""
+    if cores < 1:
+        raise ValueError(f"cores must be >= 1, got {cores}")
+    ladder = [1]
+    while ladder[-1] * 2 < cores:
+        ladder.append(ladder[-1] * 2)
+    if ladder[-1] != cores:
+        ladder.append(cores)
+    return ladder
+
+
+def interpolate_contention(measured: dict[int, float]) -> tuple[float, ...]:
+    """Factors for ``k = 1 .. max(measured)``: the measured ones, linear in ``k`` between them."""
+    ks = sorted(measured)
+    if not ks or ks[0] != 1:
+        raise ValueError("the measurements must include k = 1")
+    every = np.arange(1, ks[-1] + 1)
+    return tuple(float(v) for v in np.interp(every, ks, [measured[k] for k in ks]))
+
+
+def _burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: float) -> float:
+    """Mean wall-clock seconds per gradient of ``k`` threads computing together: their
+    seconds summed over their gradients summed, so that a thread that got fewer turns (an
+    unfair lock, a descheduled core) weighs by the gradients it computed, as in a run."""
+    seconds_of: list[float] = [0.0] * k
+    gradients_of: list[int] = [0] * k
+    start = threading.Barrier(k)
+
+    def body(j: int) -> None:
+        params, out = init.copy(), np.empty_like(init)
+        with threadpool_limits(1):
+            start.wait()
+            begin = time.perf_counter()
+            end, n = begin + seconds, 0
+            while n < MIN_GRADIENTS or time.perf_counter() < end:
+                grad(params, out)
+                n += 1
+            seconds_of[j], gradients_of[j] = time.perf_counter() - begin, n
+
+    threads = [threading.Thread(target=body, args=(j,), daemon=True) for j in range(k)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(seconds_of) / sum(gradients_of)
+
+
+def measure_contention(
+    problem: Problem, workers: int, seconds: float = 1.0, rounds: int = 5, seed: int = 0
+) -> tuple[float, ...]:
+    """The gradient-time factors ``s_1 .. s_K`` of ``problem`` on this machine,
+    ``K = min(workers, cores)``, ``s_1 = 1`` (see the module docstring); about ``seconds``
+    of bursts in all, ``rounds`` per measured ``k``."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if rounds < 1 or not seconds > 0:
+        raise ValueError("need rounds >= 1 and seconds > 0")
+    busy = min(workers, os.cpu_count() or 1)
+    if busy == 1:
+        return (1.0,)
+    ladder = contention_ladder(busy)
+    init = problem.init(np.random.default_rng(seed))
+    burst = seconds / (rounds * len(ladder))
+    times: dict[int, list[float]] = {k: [] for k in ladder}
+    _burst(problem.grad, init, 1, min(burst, 0.05))  # warm-up: per-thread workspaces, caches
+    for _ in range(rounds):
+        for k in ladder:
+            times[k].append(_burst(problem.grad, init, k, burst))
+    alone = float(np.mean(times[1]))
+    return interpolate_contention({k: float(np.mean(v)) / alone for k, v in times.items()})
+
+
+def relative_to(factors: Sequence[float], workers: int) -> tuple[float, ...]:
+    """``factors`` divided by the entry of ``workers`` busy cores (the last one beyond the list):
+    the contention of a profile calibrated on ``workers`` threads, whose gradient times
+    already contain that entry."""
+    base = factors[min(workers, len(factors)) - 1]
+    return tuple(float(f) / base for f in factors)

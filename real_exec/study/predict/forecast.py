@@ -1,0 +1,250 @@
+"""Forecast time to target: calibrate timing here, simulate the schedule, replay the training.
+
+1. Timing: a hardware profile calibrated from a short real run here (as ``asgd validate``
+   does), optionally on a hypothetical machine: its cores, sockets, NUMA penalty, lock and
+   CAS costs and per-worker speed factors taken from a shipped or user profile.
+2. Schedule: the execution simulated with ``threads`` workers (:mod:`staleness_sim`): a short
+   one first and, if the replay ran out of it before the target and the budget, one that
+   covers the budget.
+3. Replay: the model's SGD run in that schedule (:func:`real_exec.study.predict.replay.replay`),
+   with the step-size rule fixed from the schedule's own warm-up as in real runs, stopped at
+   the target or the budget.
+4. Repeated over ``reps`` seeds (schedules and minibatch orders), summarized with censoring
+   (:mod:`theory.survival`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from real_exec.executor.config import RunConfig
+from real_exec.executor.monitor import Target, curve_columns
+from real_exec.executor.problems import Problem
+from real_exec.executor.runner import run
+from real_exec.study.calibrate import calibrate_run
+from real_exec.study.contention import measure_contention, relative_to
+from real_exec.study.predict.lost_updates import measure_lost_updates
+from real_exec.study.predict.replay import replay
+from staleness_sim.config import SimConfig
+from staleness_sim.engines import simulate
+from staleness_sim.profile import HardwareProfile
+from theory.staleness import Empirical
+from theory.survival import outcome_summary
+
+__all__ = [
+    "Outcomes",
+    "Trial",
+    "calibrate_here",
+    "check_interval",
+    "forecast",
+    "gradient_seconds",
+    "measure",
+    "on_machine",
+]
+
+#: Profile fields that describe the machine rather than the model's timing.
+MACHINE_FIELDS = (
+    "cores",
+    "sockets",
+    "numa_penalty",
+    "lock_handoff",
+    "cas_latency",
+    "speed",
+    "contention",
+    "quantum",
+)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What a forecast predicts and a measurement measures: ``algo`` with ``threads`` workers
+    at step ``eta`` under ``rule``, each of ``reps`` repetitions (seeds drawn from ``seed``)
+    run to ``target`` or ``budget`` seconds, the target checked every ``check_every`` seconds
+    (default ``budget / 50``, :func:`check_interval`)."""
+
+    algo: str
+    threads: int
+    eta: float
+    target: Target
+    budget: float
+    rule: str = "constant"
+    reps: int = 5
+    seed: int = 0
+    check_every: float | None = None
+
+    @property
+    def checks(self) -> float:
+        """Seconds between two checks of the target."""
+        return check_interval(self.check_every, self.budget)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """A trial's repetitions, predicted or measured: per repetition whether and when the target
+    was reached (``time_to_target``: schedule time for a forecast, with the replay's own wall
+    time in ``replay_seconds``), their Kaplan-Meier summary
+    (:func:`theory.survival.outcome_summary`), each repetition's loss curve, and the profile
+    a forecast simulated (``None`` for a measurement)."""
+
+    per_rep: list[dict[str, Any]]
+    budget: float
+    summary: dict[str, float] = field(default_factory=dict)
+    curves: list[dict[str, list[float]]] = field(default_factory=list)  # per rep: time, loss, ...
+    profile: HardwareProfile | None = None
+
+    @classmethod
+    def of(
+        cls, per_rep: list[dict[str, Any]], budget: float, curves: Any = (), profile: Any = None
+    ) -> Outcomes:
+        """Outcomes with their summary computed."""
+        return cls(per_rep, budget, outcome_summary(per_rep, budget), list(curves), profile)
+
+
+def calibrate_here(
+    problem: Problem,
+    algo: str,
+    threads: int,
+    *,
+    eta: float,
+    seconds: float,
+    machine: HardwareProfile | None = None,
+    predict_threads: int | None = None,
+    contention_seconds: float = 1.0,
+    check_every: float | None = None,
+    lost_update_seconds: float | None = None,
+) -> HardwareProfile:
+    """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
+    fields (:data:`MACHINE_FIELDS`) replace this machine's. Here, for ``predict_threads``
+    other than ``threads``, the gradient's contention between busy cores is measured
+    (:func:`~real_exec.study.contention.measure_contention`, ``contention_seconds``; 0 skips it)
+    and set relative to the calibration's threads.
+
+    The calibration run evaluates its loss curve every ``check_every`` seconds (default: ten
+    points over the run), as the runs predicted check their target: the main thread's
+    evaluations take a core from the workers when they occupy every core, and the simulator
+    has no main thread, so the calibrated phases must contain as many of them as the runs
+    predicted do.
+
+    For HOGWILD!, a probe of ``lost_update_seconds`` (default ``seconds``; 0 skips it) measures
+    the updates its writes lose when they meet (``lost_on_overlap``,
+    :func:`~real_exec.study.predict.lost_updates.measure_lost_updates`), with the larger of
+    ``threads`` and ``predict_threads``, at most one per core here (a single thread loses
+    nothing)."""
+    config = RunConfig(algo, threads, eta, seconds=seconds, check_updates=False, sample_every=check_every)
+    real = run(config, problem)
+    profile = calibrate_run(real)
+    probe_threads = min(max(threads, predict_threads or threads), os.cpu_count() or 1)
+    probe_seconds = seconds if lost_update_seconds is None else lost_update_seconds
+    if algo == "hogwild" and probe_seconds > 0 and probe_threads > 1:
+        lost = measure_lost_updates(problem, probe_threads, probe_seconds, eta)
+        profile = replace(profile, lost_on_overlap=lost.per_overlap)
+    if machine is not None:
+        return on_machine(profile, machine)
+    if predict_threads is not None and predict_threads != threads and contention_seconds > 0:
+        factors = measure_contention(problem, max(threads, predict_threads), contention_seconds)
+        profile = replace(profile, contention=relative_to(factors, threads))
+    return profile
+
+
+def check_interval(check_every: float | None, budget: float) -> float:
+    """Seconds between two checks of the target: ``check_every``, or else ``budget / 50``."""
+    return check_every if check_every is not None else budget / 50
+
+
+def on_machine(profile: HardwareProfile, machine: HardwareProfile) -> HardwareProfile:
+    """``profile``'s timing on ``machine``: its :data:`MACHINE_FIELDS` replace the profile's."""
+    return profile.with_overrides(**{k: getattr(machine, k) for k in MACHINE_FIELDS})
+
+
+def _gradients_for(profile: HardwareProfile, threads: int, budget: float) -> int:
+    """Gradients whose schedule outlasts ``budget`` with a margin (all workers busy)."""
+    busy = min(threads, profile.cores or threads)
+    seconds = gradient_seconds(profile, threads)
+    return max(100, math.ceil(1.5 * budget * busy / max(seconds, 1e-9)) + 10 * threads)
+
+
+def gradient_seconds(profile: HardwareProfile, workers: int = 1) -> float:
+    """Mean seconds of one worker's cycle without waiting, with ``workers`` workers: read,
+    compute (times the profile's contention factor), publish."""
+    compute = float(profile.compute.mean()) * profile.contention_factor(workers)
+    return compute + float(profile.read.mean()) + float(profile.publish.mean())
+
+
+def _outcome(rep: int, seed: int, reached: tuple[float, int] | None, diverged: bool) -> dict[str, Any]:
+    """One repetition's row: whether, when and after how many updates the target was reached."""
+    return {
+        "rep": rep,
+        "seed": seed,
+        "reached": reached is not None,
+        "diverged": diverged,
+        "time_to_target": reached[0] if reached else float("nan"),
+        "updates_to_target": reached[1] if reached else None,
+    }
+
+
+def forecast(problem: Problem, trial: Trial, profile: HardwareProfile) -> Outcomes:
+    """Replay ``trial.reps`` simulated schedules of ``trial`` on ``profile``."""
+    algo, threads, budget = trial.algo, trial.threads, trial.budget
+    needed = _gradients_for(profile, threads, budget)
+    config = RunConfig(algo, threads, trial.eta, gradients=1, rule=trial.rule)  # the warm-up and the rule
+    skip, take = config.warmup_window
+    per_rep, curves = [], []
+    for rep, seq in enumerate(np.random.SeedSequence(trial.seed).spawn(trial.reps)):
+        rep_seed = int(seq.generate_state(1)[0])
+        gradients = min(needed, 2000 * threads + skip + take)
+        while True:  # a short schedule first; the full one only if the target was not reached
+            schedule = simulate(SimConfig(algo, threads, profile, gradients, seed=rep_seed)).trace
+            scale = None
+            if trial.rule != "constant":
+                tau = schedule.staleness()
+                pmf = Empirical.from_samples(tau[skip : skip + take] if tau.size > skip else tau)
+                table = config.step_scale(pmf, 4096)
+                scale = lambda t, table=table: float(table[min(t, table.size - 1)])  # noqa: E731
+            result = replay(
+                schedule,
+                problem,
+                trial.eta,
+                scale,
+                seed=rep_seed,
+                target=trial.target,
+                evaluate_every=trial.checks,
+                until=budget,
+                warmup_updates=skip + take if trial.rule != "constant" else 0,
+                lost_on_overlap=profile.lost_on_overlap if algo == "hogwild" else 0.0,
+            )
+            covered = float(schedule.table["t_apply"].max()) >= budget
+            if result.reached is not None or result.diverged or covered or gradients >= needed:
+                break
+            gradients = needed  # replaying ever longer prefixes would repeat the work each time
+        per_rep.append(
+            _outcome(rep, rep_seed, result.reached, result.diverged)
+            | {"replay_seconds": result.replay_seconds, "tau_mean": float(schedule.staleness().mean())}
+        )
+        curves.append(curve_columns(result.curve))
+    return Outcomes.of(per_rep, budget, curves, profile)
+
+
+def measure(problem: Problem, trial: Trial) -> Outcomes:
+    """``trial`` run for real ``trial.reps`` times here, to the target or the budget."""
+    per_rep, curves = [], []
+    for rep, seq in enumerate(np.random.SeedSequence(trial.seed + 1).spawn(trial.reps)):
+        rep_seed = int(seq.generate_state(1)[0])
+        config = RunConfig(
+            trial.algo,
+            trial.threads,
+            trial.eta,
+            seconds=trial.budget,
+            rule=trial.rule,
+            seed=rep_seed,
+            check_updates=False,
+            sample_every=trial.checks,
+        )
+        result = run(config, problem, target=trial.target)
+        per_rep.append(_outcome(rep, rep_seed, result.reached, result.diverged))
+        curves.append(curve_columns(result.curve))
+    return Outcomes.of(per_rep, trial.budget, curves)

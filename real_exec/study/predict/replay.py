@@ -1,0 +1,146 @@
+"""Replay training in a schedule: each gradient on the version it read, applied in publish order.
+
+A Trace (simulated or measured) says, for every gradient, which parameter version it read and
+which version it became. Replaying it runs the model's actual SGD sequentially in that
+schedule: update ``k`` (in publish order) computes its gradient on version ``read_version``,
+kept in memory while some later update still reads it (as Leashed-SGD keeps them), scales it
+by ``eta * s(tau)`` and applies it to the latest version; rows with the same ``apply_version``
+(a synchronous round) average their gradients into one update; dropped gradients change
+nothing. For lock-based SGD and Leashed-SGD (consistent reads) this is exactly the
+algorithm's arithmetic under that schedule; for HOGWILD! it approximates the inconsistent
+reads by consistent stale ones, and an update whose write overlaps another's loses a stretch
+of ``lost_on_overlap`` of its coordinates (:mod:`real_exec.study.predict.lost_updates`). The loss
+is evaluated at the publish times of the schedule, so the curve is against the schedule's
+(simulated) time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from real_exec.executor.kernels import seed_thread
+from real_exec.executor.monitor import Target, diverged
+from real_exec.executor.problems import Problem
+from real_exec.study.predict.lost_updates import lost_stretch, overlapping_writes
+from theory.trace import Trace
+
+__all__ = ["Replay", "replay"]
+
+
+@dataclass(frozen=True, eq=False)
+class Replay:
+    """The loss curve of a replayed schedule and whether and when it reached the target."""
+
+    curve: pd.DataFrame
+    params: np.ndarray
+    updates: int
+    reached: tuple[float, int] | None
+    diverged: bool
+    replay_seconds: float
+
+
+def _last_reader(read: np.ndarray, order: np.ndarray) -> dict[int, int]:
+    """Version -> the last position (in ``order``) of an update that reads it."""
+    last: dict[int, int] = {}
+    for position, row in enumerate(order):
+        last[int(read[row])] = position
+    return last
+
+
+def replay(
+    trace: Trace,
+    problem: Problem,
+    eta: float,
+    scale: Callable[[int], float] | None = None,
+    *,
+    seed: int = 0,
+    target: Target | None = None,
+    evaluate_every: float | None = None,
+    until: float | None = None,
+    initial: np.ndarray | None = None,
+    momentum: float = 0.0,
+    warmup_updates: int = 0,
+    lost_on_overlap: float = 0.0,
+) -> Replay:
+    """Replay ``trace``'s schedule on ``problem`` (see the module docstring).
+
+    ``scale(tau)`` is the step-size rule's factor (default 1), used from update
+    ``warmup_updates`` on (before it, as during a real run's warm-up, the factor is 1);
+    ``momentum`` is heavy-ball momentum with one velocity per worker, as in real runs. The
+    loss is evaluated every ``evaluate_every`` seconds of schedule time (default: 50 points
+    over the schedule); the replay stops at the ``target``, when the loss diverges (NaN,
+    infinite or 10x the initial), or at schedule time ``until``. ``initial`` defaults to
+    ``problem.init`` with ``seed``. With ``lost_on_overlap > 0`` every single-row update
+    whose write overlaps another's (:func:`~real_exec.study.predict.lost_updates.overlapping_writes`)
+    leaves a stretch of that fraction of its coordinates unapplied (HOGWILD!'s lost updates).
+    """
+    started = time.perf_counter()
+    rows = trace.applied()
+    read = rows["read_version"].to_numpy()
+    version = rows["apply_version"].to_numpy()
+    tau = rows["tau"].to_numpy()
+    workers = rows["worker"].to_numpy()
+    t_apply = rows["t_apply"].to_numpy()
+    if lost_on_overlap > 0:  # HOGWILD!'s lost updates: which writes met another
+        overlapped = overlapping_writes(trace)[rows.index.to_numpy()]
+        losing = np.random.default_rng([seed, 1])
+    end = float(t_apply[-1]) if len(rows) else 0.0
+    step_every = evaluate_every if evaluate_every is not None else max(end / 50, 1e-12)
+    seed_thread(int(np.random.SeedSequence(seed).generate_state(1)[0] % (2**31)))
+    params = (initial if initial is not None else problem.init(np.random.default_rng(seed))).copy()
+    kept: dict[int, np.ndarray] = {0: params.copy()}
+    last = _last_reader(read, np.arange(len(rows)))
+    grad = np.empty_like(params)
+    total = np.zeros_like(params)
+    velocity: dict[int, np.ndarray] = {}
+    curve = [{"time": 0.0, **problem.evaluate(params)}]
+    initial_loss = curve[0]["loss"]
+    next_eval = step_every
+    reached: tuple[float, int] | None = None
+    blew_up = False
+    updates = 0
+    i = 0
+    while i < len(rows):
+        if until is not None and t_apply[i] > until:
+            break
+        j = i  # the rows of one update: one row, or a synchronous round
+        total[:] = 0.0
+        while j < len(rows) and version[j] == version[i]:
+            problem.grad(kept[int(read[j])], grad)
+            if momentum > 0:
+                v = velocity.setdefault(int(workers[j]), np.zeros_like(params))
+                v *= momentum
+                v += grad
+                grad[:] = v
+            factor = scale(int(tau[j])) if scale is not None and updates >= warmup_updates else 1.0
+            total += factor * grad
+            j += 1
+        total *= eta / (j - i)
+        if lost_on_overlap > 0 and j == i + 1 and overlapped[i]:
+            total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0  # overwritten by another write
+        params -= total
+        updates += 1
+        now = float(t_apply[j - 1])
+        for k in range(i, j):
+            if last.get(int(read[k])) == k:
+                kept.pop(int(read[k]), None)  # no later update reads it
+        if int(version[i]) in last:
+            kept[int(version[i])] = params.copy()
+        i = j
+        if now >= next_eval or i == len(rows):
+            point = problem.evaluate(params)
+            curve.append({"time": now, **point})
+            next_eval = now + step_every
+            loss = point["loss"]
+            if diverged(loss, initial_loss):
+                blew_up = True
+                break
+            if target is not None and target.reached(point, initial_loss):
+                reached = (now, updates)
+                break
+    return Replay(pd.DataFrame(curve), params, updates, reached, blew_up, time.perf_counter() - started)

@@ -1,0 +1,109 @@
+"""Validation: calibrate the simulator on a real run, simulate the same configuration, compare.
+
+The pipeline is ``run -> calibrate_run -> simulate -> compare_traces``: :func:`validate`
+runs all of it, :func:`validate_run` starts from a real run already made (``asgd demo`` uses
+it on each of its runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from real_exec.executor.config import RunConfig
+from real_exec.executor.problems import Problem, make_problem
+from real_exec.executor.runner import RunResult, run
+from real_exec.study.calibrate import calibrate_run
+from staleness_sim.config import SimConfig
+from staleness_sim.engines import simulate
+from staleness_sim.profile import HardwareProfile
+from staleness_sim.result import SimResult
+from theory.compare import Comparison, compare_traces
+from theory.trace import Trace
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["Validation", "plot_comparison", "validate", "validate_run"]
+
+
+@dataclass(frozen=True, eq=False)
+class Validation:
+    """A real run, the profile calibrated on it, its simulation, and how the two compare."""
+
+    real: RunResult
+    sim: SimResult
+    profile: HardwareProfile
+    comparison: Comparison
+
+    def summary(self) -> dict[str, Any]:
+        c = self.comparison
+        return {
+            "algo": self.real.trace.meta["algorithm"],
+            "threads": self.real.trace.meta["workers"],
+            "tv": c.tv,
+            "w1": c.w1,
+            "g_test_p_value": c.p_value,
+            "throughput_ratio": c.throughput_ratio,
+            "throughput": {"real": c.throughput_a, "sim": c.throughput_b},
+            "tau_mean": {"real": c.tau_mean["a"], "sim": c.tau_mean["b"]},
+            "cas_failure_rate": {"real": c.cas_failure_rate["a"], "sim": c.cas_failure_rate["b"]},
+            "dropped": {"real": c.dropped["a"], "sim": c.dropped["b"]},
+            "peak_live_vectors": {"real": self.real.peak_live_vectors, "sim": self.sim.peak_live_vectors},
+            # the share of the cores' time that the hypervisor took during the real run
+            "stolen": self.real.stolen if np.isfinite(self.real.stolen) else None,
+            "profile": self.profile.to_dict(),
+        }
+
+
+def validate(
+    algo: str,
+    threads: int,
+    problem: str | Problem,
+    seconds: float = 5.0,
+    seed: int = 0,
+    eta: float = 0.05,
+    persistence: int | None = None,
+    cores: int | None = None,
+) -> Validation:
+    """Run ``algo`` for real on ``problem`` (a name of :data:`real_exec.executor.problems.PROBLEMS` or a
+    :class:`~real_exec.executor.problems.Problem`), calibrate a profile on its Trace, simulate, compare."""
+    prob = make_problem(problem, np.random.default_rng(seed)) if isinstance(problem, str) else problem
+    config = RunConfig(
+        algo, threads, eta, seconds=seconds, seed=seed, persistence=persistence, check_updates=False
+    )
+    return validate_run(run(config, prob), cores=cores, seed=seed)
+
+
+def validate_run(real: RunResult, cores: int | None = None, seed: int = 0) -> Validation:
+    """Calibrate a profile on ``real``'s Trace (``cores`` default: this machine's), simulate
+    the same algorithm, threads and number of gradients with it, and compare the Traces."""
+    meta = real.trace.meta
+    profile = calibrate_run(real, cores)
+    config = SimConfig(
+        meta["algorithm"],
+        int(meta["workers"]),
+        profile,
+        max(len(real.trace), 10),
+        seed=seed,
+        persistence=meta.get("persistence"),
+    )
+    sim = simulate(config)
+    return Validation(real, sim, profile, compare_traces(real.trace, sim.trace))
+
+
+def plot_comparison(ax: Axes, real: Trace, sim: Trace, title: str) -> Axes:
+    """Staleness pmfs of a real and a simulated run side by side."""
+    a, b = real.staleness(), sim.staleness()
+    both = np.concatenate([a, b])
+    top = int(np.quantile(both, 0.999)) if both.size else 0  # rare long delays would hide the bars
+    k = np.arange(top + 1)
+    ax.bar(k - 0.2, np.bincount(a, minlength=top + 1)[: top + 1] / max(1, a.size), width=0.4, label="real")
+    ax.bar(
+        k + 0.2, np.bincount(b, minlength=top + 1)[: top + 1] / max(1, b.size), width=0.4, label="simulated"
+    )
+    ax.set(xlabel="staleness tau", ylabel="probability", title=title, xlim=(-0.7, top + 0.7))
+    ax.legend()
+    return ax
