@@ -46,7 +46,7 @@ from staleness_sim.grid import expand_grid
 from theory.algorithms import check_algorithm
 from theory.spec import check_rule
 
-__all__ = ["OPTIONS", "Experiment", "RunSpec", "load_experiment"]
+__all__ = ["OPTIONS", "Experiment", "RunSpec", "experiment_toml", "load_experiment", "parse_experiment"]
 
 #: `asgd run` options an experiment may set (in [run] or [grid]), with their defaults.
 OPTIONS: dict[str, Any] = {
@@ -136,6 +136,40 @@ def load_experiment(path: str | Path) -> Experiment:
         data = tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"experiment file {path}: {exc}") from None
+    return parse_experiment(data)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value)  # strings, numbers and booleans are written alike in TOML and JSON
+
+
+def experiment_toml(data: dict[str, dict[str, Any]]) -> str:
+    """The experiment file of ``data`` (its tables, as :func:`parse_experiment` takes them):
+    ``tomllib.loads(experiment_toml(data)) == data`` for tables of strings, numbers, booleans,
+    lists of them and inline tables.
+
+    >>> print(experiment_toml({"run": {"threads": 2, "dataset": "digits"}, "grid": {"algo": ["lock"]}}))
+    [run]
+    threads = 2
+    dataset = "digits"
+    [grid]
+    algo = ["lock"]
+    <BLANKLINE>
+    """
+    lines = []
+    for table, values in data.items():
+        lines.append(f"[{table}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def parse_experiment(data: dict[str, Any]) -> Experiment:
+    """Check an experiment's tables (a parsed file: ``[run]``, ``[grid]``, ``[target]``,
+    ``[budget]``, ``[repeat]``); :class:`ValueError` names what is wrong."""
     unknown = sorted(set(data) - set(_TABLES))
     if unknown:
         raise ValueError(f"experiment file: unknown table(s) {', '.join(unknown)} (use {', '.join(_TABLES)})")
