@@ -91,21 +91,7 @@ def merge_publishes(
         known += _count_upto(apply_t, i, cut)
     if known < n:
         return False
-    # Segment c holds the publishes in (pivot[c-1], pivot[c]]; pivots spaced for about
-    # n / CHAINS publishes each (publish rates are about constant; balance only affects speed).
-    bounds = np.empty((CHAINS + 1, m), dtype=np.int64)
-    bounds[0] = 0
-    bounds[CHAINS] = k_max
-    for c in range(1, CHAINS):
-        pivot = cut * (c * n / CHAINS) / known
-        for i in range(m):
-            bounds[c, i] = max(_count_upto(apply_t, i, pivot), bounds[c - 1, i])
-    first = np.zeros(CHAINS + 1, dtype=np.int64)
-    for c in range(CHAINS):
-        size = 0
-        for i in range(m):
-            size += bounds[c + 1, i] - bounds[c, i]
-        first[c + 1] = first[c] + size
+    bounds, first = _segments(apply_t, cut, n, known)
     count = np.empty(CHAINS, dtype=np.int64)
     heads = np.empty((CHAINS, m))
     ptr = bounds[:CHAINS].copy()
@@ -139,15 +125,44 @@ def merge_publishes(
                     head[best] = np.inf  # the rest of this worker is in later segments
                 elif j + 1 < count[c]:
                     return False  # this worker's drawn updates ran out
-    # A worker reads right after its own publish: its read version is its previous one.
+    _versions_in_order(worker, read_version, apply_version, tau, m)
+    return True
+
+
+@njit(cache=True)
+def _segments(apply_t: Any, cut: float, n: int, known: int) -> tuple[Any, Any]:
+    """``(bounds, first)``: segment ``c`` holds worker ``i``'s publishes ``bounds[c, i] ..
+    bounds[c + 1, i] - 1``, those in ``(pivot[c - 1], pivot[c]]``, and begins at output row
+    ``first[c]``; pivots are spaced for about ``n / CHAINS`` publishes each (publish rates
+    are about constant; balance only affects speed)."""
+    k_max, m = apply_t.shape
+    bounds = np.empty((CHAINS + 1, m), dtype=np.int64)
+    bounds[0] = 0
+    bounds[CHAINS] = k_max
+    for c in range(1, CHAINS):
+        pivot = cut * (c * n / CHAINS) / known
+        for i in range(m):
+            bounds[c, i] = max(_count_upto(apply_t, i, pivot), bounds[c - 1, i])
+    first = np.zeros(CHAINS + 1, dtype=np.int64)
+    for c in range(CHAINS):
+        size = 0
+        for i in range(m):
+            size += bounds[c + 1, i] - bounds[c, i]
+        first[c + 1] = first[c] + size
+    return bounds, first
+
+
+@njit(cache=True)
+def _versions_in_order(worker: Any, read_version: Any, apply_version: Any, tau: Any, m: int) -> None:
+    """HOGWILD!'s versions from the publish order: a worker reads right after its own
+    publish, so its read version is its previous apply version."""
     last = np.zeros(m, dtype=np.int64)
-    for v in range(n):
+    for v in range(worker.size):
         i = worker[v]
         read_version[v] = last[i]
         apply_version[v] = v + 1
         tau[v] = v - last[i]
         last[i] = v + 1
-    return True
 
 
 @njit(cache=True)

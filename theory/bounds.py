@@ -344,29 +344,20 @@ def _check_positive(name: str, value: float | None, allow_zero: bool = False) ->
         raise ValueError(f"{name} must be a finite number {rng}, got {value}")
 
 
-def evaluate_bound(
+def _checked(
     kind: str,
-    *,
+    theorem: str,
+    delays: DelayMoments,
     lsmooth: float,
     sigma2: float,
-    delays: DelayMoments,
-    f0: float | None = None,
-    r0: float | None = None,
-    mu: float | None = None,
-    eta0: float | None = None,
-    iterations: int | None = None,
-    eps: float | None = None,
-    theorem: str = "classic",
-) -> BoundResult:
-    """Evaluate bound ``kind`` ('nonconvex', 'convex', 'pl') under ``theorem`` (a key of
-    :data:`THEOREMS`; for a theorem about a rule, ``delays`` must be that rule's, as
-    :func:`all_bounds` builds them).
-
-    Without ``eta0`` the step is chosen: the one minimizing the iterations to ``eps`` if
-    ``eps`` is given, else the one minimizing the bound after ``iterations``, always within
-    the theorem's step limit. Raises ``ValueError`` on invalid input or where the theorem
-    does not apply.
-    """
+    f0: float | None,
+    r0: float | None,
+    mu: float | None,
+    eta0: float | None,
+    iterations: int | None,
+    eps: float | None,
+) -> tuple[BoundSpec, Theorem]:
+    """:func:`evaluate_bound`'s inputs checked: the bound and theorem, or ``ValueError``."""
     if kind not in BOUNDS:
         raise ValueError(f"bound kind must be one of {', '.join(BOUNDS)}, got {kind!r}")
     if theorem not in THEOREMS:
@@ -397,6 +388,33 @@ def evaluate_bound(
             raise ValueError("the pl bound needs mu")
         if mu > lsmooth:
             raise ValueError(f"mu must be in (0, L={lsmooth}], got {mu}")
+    return spec, thm
+
+
+def evaluate_bound(
+    kind: str,
+    *,
+    lsmooth: float,
+    sigma2: float,
+    delays: DelayMoments,
+    f0: float | None = None,
+    r0: float | None = None,
+    mu: float | None = None,
+    eta0: float | None = None,
+    iterations: int | None = None,
+    eps: float | None = None,
+    theorem: str = "classic",
+) -> BoundResult:
+    """Evaluate bound ``kind`` ('nonconvex', 'convex', 'pl') under ``theorem`` (a key of
+    :data:`THEOREMS`; for a theorem about a rule, ``delays`` must be that rule's, as
+    :func:`all_bounds` builds them).
+
+    Without ``eta0`` the step is chosen: the one minimizing the iterations to ``eps`` if
+    ``eps`` is given, else the one minimizing the bound after ``iterations``, always within
+    the theorem's step limit. Raises ``ValueError`` on invalid input or where the theorem
+    does not apply.
+    """
+    spec, thm = _checked(kind, theorem, delays, lsmooth, sigma2, f0, r0, mu, eta0, iterations, eps)
     if delays.m1 <= 0:
         raise ValueError("the step-size rule has E[s] = 0 on the delay pmf")
     m_tau_ = delays.m_tau if (delays.iid or kind != "pl") else float(delays.tau_max)

@@ -200,7 +200,9 @@ class Trace:
     def load(cls, path: str | os.PathLike[str]) -> Trace:
         """Read a Trace saved by :meth:`save` (give the stem, the .parquet or the .json).
 
-        A table and metadata from different writes (an interrupted save) raise ``ValueError``.
+        A table and metadata from different writes (an interrupted save) raise ``ValueError``,
+        and so does a table saved with metadata whose JSON is missing. A table without the
+        digest (written by other tools) loads without metadata when it has no JSON.
         """
         import pyarrow.parquet as pq
 
@@ -209,9 +211,14 @@ class Trace:
         if not parquet.exists():
             raise FileNotFoundError(f"no trace table at {parquet}")
         table = pq.read_table(parquet)
-        info = json.loads(meta.read_text()) if meta.exists() else {}
         expected = (table.schema.metadata or {}).get(_DIGEST_KEY)
-        if expected is not None and meta.exists() and expected.decode() != _digest(info):
+        if expected is not None and not meta.exists():
+            raise FileNotFoundError(
+                f"{meta} is missing: {parquet} was saved with its metadata (algorithm, workers, "
+                "profile, ...) in that file; copy both"
+            )
+        info = json.loads(meta.read_text()) if meta.exists() else {}
+        if expected is not None and expected.decode() != _digest(info):
             raise ValueError(
                 f"{meta} does not belong to {parquet}: they come from different writes "
                 "(an interrupted save?) or the metadata was edited"

@@ -88,7 +88,6 @@ def predict_command(
     from real_exec.study.predict.forecast import Trial, calibrate_here, check_interval, forecast
     from real_exec.study.predict.forecast import measure as measure_here
     from staleness_sim.profile import load_profile
-    from theory.survival import ratio_interval, same_distribution_pvalue
 
     target = Target(target_accuracy, target_loss_fraction)
     problem = build_problem(seed=seed, **workload)
@@ -122,37 +121,62 @@ def predict_command(
         f"{algo}, {threads} threads, {problem.name}, calibrated on {cal_threads} thread(s) here"
         + (f", machine {profile_src}" if profile_src else ""),
         *_calibration_notes(profile, threads, cal_threads, profile_src is None),
-        f"  predicted median time to target {predicted['time_to_target_median']:.3g} s "
-        f"(quartiles {predicted['q25']:.3g}-{predicted['q75']:.3g}), reached in "
-        f"{predicted['reached_fraction']:.0%} of {reps}; replay took {replay_seconds:.1f} s",
+        *_forecast_lines(result, algo, replay_seconds),
     ]
-    if algo == "hogwild":
-        lines.append(f"  HOGWILD!: {HOGWILD_APPROXIMATION} (docs/prediction.md)")
-        lines.append(
-            f"  lost updates: {profile.lost_on_overlap:.1%} of an update's coordinates when its write "
-            "overlaps another's (lost_on_overlap, from the probe)"
-        )
     measured_curves: list[dict[str, Any]] = []
     if measure:
         here = measure_here(problem, trial)
         measured_curves = here.curves
-        measured = {**here.summary, "per_rep": here.per_rep}
-        ratio = result.summary["time_to_target_median"] / here.summary["time_to_target_median"]
-        p_value = same_distribution_pvalue(result.per_rep, here.per_rep, budget_seconds)
-        low, high = ratio_interval(result.per_rep, here.per_rep, budget_seconds)
-        payload |= {"measured": measured, "ratio": ratio, "ratio_interval": [low, high], "logrank_p": p_value}
-        lines.append(
-            f"  measured median {measured['time_to_target_median']:.3g} s "
-            f"(quartiles {measured['q25']:.3g}-{measured['q75']:.3g}); predicted / measured {ratio:.3f} "
-            f"(95% bootstrap interval {low:.2f}-{high:.2f}); "
-            f"log-rank test of one distribution: p = {p_value:.3g}"
-        )
+        comparison, line = _compare(result, here)
+        payload |= comparison
+        lines.append(line)
     if out is not None:
         title = f"asgd predict: {algo}, {threads} threads, {problem.name}"
         index = write_report(out, title, lines, payload, result.curves, measured_curves, budget_seconds)
         payload["report"] = str(index)
         lines.append(f"  wrote {index}")
     emit(payload, as_json, lines)
+
+
+def _forecast_lines(result: Any, algo: str, replay_seconds: float) -> list[str]:
+    """The forecast's summary, and for HOGWILD! what its replay approximates."""
+    s = result.summary
+    lines = [
+        f"  predicted median time to target {s['time_to_target_median']:.3g} s "
+        f"(quartiles {s['q25']:.3g}-{s['q75']:.3g}), reached in "
+        f"{s['reached_fraction']:.0%} of {len(result.per_rep)}; replay took {replay_seconds:.1f} s"
+    ]
+    if algo == "hogwild":
+        lines.append(f"  HOGWILD!: {HOGWILD_APPROXIMATION} (docs/prediction.md)")
+        lines.append(
+            f"  lost updates: {result.profile.lost_on_overlap:.1%} of an update's coordinates when its "
+            "write overlaps another's (lost_on_overlap, from the probe)"
+        )
+    return lines
+
+
+def _compare(predicted: Any, measured: Any) -> tuple[dict[str, Any], str]:
+    """The forecast's outcomes against the measured ones (both :class:`Outcomes`): the
+    payload's ``measured``, ``ratio``, ``ratio_interval`` and ``logrank_p``, and its line."""
+    from theory.survival import ratio_interval, same_distribution_pvalue
+
+    budget, summary = measured.budget, measured.summary
+    ratio = predicted.summary["time_to_target_median"] / summary["time_to_target_median"]
+    p_value = same_distribution_pvalue(predicted.per_rep, measured.per_rep, budget)
+    low, high = ratio_interval(predicted.per_rep, measured.per_rep, budget)
+    line = (
+        f"  measured median {summary['time_to_target_median']:.3g} s "
+        f"(quartiles {summary['q25']:.3g}-{summary['q75']:.3g}); predicted / measured {ratio:.3f} "
+        f"(95% bootstrap interval {low:.2f}-{high:.2f}); "
+        f"log-rank test of one distribution: p = {p_value:.3g}"
+    )
+    payload = {
+        "measured": {**summary, "per_rep": measured.per_rep},
+        "ratio": ratio,
+        "ratio_interval": [low, high],
+        "logrank_p": p_value,
+    }
+    return payload, line
 
 
 def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool) -> list[str]:

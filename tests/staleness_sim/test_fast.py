@@ -10,8 +10,6 @@ from hypothesis import strategies as st
 from staleness_sim import SimConfig, fast_supported, simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import EmpiricalTiming, parse_timing
-from theory.fitting import total_variation
-from theory.staleness import Empirical
 
 
 def _assert_same_traces(profile: HardwareProfile, workers: int, gradients: int, seed: int) -> None:
@@ -82,12 +80,13 @@ def test_simultaneous_events_are_ordered_as_in_simpy(
     _assert_same_traces(p, workers, gradients, seed)
 
 
-def test_fast_engine_matches_in_distribution_at_scale() -> None:
-    # The criterion (TV < 0.01 on 1e5 updates); the traces are in fact identical.
+def test_fast_engine_gives_simpys_trace_at_scale() -> None:
+    # 100,000 publishes of 16 workers: the merge runs in all of its CHAINS segments, and the
+    # Trace is still SimPy's, row for row (a distributional check would hide a misordered
+    # segment boundary).
     config = SimConfig("hogwild", 16, HardwareProfile(compute=parse_timing("expon:scale=1")), 100_000, seed=1)
-    a = simulate(config, "simpy").trace.staleness()
-    b = simulate(config, "fast").trace.staleness()
-    assert total_variation(Empirical.from_samples(a), Empirical.from_samples(b)) < 0.01
+    a, b = simulate(config, "simpy").trace.table, simulate(config, "fast").trace.table
+    assert a.equals(b)
 
 
 def test_fast_engine_refuses_what_it_cannot_model() -> None:

@@ -82,6 +82,19 @@ def test_a_table_and_metadata_from_different_saves_are_refused(tmp_path: Path) -
     assert Trace.load(tmp_path / "b").meta == second.meta
 
 
+def test_a_saved_table_without_its_metadata_is_refused_and_a_foreign_one_loads(tmp_path: Path) -> None:
+    _trace().save(tmp_path / "a")
+    (tmp_path / "a.json").unlink()  # copied without its JSON: the run's algorithm, workers... lost
+    with pytest.raises(
+        FileNotFoundError, match=r"a\.json is missing: .*a\.parquet was saved with its metadata"
+    ):
+        Trace.load(tmp_path / "a")
+    # A table written by another tool (no digest) and no JSON: the columns, empty metadata.
+    _trace().table.to_parquet(tmp_path / "b.parquet", index=False)
+    loaded = Trace.load(tmp_path / "b")
+    assert loaded.meta == {} and loaded.table.equals(_trace().table)
+
+
 def test_inconsistent_tau_is_rejected() -> None:
     frame = _trace().table.copy()
     frame.loc[0, "tau"] = 5

@@ -17,7 +17,7 @@ is evaluated at the publish times of the schedule, so the curve is against the s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +50,66 @@ def _last_reader(read: np.ndarray, order: np.ndarray) -> dict[int, int]:
     for position, row in enumerate(order):
         last[int(read[row])] = position
     return last
+
+
+def _rounds(version: np.ndarray) -> Iterator[tuple[int, int]]:
+    """``(i, j)``: the rows ``i .. j - 1`` of one update (one row, or a synchronous round,
+    whose rows share their ``apply_version``), in publish order."""
+    i = 0
+    while i < version.size:
+        j = i
+        while j < version.size and version[j] == version[i]:
+            j += 1
+        yield i, j
+        i = j
+
+
+class _Versions:
+    """The parameter versions later updates still read: each is kept from its publication
+    until its last reader (:func:`_last_reader`) has read it."""
+
+    def __init__(self, read: np.ndarray, initial: np.ndarray) -> None:
+        self.read = read
+        self.last = _last_reader(read, np.arange(read.size))
+        self.kept: dict[int, np.ndarray] = {0: initial.copy()}
+
+    def points(self, i: int, j: int) -> list[np.ndarray]:
+        """The versions rows ``i .. j - 1`` read."""
+        return [self.kept[int(r)] for r in self.read[i:j]]
+
+    def published(self, i: int, j: int, version: int, params: np.ndarray) -> None:
+        """Rows ``i .. j - 1`` published ``version`` (``params``)."""
+        for k in range(i, j):
+            if self.last.get(int(self.read[k])) == k:
+                self.kept.pop(int(self.read[k]), None)  # no later update reads it
+        if version in self.last:
+            self.kept[version] = params.copy()
+
+
+def _round_step(
+    problem: Problem,
+    points: list[np.ndarray],
+    workers: np.ndarray,
+    tau: np.ndarray,
+    scale: Callable[[int], float] | None,
+    velocity: dict[int, np.ndarray],
+    momentum: float,
+    grad: np.ndarray,
+    total: np.ndarray,
+) -> None:
+    """``total = mean_k s(tau_k) d_k`` over one update's rows (one row, or a synchronous
+    round): ``d_k`` the gradient at the point row ``k`` read, or with ``momentum`` its
+    worker's velocity ``v = momentum v + g``; ``s = 1`` without ``scale``."""
+    total[:] = 0.0
+    for point, worker, t in zip(points, workers, tau, strict=True):
+        problem.grad(point, grad)
+        if momentum > 0:
+            v = velocity.setdefault(int(worker), np.zeros_like(grad))
+            v *= momentum
+            v += grad
+            grad[:] = v
+        total += (scale(int(t)) if scale is not None else 1.0) * grad
+    total /= len(points)
 
 
 def replay(
@@ -93,8 +153,7 @@ def replay(
     step_every = evaluate_every if evaluate_every is not None else max(end / 50, 1e-12)
     seed_thread(int(np.random.SeedSequence(seed).generate_state(1)[0] % (2**31)))
     params = (initial if initial is not None else problem.init(np.random.default_rng(seed))).copy()
-    kept: dict[int, np.ndarray] = {0: params.copy()}
-    last = _last_reader(read, np.arange(len(rows)))
+    versions = _Versions(read, params)
     grad = np.empty_like(params)
     total = np.zeros_like(params)
     velocity: dict[int, np.ndarray] = {}
@@ -104,40 +163,24 @@ def replay(
     reached: tuple[float, int] | None = None
     blew_up = False
     updates = 0
-    i = 0
-    while i < len(rows):
+    for i, j in _rounds(version):
         if until is not None and t_apply[i] > until:
             break
-        j = i  # the rows of one update: one row, or a synchronous round
-        total[:] = 0.0
-        while j < len(rows) and version[j] == version[i]:
-            problem.grad(kept[int(read[j])], grad)
-            if momentum > 0:
-                v = velocity.setdefault(int(workers[j]), np.zeros_like(params))
-                v *= momentum
-                v += grad
-                grad[:] = v
-            factor = scale(int(tau[j])) if scale is not None and updates >= warmup_updates else 1.0
-            total += factor * grad
-            j += 1
-        total *= eta / (j - i)
+        rule = scale if scale is not None and updates >= warmup_updates else None
+        points = versions.points(i, j)
+        _round_step(problem, points, workers[i:j], tau[i:j], rule, velocity, momentum, grad, total)
+        total *= eta
         if lost_on_overlap > 0 and j == i + 1 and overlapped[i]:
             total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0  # overwritten by another write
         params -= total
         updates += 1
         now = float(t_apply[j - 1])
-        for k in range(i, j):
-            if last.get(int(read[k])) == k:
-                kept.pop(int(read[k]), None)  # no later update reads it
-        if int(version[i]) in last:
-            kept[int(version[i])] = params.copy()
-        i = j
-        if now >= next_eval or i == len(rows):
+        versions.published(i, j, int(version[i]), params)
+        if now >= next_eval or j == len(rows):
             point = problem.evaluate(params)
             curve.append({"time": now, **point})
             next_eval = now + step_every
-            loss = point["loss"]
-            if diverged(loss, initial_loss):
+            if diverged(point["loss"], initial_loss):
                 blew_up = True
                 break
             if target is not None and target.reached(point, initial_loss):

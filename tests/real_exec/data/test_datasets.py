@@ -102,6 +102,37 @@ def test_images_and_labels_of_different_count(tmp_path: Path) -> None:
         load_dataset("mnist", RNG, tmp_path)
 
 
+def test_a_label_out_of_range(tmp_path: Path) -> None:
+    write_mnist(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", [0, 1, 2, 10, 4, 5])
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: label 10 out of 0-9"):
+        load_dataset("mnist", RNG, tmp_path)
+
+
+def test_images_of_the_wrong_shape(tmp_path: Path) -> None:
+    write_mnist(tmp_path)
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((12, 784)))  # flat rows, not images
+    with pytest.raises(DataError, match=r"expected images \(n, rows, cols\) and labels \(n,\)"):
+        load_dataset("mnist", RNG, tmp_path)
+
+
+def test_training_and_test_images_of_different_sizes(tmp_path: Path) -> None:
+    write_mnist(tmp_path)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((6, 14, 14)))
+    with pytest.raises(
+        DataError, match=r"t10k-images-idx3-ubyte\.gz: images of \(14, 14\) where .* \(28, 28\)"
+    ):
+        load_dataset("mnist", RNG, tmp_path)
+
+
+def test_a_truncated_header(tmp_path: Path) -> None:
+    write_mnist(tmp_path, gz=False)
+    images = tmp_path / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:10])  # magic and 1.5 of the 3 sizes
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte: truncated header \(10 bytes\)"):
+        load_dataset("mnist", RNG, tmp_path)
+
+
 @pytest.mark.skipif(
     not DEBIAN_FASHION_MNIST.exists(), reason="Debian's dataset-fashion-mnist is not installed"
 )
