@@ -22,4 +22,5 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "experiment": ("experiment", "experiment_command", "Run a grid of real runs to a target, repeated."),
     "validate": ("validate", "validate_command", "Run for real, calibrate the simulator, compare."),
     "compare": ("validate", "compare_command", "Compare two saved Traces."),
+    "data": ("data", "data_group", "List the data sets here; fetch the standard ones."),
 }

@@ -7,6 +7,7 @@ commands is :data:`real_exec.app.commands.COMMANDS`.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -38,12 +39,16 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="asgd")
-def cli() -> None:
+@click.option("--offline", is_flag=True, help="Never fetch data sets (as ASGD_OFFLINE=1).")
+def cli(offline: bool) -> None:
     """Asynchronous parallel SGD: staleness models, step sizes, bounds, simulation, real runs."""
+    if offline:
+        os.environ["ASGD_OFFLINE"] = "1"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: bad input prints one line on stderr and exits with status 2."""
+    offline = os.environ.get("ASGD_OFFLINE")  # --offline holds for this call only
     try:
         result = cli.main(args=argv, prog_name="asgd", standalone_mode=False)
     except click.ClickException as exc:
@@ -52,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("asgd: interrupted", err=True)
         return 130
+    finally:
+        if offline is None:
+            os.environ.pop("ASGD_OFFLINE", None)
+        else:
+            os.environ["ASGD_OFFLINE"] = offline
     return result if isinstance(result, int) else 0
 
 

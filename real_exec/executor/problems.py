@@ -229,6 +229,7 @@ def make_workload(
             "dataset": dataset,
             "layers": net.describe(),
             "data": data.describe(),
+            "data_source": data.origin,
             "init": init,
         },
         samples=len(y_tr),

@@ -102,6 +102,8 @@ class RunResult:
         if "test_loss" in self.final:
             out["test_loss"] = self.final["test_loss"]
         out["diverged"] = self.diverged
+        if "data_source" in self.trace.meta:
+            out["data_source"] = self.trace.meta["data_source"]
         if self.reached is not None:
             out["time_to_target"], out["updates_to_target"] = self.reached
         if len(self.epochs):
@@ -258,7 +260,11 @@ def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[
         "momentum": config.momentum,
         "epochs": config.epochs,
         "batch": problem.batch,
-        **{k: problem.info[k] for k in ("model", "dataset", "layers", "init") if k in problem.info},
+        **{
+            k: problem.info[k]
+            for k in ("model", "dataset", "layers", "init", "data_source")
+            if k in problem.info
+        },
     }
 
 

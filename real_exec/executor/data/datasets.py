@@ -10,19 +10,24 @@ name               source                                        shape (h, w, c)
 ``synthetic``      generated: 10 Gaussian clusters in 784 dims   28, 28, 1        10
 =================  ============================================  ===============  =======
 
-Files are looked for, in order, in ``--data-dir DIR`` (the data set's files themselves, or
-its sub-folder ``mnist/``, ``fashion-mnist/``, ``cifar-10/``), in ``$ASGD_DATA_DIR/<sub-folder>``
-and, for Fashion-MNIST, where Debian's and Ubuntu's package ``dataset-fashion-mnist`` installs
-it (``/usr/share/datasets/fashion-mnist``). The official train/test split is kept; pixels
-are scaled to [0, 1]. Nothing is ever downloaded.
+With ``--data-dir DIR`` the files are read from DIR only (the data set's files themselves,
+or its sub-folder ``mnist/``, ``fashion-mnist/``, ``cifar-10/``): missing or bad files there
+are an error, never a reason to read another copy. Without it they are looked for in
+``$ASGD_DATA_DIR/<sub-folder>``, in the download cache and, for Fashion-MNIST, where Debian's
+and Ubuntu's package ``dataset-fashion-mnist`` installs it
+(``/usr/share/datasets/fashion-mnist``), and fetched from their official source into the
+cache on first use (:mod:`real_exec.executor.data.fetch`). The official train/test split is
+kept; pixels are scaled to [0, 1]. :func:`origin` names the files read, with a digest.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +36,16 @@ from real_exec.executor.data.cifar import TEST_FILE, TRAIN_FILES, read_cifar_bat
 from real_exec.executor.data.errors import DataError
 from real_exec.executor.data.idx import read_idx
 
-__all__ = ["DATASETS", "DEBIAN_FASHION_MNIST", "Dataset", "find_files", "load_dataset", "train_test_split"]
+__all__ = [
+    "DATASETS",
+    "DEBIAN_FASHION_MNIST",
+    "Dataset",
+    "find_files",
+    "load_dataset",
+    "origin",
+    "search_dirs",
+    "train_test_split",
+]
 
 DATASETS = ("fashion-mnist", "mnist", "cifar10", "digits", "synthetic")
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -43,13 +57,14 @@ _IDX = (
     "t10k-labels-idx1-ubyte",
 )
 _HOW = {
-    "fashion-mnist": "install Debian's or Ubuntu's package (apt-get install dataset-fashion-mnist), or put "
-    "the four IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...) in "
-    "--data-dir DIR or $ASGD_DATA_DIR/fashion-mnist",
-    "mnist": "put the four IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
-    "t10k-...) in --data-dir DIR or $ASGD_DATA_DIR/mnist",
-    "cifar10": "put CIFAR-10's binary version (data_batch_1.bin .. data_batch_5.bin, test_batch.bin) "
-    "in --data-dir DIR or $ASGD_DATA_DIR/cifar-10",
+    "fashion-mnist": "get it with asgd data fetch fashion-mnist (online), apt-get install "
+    "dataset-fashion-mnist, or put the four IDX files (train-images-idx3-ubyte[.gz], "
+    "train-labels-idx1-ubyte[.gz], t10k-...) in --data-dir DIR or $ASGD_DATA_DIR/fashion-mnist",
+    "mnist": "get it with asgd data fetch mnist (online), or put the four IDX files "
+    "(train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...) in --data-dir DIR or "
+    "$ASGD_DATA_DIR/mnist",
+    "cifar10": "get it with asgd data fetch cifar10 (online), or put CIFAR-10's binary version "
+    "(data_batch_1.bin .. data_batch_5.bin, test_batch.bin) in --data-dir DIR or $ASGD_DATA_DIR/cifar-10",
 }
 
 
@@ -64,28 +79,39 @@ class Dataset:
     y_test: npt.NDArray[np.int64]
     shape: tuple[int, int, int]
     classes: int
-    source: str
+    origin: dict[str, Any]  # {"dir", "files", "sha256"} (:func:`origin`), or {"source": ...}
 
     def describe(self) -> str:
         h, w, c = self.shape
+        where = self.origin.get("dir") or self.origin.get("source")
         return (
             f"{self.name}: {len(self.y_train):,} training and {len(self.y_test):,} test samples "
-            f"of {h}x{w}x{c}, from {self.source}"
+            f"of {h}x{w}x{c}, from {where}"
         )
 
 
-def _search_dirs(name: str, data_dir: str | Path | None) -> list[Path]:
-    sub = _SUBFOLDER[name]
-    dirs: list[Path] = []
+def _candidates(name: str, folder: Path) -> list[Path]:
+    """The folders under ``folder`` that may hold ``name``'s files: itself, its sub-folder,
+    and for CIFAR-10 the folder its archive unpacks to."""
+    dirs = [folder, folder / _SUBFOLDER[name]]
+    if name == "cifar10":
+        dirs += [d / "cifar-10-batches-bin" for d in list(dirs)]
+    return dirs
+
+
+def search_dirs(name: str, data_dir: str | Path | None = None) -> list[Path]:
+    """Where ``name``'s files are looked for, in order: only ``data_dir`` (and its
+    sub-folder) when given; else ``$ASGD_DATA_DIR``, the download cache, and for
+    Fashion-MNIST Debian's package path."""
     if data_dir is not None:
-        dirs += [Path(data_dir), Path(data_dir) / sub]
-    env = os.environ.get("ASGD_DATA_DIR")
-    if env:
-        dirs.append(Path(env) / sub)
+        return _candidates(name, Path(data_dir))
+    from real_exec.executor.data.fetch import cache_dir
+
+    roots = [Path(os.environ["ASGD_DATA_DIR"])] if os.environ.get("ASGD_DATA_DIR") else []
+    roots += [cache_dir()]
+    dirs = [d for root in dict.fromkeys(roots) for d in _candidates(name, root)[1:]]
     if name == "fashion-mnist":
         dirs.append(DEBIAN_FASHION_MNIST)
-    if name == "cifar10":
-        dirs += [d / "cifar-10-batches-bin" for d in list(dirs)]  # as the archive unpacks
     return dirs
 
 
@@ -101,12 +127,8 @@ def _idx_files(folder: Path) -> list[Path] | None:
     return found
 
 
-def find_files(name: str, data_dir: str | Path | None = None) -> list[Path]:
-    """The files of data set ``name`` (``mnist``, ``fashion-mnist``, ``cifar10``), from the
-    first folder that has them all; :class:`DataError` naming where it looked if none does."""
-    if name not in _SUBFOLDER:
-        raise ValueError(f"{name!r} has no data files (file-based data sets: {', '.join(_SUBFOLDER)})")
-    dirs = _search_dirs(name, data_dir)
+def _files_in(name: str, dirs: list[Path]) -> list[Path] | None:
+    """``name``'s files from the first of ``dirs`` that has them all."""
     for folder in dirs:
         if name == "cifar10":
             files = [folder / f for f in (*TRAIN_FILES, TEST_FILE)]
@@ -114,8 +136,52 @@ def find_files(name: str, data_dir: str | Path | None = None) -> list[Path]:
                 return files
         elif (idx := _idx_files(folder)) is not None:
             return idx
-    looked = ", ".join(str(d) for d in dirs) or "nowhere (no --data-dir, no $ASGD_DATA_DIR)"
-    raise DataError(f"{name} not found: looked in {looked}; {_HOW[name]}")
+    return None
+
+
+def find_files(name: str, data_dir: str | Path | None = None, fetch_missing: bool = True) -> list[Path]:
+    """The files of data set ``name`` (``mnist``, ``fashion-mnist``, ``cifar10``).
+
+    With ``data_dir``, from there only: :class:`DataError` naming it if it does not exist or
+    lacks the files (never another copy). Without, from the first folder of
+    :func:`search_dirs` that has them all, else fetched into the cache
+    (:func:`~real_exec.executor.data.fetch.fetch`) unless ``fetch_missing`` is off or
+    fetching is (``ASGD_OFFLINE=1``); :class:`DataError` saying where it looked, what was
+    tried and how to get the set if that fails."""
+    if name not in _SUBFOLDER:
+        raise ValueError(f"{name!r} has no data files (file-based data sets: {', '.join(_SUBFOLDER)})")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise DataError(f"--data-dir {data_dir} does not exist (it would hold {name}'s files)")
+    dirs = search_dirs(name, data_dir)
+    found = _files_in(name, dirs)
+    if found is not None:
+        return found
+    looked = ", ".join(str(d) for d in dirs)
+    if data_dir is not None:
+        raise DataError(f"{name} not found in --data-dir {data_dir} (looked in {looked}); {_HOW[name]}")
+    from real_exec.executor.data.fetch import fetch, offline
+
+    if offline() or not fetch_missing:
+        raise DataError(f"{name} not found: looked in {looked}; fetching is off (ASGD_OFFLINE); {_HOW[name]}")
+    try:
+        folder = fetch(name)
+    except DataError as exc:
+        raise DataError(f"{name} not found: looked in {looked}; {exc}; {_HOW[name]}") from None
+    found = _files_in(name, _candidates(name, folder))
+    if found is None:
+        raise DataError(f"{name}: fetched into {folder}, but its files are not all there")
+    return found
+
+
+def origin(files: list[Path]) -> dict[str, Any]:
+    """Which files a data set was read from: their folder, names and one SHA-256 over their
+    bytes in order (two runs on the same data have the same digest)."""
+    digest = hashlib.sha256()
+    for f in files:
+        with f.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return {"dir": str(files[0].parent), "files": [f.name for f in files], "sha256": digest.hexdigest()}
 
 
 def _scaled(pixels: npt.NDArray[np.uint8], dtype: str) -> npt.NDArray[np.floating]:
@@ -132,8 +198,8 @@ def _labels_match(images: npt.NDArray[np.uint8], labels: npt.NDArray[np.uint8], 
         raise DataError(f"{a}, {b}: expected images (n, rows, cols) and labels (n,)")
 
 
-def _load_idx(name: str, data_dir: str | Path | None, dtype: str) -> Dataset:
-    tr_x, tr_y, te_x, te_y = find_files(name, data_dir)
+def _load_idx(name: str, files: list[Path], dtype: str) -> Dataset:
+    tr_x, tr_y, te_x, te_y = files
     parts = []
     for images_file, labels_file in ((tr_x, tr_y), (te_x, te_y)):
         images, labels = read_idx(images_file), read_idx(labels_file)
@@ -144,11 +210,10 @@ def _load_idx(name: str, data_dir: str | Path | None, dtype: str) -> Dataset:
     (x_tr, y_tr, (h, w)), (x_te, y_te, test_shape) = parts
     if test_shape != (h, w):
         raise DataError(f"{te_x}: images of {test_shape} where {tr_x} has {(h, w)}")
-    return Dataset(name, x_tr, y_tr, x_te, y_te, (h, w, 1), 10, str(tr_x.parent))
+    return Dataset(name, x_tr, y_tr, x_te, y_te, (h, w, 1), 10, origin(files))
 
 
-def _load_cifar(data_dir: str | Path | None, dtype: str) -> Dataset:
-    files = find_files("cifar10", data_dir)
+def _load_cifar(files: list[Path], dtype: str) -> Dataset:
     batches = [read_cifar_batch(f) for f in files]
     x_tr = np.concatenate([b[0] for b in batches[:-1]])
     y_tr = np.concatenate([b[1] for b in batches[:-1]])
@@ -161,7 +226,7 @@ def _load_cifar(data_dir: str | Path | None, dtype: str) -> Dataset:
         y_te,
         (32, 32, 3),
         10,
-        str(files[0].parent),
+        origin(files),
     )
 
 
@@ -180,7 +245,9 @@ def _load_digits(rng: np.random.Generator, dtype: str) -> Dataset:
     x = data.data - data.data.mean(axis=0)
     x /= x.std(axis=0) + 1e-8
     x_tr, y_tr, x_te, y_te = train_test_split(rng, x.astype(dtype), data.target.astype(np.int64))
-    return Dataset("digits", x_tr, y_tr, x_te, y_te, (8, 8, 1), 10, "scikit-learn's bundled digits")
+    return Dataset(
+        "digits", x_tr, y_tr, x_te, y_te, (8, 8, 1), 10, {"source": "scikit-learn's bundled digits"}
+    )
 
 
 def _synthetic(rng: np.random.Generator, dtype: str) -> Dataset:
@@ -190,16 +257,15 @@ def _synthetic(rng: np.random.Generator, dtype: str) -> Dataset:
     y = rng.integers(0, classes, n)
     x = centers[y] + 3.0 * rng.standard_normal((n, 784))
     x_tr, y_tr, x_te, y_te = train_test_split(rng, x.astype(dtype), y.astype(np.int64))
-    return Dataset("synthetic", x_tr, y_tr, x_te, y_te, (28, 28, 1), classes, "generated")
+    return Dataset("synthetic", x_tr, y_tr, x_te, y_te, (28, 28, 1), classes, {"source": "generated"})
 
 
 @functools.lru_cache(maxsize=2)
-def _load_files(
-    name: str, files: tuple[tuple[Path, int, int], ...], dtype: str, data_dir: str | Path | None
-) -> Dataset:
+def _load_files(name: str, stamps: tuple[tuple[Path, int, int], ...], dtype: str) -> Dataset:
     """A file-based data set, kept for the next run of the same process (an experiment's runs
-    load it once): ``files`` are in the key so that changed files are read again."""
-    return _load_idx(name, data_dir, dtype) if name != "cifar10" else _load_cifar(data_dir, dtype)
+    load it once): the files' paths, times and sizes are the key, so changed files are read again."""
+    files = [path for path, _, _ in stamps]
+    return _load_idx(name, files, dtype) if name != "cifar10" else _load_cifar(files, dtype)
 
 
 def load_dataset(
@@ -207,11 +273,12 @@ def load_dataset(
 ) -> Dataset:
     """Data set ``name`` (:data:`DATASETS`); ``rng`` draws the generated data and the digits split.
 
-    File-based sets are read once per process and shared (their arrays must not be modified).
+    File-based sets are found (or fetched) by :func:`find_files`, read once per process and
+    shared (their arrays must not be modified).
     """
     if name in ("mnist", "fashion-mnist", "cifar10"):
-        files = tuple((f, f.stat().st_mtime_ns, f.stat().st_size) for f in find_files(name, data_dir))
-        return _load_files(name, files, dtype, data_dir)
+        stamps = tuple((f, f.stat().st_mtime_ns, f.stat().st_size) for f in find_files(name, data_dir))
+        return _load_files(name, stamps, dtype)
     if name == "digits":
         return _load_digits(rng, dtype)
     if name == "synthetic":

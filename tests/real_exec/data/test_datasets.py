@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,8 @@ from real_exec.executor.data.cifar import RECORD, read_cifar_batch, write_cifar_
 from real_exec.executor.data.datasets import DEBIAN_FASHION_MNIST, find_files, load_dataset
 from real_exec.executor.data.errors import DataError
 from real_exec.executor.data.idx import read_idx, write_idx
-from tests.helpers import write_cifar, write_mnist
+from tests.helpers import run_cli, write_cifar, write_mnist
+from theory.trace import Trace
 
 RNG = np.random.default_rng(0)
 
@@ -55,20 +59,23 @@ def test_search_order_data_dir_then_environment(tmp_path: Path, monkeypatch) -> 
 
 
 def test_missing_data_names_the_set_where_it_looked_and_how_to_get_it(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("ASGD_DATA_DIR", str(tmp_path / "nothing"))
-    with pytest.raises(DataError) as info:
-        load_dataset("mnist", RNG, tmp_path / "nope")
-    message = str(info.value)
-    assert "\n" not in message and message.startswith("mnist not found")
-    assert str(tmp_path / "nope") in message and str(tmp_path / "nothing" / "mnist") in message
     import real_exec.executor.data.datasets as datasets
 
+    monkeypatch.setenv("ASGD_DATA_DIR", str(tmp_path / "nothing"))
+    monkeypatch.setenv("ASGD_OFFLINE", "1")  # nothing may be fetched here
     monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", RNG)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("mnist not found")
+    assert str(tmp_path / "nothing" / "mnist") in message and "asgd data fetch mnist" in message
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist") as info:
-        find_files("fashion-mnist", tmp_path / "nope")
+        find_files("fashion-mnist")
     assert str(tmp_path / "no-debian-package") in str(info.value)
     with pytest.raises(DataError, match=r"data_batch_1\.bin"):
-        load_dataset("cifar10", RNG, tmp_path / "nope")
+        load_dataset("cifar10", RNG)
+    with pytest.raises(DataError, match=r"--data-dir .*nope does not exist"):
+        load_dataset("mnist", RNG, tmp_path / "nope")
 
 
 def test_wrong_magic_number(tmp_path: Path) -> None:
@@ -142,3 +149,67 @@ def test_the_real_fashion_mnist() -> None:
     assert np.bincount(data.y_train).tolist() == [6000] * 10  # Fashion-MNIST is balanced
     assert np.bincount(data.y_test).tolist() == [1000] * 10
     assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
+
+
+RUN = [
+    "run",
+    "--algo",
+    "hogwild",
+    "--threads",
+    "1",
+    "--model",
+    "logreg",
+    "--dataset",
+    "mnist",
+    "--gradients",
+    "50",
+]
+
+
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [
+        ("truncate", r"train-images-idx3-ubyte\.gz: cannot read it"),
+        ("missing dir", r"--data-dir .*/nowhere does not exist"),
+        ("labels", r"t10k-labels-idx1-ubyte\.gz: label 10 out of 0-9"),
+        ("no files", r"mnist not found in --data-dir .*/empty"),
+    ],
+)
+def test_the_data_dir_named_is_the_data_used_or_one_line(
+    capsys, tmp_path: Path, monkeypatch, damage, needle
+) -> None:
+    # A good copy of the set is in $ASGD_DATA_DIR: a run must never fall back to it.
+    write_mnist(tmp_path / "good" / "mnist")
+    monkeypatch.setenv("ASGD_DATA_DIR", str(tmp_path / "good"))
+    data_dir = tmp_path / "mine"
+    write_mnist(data_dir)
+    if damage == "truncate":
+        f = data_dir / "train-images-idx3-ubyte.gz"
+        f.write_bytes(f.read_bytes()[:50])
+    elif damage == "missing dir":
+        data_dir = tmp_path / "nowhere"
+    elif damage == "labels":
+        write_idx(data_dir / "t10k-labels-idx1-ubyte.gz", [0, 1, 2, 10, 4, 5])
+    else:
+        data_dir = tmp_path / "empty"
+        data_dir.mkdir()
+    code, out, err = run_cli(capsys, *RUN, "--data-dir", str(data_dir))
+    error = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and out == "" and len(error) == 1
+    assert re.search(needle, error[0]), error[0]
+
+
+def test_a_run_says_which_files_it_read(capsys, tmp_path: Path) -> None:
+    write_mnist(tmp_path / "mine")
+    code, out, err = run_cli(
+        capsys, *RUN, "--data-dir", str(tmp_path / "mine"), "--json", "--out", str(tmp_path / "o")
+    )
+    assert code == 0, err
+    source = json.loads(out)["data_source"]
+    files = sorted((tmp_path / "mine").glob("*.gz"))
+    assert source["dir"] == str(tmp_path / "mine") and sorted(source["files"]) == sorted(
+        f.name for f in files
+    )
+    ordered = [tmp_path / "mine" / name for name in source["files"]]
+    assert source["sha256"] == hashlib.sha256(b"".join(f.read_bytes() for f in ordered)).hexdigest()
+    assert Trace.load(tmp_path / "o" / "trace").meta["data_source"] == source
