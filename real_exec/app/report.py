@@ -21,6 +21,7 @@ _STYLE = (
     "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
     "table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #ccc;padding:2px 6px}"
     "img{max-width:100%}figcaption{font-style:italic;color:#444}"
+    ".lead{font-size:1.1em;background:#f4f4f4;padding:0.6em 1em;border-left:4px solid #888}"
 )
 
 
@@ -59,6 +60,11 @@ class Report:
         self.title = title
         self._md: list[str] = [f"# {title}"]
         self._html: list[str] = [f"<h1>{html.escape(title)}</h1>"]
+
+    def lead(self, text: str) -> None:
+        """A paragraph right under the title (what the report concludes, written last)."""
+        self._md.insert(1, text)
+        self._html.insert(1, f"<p class='lead'>{html.escape(text)}</p>")
 
     def heading(self, text: str) -> None:
         self._md.append(f"## {text}")

@@ -120,19 +120,27 @@ class ExperimentResult:
 
 
 def convergence_experiment(
-    out: Path, dataset: str, target: float, budget: float, repetitions: int
+    out: Path,
+    dataset: str,
+    *,
+    eta: float,
+    target: float,
+    check_every: float,
+    budget: float,
+    repetitions: int,
 ) -> ExperimentResult:
     """Lock, HOGWILD! and Leashed-SGD with constant and TAIL-tau steps, 2 threads, the MLP on
-    ``dataset``, each ``repetitions`` times to ``target`` test accuracy or ``budget`` seconds.
+    ``dataset`` at step ``eta``, each ``repetitions`` times to ``target`` test accuracy
+    (checked every ``check_every`` seconds) or ``budget`` seconds.
     The experiment file is written to ``out/experiment.toml`` (``asgd experiment`` reruns it)
     and the runs, tables and report under ``out``."""
     from real_exec.study.experiment.execute import run_experiment
     from real_exec.study.experiment.tables import runs_table, summary_table
 
     data: dict[str, dict[str, Any]] = {
-        "run": {"model": "mlp", "dataset": dataset, "threads": 2, "eta": 0.05},
+        "run": {"model": "mlp", "dataset": dataset, "threads": 2, "eta": eta},
         "grid": {"algo": ["lock", "hogwild", "leashed"], "stepsize": ["constant", "tail"]},
-        "target": {"test_accuracy": target, "check_every": 0.05},
+        "target": {"test_accuracy": target, "check_every": check_every},
         "budget": {"seconds": budget},
         "repeat": {"count": repetitions, "seed": 1, "baseline": {"algo": "lock", "stepsize": "constant"}},
     }
@@ -233,25 +241,28 @@ def predict_scaling_on(
     workers: tuple[int, ...],
     calibrate_seconds: float,
     sequential_reps: int,
+    rules: tuple[str, ...] | None = None,
+    update_factor: float = 4.0,
     progress: Callable[[str], None] | None = None,
 ) -> Prediction:
-    """The experiment's algorithms and rules predicted on ``machine`` for each of ``workers``
-    (:func:`~real_exec.study.predict.scaling.predict_scaling`; at most four times the median
-    updates the real 2-thread runs needed), and measured here: the experiment's cells at 2
-    threads and sequential SGD (lock-based, 1 thread) ``sequential_reps`` times."""
+    """The experiment's algorithms with its rules (or ``rules``) predicted on ``machine`` for
+    each of ``workers`` (:func:`~real_exec.study.predict.scaling.predict_scaling`; at most
+    ``update_factor`` times the median updates the real 2-thread runs needed), and measured
+    here: the experiment's cells at 2 threads and sequential SGD (lock-based, 1 thread)
+    ``sequential_reps`` times."""
     from real_exec.study.predict.scaling import predict_scaling
 
     exp, runs, summary = experiment.spec, experiment.runs, experiment.summary
     eta = float(exp.cells[0]["eta"])
     algos = list(dict.fromkeys(c["algo"] for c in exp.cells))
-    rules = list(dict.fromkeys(c["stepsize"] for c in exp.cells))
+    chosen = list(rules) if rules else list(dict.fromkeys(c["stepsize"] for c in exp.cells))
     reached = runs.loc[runs["reached"].astype(bool), "updates_to_target"]
-    max_updates = int(4 * reached.median()) if len(reached) else 10_000
+    max_updates = int(update_factor * reached.median()) if len(reached) else 10_000
     rows = predict_scaling(
         problem,
         machine,
         algos=algos,
-        rules=rules,
+        rules=chosen,
         workers=workers,
         here=(2,),
         eta=eta,
@@ -265,10 +276,10 @@ def predict_scaling_on(
     km = {"median_time_to_target": one.summary["time_to_target_median"], "q25": one.summary["q25"]}
     km["q75"] = one.summary["q75"]
     sequential = pd.DataFrame(
-        [{"algo": "1 thread (sequential)", "rule": r, "workers": 1, **km} for r in rules]
+        [{"algo": "1 thread (sequential)", "rule": r, "workers": 1, **km} for r in chosen]
     )
     measured = pd.concat([summary.rename(columns={"stepsize": "rule"}).assign(workers=2), sequential])
-    return Prediction(pd.DataFrame(rows), measured, max_updates, rules)
+    return Prediction(pd.DataFrame(rows), measured, max_updates, chosen)
 
 
 def eta_for_staleness(lsmooth: float, tau: np.ndarray, quantile: float = 0.99) -> float:
