@@ -140,7 +140,7 @@ def test_run_a_workload_from_files_with_momentum_and_epochs(capsys, tmp_path: Pa
 @pytest.mark.parametrize(
     ("damage", "needle"),
     [
-        ("missing", "mnist not found: looked in"),
+        ("missing", "data does not exist (it would hold mnist"),
         ("magic", "train-images-idx3-ubyte: not an IDX file"),
         ("truncated", "t10k-images-idx3-ubyte: "),
     ],
