@@ -124,6 +124,13 @@ def write_report(
     atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     report = Report(out, "asgd experiment")
     report.text(describe(exp))
+    if "data_sha256" in runs and runs["data_sha256"].notna().any():
+        sources = runs.dropna(subset=["data_sha256"]).drop_duplicates("data_sha256")
+        read = [
+            f"{d} (SHA-256 {str(h)[:16]}...)"
+            for d, h in zip(sources["data_dir"], sources["data_sha256"], strict=True)
+        ]
+        report.text("Data read: " + "; ".join(read))
     report.figure("time_to_target", time_to_target_figure(exp, runs), "Time to target per cell")
     report.figure("curves", curves_figure(exp, records), "Loss and accuracy over wall time per cell")
     caption = "Per cell: Kaplan-Meier median time to target, speed-up over the baseline"

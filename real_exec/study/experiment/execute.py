@@ -176,6 +176,7 @@ def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
         "tau_mean": s["tau_mean"],
         "updates_per_s": s["throughput"],
         "cas_failures": s["cas_failures"],
+        "data_dir": s.get("data_source", {}).get("dir"),
         "data_sha256": s.get("data_source", {}).get("sha256"),
     }
     return {"row": row, "curve": curve_columns(result.curve)}
