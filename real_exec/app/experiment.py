@@ -27,7 +27,7 @@ __all__ = ["curves_figure", "describe", "experiment_command", "time_to_target_fi
 )
 @json_option
 @cli_errors
-def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bool) -> None:
+def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bool) -> int | None:
     """Run the grid of FILE.toml to its target, repeated; finished runs are kept, so a rerun resumes."""
     exp = load_experiment(file)
     todo = len(pending(exp, out))
@@ -41,9 +41,17 @@ def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bo
                 else:
                     bar.update(1)
 
-            records = run_experiment(exp, out, scheduler, on_run=report)
+            records = _interruptible(exp, out, scheduler, report)
     else:
-        records = run_experiment(exp, out, scheduler)
+        records = _interruptible(exp, out, scheduler, None)
+    if records is None:
+        done = len(exp.runs) - len(pending(exp, out))
+        click.echo(
+            f"asgd: interrupted; {done} of {total} runs are stored in {out} (the interrupted one was "
+            "discarded); rerun the same command to resume",
+            err=True,
+        )
+        return 130
     runs = runs_table(exp, records)
     summary = summary_table(exp, runs)
     index = write_report(out, exp, runs, summary, records)
@@ -58,6 +66,15 @@ def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bo
     shown = summary.drop(columns=["cell"]).map(format_number)
     lines = [f"{total} runs ({total - todo} already done) -> {out}", shown.to_string(index=False)]
     emit(payload, as_json, lines)
+    return None
+
+
+def _interruptible(exp: Experiment, out: Path, scheduler: str | None, report: Any) -> Any:
+    """The stored runs, or ``None`` after Ctrl-C."""
+    try:
+        return run_experiment(exp, out, scheduler, on_run=report)
+    except KeyboardInterrupt:
+        return None
 
 
 def _median_curves(ax: Any, exp: Experiment, records: dict[str, dict[str, Any]], column: str) -> None:

@@ -161,6 +161,8 @@ def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
         momentum=float(o["momentum"]),
     )
     result = run(config, problem, target=exp.target)
+    if result.interrupted:  # cut short by Ctrl-C: not a run that missed its target
+        raise KeyboardInterrupt
     s = result.summary()
     reached = result.reached is not None
     row = {
@@ -237,7 +239,9 @@ def run_experiment(
     on_run: Callable[[RunSpec, dict[str, Any] | None], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run every run of ``exp`` not yet in ``out``, storing each as it finishes; return all
-    stored runs by key. ``scheduler``: a Dask scheduler address (or a ``Client``).
+    stored runs by key. ``scheduler``: a Dask scheduler address (or a ``Client``). An
+    interrupt (Ctrl-C) ends the experiment with ``KeyboardInterrupt``: the runs that finished
+    are stored, the one it cut short is not (a rerun runs it again).
     ``on_run(spec, None)`` is called before a local run starts, ``on_run(spec, record)`` after
     each run finishes."""
     (out / "runs").mkdir(parents=True, exist_ok=True)
