@@ -1,7 +1,8 @@
 """An experiment's tables: one row per run, and one row per cell with censored statistics.
 
-Per cell: the runs, the fraction that reached the target and that diverged, the median time
-to target and its interquartile range by Kaplan-Meier (:mod:`theory.survival`; runs that did
+Per cell: the runs, the fraction that reached the target and that diverged, the median
+final accuracy on the whole test set, the median time to target and its interquartile range
+by Kaplan-Meier (:mod:`theory.survival`; runs that did
 not reach the target are censored at the budget, diverged runs too), and the speed-up of the
 median over the baseline cell with a 95% bootstrap interval, paired by seed (every cell uses
 the same seeds).
@@ -59,6 +60,9 @@ def summary_table(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
             "q25": km["q25"],
             "q75": km["q75"],
             "updates_per_s": float(mine["updates_per_s"].median()),
+            "final_accuracy": float(mine["final_accuracy"].median())
+            if "final_accuracy" in mine and mine["final_accuracy"].notna().any()
+            else float("nan"),
         }
         if base is not None and len(base):
             paired = sorted(base["seed"]) == sorted(mine["seed"])
