@@ -74,6 +74,13 @@ def bound(
 ) -> None:
     """Evaluate convergence bound KIND (nonconvex, convex, pl) for delayed SGD."""
     model = parse_pmf(pmf) if pmf is not None else None
+    if kind == "pl" and tau_avg is not None and model is None:
+        raise click.BadParameter(
+            "the pl bound has no average-delay form: without i.i.d. delays (--pmf) it takes the "
+            "worst case, tau_max",
+            param_hint="--tau-avg",
+        )
+    notes = _cut_note(model, tau_max)
     workers = kw.get("workers")  # the fleet rule's workers; also the workers theorem's
     if rule != "constant" and model is None:
         raise click.UsageError(f"--rule {rule} needs --pmf (adaptive steps assume i.i.d. delays)")
@@ -99,7 +106,7 @@ def bound(
             at = f", bound after T = {iterations}: {r.bound:.6g}" if r.bound is not None else ""
             lines.append(f" {mark} {r.theorem:22s} eta0 <= {r.eta_max:.4g} (used {r.eta:.4g}){_reach(r)}{at}")
         lines += [f"   {name}: {why}" for name, why in skipped.items()]
-        emit(payload, as_json, lines)
+        emit(payload | ({"note": notes[0]} if notes else {}), as_json, lines + notes)
         return
     if THEOREMS[theorem].rule is not None:
         rule = str(THEOREMS[theorem].rule)
@@ -117,7 +124,23 @@ def bound(
     if result.iterations_to_epsilon is not None:
         lines.append(f"  iterations to epsilon = {epsilon:g}:{_reach(result)}")
     lines.append(f"  source: {result.source}")
-    emit(single, as_json, lines)
+    emit(single | ({"note": notes[0]} if notes else {}), as_json, lines + notes)
+
+
+def _cut_note(model: Any, tau_max: int | None) -> list[str]:
+    """What ``--tau-max`` cuts off a ``--pmf`` (the bound renormalizes what is left)."""
+    if model is None or tau_max is None:
+        return []
+    from theory.staleness import truncated_pmf
+
+    p = truncated_pmf(model, None)
+    dropped = float(p[tau_max + 1 :].sum())
+    if dropped <= 0:
+        return []
+    return [
+        f"note: --tau-max {tau_max} cuts the pmf: P(tau > {tau_max}) = {dropped:.3g} is dropped and the "
+        "rest renormalized"
+    ]
 
 
 def _reachable(r: BoundResult) -> bool:

@@ -18,6 +18,7 @@ from real_exec.app.options import (
 )
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.executor.config import ALGORITHMS, RunConfig
+from real_exec.executor.monitor import DIVERGED
 from real_exec.executor.runner import WorkerError, run
 from theory.spec import RULES
 
@@ -133,6 +134,11 @@ def run_command(
         + (f", test accuracy {payload['test_accuracy']:.3f}" if "test_accuracy" in payload else "")
         + (f", test loss {payload['test_loss']:.4g}" if "test_loss" in payload else ""),
     ]
+    if payload["diverged"]:
+        lines.append(
+            f"  diverged: the loss became NaN, infinite or over {DIVERGED:g}x its initial value; the run "
+            f"stopped after {payload['wall_time']:.2f} s (a smaller --eta may converge)"
+        )
     if payload.get("epoch_loss"):
         losses = ", ".join(f"{v:.3g}" for v in payload["epoch_loss"][:10])
         more = " ..." if len(payload["epoch_loss"]) > 10 else ""

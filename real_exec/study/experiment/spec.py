@@ -187,8 +187,10 @@ def parse_experiment(data: dict[str, Any]) -> Experiment:
     if not isinstance(budget, int | float) or budget <= 0:
         raise ValueError("[budget] seconds must be a number > 0")
     check = float(check_every) if check_every is not None else max(0.05, budget / 50)
-    if check <= 0:
-        raise ValueError("[target] check_every must be > 0")
+    if not 0 < check <= budget:
+        raise ValueError(
+            f"[target] check_every must be > 0 and at most the budget ({budget:g} s), got {check:g}"
+        )
     repeat = _table(data, "repeat")
     count, seed = repeat.get("count", 1), repeat.get("seed", 0)
     if not isinstance(count, int) or count < 1:

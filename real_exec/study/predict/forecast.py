@@ -152,7 +152,14 @@ def calibrate_here(
 
 
 def check_interval(check_every: float | None, budget: float) -> float:
-    """Seconds between two checks of the target: ``check_every``, or else ``budget / 50``."""
+    """Seconds between two checks of the target: ``check_every``, or else ``budget / 50``;
+    ``ValueError`` if ``check_every`` exceeds the budget (the target would never be checked
+    before the end)."""
+    if check_every is not None and check_every > budget:
+        raise ValueError(
+            f"check_every {check_every:g} s is longer than the budget of {budget:g} s: the target "
+            "would be checked only at the end"
+        )
     return check_every if check_every is not None else budget / 50
 
 

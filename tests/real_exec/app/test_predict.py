@@ -87,3 +87,21 @@ def test_predicting_more_threads_than_calibrated_measures_their_contention(capsy
 def test_predict_needs_a_target(capsys) -> None:
     code, out, err = run_cli(capsys, *argv("predict --algo lock --threads 2 --problem digits-mlp"))
     assert code == 2 and out == "" and "target" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_check_interval_longer_than_the_budget_is_refused(capsys) -> None:
+    code, out, err = run_cli(
+        capsys,
+        *argv(
+            "predict --algo lock --threads 1 --problem digits-mlp --check-every 100 --budget-seconds 3 "
+            "--target-accuracy 0.9"
+        ),
+    )
+    assert code == 2 and out == "" and "check_every 100 s is longer than the budget of 3 s" in err
+
+
+def test_a_diverged_run_says_so(capsys) -> None:
+    code, out, _ = run_cli(
+        capsys, *argv("run --algo lock --threads 1 --problem digits-mlp --eta 100 --seconds 1")
+    )
+    assert code == 0 and "diverged: the loss became NaN" in out

@@ -152,3 +152,23 @@ def test_bad_input_is_one_line_with_status_2(capsys, args: list[str], needle: st
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_options_that_cannot_apply_are_refused_or_noted(capsys) -> None:
+    # The PL bound has no average-delay form: --tau-avg was ignored while the text showed it.
+    code, out, err = run(
+        capsys, *argv("bound pl --L 1 --mu 0.1 --sigma2 1 --f0 1 --tau-max 15 --tau-avg 7 --iterations 100")
+    )
+    assert code == 2 and out == "" and "--tau-avg" in err and "pl bound" in err
+    # --tau-max cutting a --pmf is said, with the probability it drops (Poisson(7): P(tau > 5) = 0.70).
+    code, out, _ = run(
+        capsys,
+        *argv("bound nonconvex --L 1 --sigma2 1 --f0 10 --pmf poisson:m=8 --tau-max 5 --epsilon 0.1 --json"),
+    )
+    assert code == 0 and json.loads(out)["note"].startswith(
+        "note: --tau-max 5 cuts the pmf: P(tau > 5) = 0.699"
+    )
+    code, out, _ = run(
+        capsys, *argv("bound nonconvex --L 1 --sigma2 1 --f0 10 --pmf poisson:m=8 --epsilon 0.1 --json")
+    )
+    assert code == 0 and "note" not in json.loads(out)
