@@ -234,8 +234,13 @@ def _digest(meta: Mapping[str, Any]) -> str:
 
 @contextmanager
 def _temporary(path: Path) -> Iterator[Path]:
-    """A temporary file next to ``path``, removed on exit unless it was renamed away."""
+    """A temporary file next to ``path``, removed on exit unless it was renamed away. It gets
+    the permissions a new file gets under the process's umask (``mkstemp`` alone gives 0600:
+    reports that could not be shared with a group or served)."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -1,11 +1,12 @@
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from theory.trace import COLUMNS, Trace, read_staleness
+from theory.trace import COLUMNS, Trace, atomic_write_text, read_staleness
 
 
 def _trace() -> Trace:
@@ -130,3 +131,15 @@ def test_read_staleness_from_csv(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="tau"):
         read_staleness(tmp_path / "c.csv")
     assert np.array_equal(read_staleness(_trace().save(tmp_path / "t")[0]), [0, 1, 1])
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_saved_files_get_the_permissions_the_umask_gives(tmp_path: Path, umask: int, mode: int) -> None:
+    old = os.umask(umask)
+    try:
+        parquet, meta = _trace().save(tmp_path / "run")
+        atomic_write_text(tmp_path / "report.md", "# report\n")
+    finally:
+        os.umask(old)
+    for f in (parquet, meta, tmp_path / "report.md"):
+        assert f.stat().st_mode & 0o777 == mode, f
