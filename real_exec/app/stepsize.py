@@ -65,4 +65,13 @@ def stepsize(
     lines += [f"{t:>3}  {p:<10.4g}  {v:.6g}" for t, p, v in zip(tau, probs, scale, strict=True)]
     flags = ", ".join(f"{k}={v}" for k, v in props.to_dict().items() if isinstance(v, bool))
     lines.append(f"properties: {flags}, max={props.max_scale:.6g}")
+    on_support = scale[probs > 0]
+    if rule != "constant" and on_support.size and np.allclose(on_support, on_support[0], rtol=1e-6):
+        note = (
+            f"note: on this pmf {rule} gives s(tau) = {on_support[0]:.6g} for every tau: a constant "
+            "step. It weights staleness only where the pmf differs from its own target"
+            + (" (MindTheStep: choose --K other than the pmf's q)" if rule == "mindthestep" else "")
+        )
+        payload["note"] = note
+        lines.append(note)
     emit(payload, as_json, lines)

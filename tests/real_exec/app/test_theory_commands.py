@@ -92,7 +92,7 @@ def test_bound_pl_with_given_eta(capsys) -> None:
         capsys,
         *argv(
             "bound pl --L 1 --mu 0.1 --sigma2 1 --f0 1 "
-            "--tau-max 3 --tau-avg 1 --eta 0.01 --iterations 1000 --json"
+            "--tau-max 3 --eta 0.01 --iterations 1000 --json"
         ),
     )
     doc = json.loads(out)
@@ -172,3 +172,13 @@ def test_options_that_cannot_apply_are_refused_or_noted(capsys) -> None:
         capsys, *argv("bound nonconvex --L 1 --sigma2 1 --f0 10 --pmf poisson:m=8 --epsilon 0.1 --json")
     )
     assert code == 0 and "note" not in json.loads(out)
+
+
+def test_a_rule_that_reduces_to_the_constant_step_says_so(capsys) -> None:
+    # MindTheStep's default K is E[tau]/(1 + E[tau]): a geometric pmf's own q, so that
+    # (1 - K) K^tau / P(tau) = 1 for every tau. Said, not left for the user to notice.
+    code, out, _ = run(capsys, *argv("stepsize mindthestep --pmf geometric:m=8 --json"))
+    doc = json.loads(out)
+    assert code == 0 and np.allclose(doc["scale"], 1.0, rtol=1e-6) and "a constant step" in doc["note"]
+    code, out, _ = run(capsys, *argv("stepsize mindthestep --pmf poisson:m=8 --json"))
+    assert code == 0 and "note" not in json.loads(out)  # the README's example: the rule at work
