@@ -188,6 +188,11 @@ def make_workload(
     ``glorot``). Missing or broken data raises :class:`real_exec.executor.data.errors.DataError`."""
     _check_options(batch, hidden, dtype)
     data = load_dataset(dataset, rng, data_dir, dtype)
+    if batch > len(data.y_train):
+        raise ValueError(
+            f"batch {batch:,} is larger than the {len(data.y_train):,} training samples of {dataset} "
+            "(a minibatch is drawn from them)"
+        )
     try:
         net = build_network(model, data.shape, data.classes, hidden)
     except ValueError as exc:

@@ -174,3 +174,10 @@ def test_lenet_on_cifar10_files(capsys, tmp_path: Path) -> None:
     doc = json.loads(out)
     assert doc["gradients"] == 40 and doc["lost_update_norm"] >= 0.0
     assert 0.0 <= doc["test_accuracy"] <= 1.0
+
+
+def test_a_batch_larger_than_the_training_set_is_refused(capsys) -> None:
+    code, out, err = run(
+        capsys, *argv("run --algo lock --threads 1 --model mlp --dataset digits --batch 100000 --seconds 0.5")
+    )
+    assert code == 2 and out == "" and "batch 100,000 is larger than the 1,437 training samples of digits" in err

@@ -90,10 +90,7 @@ def test_a_theorem_that_does_not_apply_is_refused(capsys) -> None:
 def test_bound_pl_with_given_eta(capsys) -> None:
     code, out, _ = run(
         capsys,
-        *argv(
-            "bound pl --L 1 --mu 0.1 --sigma2 1 --f0 1 "
-            "--tau-max 3 --eta 0.01 --iterations 1000 --json"
-        ),
+        *argv("bound pl --L 1 --mu 0.1 --sigma2 1 --f0 1 --tau-max 3 --eta 0.01 --iterations 1000 --json"),
     )
     doc = json.loads(out)
     assert code == 0 and doc["eta"] == 0.01 and not doc["eta_chosen"]
