@@ -143,6 +143,12 @@ def simulate_command(
     )
     if no_trace and (out is not None or problem is not None):
         raise click.BadParameter("--out and --problem need the Trace", param_hint="--no-trace")
+    if not float(profile.compute.mean()) > 0:
+        raise click.BadParameter(
+            "a gradient must take time: with a compute time of 0 simulated time stands still and "
+            "throughput is undefined",
+            param_hint="--compute",
+        )
     config = SimConfig(algo, workers, profile, gradients, seed, persistence)
     result = _run(config, engine, keep_trace=not no_trace)
     payload: dict[str, Any] = result.summary()
@@ -165,11 +171,22 @@ def simulate_command(
         f"  CAS failures {payload['cas_failures']}, dropped {payload['dropped']}, live vectors peak "
         f"{payload['peak_live_vectors']} mean {payload['mean_live_vectors']:.3g}",
     ]
+    if gradients < TRANSIENT * workers:
+        payload["note"] = (
+            f"note: {gradients:,} gradients are fewer than {TRANSIENT} per worker: the throughput and "
+            "staleness above describe the start-up, not the steady state (the workers start together "
+            f"with nothing in flight); use --gradients {TRANSIENT * workers * 10:,} or more"
+        )
+        lines.append(payload["note"])
     if curve is not None:
         lines.append(f"  SGD on {problem} with {stepsize} steps: final f - f* = {payload['final_loss']:.4g}")
     if out is not None:
         lines.append(f"  wrote {', '.join(payload['files'])}")
     emit(payload, as_json, lines)
+
+
+#: Gradients per worker below which a summary describes only the start-up transient.
+TRANSIENT = 5
 
 
 @click.command("sweep")

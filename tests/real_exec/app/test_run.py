@@ -180,4 +180,6 @@ def test_a_batch_larger_than_the_training_set_is_refused(capsys) -> None:
     code, out, err = run(
         capsys, *argv("run --algo lock --threads 1 --model mlp --dataset digits --batch 100000 --seconds 0.5")
     )
-    assert code == 2 and out == "" and "batch 100,000 is larger than the 1,437 training samples of digits" in err
+    assert (
+        code == 2 and out == "" and "batch 100,000 is larger than the 1,437 training samples of digits" in err
+    )

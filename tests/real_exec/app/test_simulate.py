@@ -112,3 +112,14 @@ def test_no_trace_gives_the_same_summary(capsys, algo: str) -> None:
     a, b = json.loads(full), json.loads(light)
     assert code == 0 and b["engine"] == "fast" and a["engine"] == "simpy"
     assert {k: v for k, v in a.items() if k != "engine"} == {k: v for k, v in b.items() if k != "engine"}
+
+
+def test_a_start_up_transient_is_said_and_zero_compute_refused(capsys) -> None:
+    code, out, _ = run(capsys, *argv("simulate --algo hogwild --workers 1000 --gradients 10 --json"))
+    assert code == 0 and "describe the start-up, not the steady state" in json.loads(out)["note"]
+    code, out, _ = run(capsys, *argv("simulate --algo hogwild --workers 4 --gradients 1000 --json"))
+    assert code == 0 and "note" not in json.loads(out)
+    code, out, err = run(
+        capsys, *argv("simulate --algo hogwild --workers 2 --compute const:0 --gradients 10")
+    )
+    assert code == 2 and out == "" and "--compute" in err and "a gradient must take time" in err
