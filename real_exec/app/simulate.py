@@ -185,6 +185,12 @@ def simulate_command(
     emit(payload, as_json, lines)
 
 
+def _jobs(value: int) -> int:
+    if value == 0:
+        raise click.BadParameter("0 processes cannot run anything: give 1 or more, or -1 for one per core")
+    return value
+
+
 #: Gradients per worker below which a summary describes only the start-up transient.
 TRANSIENT = 5
 
@@ -196,7 +202,8 @@ TRANSIENT = 5
     type=click.IntRange(min=-1),
     default=1,
     show_default=True,
-    help="Parallel jobs (joblib; -1 = all cores).",
+    callback=lambda ctx, param, value: _jobs(value),
+    help="Parallel processes (-1: one per core).",
 )
 @click.option("--dask-scheduler", "scheduler", default=None, help="Run the cells on this Dask scheduler.")
 @out_option("Directory of cells and results; rerun to resume.", default=Path("sweep-out"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +71,43 @@ def validate_command(
 @cli_errors
 def compare_command(trace_a: Path, trace_b: Path, as_json: bool) -> None:
     """Compare two saved Traces: staleness TV/W1/G-test, throughput ratio B/A, CAS failures."""
-    c = compare_traces(Trace.load(trace_a), Trace.load(trace_b))
+    a, b = _load_trace(trace_a, "TRACE_A"), _load_trace(trace_b, "TRACE_B")
+    c = compare_traces(a, b)
     payload = c.to_dict()
+    notes = _differences(a.meta, b.meta)
+    if notes:
+        payload["note"] = "; ".join(notes)
     lines = [
         f"staleness TV {c.tv:.4f}, W1 {c.w1:.4f}, G-test p {c.p_value:.3g}",
         f"throughput A {c.throughput_a:.6g}/s, B {c.throughput_b:.6g}/s, ratio B/A {c.throughput_ratio:.4f}",
         f"CAS failure rate A {c.cas_failure_rate['a']:.4f}, B {c.cas_failure_rate['b']:.4f}; "
         f"dropped A {c.dropped['a']}, B {c.dropped['b']}",
     ]
+    if notes:
+        lines.append(f"note: {payload['note']}")
     emit(payload, as_json, lines)
+
+
+def _load_trace(path: Path, which: str) -> Trace:
+    """The Trace at ``path``, or a usage error naming the argument and the file."""
+    try:
+        return Trace.load(path)
+    except (ValueError, KeyError, OSError) as exc:
+        raise click.BadParameter(f"{path} is not a saved Trace ({exc})", param_hint=which) from None
+
+
+def _differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """What makes two Traces' numbers incomparable: different algorithms, or one real (seconds)
+    and one simulated (the profile's time unit)."""
+    notes = []
+    if a.get("algorithm") and b.get("algorithm") and a["algorithm"] != b["algorithm"]:
+        notes.append(f"the algorithms differ ({a['algorithm']} against {b['algorithm']})")
+    if {a.get("source"), b.get("source")} == {"real", "simulated"}:
+        notes.append(
+            "one Trace is real (seconds) and one simulated (the profile's time unit): the throughput "
+            "ratio is in mixed units unless the profile was calibrated on this machine"
+        )
+    return notes
 
 
 def write_validation(out: Path, v: Validation) -> Path:

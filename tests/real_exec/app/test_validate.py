@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from real_exec.app.main import main
-from tests.helpers import chromium, images_loaded_in_chromium
+from tests.helpers import chromium, images_loaded_in_chromium, run_cli
 
 
 def test_validate_and_compare_cli(capsys, tmp_path: Path) -> None:
@@ -46,3 +47,32 @@ def test_validation_report_images_load_in_headless_chromium(capsys, tmp_path: Pa
     assert main(args) == 0
     loaded, total = images_loaded_in_chromium(tmp_path / "v" / "index.html", tmp_path)
     assert total == 1 and loaded == 1
+
+
+def test_compare_names_the_wrong_file_and_notes_what_differs(capsys, tmp_path: Path) -> None:
+    sim = ["simulate", "--workers", "2", "--gradients", "500", "--out"]
+    assert run_cli(capsys, *sim, str(tmp_path / "h"), "--algo", "hogwild")[0] == 0
+    assert run_cli(capsys, *sim, str(tmp_path / "l"), "--algo", "leashed")[0] == 0
+    table = tmp_path / "runs.parquet"
+    pd.DataFrame({"x": [1, 2]}).to_parquet(table)
+    code, out, err = run_cli(capsys, "compare", str(tmp_path / "h" / "trace.parquet"), str(table))
+    assert (
+        code == 2
+        and out == ""
+        and "TRACE_B" in err
+        and str(table) in err
+        and len(err.strip().splitlines()) == 1
+    )
+    code, out, _ = run_cli(
+        capsys,
+        "compare",
+        str(tmp_path / "h" / "trace.parquet"),
+        str(tmp_path / "l" / "trace.parquet"),
+        "--json",
+    )
+    assert code == 0 and "the algorithms differ (hogwild against leashed)" in json.loads(out)["note"]
+
+
+def test_sweep_jobs_zero_is_refused_in_our_words(capsys) -> None:
+    code, out, err = run_cli(capsys, "sweep", "examples/sweep.toml", "--jobs", "0")
+    assert code == 2 and out == "" and "0 processes cannot run anything" in err and "n_jobs" not in err
