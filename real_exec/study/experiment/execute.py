@@ -25,6 +25,45 @@ __all__ = ["RESOURCE", "pending", "run_experiment", "run_one", "stored_runs"]
 RESOURCE = "asgd-run"
 
 
+def _hidden(value: Any) -> tuple[int, ...]:
+    """``hidden = "128,128"`` (or a number) as layer widths; ``ValueError`` in our words."""
+    parts = str(value).split(",")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ValueError(f"hidden must be layer widths separated by commas, e.g. \"128,128\"; got {value!r}")
+    return tuple(int(p) for p in parts)
+
+
+def check_cells(exp: Experiment) -> None:
+    """Every cell's options, values and data, checked before any run starts: ``ValueError``
+    naming the cell and what is wrong (the data of each workload is loaded once, which also
+    fetches it where it must be)."""
+    from real_exec.executor.config import RunConfig
+
+    workloads: dict[str, str] = {}
+    for i, cell in enumerate(exp.cells):
+        label = exp.cell_labels()[i]
+        try:
+            RunConfig(
+                cell["algo"],
+                int(cell["threads"]),
+                float(cell["eta"]),
+                seconds=exp.budget,
+                rule=cell["stepsize"],
+                persistence=cell["persistence"],
+                momentum=float(cell["momentum"]),
+            )
+            key = json.dumps({k: cell[k] for k in _WORKLOAD_KEYS}, sort_keys=True, default=str)
+            if key not in workloads:
+                _problem(cell, 0)
+                workloads[key] = label
+        except ValueError as exc:
+            raise ValueError(f"cell {i} ({label}): {exc}") from None
+
+
+#: The options that make a cell's workload (its problem and data).
+_WORKLOAD_KEYS = ("problem", "model", "dataset", "batch", "hidden", "dtype", "init", "data_dir")
+
+
 def _problem(o: dict[str, Any], seed: int) -> Any:
     from real_exec.executor.problems import problem_from_options
 
@@ -34,7 +73,7 @@ def _problem(o: dict[str, Any], seed: int) -> Any:
         o["dataset"],
         seed=seed,
         batch=int(o["batch"]),
-        hidden=tuple(int(h) for h in str(o["hidden"]).split(",")),
+        hidden=_hidden(o["hidden"]),
         dtype=o["dtype"],
         init=o["init"],
         data_dir=o["data_dir"],
@@ -244,6 +283,7 @@ def run_experiment(
     are stored, the one it cut short is not (a rerun runs it again).
     ``on_run(spec, None)`` is called before a local run starts, ``on_run(spec, record)`` after
     each run finishes."""
+    check_cells(exp)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     todo = pending(exp, out)
     if scheduler is None:

@@ -251,3 +251,30 @@ def test_a_calibration_probes_only_the_core_counts_it_serves(tmp_path: Path, mon
         probed.clear()
         run_experiment(load_experiment(_write(tmp_path, text)), tmp_path / f"out{len(expected)}")
         assert probed == ([] if (os.cpu_count() or 1) == 1 else expected)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (
+            ("threads = 2", 'threads = 2\nhidden = "128,,128"\nmodel = "mlp"\ndataset = "digits"'),
+            "hidden must be layer widths",
+        ),
+        (
+            ('problem = "digits-mlp"', 'model = "mlp"\ndataset = "mnist"\ndata_dir = "/nonexistent"'),
+            "/nonexistent does not exist",
+        ),
+        (("eta = 0.05", "eta = -1"), "eta must be a finite number > 0"),
+    ],
+)
+def test_every_cell_is_checked_before_any_run(capsys, tmp_path: Path, monkeypatch, edit, needle) -> None:
+    text = EXPERIMENT.replace(*edit)
+    if "hidden" in edit[1]:
+        text = text.replace('problem = "digits-mlp"\n', "")
+    calls = _counting_runs(monkeypatch)
+    code, _, err = run_cli(
+        capsys, "experiment", str(_write(tmp_path, text)), "--out", str(tmp_path / "out")
+    )
+    error = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(error) == 1 and "cell 0 (" in error[0] and needle in error[0], error
+    assert calls == []  # nothing ran
