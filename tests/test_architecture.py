@@ -185,3 +185,26 @@ def test_the_architecture_doc_maps_every_module_and_only_existing_ones() -> None
         if p.name not in skip and not str(p.relative_to(ROOT)).startswith(listed_dirs)
     }
     assert actual - mapped == set(), "modules missing from docs/architecture.md"
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    from real_exec.app.commands import COMMANDS
+    from real_exec.app.main import cli
+
+    ctx = click.Context(cli)
+    silent = []
+
+    def walk(name: str, command: click.Command) -> None:
+        if isinstance(command, click.Group):
+            for sub, c in command.commands.items():
+                walk(f"{name} {sub}", c)
+            return
+        silent.extend(
+            f"{name} {p.opts[0]}" for p in command.params if isinstance(p, click.Option) and not p.help
+        )
+
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        walk(name, command)
+    assert silent == []

@@ -24,13 +24,25 @@ HOGWILD_APPROXIMATION = (
 
 
 @click.command("predict")
-@click.option("--algo", type=click.Choice(ALGORITHMS), required=True)
+@click.option("--algo", type=click.Choice(ALGORITHMS), required=True, help="Synchronization mechanism.")
 @click.option("--threads", type=click.IntRange(min=1), required=True, help="Workers to predict for.")
 @workload_options
 @click.option("--eta", type=POSITIVE, default=0.05, show_default=True, help="eta0.")
-@click.option("--stepsize", type=click.Choice(RULES), default="constant", show_default=True)
+@click.option(
+    "--stepsize",
+    type=click.Choice(RULES),
+    default="constant",
+    show_default=True,
+    help="Step-size rule s(tau).",
+)
 @click.option("--profile", "profile_src", default=None, help="Machine: a shipped profile name or TOML file.")
-@click.option("--calibrate-seconds", type=POSITIVE, default=3.0, show_default=True)
+@click.option(
+    "--calibrate-seconds",
+    type=POSITIVE,
+    default=3.0,
+    show_default=True,
+    help="The real run calibrated on here.",
+)
 @click.option(
     "--calibrate-threads",
     type=click.IntRange(min=1),
@@ -50,13 +62,37 @@ HOGWILD_APPROXIMATION = (
     default=None,
     help="HOGWILD!: probe of the updates lost when writes meet (default the calibration's seconds; 0: none).",
 )
-@click.option("--target-accuracy", type=FiniteFloat(0.0, 1.0, low_open=True), default=None)
-@click.option("--target-loss-fraction", type=FiniteFloat(0.0, 1.0, low_open=True), default=None)
-@click.option("--budget-seconds", type=POSITIVE, default=30.0, show_default=True)
+@click.option(
+    "--target-accuracy",
+    type=FiniteFloat(0.0, 1.0, low_open=True),
+    default=None,
+    help="Target: this test accuracy (confirmed on the whole test set).",
+)
+@click.option(
+    "--target-loss-fraction",
+    type=FiniteFloat(0.0, 1.0, low_open=True),
+    default=None,
+    help="Target: the training loss at most this fraction of its initial value.",
+)
+@click.option(
+    "--budget-seconds",
+    type=POSITIVE,
+    default=30.0,
+    show_default=True,
+    help="Each repetition stops here if it has not reached the target (censored).",
+)
 @click.option("--check-every", type=POSITIVE, default=None, help="Seconds between target checks (budget/50).")
-@click.option("--reps", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option(
+    "--reps",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Repetitions (schedules, minibatches).",
+)
 @click.option("--measure", is_flag=True, help="Also run the configuration for real here, --reps times.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds of the repetitions."
+)
 @out_option("Write the per-repetition tables, the curves figure and a report page here.")
 @json_option
 @cli_errors

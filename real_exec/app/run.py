@@ -26,7 +26,7 @@ __all__ = ["run_command"]
 
 
 @click.command("run")
-@click.option("--algo", type=click.Choice(ALGORITHMS), required=True)
+@click.option("--algo", type=click.Choice(ALGORITHMS), required=True, help="Synchronization mechanism.")
 @click.option("--threads", type=click.IntRange(min=1), required=True, help="Worker threads.")
 @workload_options
 @click.option("--eta", type=POSITIVE, default=None, help="eta0 (default: 0.05, 0.01 for least squares).")
@@ -37,7 +37,13 @@ __all__ = ["run_command"]
     show_default=True,
     help="Heavy-ball momentum beta in [0, 1); each worker keeps its own velocity.",
 )
-@click.option("--stepsize", type=click.Choice(RULES), default="constant", show_default=True)
+@click.option(
+    "--stepsize",
+    type=click.Choice(RULES),
+    default="constant",
+    show_default=True,
+    help="Step-size rule s(tau).",
+)
 @click.option(
     "--amplitude", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True, help="TAIL-tau's amplitude A."
 )
@@ -64,7 +70,13 @@ __all__ = ["run_command"]
 )
 @click.option("--seconds", type=POSITIVE, default=None, help="Stop after S seconds.")
 @click.option("--epochs", type=POSITIVE, default=None, help="Stop after E passes over the training set.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Minibatches and initial parameters.",
+)
 @click.option(
     "--no-check", is_flag=True, help="Skip the lost-update bookkeeping (one extra axpy per update)."
 )

@@ -88,7 +88,9 @@ def _run(config: SimConfig, engine: str, keep_trace: bool) -> SimResult:
     show_default=True,
     help="Gradients to simulate (computed; the dropped ones included).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random streams of the run."
+)
 @click.option(
     "--engine",
     type=click.Choice(list(ENGINES)),

@@ -19,12 +19,18 @@ __all__ = ["compare_command", "validate_command", "write_validation"]
 
 
 @click.command("validate")
-@click.option("--algo", type=click.Choice(ALGORITHMS), required=True)
-@click.option("--threads", type=click.IntRange(min=1), required=True)
+@click.option("--algo", type=click.Choice(ALGORITHMS), required=True, help="Synchronization mechanism.")
+@click.option("--threads", type=click.IntRange(min=1), required=True, help="Worker threads of the real run.")
 @workload_options
 @click.option("--eta", type=POSITIVE, default=0.05, show_default=True, help="eta0.")
-@click.option("--seconds", type=POSITIVE, default=5.0, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seconds", type=POSITIVE, default=5.0, show_default=True, help="Length of the real run.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="The real and simulated runs' seed.",
+)
 @out_option("Write a report (index.html) and both Traces here.")
 @json_option
 @cli_errors

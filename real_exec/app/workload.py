@@ -38,22 +38,43 @@ def workload_options(func: F) -> F:
     """``--problem``, ``--model``, ``--dataset``, ``--data-dir``, ``--batch``, ``--hidden``,
     ``--dtype`` and ``--init``."""
     options = [
-        click.option("--problem", type=click.Choice(PROBLEMS), default=None, help="A built-in problem."),
-        click.option("--model", type=click.Choice(MODELS), default=None, help="A network (default mlp)."),
         click.option(
-            "--dataset", type=click.Choice(DATASETS), default=None, help="Its data (default fashion-mnist)."
+            "--problem",
+            type=click.Choice(PROBLEMS),
+            default=None,
+            help="A built-in problem; or give --model and/or --dataset (one of the two or this is needed).",
+        ),
+        click.option(
+            "--model", type=click.Choice(MODELS), default=None, help="A network (with --dataset alone: mlp)."
+        ),
+        click.option(
+            "--dataset",
+            type=click.Choice(DATASETS),
+            default=None,
+            help="Its data (with --model alone: fashion-mnist).",
         ),
         click.option(
             "--data-dir",
             default=None,
-            help="Folder of the data set's files (else $ASGD_DATA_DIR/<data set>, Debian's folder).",
+            help="Read the data set from this folder only (else $ASGD_DATA_DIR, the cache, "
+            "Debian's folder, or fetched: docs/real_exec.md).",
         ),
-        click.option("--batch", type=click.IntRange(min=1), default=32, show_default=True),
+        click.option(
+            "--batch",
+            type=click.IntRange(min=1),
+            default=32,
+            show_default=True,
+            help="Minibatch size per gradient.",
+        ),
         click.option(
             "--hidden", default="128", show_default=True, help="MLP hidden layers, e.g. 128,128,128."
         ),
         click.option(
-            "--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True
+            "--dtype",
+            type=click.Choice(["float32", "float64"]),
+            default="float64",
+            show_default=True,
+            help="Parameters' and data's floats.",
         ),
         click.option(
             "--init",

@@ -29,7 +29,7 @@ def _hidden(value: Any) -> tuple[int, ...]:
     """``hidden = "128,128"`` (or a number) as layer widths; ``ValueError`` in our words."""
     parts = str(value).split(",")
     if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        raise ValueError(f"hidden must be layer widths separated by commas, e.g. \"128,128\"; got {value!r}")
+        raise ValueError(f'hidden must be layer widths separated by commas, e.g. "128,128"; got {value!r}')
     return tuple(int(p) for p in parts)
 
 

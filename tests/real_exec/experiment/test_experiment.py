@@ -272,9 +272,7 @@ def test_every_cell_is_checked_before_any_run(capsys, tmp_path: Path, monkeypatc
     if "hidden" in edit[1]:
         text = text.replace('problem = "digits-mlp"\n', "")
     calls = _counting_runs(monkeypatch)
-    code, _, err = run_cli(
-        capsys, "experiment", str(_write(tmp_path, text)), "--out", str(tmp_path / "out")
-    )
+    code, _, err = run_cli(capsys, "experiment", str(_write(tmp_path, text)), "--out", str(tmp_path / "out"))
     error = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(error) == 1 and "cell 0 (" in error[0] and needle in error[0], error
     assert calls == []  # nothing ran
