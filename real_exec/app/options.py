@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
@@ -72,6 +73,19 @@ def cli_errors(func: F) -> F:
             raise click.UsageError(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def stderr_progress(as_json: bool) -> Callable[[str], None] | None:
+    """A one-line progress display on stderr (each message replaces the last), or ``None``
+    when stderr is not a terminal or the output is JSON."""
+    if as_json or not sys.stderr.isatty():
+        return None
+
+    def say(text: str) -> None:
+        sys.stderr.write(f"\r\033[K{text} ...")
+        sys.stderr.flush()
+
+    return say
 
 
 def json_option(func: F) -> F:

@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option, out_option
+from real_exec.app.options import (
+    POSITIVE,
+    FiniteFloat,
+    cli_errors,
+    emit,
+    json_option,
+    out_option,
+    stderr_progress,
+)
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.executor.config import ALGORITHMS
 from theory.spec import RULES
@@ -130,6 +138,9 @@ def predict_command(
     machine = load_profile(profile_src) if profile_src is not None else None
     cal_threads = calibrate_threads or threads
     checks = check_interval(check_every, budget_seconds)
+    say = stderr_progress(as_json)
+    if say is not None:
+        say(f"calibrating here: a real run of {calibrate_seconds:g} s and the probes")
     profile = calibrate_here(
         problem,
         algo,
@@ -143,7 +154,7 @@ def predict_command(
         lost_update_seconds=lost_update_seconds,
     )
     trial = Trial(algo, threads, eta, target, budget_seconds, stepsize, reps, seed, check_every)
-    result = forecast(problem, trial, profile)
+    result = forecast(problem, trial, profile, progress=say)
     predicted = {**result.summary, "per_rep": result.per_rep}
     replay_seconds = sum(r["replay_seconds"] for r in result.per_rep)
     payload: dict[str, Any] = {
@@ -161,7 +172,7 @@ def predict_command(
     ]
     measured_curves: list[dict[str, Any]] = []
     if measure:
-        here = measure_here(problem, trial)
+        here = measure_here(problem, trial, progress=say)
         measured_curves = here.curves
         comparison, line = _compare(result, here)
         payload |= comparison

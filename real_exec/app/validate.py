@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
+from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option, stderr_progress
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.executor.config import ALGORITHMS
 from real_exec.study.validate import Validation, plot_comparison, validate
@@ -51,7 +51,7 @@ def validate_command(
     if all(workload[k] is None for k in ("problem", "model", "dataset")):
         workload["problem"] = "digits-mlp"
     prob = build_problem(seed=seed, **workload)
-    v = validate(algo, threads, prob, seconds, seed, eta=eta)
+    v = validate(algo, threads, prob, seconds, seed, eta=eta, progress=stderr_progress(as_json))
     problem = prob.name
     payload: dict[str, Any] = v.summary()
     if out is not None:

@@ -7,6 +7,7 @@ it on each of its runs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,14 +68,20 @@ def validate(
     eta: float = 0.05,
     persistence: int | None = None,
     cores: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Validation:
     """Run ``algo`` for real on ``problem`` (a name of :data:`real_exec.executor.problems.PROBLEMS` or a
-    :class:`~real_exec.executor.problems.Problem`), calibrate a profile on its Trace, simulate, compare."""
+    :class:`~real_exec.executor.problems.Problem`), calibrate a profile on its Trace, simulate, compare.
+    ``progress``, if given, is told each step as it starts."""
+    say = progress or (lambda text: None)
     prob = make_problem(problem, np.random.default_rng(seed)) if isinstance(problem, str) else problem
     config = RunConfig(
         algo, threads, eta, seconds=seconds, seed=seed, persistence=persistence, check_updates=False
     )
-    return validate_run(run(config, prob), cores=cores, seed=seed)
+    say(f"real run: {algo}, {threads} threads, {seconds:g} s")
+    real = run(config, prob)
+    say(f"calibrating on its {len(real.trace):,} gradients and simulating them")
+    return validate_run(real, cores=cores, seed=seed)
 
 
 def validate_run(real: RunResult, cores: int | None = None, seed: int = 0) -> Validation:

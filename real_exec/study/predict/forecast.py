@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -194,8 +195,11 @@ def _outcome(rep: int, seed: int, reached: tuple[float, int] | None, diverged: b
     }
 
 
-def forecast(problem: Problem, trial: Trial, profile: HardwareProfile) -> Outcomes:
-    """Replay ``trial.reps`` simulated schedules of ``trial`` on ``profile``."""
+def forecast(
+    problem: Problem, trial: Trial, profile: HardwareProfile, progress: Callable[[str], None] | None = None
+) -> Outcomes:
+    """Replay ``trial.reps`` simulated schedules of ``trial`` on ``profile`` (``progress`` is
+    told each repetition as it starts)."""
     algo, threads, budget = trial.algo, trial.threads, trial.budget
     needed = _gradients_for(profile, threads, budget)
     config = RunConfig(algo, threads, trial.eta, gradients=1, rule=trial.rule)  # the warm-up and the rule
@@ -203,6 +207,8 @@ def forecast(problem: Problem, trial: Trial, profile: HardwareProfile) -> Outcom
     per_rep, curves = [], []
     for rep, seq in enumerate(np.random.SeedSequence(trial.seed).spawn(trial.reps)):
         rep_seed = int(seq.generate_state(1)[0])
+        if progress is not None:
+            progress(f"forecast, repetition {rep + 1} of {trial.reps}")
         gradients = min(needed, 2000 * threads + skip + take)
         while True:  # a short schedule first; the full one only if the target was not reached
             schedule = simulate(SimConfig(algo, threads, profile, gradients, seed=rep_seed)).trace
@@ -236,11 +242,14 @@ def forecast(problem: Problem, trial: Trial, profile: HardwareProfile) -> Outcom
     return Outcomes.of(per_rep, budget, curves, profile)
 
 
-def measure(problem: Problem, trial: Trial) -> Outcomes:
-    """``trial`` run for real ``trial.reps`` times here, to the target or the budget."""
+def measure(problem: Problem, trial: Trial, progress: Callable[[str], None] | None = None) -> Outcomes:
+    """``trial`` run for real ``trial.reps`` times here, to the target or the budget
+    (``progress`` is told each repetition as it starts)."""
     per_rep, curves = [], []
     for rep, seq in enumerate(np.random.SeedSequence(trial.seed + 1).spawn(trial.reps)):
         rep_seed = int(seq.generate_state(1)[0])
+        if progress is not None:
+            progress(f"measuring here, repetition {rep + 1} of {trial.reps}")
         config = RunConfig(
             trial.algo,
             trial.threads,
