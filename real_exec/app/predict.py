@@ -16,6 +16,7 @@ from real_exec.app.options import (
     out_option,
     stderr_progress,
 )
+from real_exec.app.report import format_p
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.executor.config import ALGORITHMS
 from theory.spec import RULES
@@ -215,7 +216,7 @@ def _compare(predicted: Any, measured: Any) -> tuple[dict[str, Any], str]:
         f"  measured median {summary['time_to_target_median']:.3g} s "
         f"(quartiles {summary['q25']:.3g}-{summary['q75']:.3g}); predicted / measured {ratio:.3f} "
         f"(95% bootstrap interval {low:.2f}-{high:.2f}); "
-        f"log-rank test of one distribution: p = {p_value:.3g}"
+        f"log-rank test of one distribution: p {format_p(p_value)}"
     )
     payload = {
         "measured": {**summary, "per_rep": measured.per_rep},

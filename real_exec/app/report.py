@@ -15,7 +15,7 @@ from theory.trace import atomic_write, atomic_write_text
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Report", "format_number"]
+__all__ = ["Report", "format_number", "format_p"]
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
@@ -23,6 +23,17 @@ _STYLE = (
     "img{max-width:100%}figcaption{font-style:italic;color:#444}"
     ".lead{font-size:1.1em;background:#f4f4f4;padding:0.6em 1em;border-left:4px solid #888}"
 )
+
+
+def format_p(p: float) -> str:
+    """A p-value as a person reads it: below the smallest float it is "< 1e-300", not 0.
+
+    >>> format_p(0.0), format_p(0.01234), format_p(float("nan"))
+    ('< 1e-300', '= 0.0123', 'n/a')
+    """
+    if math.isnan(p):
+        return "n/a"
+    return "< 1e-300" if p < 1e-300 else f"= {p:.3g}"
 
 
 def format_number(value: object) -> str:

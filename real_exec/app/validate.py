@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option, stderr_progress
+from real_exec.app.report import format_p
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.executor.config import ALGORITHMS
 from real_exec.study.validate import Validation, plot_comparison, validate
@@ -84,7 +85,7 @@ def compare_command(trace_a: Path, trace_b: Path, as_json: bool) -> None:
     if notes:
         payload["note"] = "; ".join(notes)
     lines = [
-        f"staleness TV {c.tv:.4f}, W1 {c.w1:.4f}, G-test p {c.p_value:.3g}",
+        f"staleness TV {c.tv:.4f}, W1 {c.w1:.4f}, G-test p {format_p(c.p_value)}",
         f"throughput A {c.throughput_a:.6g}/s, B {c.throughput_b:.6g}/s, ratio B/A {c.throughput_ratio:.4f}",
         f"CAS failure rate A {c.cas_failure_rate['a']:.4f}, B {c.cas_failure_rate['b']:.4f}; "
         f"dropped A {c.dropped['a']}, B {c.dropped['b']}",

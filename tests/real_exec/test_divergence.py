@@ -54,6 +54,6 @@ def test_diverged_runs_are_censored_at_the_budget_in_the_cell_summary(tmp_path: 
         }
     )
     row = summary_table(exp, runs).iloc[0]
-    assert row["runs"] == 4 and row["reached"] == 0.5 and row["diverged"] == 0.25
+    assert row["runs"] == 4 and row["reached_fraction"] == 0.5 and row["diverged_fraction"] == 0.25
     assert row["median_time_to_target"] == 2.0 and row["q25"] == 1.0
     assert math.isinf(row["q75"])  # half the runs never reached it: no 75th percentile

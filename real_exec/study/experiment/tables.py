@@ -54,8 +54,8 @@ def summary_table(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
         times, reached = _times(mine)
         km = km_summary(times, reached)
         row |= {
-            "reached": float(mine["reached"].mean()),
-            "diverged": float(mine["diverged"].mean()),
+            "reached_fraction": float(mine["reached"].mean()),
+            "diverged_fraction": float(mine["diverged"].mean()),
             "median_time_to_target": km["median"],
             "q25": km["q25"],
             "q75": km["q75"],

@@ -89,7 +89,7 @@ def test_experiment_writes_tables_and_report_and_resumes(capsys, tmp_path: Path,
     assert len(runs) == 8 and runs["reached"].all() and not runs["diverged"].any()
     assert (runs["time_to_target"] > 0).all() and (runs["time_to_target"] < 5).all()
     summary = pd.read_csv(out / "summary.csv")
-    assert summary["runs"].tolist() == [2, 2, 2, 2] and (summary["reached"] == 1.0).all()
+    assert summary["runs"].tolist() == [2, 2, 2, 2] and (summary["reached_fraction"] == 1.0).all()
     base = summary[(summary["algo"] == "lock") & (summary["stepsize"] == "constant")]
     assert base["speedup"].tolist() == [1.0]
     # An edited file reuses exactly the runs that still apply: one more repetition adds 4 runs.
