@@ -261,7 +261,9 @@ def _section_experiment(
         "and the experiment's own report are in experiment/ (asgd experiment experiment/experiment.toml "
         "reruns it)."
     )
-    report.figure("time_to_target", time_to_target_figure(exp.spec, exp.runs), "Time to target per cell")
+    report.figure(
+        "time_to_target", time_to_target_figure(exp.spec, exp.runs, exp.summary), "Time to target per cell"
+    )
     report.figure(
         "experiment_curves", curves_figure(exp.spec, exp.records), "Median loss and accuracy per cell"
     )

@@ -84,8 +84,26 @@ def _median_curves(ax: Any, exp: Experiment, records: dict[str, dict[str, Any]],
     for cell, label in enumerate(exp.cell_labels()):
         curves = [rec["curve"] for spec in exp.runs if spec.cell == cell and (rec := records.get(spec.key))]
         plot_band(ax, curves, column, label, exp.budget)
+    if column == "accuracy" and exp.target.accuracy is not None:
+        ax.axhline(exp.target.accuracy, color="0.3", linestyle="--", linewidth=0.8, label="target")
     ax.set(xlabel="wall time (s)", ylabel=column, title=f"{column}: median over runs, quartile band")
     ax.legend(fontsize=7)
+
+
+def conclusion(exp: Experiment, summary: pd.DataFrame) -> str:
+    """The experiment's finding in a sentence: the cell with the shortest Kaplan-Meier median
+    time to target, and its speed-up over the baseline cell."""
+    finite = summary[np.isfinite(summary["median_time_to_target"].astype(float))]
+    if finite.empty:
+        return "No cell reached the target in half of its runs within the budget."
+    best = finite.sort_values("median_time_to_target").iloc[0]
+    text = (
+        f"Fastest to the target: {best['cell']}, median {best['median_time_to_target']:.3g} s "
+        f"({best['reached_fraction']:.0%} of its runs reached it"
+    )
+    if "speedup" in best and exp.baseline is not None and np.isfinite(best["speedup"]):
+        text += f"; {best['speedup']:.2f}x the baseline {exp.cell_labels()[exp.baseline]}"
+    return text + ")."
 
 
 def describe(exp: Experiment) -> str:
@@ -101,8 +119,10 @@ def describe(exp: Experiment) -> str:
     )
 
 
-def time_to_target_figure(exp: Experiment, runs: pd.DataFrame) -> Any:
-    """Box plots of the time to target per cell (the runs that reached it), as in the papers."""
+def time_to_target_figure(exp: Experiment, runs: pd.DataFrame, summary: pd.DataFrame | None = None) -> Any:
+    """Box plots of the time to target per cell (the runs that reached it), as in the papers;
+    with ``summary``, each cell's Kaplan-Meier median (every run, those that missed the
+    target censored at the budget) as a diamond: where runs missed, it lies above the box's."""
     from theory.plots import new_figure
 
     fig = new_figure(9.0, 3.8)
@@ -113,7 +133,15 @@ def time_to_target_figure(exp: Experiment, runs: pd.DataFrame) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a cell without a reached run gives an empty box
         ax.boxplot([d if d.size else [np.nan] for d in data], tick_labels=labels)
-    ax.set(ylabel="time to target (s)", title="Time to target per cell (runs that reached it)")
+    title = "Time to target per cell: boxes, the runs that reached it"
+    if summary is not None:
+        medians = summary["median_time_to_target"].astype(float).to_numpy()
+        shown = np.isfinite(medians)
+        positions = np.arange(1, len(labels) + 1)
+        ax.plot(positions[shown], medians[shown], "D", color="C3", label="Kaplan-Meier median (all runs)")
+        ax.legend(fontsize=7)
+        title += "; diamonds, every run"
+    ax.set(ylabel="time to target (s)", title=title)
     ax.tick_params(axis="x", labelrotation=20, labelsize=7)
     return fig
 
@@ -140,7 +168,13 @@ def write_report(
     atomic_write(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
     atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     report = Report(out, "asgd experiment")
-    report.text(describe(exp))
+    report.lead(conclusion(exp, summary))
+    workload = ", ".join(
+        f"{k} {exp.cells[0][k]}"
+        for k in ("problem", "model", "dataset", "threads")
+        if exp.cells[0][k] is not None and k not in exp.grid_keys
+    )
+    report.text(f"{workload}. {describe(exp)}" if workload else describe(exp))
     if "data_sha256" in runs and runs["data_sha256"].notna().any():
         sources = runs.dropna(subset=["data_sha256"]).drop_duplicates("data_sha256")
         read = [
@@ -148,7 +182,7 @@ def write_report(
             for d, h in zip(sources["data_dir"], sources["data_sha256"], strict=True)
         ]
         report.text("Data read: " + "; ".join(read))
-    report.figure("time_to_target", time_to_target_figure(exp, runs), "Time to target per cell")
+    report.figure("time_to_target", time_to_target_figure(exp, runs, summary), "Time to target per cell")
     report.figure("curves", curves_figure(exp, records), "Loss and accuracy over wall time per cell")
     caption = "Per cell: Kaplan-Meier median time to target, speed-up over the baseline"
     report.table("summary", summary, caption)

@@ -92,6 +92,11 @@ def test_experiment_writes_tables_and_report_and_resumes(capsys, tmp_path: Path,
     assert summary["runs"].tolist() == [2, 2, 2, 2] and (summary["reached_fraction"] == 1.0).all()
     base = summary[(summary["algo"] == "lock") & (summary["stepsize"] == "constant")]
     assert base["speedup"].tolist() == [1.0]
+    # The report states its finding first: the fastest cell by Kaplan-Meier median.
+    fastest = summary.sort_values("median_time_to_target").iloc[0]
+    lead = (out / "index.md").read_text().split("\n\n")[1]
+    assert lead.startswith(f"Fastest to the target: {fastest['cell']}, median")
+    assert "problem digits-mlp, threads 2." in (out / "index.md").read_text()
     # An edited file reuses exactly the runs that still apply: one more repetition adds 4 runs.
     calls.clear()
     _write(tmp_path, EXPERIMENT.replace("count = 2", "count = 3"))
