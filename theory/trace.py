@@ -278,6 +278,10 @@ def read_staleness(path: str | os.PathLike[str]) -> npt.NDArray[np.int64]:
     Negative values (dropped gradients) are skipped.
     """
     p = Path(path)
+    if p.suffix not in ("", ".csv", ".parquet", ".json"):
+        raise ValueError(
+            f"{p}: staleness is read from a saved Trace (.parquet or .json) or a CSV file, not a {p.suffix} file"
+        )
     if p.suffix == ".csv":
         frame = pd.read_csv(p)
         if "tau" in frame.columns:

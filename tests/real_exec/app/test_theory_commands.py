@@ -179,3 +179,10 @@ def test_a_rule_that_reduces_to_the_constant_step_says_so(capsys) -> None:
     assert code == 0 and np.allclose(doc["scale"], 1.0, rtol=1e-6) and "a constant step" in doc["note"]
     code, out, _ = run(capsys, *argv("stepsize mindthestep --pmf poisson:m=8 --json"))
     assert code == 0 and "note" not in json.loads(out)  # the README's example: the rule at work
+
+
+def test_fit_names_the_file_the_user_gave(capsys, tmp_path: Path) -> None:
+    image = tmp_path / "tail.png"
+    image.write_bytes(b"\x89PNG")
+    code, _, err = run(capsys, "fit", str(image))
+    assert code == 2 and str(image) in err and "tail.parquet" not in err and "not a .png file" in err
