@@ -280,7 +280,8 @@ def read_staleness(path: str | os.PathLike[str]) -> npt.NDArray[np.int64]:
     p = Path(path)
     if p.suffix not in ("", ".csv", ".parquet", ".json"):
         raise ValueError(
-            f"{p}: staleness is read from a saved Trace (.parquet or .json) or a CSV file, not a {p.suffix} file"
+            f"{p}: staleness is read from a saved Trace (.parquet or .json) or a CSV file, "
+            f"not a {p.suffix} file"
         )
     if p.suffix == ".csv":
         frame = pd.read_csv(p)
