@@ -25,6 +25,10 @@ _STYLE = (
 )
 
 
+#: Columns whose integers are names (a seed), printed without thousands separators.
+IDENTIFIERS = ("seed", "rep_seed", "key")
+
+
 def format_p(p: float) -> str:
     """A p-value as a person reads it: below the smallest float it is "< 1e-300", not 0.
 
@@ -97,6 +101,8 @@ class Report:
     def table(self, name: str, frame: pd.DataFrame, caption: str) -> None:
         atomic_write(self.out / f"{name}.csv", lambda tmp: frame.to_csv(tmp, index=False))
         shown = frame.map(format_number)
+        for column in set(IDENTIFIERS) & set(frame.columns):  # names, not quantities: no separators
+            shown[column] = frame[column].map(str)
         header = "| " + " | ".join(map(str, shown.columns)) + " |"
         rule = "|" + "---|" * len(shown.columns)
         rows = ["| " + " | ".join(map(str, r)) + " |" for r in shown.itertuples(index=False)]

@@ -158,10 +158,15 @@ def run_command(
     if payload["lost_update_norm"] is not None:
         lines.append(
             f"  lost-update norm {payload['lost_update_norm']:.3g}, "
-            f"share of the applied steps lost {payload['lost_update_share']:.3%}"
+            f"share of the applied steps lost {_share(payload['lost_update_share']):.3%}"
         )
     emit(payload, as_json, lines)
     if result.interrupted:
         click.echo("asgd: interrupted; the partial run was kept", err=True)
         return 130
     return 0
+
+
+def _share(value: float) -> float:
+    """A share as printed: rounding noise around 0 (|x| < 5e-6) shown as 0, never "-0.000%"."""
+    return 0.0 if abs(value) < 5e-6 else value

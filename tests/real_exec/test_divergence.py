@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -57,3 +58,22 @@ def test_diverged_runs_are_censored_at_the_budget_in_the_cell_summary(tmp_path: 
     assert row["runs"] == 4 and row["reached_fraction"] == 0.5 and row["diverged_fraction"] == 0.25
     assert row["median_time_to_target"] == 2.0 and row["q25"] == 1.0
     assert math.isinf(row["q75"])  # half the runs never reached it: no 75th percentile
+
+
+@pytest.mark.parametrize(("reps", "interval"), [(2, False), (3, True)])
+def test_no_speed_up_interval_from_too_few_repetitions(tmp_path: Path, reps: int, interval: bool) -> None:
+    spec = tmp_path / "exp.toml"
+    spec.write_text(
+        '[run]\nproblem = "digits-mlp"\nthreads = 2\neta = 0.05\n[grid]\nalgo = ["lock", "hogwild"]\n'
+        f"[target]\ntest_accuracy = 0.97\n[budget]\nseconds = 5\n[repeat]\ncount = {reps}\n"
+        'baseline = { algo = "lock" }\n'
+    )
+    exp = load_experiment(spec)
+    rows = [
+        {"cell": r.cell, "repetition": r.repetition, "seed": r.seed, "reached": True, "diverged": False,
+         "time_to_target": 1.0 + 0.1 * r.repetition + 0.5 * r.cell, "censored_at": 5.0, "updates_per_s": 1.0}
+        for r in exp.runs
+    ]  # fmt: skip
+    row = summary_table(exp, pd.DataFrame(rows)).iloc[1]
+    assert row["speedup"] == pytest.approx(1.0 / 1.5 if reps == 2 else 1.1 / 1.6)  # Kaplan-Meier medians
+    assert np.isfinite(row["speedup_low"]) == interval and np.isfinite(row["speedup_high"]) == interval

@@ -17,7 +17,11 @@ import pandas as pd
 from real_exec.study.experiment.spec import Experiment
 from theory.survival import km_summary, speedup_interval
 
-__all__ = ["runs_table", "summary_table"]
+__all__ = ["MIN_FOR_INTERVAL", "runs_table", "summary_table"]
+
+#: Repetitions per cell below which no bootstrap interval of the speed-up is given: from two
+#: runs a percentile bootstrap has three distinct resamples, not an interval.
+MIN_FOR_INTERVAL = 3
 
 
 def runs_table(exp: Experiment, records: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -67,6 +71,8 @@ def summary_table(exp: Experiment, runs: pd.DataFrame) -> pd.DataFrame:
         if base is not None and len(base):
             paired = sorted(base["seed"]) == sorted(mine["seed"])
             point, low, high = speedup_interval(_times(base), (times, reached), paired=paired)
+            if min(len(base), len(mine)) < MIN_FOR_INTERVAL:
+                low = high = float("nan")  # too few resamples to mean anything: shown as n/a
             row |= {"speedup": point, "speedup_low": low, "speedup_high": high}
         rows.append(row)
     return pd.DataFrame(rows)
