@@ -151,19 +151,8 @@ def test_the_real_fashion_mnist() -> None:
     assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
 
 
-RUN = [
-    "run",
-    "--algo",
-    "hogwild",
-    "--threads",
-    "1",
-    "--model",
-    "logreg",
-    "--dataset",
-    "mnist",
-    "--gradients",
-    "50",
-]
+RUN = ["run", "--algo", "hogwild", "--threads", "1", "--model", "logreg", "--dataset", "mnist"]
+RUN += ["--gradients", "50", "--batch", "4"]
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,7 @@ def test_first_use_fetches_the_data_set_of_a_run(capsys, server, cache, monkeypa
     _serve_mnist(monkeypatch, base, served)
     code, _, err = run_cli(
         capsys, "run", "--algo", "hogwild", "--threads", "1", "--model", "logreg", "--dataset", "mnist",
-        "--gradients", "50", "--json",
+        "--gradients", "50", "--batch", "4", "--json",
     )  # fmt: skip
     assert code == 0, err
     assert "mnist" in err  # the progress line of the download
