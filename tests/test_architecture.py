@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -88,28 +89,30 @@ def test_imports_flow_from_theory_to_staleness_sim_to_real_exec() -> None:
     assert upward == []
 
 
+def _imports_of(prefix: str, allowed: Callable[[str], bool]) -> list[str]:
+    """The imports of the modules under ``prefix`` that ``allowed`` refuses."""
+    return [
+        f"{mod} imports {dep}"
+        for mod, deps in _graph().items()
+        if mod.startswith(prefix)
+        for dep in deps
+        if not allowed(dep)
+    ]
+
+
 def test_the_executor_imports_only_theory_and_itself() -> None:
     # Real execution (threads, algorithms, models, data, kernels, recording) stands on theory
     # alone; calibration, validation, prediction and experiments build on it (real_exec.study).
-    outside = [
-        f"{mod} imports {dep}"
-        for mod, deps in _graph().items()
-        if mod.startswith("real_exec.executor")
-        for dep in deps
-        if not (dep.startswith("theory") or dep.startswith("real_exec.executor"))
-    ]
-    assert outside == []
+    assert (
+        _imports_of("real_exec.executor", lambda dep: dep.startswith(("theory", "real_exec.executor"))) == []
+    )
 
 
 def test_the_study_never_imports_the_application() -> None:
-    upward = [
-        f"{mod} imports {dep}"
-        for mod, deps in _graph().items()
-        if mod.startswith("real_exec.study")
-        for dep in deps
-        if dep.startswith("real_exec.app") or dep == "real_exec"
-    ]
-    assert upward == []
+    assert (
+        _imports_of("real_exec.study", lambda dep: not dep.startswith("real_exec.app") and dep != "real_exec")
+        == []
+    )
 
 
 def test_real_exec_is_the_executor_the_study_and_the_application() -> None:

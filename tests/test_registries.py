@@ -95,37 +95,28 @@ def test_the_exponential_rule_has_one_default_beta() -> None:
     np.testing.assert_allclose(table, make_rule("exponential")(np.arange(4)), rtol=0)
 
 
-COMMANDS = [
-    "run --algo nope --threads 1 --seconds 0.1",
-    "simulate --algo nope --workers 2",
-    "validate --algo nope --threads 1",
-    "predict --algo nope --threads 1",
+#: Each command given an unknown name, and the table whose every name its one-line error lists.
+REFUSALS = [
+    ("run --algo nope --threads 1 --seconds 0.1", ALGORITHMS),
+    ("simulate --algo nope --workers 2", ALGORITHMS),
+    ("validate --algo nope --threads 1", ALGORITHMS),
+    ("predict --algo nope --threads 1", ALGORITHMS),
+    ("run --algo lock --threads 1 --seconds 0.1 --stepsize nope", tuple(RULES)),
+    ("simulate --algo lock --workers 2 --problem quadratic --stepsize nope", tuple(RULES)),
+    ("predict --algo lock --threads 1 --stepsize nope", tuple(RULES)),
+    ("stepsize nope --pmf poisson:2", tuple(RULES)),
+    ("bound nonconvex --L 1 --sigma2 1 --f0 1 --tau-max 4 --epsilon 0.1 --rule nope", tuple(RULES)),
 ]
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_refuses_an_unknown_algorithm_in_one_line(capsys, command: str) -> None:
+@pytest.mark.parametrize(("command", "choices"), REFUSALS)
+def test_every_command_refuses_an_unknown_algorithm_or_rule_in_one_line(
+    capsys, command: str, choices: tuple[str, ...]
+) -> None:
     code, out, err = run_cli(capsys, *argv(command))
     error = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and out == "" and len(error) == 1
-    assert "'nope'" in error[0] and all(a in error[0] for a in ALGORITHMS)
-
-
-RULE_COMMANDS = [
-    "run --algo lock --threads 1 --seconds 0.1 --stepsize nope",
-    "simulate --algo lock --workers 2 --problem quadratic --stepsize nope",
-    "predict --algo lock --threads 1 --stepsize nope",
-    "stepsize nope --pmf poisson:2",
-    "bound nonconvex --L 1 --sigma2 1 --f0 1 --tau-max 4 --epsilon 0.1 --rule nope",
-]
-
-
-@pytest.mark.parametrize("command", RULE_COMMANDS)
-def test_every_command_refuses_an_unknown_rule_in_one_line(capsys, command: str) -> None:
-    code, out, err = run_cli(capsys, *argv(command))
-    error = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and out == "" and len(error) == 1
-    assert "'nope'" in error[0] and all(r in error[0] for r in RULES)
+    assert "'nope'" in error[0] and all(name in error[0] for name in choices)
 
 
 @pytest.mark.parametrize(

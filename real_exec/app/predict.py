@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from real_exec.app.choices import algo_option, seed_option, stepsize_option
 from real_exec.app.options import (
     POSITIVE,
     FiniteFloat,
@@ -18,8 +19,6 @@ from real_exec.app.options import (
 )
 from real_exec.app.report import format_p
 from real_exec.app.workload import build_problem, workload_options
-from real_exec.executor.config import ALGORITHMS
-from theory.spec import RULES
 
 __all__ = ["predict_command"]
 
@@ -33,17 +32,11 @@ HOGWILD_APPROXIMATION = (
 
 
 @click.command("predict")
-@click.option("--algo", type=click.Choice(ALGORITHMS), required=True, help="Synchronization mechanism.")
+@algo_option
 @click.option("--threads", type=click.IntRange(min=1), required=True, help="Workers to predict for.")
 @workload_options
 @click.option("--eta", type=POSITIVE, default=0.05, show_default=True, help="eta0.")
-@click.option(
-    "--stepsize",
-    type=click.Choice(RULES),
-    default="constant",
-    show_default=True,
-    help="Step-size rule s(tau).",
-)
+@stepsize_option
 @click.option("--profile", "profile_src", default=None, help="Machine: a shipped profile name or TOML file.")
 @click.option(
     "--calibrate-seconds",
@@ -99,9 +92,7 @@ HOGWILD_APPROXIMATION = (
     help="Repetitions (schedules, minibatches).",
 )
 @click.option("--measure", is_flag=True, help="Also run the configuration for real here, --reps times.")
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds of the repetitions."
-)
+@seed_option("Seeds of the repetitions.")
 @out_option("Write the per-repetition tables, the curves figure and a report page here.")
 @json_option
 @cli_errors

@@ -8,25 +8,18 @@ from typing import Any
 
 import click
 
-from real_exec.app.options import (
-    POSITIVE,
-    FiniteFloat,
-    cli_errors,
-    emit,
-    json_option,
-    out_option,
-)
+from real_exec.app.choices import algo_option, seed_option, stepsize_option
+from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option, out_option
 from real_exec.app.workload import build_problem, workload_options
-from real_exec.executor.config import ALGORITHMS, RunConfig
+from real_exec.executor.config import RunConfig
 from real_exec.executor.monitor import DIVERGED
 from real_exec.executor.runner import WorkerError, run
-from theory.spec import RULES
 
 __all__ = ["run_command"]
 
 
 @click.command("run")
-@click.option("--algo", type=click.Choice(ALGORITHMS), required=True, help="Synchronization mechanism.")
+@algo_option
 @click.option("--threads", type=click.IntRange(min=1), required=True, help="Worker threads.")
 @workload_options
 @click.option("--eta", type=POSITIVE, default=None, help="eta0 (default: 0.05, 0.01 for least squares).")
@@ -37,13 +30,7 @@ __all__ = ["run_command"]
     show_default=True,
     help="Heavy-ball momentum beta in [0, 1); each worker keeps its own velocity.",
 )
-@click.option(
-    "--stepsize",
-    type=click.Choice(RULES),
-    default="constant",
-    show_default=True,
-    help="Step-size rule s(tau).",
-)
+@stepsize_option
 @click.option(
     "--amplitude", type=FiniteFloat(0.0, 1.0), default=1.0, show_default=True, help="TAIL-tau's amplitude A."
 )
@@ -70,13 +57,7 @@ __all__ = ["run_command"]
 )
 @click.option("--seconds", type=POSITIVE, default=None, help="Stop after S seconds.")
 @click.option("--epochs", type=POSITIVE, default=None, help="Stop after E passes over the training set.")
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Minibatches and initial parameters.",
-)
+@seed_option("Minibatches and initial parameters.")
 @click.option(
     "--no-check", is_flag=True, help="Skip the lost-update bookkeeping (one extra axpy per update)."
 )

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
+from real_exec.app.choices import algo_option, seed_option, stepsize_option
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
-from staleness_sim.config import ALGORITHMS, SimConfig
+from staleness_sim.config import SimConfig
 from staleness_sim.engines import ENGINES, simulate
 from staleness_sim.profile import LOCK_POLICIES, HardwareProfile, load_profile
 from theory.problems import KNOWN_PROBLEMS, known_problem
-from theory.spec import RULES
 
 if TYPE_CHECKING:
     from staleness_sim.result import SimResult
@@ -51,7 +51,7 @@ def _run(config: SimConfig, engine: str, keep_trace: bool) -> SimResult:
 
 
 @click.command("simulate")
-@click.option("--algo", type=click.Choice(ALGORITHMS), required=True, help="Synchronization mechanism.")
+@algo_option
 @click.option("--workers", type=click.IntRange(min=1), required=True, help="Number of workers M.")
 @click.option(
     "--cores", type=click.IntRange(min=1), default=None, help="Cores (default: the profile's, else M)."
@@ -88,9 +88,7 @@ def _run(config: SimConfig, engine: str, keep_trace: bool) -> SimResult:
     show_default=True,
     help="Gradients to simulate (computed; the dropped ones included).",
 )
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random streams of the run."
-)
+@seed_option("Random streams of the run.")
 @click.option(
     "--engine",
     type=click.Choice(list(ENGINES)),
@@ -106,13 +104,7 @@ def _run(config: SimConfig, engine: str, keep_trace: bool) -> SimResult:
 @click.option(
     "--problem", type=click.Choice(KNOWN_PROBLEMS), default=None, help="Run SGD under the simulated delays."
 )
-@click.option(
-    "--stepsize",
-    type=click.Choice(RULES),
-    default="constant",
-    show_default=True,
-    help="Step-size rule for --problem.",
-)
+@stepsize_option
 @click.option("--eta", type=POSITIVE, default=None, help="eta0 for --problem (default 1/(2L(tau_max+1))).")
 @out_option("Write the Trace (Parquet + JSON) and plots here.")
 @json_option

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
+from real_exec.app.choices import algo_option, seed_option
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option, stderr_progress
 from real_exec.app.report import format_p
 from real_exec.app.workload import build_problem, workload_options
-from real_exec.executor.config import ALGORITHMS
 from real_exec.study.validate import Validation, plot_comparison, validate
 from theory.compare import compare_traces
 from theory.trace import Trace
@@ -20,18 +20,12 @@ __all__ = ["compare_command", "validate_command", "write_validation"]
 
 
 @click.command("validate")
-@click.option("--algo", type=click.Choice(ALGORITHMS), required=True, help="Synchronization mechanism.")
+@algo_option
 @click.option("--threads", type=click.IntRange(min=1), required=True, help="Worker threads of the real run.")
 @workload_options
 @click.option("--eta", type=POSITIVE, default=0.05, show_default=True, help="eta0.")
 @click.option("--seconds", type=POSITIVE, default=5.0, show_default=True, help="Length of the real run.")
-@click.option(
-    "--seed",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="The real and simulated runs' seed.",
-)
+@seed_option("The real and simulated runs' seed.")
 @out_option("Write a report (index.html) and both Traces here.")
 @json_option
 @cli_errors

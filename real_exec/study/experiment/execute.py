@@ -82,10 +82,7 @@ def _problem(o: dict[str, Any], seed: int) -> Any:
 
 #: What a predict-mode calibration depends on: the workload, the algorithm, its step and run
 #: length, the machine profile; not the threads predicted for or the step-size rule.
-_CALIBRATION_KEYS = (
-    "problem", "model", "dataset", "batch", "hidden", "dtype", "init", "data_dir",
-    "algo", "eta", "calibrate_seconds", "profile",
-)  # fmt: skip
+_CALIBRATION_KEYS = (*_WORKLOAD_KEYS, "algo", "eta", "calibrate_seconds", "profile")
 
 
 @functools.lru_cache(maxsize=16)
