@@ -23,4 +23,5 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("validate", "validate_command", "Run for real, calibrate the simulator, compare."),
     "compare": ("validate", "compare_command", "Compare two saved Traces."),
     "data": ("data", "data_group", "List the data sets here; fetch the standard ones."),
+    "profiles": ("profiles", "profiles_command", "List the shipped hardware profiles."),
 }

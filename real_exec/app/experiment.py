@@ -28,7 +28,17 @@ __all__ = ["curves_figure", "describe", "experiment_command", "time_to_target_fi
 @json_option
 @cli_errors
 def experiment_command(file: Path, out: Path, scheduler: str | None, as_json: bool) -> int | None:
-    """Run the grid of FILE.toml to its target, repeated; finished runs are kept, so a rerun resumes."""
+    """Run the grid of FILE.toml to its target, repeated; finished runs are kept, so a rerun resumes.
+
+    \b
+    FILE's tables (docs/experiments.md; examples/*.toml):
+      [run]     options of asgd run: algo, threads, eta, stepsize, problem or model and
+                dataset, batch, hidden, momentum, persistence, mode = "run" | "predict", ...
+      [grid]    the same options, each a list: every combination is a cell
+      [target]  test_accuracy and/or loss_fraction; check_every (seconds)
+      [budget]  seconds: a run that has not reached the target by then is censored
+      [repeat]  count, seed, baseline = { algo = "lock" } (for speed-ups)
+    """
     exp = load_experiment(file)
     todo = len(pending(exp, out))
     total = len(exp.runs)

@@ -204,7 +204,14 @@ TRANSIENT = 5
 @json_option
 @cli_errors
 def sweep_command(file: Path, jobs: int, scheduler: str | None, out: Path, as_json: bool) -> None:
-    """Run a grid of simulations from FILE.toml; finished cells are kept, so a rerun resumes."""
+    """Run a grid of simulations from FILE.toml; finished cells are kept, so a rerun resumes.
+
+    \b
+    FILE's tables (docs/simulator.md; examples/sweep.toml):
+      [fixed]   options of asgd simulate: algo, workers, profile, cores, compute, read,
+                publish, lock_policy, persistence
+      [grid]    the same options, each a list: every combination is a cell
+    """
     from staleness_sim.sweep import finished_cells, load_sweep, run_sweep
 
     sweep = load_sweep(file)

@@ -123,3 +123,10 @@ def test_a_start_up_transient_is_said_and_zero_compute_refused(capsys) -> None:
         capsys, *argv("simulate --algo hogwild --workers 2 --compute const:0 --gradients 10")
     )
     assert code == 2 and out == "" and "--compute" in err and "a gradient must take time" in err
+
+
+def test_the_shipped_profiles_are_listed_by_the_names_profile_takes(capsys) -> None:
+    code, out, _ = run(capsys, "profiles", "--json")
+    names = [p["name"] for p in json.loads(out)["profiles"]]
+    assert code == 0 and names == ["laptop-2", "server-2s-64", "workstation-16"]
+    assert [p["cores"] for p in json.loads(out)["profiles"]][1] == 64
