@@ -118,8 +118,18 @@ def run_command(
     payload: dict[str, Any] = result.summary()
     if out is not None:
         payload["files"] = [str(f) for f in result.save(out)]
+    lines = _lines(payload, f"{algo}, {threads} threads, {prob.name}")
+    emit(payload, as_json, lines)
+    if result.interrupted:
+        click.echo("asgd: interrupted; the partial run was kept", err=True)
+        return 130
+    return 0
+
+
+def _lines(payload: dict[str, Any], title: str) -> list[str]:
+    """The text output of a run's summary ``payload``."""
     lines = [
-        f"{algo}, {threads} threads, {prob.name}: {payload['updates']:,} updates in "
+        f"{title}: {payload['updates']:,} updates in "
         f"{payload['wall_time']:.2f} s ({payload['throughput']:,.0f}/s)",
         f"  staleness mean {payload['tau_mean']:.3g}; CAS failures {payload['cas_failures']}, dropped "
         f"{payload['dropped']}, peak live vectors {payload['peak_live_vectors']}",
@@ -141,11 +151,7 @@ def run_command(
             f"  lost-update norm {payload['lost_update_norm']:.3g}, "
             f"share of the applied steps lost {_share(payload['lost_update_share']):.3%}"
         )
-    emit(payload, as_json, lines)
-    if result.interrupted:
-        click.echo("asgd: interrupted; the partial run was kept", err=True)
-        return 130
-    return 0
+    return lines
 
 
 def _share(value: float) -> float:
