@@ -17,7 +17,10 @@ so the time to target is known to within one sampling interval (plus one evaluat
 The curve's accuracy is measured on a test subset (1,000 samples: a standard error of about
 1.1 points at 85%), so a noisy point can cross the target before the model has: an accuracy
 target is reached only when the whole test set confirms it, at the same parameters
-(:func:`confirmed`; docs/experiments.md).
+(:class:`Judge`; docs/experiments.md). A whole-test-set evaluation costs about ten subset
+ones, so after one that says no, the next ``Judge.SKIP`` crossings are not confirmed: the
+main thread (which shares the cores with the workers) stays mostly free, and the time to
+target is then known to within ``SKIP + 1`` intervals where the subset runs ahead.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import pandas as pd
 from real_exec.executor.problems import Problem
 from real_exec.executor.run_context import RunContext
 
-__all__ = ["DIVERGED", "Monitor", "Target", "confirmed", "curve_columns", "diverged"]
+__all__ = ["DIVERGED", "Judge", "Monitor", "Target", "curve_columns", "diverged"]
 
 #: A run whose loss exceeds this multiple of its initial loss has diverged.
 DIVERGED = 10.0
@@ -60,16 +63,32 @@ class Target:
         return by_loss or by_accuracy
 
 
-def confirmed(target: Target, problem: Problem, params: Any, point: dict[str, float], initial: float) -> bool:
-    """Whether ``params`` (whose subset evaluation is ``point``) reached ``target``: by the
-    loss as the point says, by accuracy only if the whole test set says so too
-    (``problem.evaluate_final``, where the problem has one)."""
-    if not target.reached(point, initial):
-        return False
-    by_loss = target.loss_fraction is not None and point["loss"] <= target.loss_fraction * initial
-    if by_loss or problem.evaluate_final is None or target.accuracy is None:
-        return True
-    return problem.evaluate_final(params).get("accuracy", -1.0) >= target.accuracy
+class Judge:
+    """Whether a run has reached its target, check by check (see the module docstring)."""
+
+    #: Crossings not confirmed after a confirmation that said no.
+    SKIP = 4
+
+    def __init__(self, target: Target, problem: Problem) -> None:
+        self.target, self.problem = target, problem
+        self._skip = 0
+
+    def reached(self, params: Any, point: dict[str, float], initial: float) -> bool:
+        """Whether ``params`` (whose subset evaluation is ``point``) reached the target: by
+        the loss as the point says, by accuracy only if the whole test set says so too
+        (``problem.evaluate_final``, where the problem has one)."""
+        target = self.target
+        if not target.reached(point, initial):
+            return False
+        by_loss = target.loss_fraction is not None and point["loss"] <= target.loss_fraction * initial
+        if by_loss or self.problem.evaluate_final is None or target.accuracy is None:
+            return True
+        if self._skip > 0:
+            self._skip -= 1
+            return False
+        confirmed = self.problem.evaluate_final(params).get("accuracy", -1.0) >= target.accuracy
+        self._skip = 0 if confirmed else self.SKIP
+        return confirmed
 
 
 def curve_columns(curve: pd.DataFrame) -> dict[str, list[float]]:
@@ -100,6 +119,7 @@ class Monitor:
     ) -> None:
         self.problem, self.ctx, self.snapshot, self.interval = problem, ctx, snapshot, interval
         self.target = target
+        self.judge = Judge(target, problem) if target is not None else None
         #: Set when the run reached its target: (seconds, gradients counted then).
         self.reached: tuple[float, int] | None = None
         self.diverged = False
@@ -133,11 +153,7 @@ class Monitor:
         if diverged(loss, initial):
             self.diverged = True
             self.ctx.halt()
-        elif (
-            self.target is not None
-            and self.reached is None
-            and confirmed(self.target, self.problem, params, point, initial)
-        ):
+        elif self.judge is not None and self.reached is None and self.judge.reached(params, point, initial):
             self.reached = (elapsed, self.ctx.counted())
             self.ctx.halt()
 

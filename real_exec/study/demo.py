@@ -232,6 +232,7 @@ class Prediction:
     measured: pd.DataFrame
     max_updates: int
     rules: list[str]
+    update_factor: float
 
 
 def predict_scaling_on(
@@ -279,7 +280,7 @@ def predict_scaling_on(
         [{"algo": "1 thread (sequential)", "rule": r, "workers": 1, **km} for r in chosen]
     )
     measured = pd.concat([summary.rename(columns={"stepsize": "rule"}).assign(workers=2), sequential])
-    return Prediction(pd.DataFrame(rows), measured, max_updates, chosen)
+    return Prediction(pd.DataFrame(rows), measured, max_updates, chosen, update_factor)
 
 
 def eta_for_staleness(lsmooth: float, tau: np.ndarray, quantile: float = 0.99) -> float:

@@ -259,5 +259,5 @@ def test_empirical_timing_validation() -> None:
 
 def test_validate_tells_its_progress() -> None:
     said: list[str] = []
-    validate("hogwild", 1, "quadratic", seconds=0.2, progress=said.append)
-    assert said[0] == "real run: hogwild, 1 threads, 0.2 s" and said[1].startswith("calibrating on its ")
+    validate("hogwild", 1, "quadratic", seconds=0.05, progress=said.append)
+    assert said[0] == "real run: hogwild, 1 threads, 0.05 s" and said[1].startswith("calibrating on its ")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from real_exec.executor.kernels import seed_thread
-from real_exec.executor.monitor import Target, confirmed, diverged
+from real_exec.executor.monitor import Judge, Target, diverged
 from real_exec.executor.problems import Problem
 from real_exec.study.predict.lost_updates import lost_stretch, overlapping_writes
 from theory.trace import Trace
@@ -162,6 +162,7 @@ def replay(
     next_eval = step_every
     reached: tuple[float, int] | None = None
     blew_up = False
+    judge = Judge(target, problem) if target is not None else None
     updates = 0
     for i, j in _rounds(version):
         if until is not None and t_apply[i] > until:
@@ -183,7 +184,7 @@ def replay(
             if diverged(point["loss"], initial_loss):
                 blew_up = True
                 break
-            if target is not None and confirmed(target, problem, params, point, initial_loss):
+            if judge is not None and judge.reached(params, point, initial_loss):
                 reached = (now, updates)
                 break
     return Replay(pd.DataFrame(curve), params, updates, reached, blew_up, time.perf_counter() - started)

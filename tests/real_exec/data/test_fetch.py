@@ -44,7 +44,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     served = tmp_path / "served"
     served.mkdir()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: _Handler(*a, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/", served
     httpd.shutdown()
