@@ -18,14 +18,17 @@ The curve's accuracy is measured on a test subset (1,000 samples: a standard err
 1.1 points at 85%), so a noisy point can cross the target before the model has: an accuracy
 target is reached only when the whole test set confirms it, at the same parameters
 (:class:`Judge`; docs/experiments.md). A whole-test-set evaluation costs about ten subset
-ones, so after one that says no, the next ``Judge.SKIP`` crossings are not confirmed: the
-main thread (which shares the cores with the workers) stays mostly free, and the time to
-target is then known to within ``SKIP + 1`` intervals where the subset runs ahead.
+ones, and the main thread shares the cores with the workers: after a confirmation that said
+no, the next crossings go unconfirmed for as long as keeps confirmations within
+``Judge.SHARE`` of the main thread's time (none when the checks are far apart; with checks
+every 0.05 s and a 40 ms confirmation, three), so the time to target is then known to within
+that many more intervals where the subset runs ahead.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -64,13 +67,21 @@ class Target:
 
 
 class Judge:
-    """Whether a run has reached its target, check by check (see the module docstring)."""
+    """Whether a run has reached its target, check by check (see the module docstring).
+    ``interval``: seconds between the checks of a real run (``None``, a replay in simulated
+    time: every crossing is confirmed); ``clock``: wall seconds, for a confirmation's cost."""
 
-    #: Crossings not confirmed after a confirmation that said no.
-    SKIP = 4
+    #: The share of the main thread's time that confirmations may take.
+    SHARE = 0.25
 
-    def __init__(self, target: Target, problem: Problem) -> None:
-        self.target, self.problem = target, problem
+    def __init__(
+        self,
+        target: Target,
+        problem: Problem,
+        interval: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.target, self.problem, self.interval, self.clock = target, problem, interval, clock
         self._skip = 0
 
     def reached(self, params: Any, point: dict[str, float], initial: float) -> bool:
@@ -86,8 +97,11 @@ class Judge:
         if self._skip > 0:
             self._skip -= 1
             return False
+        start = self.clock()
         confirmed = self.problem.evaluate_final(params).get("accuracy", -1.0) >= target.accuracy
-        self._skip = 0 if confirmed else self.SKIP
+        cost = self.clock() - start
+        if not confirmed and self.interval is not None:
+            self._skip = max(0, math.ceil(cost / (self.SHARE * self.interval)) - 1)
         return confirmed
 
 
@@ -119,7 +133,7 @@ class Monitor:
     ) -> None:
         self.problem, self.ctx, self.snapshot, self.interval = problem, ctx, snapshot, interval
         self.target = target
-        self.judge = Judge(target, problem) if target is not None else None
+        self.judge = Judge(target, problem, interval) if target is not None else None
         #: Set when the run reached its target: (seconds, gradients counted then).
         self.reached: tuple[float, int] | None = None
         self.diverged = False

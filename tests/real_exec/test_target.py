@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from real_exec.executor.monitor import Judge, Target
 
 
@@ -38,11 +40,26 @@ def test_a_subset_that_crosses_the_target_is_confirmed_on_the_whole_test_set() -
     assert Judge(target, _problem(None)).reached("p", CROSSED, 2.3)  # type: ignore[arg-type]
 
 
-def test_after_a_confirmation_says_no_the_next_crossings_wait() -> None:
-    # A whole-test-set evaluation costs ten subset ones: after a "no", SKIP crossings go
-    # unconfirmed (the run goes on), then the next one is confirmed again.
+def _ticking(step: float):  # type: ignore[no-untyped-def]
+    """A clock that advances ``step`` seconds per reading: each confirmation costs ``step``."""
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += step
+        return now[0]
+
+    return clock
+
+
+@pytest.mark.parametrize(("interval", "skipped"), [(0.05, 3), (0.25, 0), (None, 0)])
+def test_after_a_confirmation_says_no_the_next_crossings_wait_only_as_long_as_it_cost(
+    interval: float | None, skipped: int
+) -> None:
+    # A 40 ms confirmation may take a quarter of the main thread: with checks every 50 ms the
+    # next 3 crossings wait (4 checks: 200 ms); every 250 ms, none; in a replay (no
+    # interval, simulated time), none.
     problem = _problem(0.84)
-    judge = Judge(Target(accuracy=0.85), problem)  # type: ignore[arg-type]
-    answers = [judge.reached(k, CROSSED, 2.3) for k in range(2 * (Judge.SKIP + 1))]
+    judge = Judge(Target(accuracy=0.85), problem, interval, clock=_ticking(0.04))  # type: ignore[arg-type]
+    answers = [judge.reached(k, CROSSED, 2.3) for k in range(2 * (skipped + 1))]
     assert answers == [False] * len(answers)
-    assert problem.calls == [0, Judge.SKIP + 1]
+    assert problem.calls == [0, skipped + 1] if skipped else problem.calls == list(range(len(answers)))
