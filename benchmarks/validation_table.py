@@ -1,10 +1,12 @@
 """The simulator against real runs on this machine, 1..4 threads (the table of docs/validation.md).
 
-Run: ``python benchmarks/validation_table.py [--seconds S] [--repeats R] [--threads 1,2,3,4]``.
-For each algorithm and thread count, ``asgd validate`` is repeated R times (configurations
-interleaved); the table gives the median TV, W1 and throughput ratio, the range of TV, and the
-median share of the cores' time that the hypervisor took during the real runs ("stolen", on
-virtual machines).
+Run: ``python benchmarks/validation_table.py [--seconds S] [--repeats R] [--threads 1,2,3,4]
+[--workloads digits-logreg,digits-mlp,fmnist-mlp,lenet]``. For each workload, algorithm and
+thread count, ``asgd validate`` is repeated R times (configurations interleaved); the table
+gives the median TV, W1 and throughput ratio, the range of TV, and the median share of the
+cores' time that the hypervisor took during the real runs ("stolen", on virtual machines).
+The workloads span gradients from microseconds (logistic regression on digits) to
+milliseconds (LeNet on Fashion-MNIST, batch 16); without ``--workloads``, ``--problem``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ import argparse
 import math
 import statistics
 
+from real_exec.executor.problems import problem_from_options
 from real_exec.study.validate import validate
 
 ALGOS = ("lock", "hogwild", "leashed")
+
+#: Workload name -> asgd run's workload options.
+WORKLOADS = {
+    "digits-logreg": {"model": "logreg", "dataset": "digits"},
+    "digits-mlp": {"problem": "digits-mlp"},
+    "fmnist-mlp": {"model": "mlp", "dataset": "fashion-mnist", "batch": 16},
+    "lenet": {"model": "lenet", "dataset": "fashion-mnist", "batch": 16},
+}
 
 
 def main() -> None:
@@ -24,23 +35,30 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", default="1,2,3,4")
     parser.add_argument("--problem", default="digits-mlp")
+    parser.add_argument("--workloads", default=None, help=f"comma-separated, of {', '.join(WORKLOADS)}")
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
-    results: dict[tuple[str, int], list[dict]] = {(a, t): [] for t in threads for a in ALGOS}
+    names = args.workloads.split(",") if args.workloads else [args.problem]
+    problems = {n: problem_from_options(**WORKLOADS.get(n, {"problem": n}), seed=0) for n in names}
+    results: dict[tuple[str, str, int], list[dict]] = {
+        (w, a, t): [] for w in names for t in threads for a in ALGOS
+    }
     for r in range(args.repeats):
         for key in results:
-            results[key].append(validate(key[0], key[1], args.problem, args.seconds, seed=r).summary())
-    print(f"{args.problem}, {args.seconds:g} s per run, median of {args.repeats} runs\n")
+            w, algo, t = key
+            results[key].append(validate(algo, t, problems[w], args.seconds, seed=r).summary())
+    print(f"{', '.join(names)}; {args.seconds:g} s per run, median of {args.repeats} runs\n")
     print(
-        "| algo | threads | TV (median) | TV range | W1 | throughput real | sim/real | tau mean real | sim | "
-        "CAS fail real | sim | stolen |"
+        "| workload | algo | threads | TV (median) | TV range | W1 | throughput real | sim/real | "
+        "tau mean real | sim | CAS fail real | sim | stolen |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for (algo, t), rows in results.items():
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (workload, algo, t), rows in results.items():
         med = {k: statistics.median(_get(x, k) for x in rows) for k in KEYS}
         tvs = [x["tv"] for x in rows]
         print(
-            f"| {algo} | {t} | {med['tv']:.3f} | {min(tvs):.3f}-{max(tvs):.3f} | {med['w1']:.3f} | "
+            f"| {workload} | {algo} | {t} | {med['tv']:.3f} | {min(tvs):.3f}-{max(tvs):.3f} | "
+            f"{med['w1']:.3f} | "
             f"{med['throughput.real']:.0f} | {med['throughput_ratio']:.3f} | {med['tau_mean.real']:.3f} | "
             f"{med['tau_mean.sim']:.3f} | {med['cas_failure_rate.real']:.2g} | "
             f"{med['cas_failure_rate.sim']:.2g} | {_percent(med['stolen'])} |"
