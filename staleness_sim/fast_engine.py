@@ -38,16 +38,16 @@ __all__ = ["EVENT_LOOP", "VECTORIZED", "fast_supported", "simulate_fast"]
 Columns = dict[str, npt.NDArray[Any]]
 
 
-#: The algorithms the fast engine covers: vectorized (see the module docstring), or through
-#: the compiled event loop (:mod:`staleness_sim.compiled`).
-VECTORIZED = ("hogwild", "sync")
+#: The algorithms the fast engine runs through the compiled event loop
+#: (:mod:`staleness_sim.compiled`); the vectorized ones are :data:`VECTORIZED`, below.
 EVENT_LOOP = ("lock", "leashed")
 
 
 def fast_supported(config: SimConfig) -> str | None:
     """``None`` if the fast engine covers ``config``, else the reason it does not."""
-    if config.algo not in VECTORIZED + EVENT_LOOP:
-        return f"the fast engine covers {', '.join(VECTORIZED + EVENT_LOOP)}, not algo {config.algo!r}"
+    covered = (*VECTORIZED, *EVENT_LOOP)
+    if config.algo not in covered:
+        return f"the fast engine covers {', '.join(covered)}, not algo {config.algo!r}"
     cores = config.profile.cores
     if cores is not None and cores < config.workers:
         return "the fast engine needs cores >= workers (it has no model of time-shared cores)"
@@ -74,7 +74,7 @@ def simulate_fast(
 
         trace, tally, peak, mean = simulate_compiled(config, progress, keep_trace)
         return SimResult(trace, "fast", config.seed, peak, mean, tally=tally)
-    columns = {"hogwild": _hogwild, "sync": _sync}[config.algo](config)
+    columns = VECTORIZED[config.algo](config)
     n = config.gradients
     meta = config.meta() | {"engine": "fast"}
     trace = Trace.from_consistent_columns(  # versions and staleness built together (tested)
@@ -309,3 +309,7 @@ def _rounds(
             rank[order[j]] = j + 1
         _write_round(r, clock, done, end, worker, read_version, apply_version, tau, t_read, t_done, t_apply)
         clock = end
+
+
+#: Algorithm -> its vectorized path (see the module docstring): its Trace's columns.
+VECTORIZED: dict[str, Callable[[SimConfig], Columns]] = {"hogwild": _hogwild, "sync": _sync}

@@ -32,7 +32,7 @@ CHOICES = ", ".join(ALGORITHMS)
 
 def test_every_implementation_covers_exactly_the_algorithm_table() -> None:
     assert set(MECHANISMS) == set(LOOPS) == set(PHASE_FITTERS) == set(ALGORITHMS)
-    assert sorted(VECTORIZED + EVENT_LOOP) == sorted(ALGORITHMS)
+    assert sorted([*VECTORIZED, *EVENT_LOOP]) == sorted(ALGORITHMS)
 
 
 def _smuggled(algo: str) -> SimConfig:

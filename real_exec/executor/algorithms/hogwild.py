@@ -13,6 +13,7 @@ from numba import njit
 from real_exec.executor.algorithms.steps import (
     STOPPED,
     VERSION,
+    SharedVector,
     claim,
     conclude,
     enter,
@@ -26,18 +27,14 @@ from real_exec.executor.native import monotonic
 __all__ = ["HogwildState", "hogwild_loop"]
 
 
-class HogwildState:
+class HogwildState(SharedVector):
+    """The shared vector, read and written without a lock."""
+
     def __init__(self, init: Any, threads: int) -> None:
-        self.params = init.copy()
+        super().__init__(init)
 
     def arguments(self, worker: int) -> tuple[Any, ...]:
         return (self.params,)
-
-    def snapshot(self) -> Any:
-        return self.params.copy()
-
-    def final(self) -> Any:
-        return self.params
 
 
 @njit(nogil=True)

@@ -14,6 +14,7 @@ from numba import njit
 from real_exec.executor.algorithms.steps import (
     STOPPED,
     VERSION,
+    SharedVector,
     claim,
     conclude,
     enter,
@@ -26,22 +27,16 @@ from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock
 __all__ = ["LockState", "lock_loop"]
 
 
-class LockState:
+class LockState(SharedVector):
     """The shared vector, its mutex, and each worker's private copy."""
 
     def __init__(self, init: Any, threads: int) -> None:
-        self.params = init.copy()
+        super().__init__(init)
         self.mutex = Mutex()
         self.local = [np.empty_like(init) for _ in range(threads)]
 
     def arguments(self, worker: int) -> tuple[Any, ...]:
         return (self.params, self.mutex.address, self.local[worker])
-
-    def snapshot(self) -> Any:
-        return self.params.copy()
-
-    def final(self) -> Any:
-        return self.params
 
 
 @njit(nogil=True)

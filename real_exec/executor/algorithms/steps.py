@@ -146,6 +146,21 @@ def account(applied: Any, step: float, grad: Any, check: bool) -> None:
         axpy(applied, step, grad)
 
 
+class SharedVector:
+    """The state of an algorithm whose workers share one parameter vector (HOGWILD!,
+    lock-based and synchronous SGD): ``params``, copied by ``snapshot`` for the monitor and
+    returned by ``final`` at the end."""
+
+    def __init__(self, init: Any) -> None:
+        self.params = init.copy()
+
+    def snapshot(self) -> Any:
+        return self.params.copy()
+
+    def final(self) -> Any:
+        return self.params
+
+
 @njit(nogil=True, cache=True)
 def observe(ctrl: Any, warm: Any, tau: int) -> bool:
     """Count an applied update toward the warm-up; True for the one update that completes

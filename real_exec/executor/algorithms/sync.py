@@ -23,6 +23,7 @@ from real_exec.executor.algorithms.steps import (
     STOP,
     STOPPED,
     VERSION,
+    SharedVector,
     account,
     enter,
     gradient,
@@ -36,11 +37,11 @@ from real_exec.executor.native import monotonic, yield_core
 __all__ = ["SyncState", "sync_loop"]
 
 
-class SyncState:
+class SyncState(SharedVector):
     """The shared vector and the round's gradients (one row per thread)."""
 
     def __init__(self, init: Any, threads: int) -> None:
-        self.params = init.copy()
+        super().__init__(init)
         self.grads = np.zeros((threads, init.size), dtype=init.dtype)
 
     def arguments(self, worker: int) -> tuple[Any, ...]:
@@ -48,12 +49,6 @@ class SyncState:
 
     def gradient_buffer(self, worker: int) -> Any:
         return self.grads[worker]
-
-    def snapshot(self) -> Any:
-        return self.params.copy()
-
-    def final(self) -> Any:
-        return self.params
 
 
 @njit(nogil=True, cache=True)

@@ -39,9 +39,8 @@ def check_cells(exp: Experiment) -> None:
     fetches it where it must be)."""
     from real_exec.executor.config import RunConfig
 
-    workloads: dict[str, str] = {}
-    for i, cell in enumerate(exp.cells):
-        label = exp.cell_labels()[i]
+    loaded: set[str] = set()
+    for i, (cell, label) in enumerate(zip(exp.cells, exp.cell_labels(), strict=True)):
         try:
             RunConfig(
                 cell["algo"],
@@ -53,9 +52,9 @@ def check_cells(exp: Experiment) -> None:
                 momentum=float(cell["momentum"]),
             )
             key = json.dumps({k: cell[k] for k in _WORKLOAD_KEYS}, sort_keys=True, default=str)
-            if key not in workloads:
+            if key not in loaded:
                 _problem(cell, 0)
-                workloads[key] = label
+                loaded.add(key)
         except ValueError as exc:
             raise ValueError(f"cell {i} ({label}): {exc}") from None
 
