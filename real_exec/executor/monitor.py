@@ -17,12 +17,13 @@ so the time to target is known to within one sampling interval (plus one evaluat
 The curve's accuracy is measured on a test subset (1,000 samples: a standard error of about
 1.1 points at 85%), so a noisy point can cross the target before the model has: an accuracy
 target is reached only when the whole test set confirms it, at the same parameters
-(:class:`Judge`; docs/experiments.md). A whole-test-set evaluation costs about ten subset
-ones, and the main thread shares the cores with the workers: after a confirmation that said
-no, the next crossings go unconfirmed for as long as keeps confirmations within
-``Judge.SHARE`` of the main thread's time (none when the checks are far apart; with checks
-every 0.05 s and a 40 ms confirmation, three), so the time to target is then known to within
-that many more intervals where the subset runs ahead.
+(:class:`Judge`; docs/experiments.md). A whole-test-set evaluation costs several subset
+ones (for Fashion-MNIST's 10,000 test images, about seven), and the main thread shares the
+cores with the workers: after a confirmation that said no, the next crossings go
+unconfirmed for as long as keeps confirmations within ``Judge.SHARE`` of the main thread's
+time, ``ceil(cost / (SHARE * interval)) - 1`` of them (none when the checks are far apart),
+so the time to target is then known to within that many more intervals where the subset
+runs ahead.
 """
 
 from __future__ import annotations

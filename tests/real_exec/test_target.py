@@ -28,7 +28,7 @@ def test_a_subset_that_crosses_the_target_is_confirmed_on_the_whole_test_set() -
     assert not Judge(target, below).reached("params", CROSSED, initial=2.3)  # type: ignore[arg-type]
     assert Judge(target, above).reached("params", CROSSED, initial=2.3)  # type: ignore[arg-type]
     assert below.calls == ["params"]  # judged at the same parameters
-    # Not crossed on the subset: no full evaluation at all (it costs 10x the subset's).
+    # Not crossed on the subset: no full evaluation at all (it costs several subset ones).
     quiet = _problem(0.99)
     assert not Judge(target, quiet).reached("p", {"loss": 0.9, "accuracy": 0.80}, 2.3)  # type: ignore[arg-type]
     assert quiet.calls == []
