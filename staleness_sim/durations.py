@@ -2,8 +2,10 @@
 
 Each phase (compute, read, publish) has one random stream for all workers, drawn in
 blocks of ``rows x workers`` (:class:`~staleness_sim.timing.PhaseDraws`); a worker's
-speed factor (and, for memory phases, its NUMA factor) scales its column, and the gradients
-of all workers take the profile's contention factor for that many busy cores. The block
+speed factor scales its gradients' column (the fixed computation model's ``tau_i``: a slow
+worker's gradients take longer, its reads and publishes do not), its NUMA factor scales its
+memory phases, and the gradients of all workers take the profile's contention factor for
+that many busy cores. The block
 height is what the busiest worker is expected to need, so a vectorized engine usually
 draws one block per phase and an event loop never holds much more than that.
 """
@@ -70,8 +72,8 @@ class Durations:
         ]
         return cls(
             compute=PhaseDraws(profile.compute, rngs[0], speed * profile.contention_factor(workers), rows),
-            read=PhaseDraws(profile.read, rngs[1], speed * mem, rows),
-            publish=PhaseDraws(profile.publish, rngs[2], speed * mem, rows),
+            read=PhaseDraws(profile.read, rngs[1], mem, rows),
+            publish=PhaseDraws(profile.publish, rngs[2], mem, rows),
             memory=profile.copy_time * mem,
         )
 

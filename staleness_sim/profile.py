@@ -17,7 +17,7 @@ A profile is a TOML file with one ``[profile]`` table::
     cas_latency = 1e-7               # seconds per compare-and-swap
     cas_window = 1.0                 # fraction of a publish attempt exposed to other publishes
     numa_penalty = 1.0               # memory-cost factor for workers off socket 0
-    speed = [1.0]                    # per-worker slowdown factors, cycled over workers
+    speed = [1.0]                    # per-worker gradient-time factors, cycled over workers
     contention = [1.0, 1.15]         # gradient-time factor with k cores computing (entry k - 1)
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
     gil = false                      # interpreted phases hold one interpreter lock

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from real_exec.app.choices import algo_option, seed_option, stepsize_option
+from real_exec.app.choices import algo_option, seed_option, speeds_options, stepsize_option
 from real_exec.app.options import (
     POSITIVE,
     FiniteFloat,
@@ -92,6 +92,7 @@ HOGWILD_APPROXIMATION = (
     help="Repetitions (schedules, minibatches).",
 )
 @click.option("--measure", is_flag=True, help="Also run the configuration for real here, --reps times.")
+@speeds_options
 @seed_option("Seeds of the repetitions.")
 @out_option("Write the per-repetition tables, the curves figure and a report page here.")
 @json_option
@@ -112,6 +113,8 @@ def predict_command(
     check_every: float | None,
     reps: int,
     measure: bool,
+    speeds: tuple[float, ...],
+    slow_mode: str,
     seed: int,
     out: Path | None,
     as_json: bool,
@@ -119,7 +122,10 @@ def predict_command(
 ) -> None:
     """Predict the time ALGO with THREADS threads takes to a target: calibrate timing here,
     simulate the schedule, replay the training in it (HOGWILD!'s inconsistent reads are
-    approximated by consistent stale ones)."""
+    approximated by consistent stale ones).
+
+    With --speeds the calibration runs this machine as it is; only the simulated schedule
+    gets the slow workers, and --measure then runs them for real."""
     from real_exec.executor.monitor import Target
     from real_exec.study.predict.forecast import Trial, calibrate_here, check_interval, forecast
     from real_exec.study.predict.forecast import measure as measure_here
@@ -145,20 +151,25 @@ def predict_command(
         check_every=checks,
         lost_update_seconds=lost_update_seconds,
     )
-    trial = Trial(algo, threads, eta, target, budget_seconds, stepsize, reps, seed, check_every)
+    trial = Trial(
+        algo, threads, eta, target, budget_seconds, stepsize, reps, seed, check_every, speeds, slow_mode
+    )
     result = forecast(problem, trial, profile, progress=say)
     predicted = {**result.summary, "per_rep": result.per_rep}
     replay_seconds = sum(r["replay_seconds"] for r in result.per_rep)
     payload: dict[str, Any] = {
         "predicted": predicted,
         "replay_seconds": replay_seconds,
-        "profile": profile.to_dict(),
+        "profile": result.profile.to_dict() if result.profile is not None else profile.to_dict(),
         "calibrated_on_threads": cal_threads,
+        "speeds": list(speeds),
+        "slow_mode": slow_mode,
         "hogwild_reads": HOGWILD_APPROXIMATION if algo == "hogwild" else "exact",
     }
     lines = [
         f"{algo}, {threads} threads, {problem.name}, calibrated on {cal_threads} thread(s) here"
-        + (f", machine {profile_src}" if profile_src else ""),
+        + (f", machine {profile_src}" if profile_src else "")
+        + (f", workers slowed {_factors(speeds)} (not in the calibration)" if max(speeds) > 1.0 else ""),
         *_calibration_notes(profile, threads, cal_threads, profile_src is None),
         *_forecast_lines(result, algo, replay_seconds),
     ]
@@ -175,6 +186,10 @@ def predict_command(
         payload["report"] = str(index)
         lines.append(f"  wrote {index}")
     emit(payload, as_json, lines)
+
+
+def _factors(speeds: tuple[float, ...]) -> str:
+    return "x" + ",".join(f"{s:g}" for s in speeds)
 
 
 def _forecast_lines(result: Any, algo: str, replay_seconds: float) -> list[str]:

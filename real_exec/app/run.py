@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from real_exec.app.choices import algo_option, seed_option, stepsize_option
+from real_exec.app.choices import algo_option, seed_option, speeds_options, stepsize_option
 from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option, out_option
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.executor.config import RunConfig
@@ -58,6 +58,7 @@ __all__ = ["run_command"]
 @click.option("--seconds", type=POSITIVE, default=None, help="Stop after S seconds.")
 @click.option("--epochs", type=POSITIVE, default=None, help="Stop after E passes over the training set.")
 @seed_option("Minibatches and initial parameters.")
+@speeds_options
 @click.option(
     "--no-check", is_flag=True, help="Skip the lost-update bookkeeping (one extra axpy per update)."
 )
@@ -78,6 +79,8 @@ def run_command(
     seconds: float | None,
     epochs: float | None,
     seed: int,
+    speeds: tuple[float, ...],
+    slow_mode: str,
     no_check: bool,
     out: Path | None,
     as_json: bool,
@@ -107,6 +110,8 @@ def run_command(
         warmup=warmup,
         warmup_skip=warmup_skip,
         amplitude=amplitude,
+        speeds=speeds,
+        slow_mode=slow_mode,
     )
     try:
         result = run(config, prob)

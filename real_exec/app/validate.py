@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from real_exec.app.choices import algo_option, seed_option
+from real_exec.app.choices import algo_option, seed_option, speeds_options
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option, stderr_progress
 from real_exec.app.report import format_p
 from real_exec.app.workload import build_problem, workload_options
@@ -26,6 +26,7 @@ __all__ = ["compare_command", "validate_command", "write_validation"]
 @click.option("--eta", type=POSITIVE, default=0.05, show_default=True, help="eta0.")
 @click.option("--seconds", type=POSITIVE, default=5.0, show_default=True, help="Length of the real run.")
 @seed_option("The real and simulated runs' seed.")
+@speeds_options
 @out_option("Write a report (index.html) and both Traces here.")
 @json_option
 @cli_errors
@@ -35,6 +36,8 @@ def validate_command(
     eta: float,
     seconds: float,
     seed: int,
+    speeds: tuple[float, ...],
+    slow_mode: str,
     out: Path | None,
     as_json: bool,
     **workload: Any,
@@ -46,7 +49,17 @@ def validate_command(
     if all(workload[k] is None for k in ("problem", "model", "dataset")):
         workload["problem"] = "digits-mlp"
     prob = build_problem(seed=seed, **workload)
-    v = validate(algo, threads, prob, seconds, seed, eta=eta, progress=stderr_progress(as_json))
+    v = validate(
+        algo,
+        threads,
+        prob,
+        seconds,
+        seed,
+        eta=eta,
+        progress=stderr_progress(as_json),
+        speeds=speeds,
+        slow_mode=slow_mode,
+    )
     problem = prob.name
     payload: dict[str, Any] = v.summary()
     if out is not None:
@@ -60,6 +73,14 @@ def validate_command(
         f"(ratio {payload['throughput_ratio']:.3f})",
         f"  CAS failure rate real {cas['real']:.3f}, sim {cas['sim']:.3f}",
     ]
+    if max(speeds) > 1.0:
+        given, found = payload["speeds"]["given"], payload["speeds"]["recovered"]
+        lines.append(
+            "  worker speeds given "
+            + ", ".join(f"{v:g}" for v in given)
+            + "; calibrated "
+            + ", ".join(f"{v:.2f}" for v in found)
+        )
     if (payload["stolen"] or 0.0) >= 0.001:
         lines.append(f"  the hypervisor took {100 * payload['stolen']:.1f}% of the cores' time meanwhile")
     emit(payload, as_json, lines)

@@ -11,7 +11,22 @@ import numpy.typing as npt
 from theory.algorithms import ALGORITHMS, check_algorithm
 from theory.spec import check_rule
 
-__all__ = ["ALGORITHMS", "RunConfig"]
+__all__ = ["ALGORITHMS", "SLOW_MODES", "RunConfig", "check_speeds"]
+
+#: Where a slow worker spends its extra time (:class:`RunConfig`).
+SLOW_MODES = ("spin", "sleep")
+
+
+def check_speeds(speeds: Any) -> tuple[float, ...]:
+    """``speeds`` as a tuple of finite factors >= 1 (a ``ValueError`` naming the first bad
+    value otherwise): a worker can be made slower, not faster than the machine."""
+    values = tuple(speeds)
+    if not values:
+        raise ValueError("speeds must list at least one factor")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (np.isfinite(v) and v >= 1.0):
+            raise ValueError(f"speeds must be finite numbers >= 1 (1: full speed), got {v!r}")
+    return tuple(float(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,12 @@ class RunConfig:
     authors'). ``check_updates`` keeps the sums
     of applied steps for the lost-update check; ``record`` keeps the Trace (off: only counts,
     to measure what recording costs); ``sample_every`` is the loss sampling interval (s).
+
+    ``speeds`` are the workers' slowdown factors, cycled over the threads (as a hardware
+    profile's ``speed``): each gradient of thread ``i`` takes ``speeds[i]`` times as long as
+    it would. ``slow_mode`` says where the extra time goes: ``"spin"`` computes on the core
+    (a slower core: the thread's CPU time grows by the factor), ``"sleep"`` waits off the
+    core (a worker that waits on something else: a device, a network).
     """
 
     algo: str
@@ -48,6 +69,12 @@ class RunConfig:
     sample_every: float | None = None
     epochs: float | None = None
     momentum: float = 0.0
+    speeds: tuple[float, ...] = (1.0,)
+    slow_mode: str = "spin"
+
+    def worker_speeds(self) -> tuple[float, ...]:
+        """Every thread's slowdown factor (``speeds`` cycled over the threads)."""
+        return tuple(float(self.speeds[i % len(self.speeds)]) for i in range(self.threads))
 
     @property
     def warmup_window(self) -> tuple[int, int]:
@@ -87,5 +114,8 @@ class RunConfig:
             raise ValueError(f"seconds must be > 0, got {self.seconds}")
         if not (np.isfinite(self.eta) and self.eta > 0):
             raise ValueError(f"eta must be a finite number > 0, got {self.eta}")
+        object.__setattr__(self, "speeds", check_speeds(self.speeds))
+        if self.slow_mode not in SLOW_MODES:
+            raise ValueError(f"slow_mode must be one of {', '.join(SLOW_MODES)}, got {self.slow_mode!r}")
         if self.persistence is not None and self.persistence < 1:
             raise ValueError(f"persistence must be >= 1, got {self.persistence}")

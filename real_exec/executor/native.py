@@ -12,7 +12,11 @@ operating system they call directly, as the authors' C++ does:
   which is what ``std::mutex`` is on Linux and macOS: a thread that cannot take it sleeps in
   the kernel (a futex on Linux) rather than spinning. :class:`Mutex` owns its memory;
   compiled code is given its address;
-* :func:`yield_core` -- ``sched_yield()``, for the barrier's waiting threads.
+* :func:`yield_core` -- ``sched_yield()``, for the barrier's waiting threads;
+* :func:`sleep_until` -- ``clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)``: the thread
+  leaves its core until a :func:`monotonic` time (a slow worker's ``sleep`` mode). Linux
+  wakes a sleeping thread up to its timer slack late (50 us by default);
+  :func:`tight_timer_slack` sets the calling thread's to 1 ns.
 
 Each is an LLVM call to the C library's symbol by name (numba ``@intrinsic``), resolved
 when the code is loaded; nothing is bound to an address at compile time, so the functions
@@ -32,7 +36,17 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["Mutex", "monotonic", "mutex_lock", "mutex_unlock", "now", "thread_cpu", "yield_core"]
+__all__ = [
+    "Mutex",
+    "monotonic",
+    "mutex_lock",
+    "mutex_unlock",
+    "now",
+    "sleep_until",
+    "thread_cpu",
+    "tight_timer_slack",
+    "yield_core",
+]
 
 _MONOTONIC = time.CLOCK_MONOTONIC
 _THREAD_CPU = time.CLOCK_THREAD_CPUTIME_ID
@@ -90,6 +104,32 @@ def _sched_yield(typingctx: Any) -> Any:
     return sig, codegen
 
 
+@intrinsic
+def _clock_nanosleep(typingctx: Any, clock_id: Any, seconds: Any) -> Any:
+    """``clock_nanosleep(clock_id, TIMER_ABSTIME, &ts, NULL)`` until ``seconds`` of that clock."""
+    sig = types.int32(types.int64, types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        timespec = ir.LiteralStructType([_I64, _I64])
+        fnty = ir.FunctionType(_I32, [_I32, _I32, timespec.as_pointer(), timespec.as_pointer()])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "clock_nanosleep")
+        ts = cgutils.alloca_once(builder, timespec)
+        double = ir.DoubleType()
+        sec = builder.fptosi(args[1], _I64)
+        frac = builder.fsub(args[1], builder.sitofp(sec, double))
+        nsec = builder.fptosi(builder.fmul(frac, ir.Constant(double, 1e9)), _I64)
+        builder.store(sec, cgutils.gep_inbounds(builder, ts, 0, 0))
+        builder.store(nsec, cgutils.gep_inbounds(builder, ts, 0, 1))
+        null = ir.Constant(timespec.as_pointer(), None)
+        return builder.call(fn, [builder.trunc(args[0], _I32), ir.Constant(_I32, _TIMER_ABSTIME), ts, null])
+
+    return sig, codegen
+
+
+_TIMER_ABSTIME = 1
+_PR_SET_TIMERSLACK = 29
+
+
 @njit(nogil=True, cache=True)
 def monotonic() -> float:
     """Seconds of ``CLOCK_MONOTONIC`` (the origin is arbitrary; differences are wall time)."""
@@ -117,6 +157,22 @@ def mutex_unlock(address: int) -> None:
 def yield_core() -> None:
     """Let another runnable thread have this core (``sched_yield``)."""
     _sched_yield()  # type: ignore[call-arg]
+
+
+@njit(nogil=True, cache=True)
+def sleep_until(deadline: float) -> None:
+    """Sleep off the core until :func:`monotonic` reads ``deadline`` (again if interrupted)."""
+    while _clock_nanosleep(_MONOTONIC, deadline) != 0:  # type: ignore[call-arg]
+        pass
+
+
+def tight_timer_slack() -> bool:
+    """Let the calling thread's sleeps end on time: Linux's ``prctl(PR_SET_TIMERSLACK, 1)``
+    (1 ns instead of 50 us). False where the system has no such call."""
+    try:
+        return int(_libc().prctl(_PR_SET_TIMERSLACK, ctypes.c_ulong(1), 0, 0, 0)) == 0
+    except AttributeError:
+        return False
 
 
 def now() -> float:

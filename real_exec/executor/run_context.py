@@ -18,6 +18,8 @@ from real_exec.executor.algorithms.steps import (
     GO_ON,
     LIMIT,
     READY,
+    SLEEP,
+    SPIN,
     STOP,
     TABLE,
     WARM_SKIP,
@@ -59,6 +61,8 @@ class RunContext:
         )
         self._unchecked = np.zeros(0, dtype=np.float64)
         self.recorders = [Recorder(i, keep=config.record) for i in range(m)]
+        mode = SLEEP if config.slow_mode == "sleep" else SPIN
+        self.pace = [np.array([factor, mode], dtype=np.float64) for factor in config.worker_speeds()]
         self.stop = threading.Event()
         self.t0 = now()
         self.origin = np.array([self.t0])
@@ -76,7 +80,8 @@ class RunContext:
         :mod:`real_exec.executor.algorithms`): the algorithm's ``shared`` state, the problem's kernel
         with its data and the worker's workspace ``ws``, the run's tuple ``(ctrl, scales,
         warm, eta, momentum, check, origin)`` and the worker's ``(grad, velocity, applied,
-        buffer, stats)``, ``grad`` its gradient buffer."""
+        buffer, stats, pace)``, ``grad`` its gradient buffer and ``pace`` its slowdown
+        (:func:`real_exec.executor.algorithms.steps.slow_down`)."""
         config, problem, rec = self.config, self.problem, self.recorders[worker]
         run = (
             self.ctrl,
@@ -87,7 +92,7 @@ class RunContext:
             self.applied is not None,
             self.origin,
         )
-        mine = (grad, self.velocity[worker], self.applied_sum(worker), rec.buffer, rec.stats)
+        mine = (grad, self.velocity[worker], self.applied_sum(worker), rec.buffer, rec.stats, self.pace[worker])
         return (*shared.arguments(worker), problem.kernel, problem.data, ws, run, mine)
 
     def gradient_buffer(self, worker: int, shared: Any) -> np.ndarray:

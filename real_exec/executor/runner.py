@@ -21,6 +21,7 @@ from real_exec.executor.config import RunConfig
 from real_exec.executor.kernels import seed_thread
 from real_exec.executor.machine import machine_info
 from real_exec.executor.monitor import Monitor, Target
+from real_exec.executor.native import tight_timer_slack
 from real_exec.executor.problems import Problem
 from real_exec.executor.recorder import cpu_times, to_trace
 from real_exec.executor.run_context import RunContext
@@ -167,6 +168,8 @@ class _Workers:
         ctx, start = self.ctx, time.thread_time()
         try:
             seed_thread(int(self.seeds[i].generate_state(1)[0] % (2**31)))
+            if ctx.config.slow_mode == "sleep":
+                tight_timer_slack()
             ws, grad = ctx.problem.workspace(), ctx.gradient_buffer(i, self.shared)
             while True:
                 status = self.loop(*ctx.arguments(i, self.shared, ws, grad))
@@ -260,6 +263,8 @@ def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[
         "momentum": config.momentum,
         "epochs": config.epochs,
         "batch": problem.batch,
+        "speeds": list(config.worker_speeds()),
+        "slow_mode": config.slow_mode,
         **{
             k: problem.info[k]
             for k in ("model", "dataset", "layers", "init", "data_source")

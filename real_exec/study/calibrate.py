@@ -6,7 +6,7 @@ CAS attempts, and the gap before the worker's next read (loop overhead). Where a
 contains waiting that the simulator models itself (the lock, the barrier), only its lower
 decile is used, as a constant service time, or the samples that did not wait: lock-based
 publishes that found the lock free, a synchronous round's last arrival. Per-worker speed
-factors are the workers' mean gradient times over the pooled mean.
+factors are the workers' mean gradient times over the fastest worker's (``tau_i / tau_1``).
 
 Real runs' worker loops are compiled and hold no interpreter lock, so their profiles model
 none. Traces of runs whose loops were interpreted (recorded before the loops were compiled;
@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
 from staleness_sim.config import SimConfig
@@ -312,18 +313,25 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
     shared = cores is not None and threads > cores
     timeshared = shared and _finite(gradient_cpu)
     if timeshared:
-        compute = np.asarray(gradient_cpu, dtype=np.float64)
-        speed: tuple[float, ...] = (1.0,)
+        # gradient_cpu holds each recorder's rows in turn: worker 0's, then worker 1's, ...
+        counts = table["worker"].value_counts().sort_index()
+        compute, workers = np.asarray(gradient_cpu, dtype=np.float64), np.repeat(counts.index, counts)
         how = "thread CPU times and unpreempted phases; the simulator time-shares the cores"
     else:
-        by_worker = table.assign(c=compute).groupby("worker")["c"].mean()
-        speed = tuple(float(v) for v in (by_worker / compute.mean()).to_numpy())
-        # With per-worker speed factors the pooled samples are rescaled to a nominal worker.
-        compute = compute / np.asarray([by_worker[w] / compute.mean() for w in table["worker"]])
+        workers = table["worker"].to_numpy()
         how = "measured phase durations"
+    compute, speed = _per_worker_speed(compute, workers)
     return _Measured(
         trace, algo, threads, shared, timeshared, interpreted_publish, compute, speed, publish, gaps, how
     )
+
+
+def _per_worker_speed(compute: np.ndarray, workers: np.ndarray) -> tuple[np.ndarray, tuple[float, ...]]:
+    """Each worker's speed factor, its mean gradient time over the fastest worker's
+    (``tau_i / tau_1``), and the gradient samples rescaled to the fastest worker."""
+    means = pd.Series(compute).groupby(workers).mean()
+    factors = means / means.min()
+    return compute / factors.reindex(workers).to_numpy(), tuple(float(v) for v in factors.to_numpy())
 
 
 @dataclass(frozen=True)

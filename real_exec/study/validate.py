@@ -56,6 +56,11 @@ class Validation:
             # the share of the cores' time that the hypervisor took during the real run
             "stolen": self.real.stolen if np.isfinite(self.real.stolen) else None,
             "profile": self.profile.to_dict(),
+            # the real workers' slowdown factors and the calibrated profile's (tau_i / tau_1)
+            "speeds": {
+                "given": self.real.trace.meta.get("speeds"),
+                "recovered": list(self.profile.speeds(int(self.real.trace.meta["workers"]))),
+            },
         }
 
 
@@ -69,16 +74,29 @@ def validate(
     persistence: int | None = None,
     cores: int | None = None,
     progress: Callable[[str], None] | None = None,
+    speeds: tuple[float, ...] = (1.0,),
+    slow_mode: str = "spin",
 ) -> Validation:
     """Run ``algo`` for real on ``problem`` (a name of :data:`real_exec.executor.problems.PROBLEMS` or a
     :class:`~real_exec.executor.problems.Problem`), calibrate a profile on its Trace, simulate, compare.
+    ``speeds`` slow the real workers down (:class:`~real_exec.executor.config.RunConfig`); the
+    calibration is not told them and must find them in the Trace (the profile's ``speed``).
     ``progress``, if given, is told each step as it starts."""
     say = progress or (lambda text: None)
     prob = make_problem(problem, np.random.default_rng(seed)) if isinstance(problem, str) else problem
     config = RunConfig(
-        algo, threads, eta, seconds=seconds, seed=seed, persistence=persistence, check_updates=False
+        algo,
+        threads,
+        eta,
+        seconds=seconds,
+        seed=seed,
+        persistence=persistence,
+        check_updates=False,
+        speeds=speeds,
+        slow_mode=slow_mode,
     )
-    say(f"real run: {algo}, {threads} threads, {seconds:g} s")
+    slowed = f", workers slowed x{','.join(f'{v:g}' for v in speeds)}" if max(speeds) > 1.0 else ""
+    say(f"real run: {algo}, {threads} threads, {seconds:g} s{slowed}")
     real = run(config, prob)
     say(f"calibrating on its {len(real.trace):,} gradients and simulating them")
     return validate_run(real, cores=cores, seed=seed)

@@ -47,11 +47,11 @@ def hogwild_loop(
     mine: Any,
 ) -> int:
     ctrl, scales, _, eta, beta, _, origin = run
-    grad, velocity, _, _, _ = mine
+    grad = mine[0]
     t0 = enter(ctrl, origin)
     while claim(ctrl):
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
-        cpu = gradient(kernel, data, ws, params, grad, velocity, beta)
+        cpu = gradient(kernel, data, ws, params, mine, beta)
         t_done = monotonic() - t0
         step = step_size(ctrl, scales, eta, load(ctrl, VERSION) - read_version)
         axpy(params, -step, grad)

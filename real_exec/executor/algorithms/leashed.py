@@ -62,13 +62,13 @@ def leashed_loop(
     mine: Any,
 ) -> int:
     ctrl, scales, _, eta, beta, _, origin = run
-    grad, velocity, _, _, stats = mine
+    grad, _, _, _, stats, _ = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
         t_read = monotonic() - t0
         p = hold_latest(latest, readers)
         slot, read_version = p & SLOT_MASK, p >> SLOT_BITS
-        cpu = gradient(kernel, data, ws, vectors[slot], grad, velocity, beta)
+        cpu = gradient(kernel, data, ws, vectors[slot], mine, beta)
         release(readers, slot)
         t_done = monotonic() - t0
         version, attempts, step, live = publish(

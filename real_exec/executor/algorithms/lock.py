@@ -51,14 +51,14 @@ def lock_loop(
     mine: Any,
 ) -> int:
     ctrl, scales, _, eta, beta, _, origin = run
-    grad, velocity, _, _, _ = mine
+    grad = mine[0]
     t0 = enter(ctrl, origin)
     while claim(ctrl):
         mutex_lock(mutex)
         t_read, read_version = monotonic() - t0, ctrl[VERSION]
         copy_into(local, params)
         mutex_unlock(mutex)
-        cpu = gradient(kernel, data, ws, local, grad, velocity, beta)
+        cpu = gradient(kernel, data, ws, local, mine, beta)
         t_done = monotonic() - t0
         mutex_lock(mutex)
         tau = ctrl[VERSION] - read_version

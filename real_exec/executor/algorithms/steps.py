@@ -19,7 +19,7 @@ from numba import njit
 
 from real_exec.executor.atomics import fetch_add, load
 from real_exec.executor.kernels import axpy, heavy_ball
-from real_exec.executor.native import thread_cpu, yield_core
+from real_exec.executor.native import monotonic, sleep_until, thread_cpu, yield_core
 from real_exec.executor.recorder import (
     APPLY_VERSION,
     ATTEMPTS,
@@ -35,6 +35,10 @@ from real_exec.executor.recorder import (
 
 __all__ = [
     "ABORT",
+    "FACTOR",
+    "MODE",
+    "SLEEP",
+    "SPIN",
     "ARRIVED",
     "BUFFER_FULL",
     "CLAIMED",
@@ -61,6 +65,7 @@ __all__ = [
     "gradient",
     "observe",
     "record",
+    "slow_down",
     "step_size",
 ]
 
@@ -127,13 +132,39 @@ def direction(grad: Any, velocity: Any, beta: float) -> None:
         heavy_ball(velocity, grad, beta)
 
 
+#: A worker's ``pace`` array: its slowdown factor and how the extra time is spent.
+FACTOR, MODE = 0, 1
+SPIN, SLEEP = 0, 1
+
+
+@njit(nogil=True, cache=True)
+def slow_down(pace: Any, start_wall: float, start_cpu: float) -> None:
+    """Make the gradient begun at ``start_wall``/``start_cpu`` take ``pace[FACTOR]`` times
+    its own duration: ``SPIN`` computes on the core (a slower core) until the thread's CPU
+    time is that factor of the kernel's; ``SLEEP`` leaves the core (a worker waiting on a
+    device or a network) until the wall time is that factor of the kernel's. Factor 1: nothing."""
+    factor = pace[FACTOR]
+    if factor == 1.0:
+        return
+    if pace[MODE] == SPIN:
+        until = start_cpu + factor * (thread_cpu() - start_cpu)
+        while thread_cpu() < until:
+            pass
+    else:
+        sleep_until(start_wall + factor * (monotonic() - start_wall))
+
+
 @njit(nogil=True)
-def gradient(kernel: Any, data: Any, ws: Any, at: Any, grad: Any, velocity: Any, beta: float) -> float:
-    """The update direction at parameters ``at`` into ``grad`` (the problem's kernel, then
-    momentum); return the kernel's thread CPU seconds. Not cached on disk, as it takes the
-    kernel (see :mod:`real_exec.executor.algorithms`)."""
+def gradient(kernel: Any, data: Any, ws: Any, at: Any, mine: Any, beta: float) -> float:
+    """The update direction at parameters ``at`` into the worker's gradient buffer (the
+    problem's kernel, the worker's slowdown, then momentum); return the gradient's thread
+    CPU seconds. Not cached on disk, as it takes the kernel (see
+    :mod:`real_exec.executor.algorithms`)."""
+    grad, velocity, _, _, _, pace = mine
+    wall = monotonic() if pace[FACTOR] != 1.0 else 0.0
     cpu = thread_cpu()
     kernel(at, grad, data, ws)
+    slow_down(pace, wall, cpu)
     cpu = thread_cpu() - cpu
     direction(grad, velocity, beta)
     return cpu
@@ -224,7 +255,7 @@ def conclude(
     """After a publish (``version < 0``: dropped): the lost-update sum and the warm-up for
     an applied update, the gradient's row; the status to return, or -1 to go on."""
     ctrl, _, warm, _, _, check, _ = run
-    grad, _, applied, buf, stats = mine
+    grad, _, applied, buf, stats, _ = mine
     warmed = False
     if version > 0:
         account(applied, step, grad, check)

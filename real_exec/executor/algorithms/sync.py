@@ -78,12 +78,12 @@ def sync_loop(
     mine: Any,
 ) -> int:
     ctrl, scales, _, eta, beta, check, origin = run
-    grad, velocity, applied, buf, stats = mine
+    _, _, applied, buf, stats, _ = mine
     t0 = enter(ctrl, origin)
     step = step_size(ctrl, scales, eta, 0)
     while load(ctrl, GO_ON) != 0:
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
-        cpu = gradient(kernel, data, ws, params, grad, velocity, beta)
+        cpu = gradient(kernel, data, ws, params, mine, beta)
         t_done = monotonic() - t0
         generation = load(ctrl, GENERATION)
         if fetch_add(ctrl, ARRIVED, 1) == threads - 1:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from real_exec.executor.config import RunConfig
+from real_exec.executor.config import RunConfig, check_speeds
 from real_exec.executor.monitor import Target, curve_columns
 from real_exec.executor.problems import Problem
 from real_exec.executor.runner import run
@@ -46,6 +46,7 @@ __all__ = [
     "gradient_seconds",
     "measure",
     "on_machine",
+    "with_speeds",
 ]
 
 #: Profile fields that describe the machine rather than the model's timing.
@@ -66,7 +67,10 @@ class Trial:
     """What a forecast predicts and a measurement measures: ``algo`` with ``threads`` workers
     at step ``eta`` under ``rule``, each of ``reps`` repetitions (seeds drawn from ``seed``)
     run to ``target`` or ``budget`` seconds, the target checked every ``check_every`` seconds
-    (default ``budget / 50``, :func:`check_interval`)."""
+    (default ``budget / 50``, :func:`check_interval`). ``speeds`` are the workers' slowdown
+    factors (cycled over the threads, ``slow_mode`` as in
+    :class:`~real_exec.executor.config.RunConfig`): a forecast gives them to the simulated
+    schedule only (:func:`with_speeds`), a measurement to the real threads."""
 
     algo: str
     threads: int
@@ -77,6 +81,11 @@ class Trial:
     reps: int = 5
     seed: int = 0
     check_every: float | None = None
+    speeds: tuple[float, ...] = (1.0,)
+    slow_mode: str = "spin"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "speeds", check_speeds(self.speeds))
 
     @property
     def checks(self) -> float:
@@ -169,6 +178,16 @@ def on_machine(profile: HardwareProfile, machine: HardwareProfile) -> HardwarePr
     return profile.with_overrides(**{k: getattr(machine, k) for k in MACHINE_FIELDS})
 
 
+def with_speeds(profile: HardwareProfile, speeds: tuple[float, ...]) -> HardwareProfile:
+    """``profile`` with workers slowed by ``speeds`` (cycled): each factor times the mean of
+    the profile's own (a calibration here measures its threads' small differences, which
+    are not the ones its runs will have). Unchanged when every factor is 1."""
+    if all(s == 1.0 for s in speeds):
+        return profile
+    base = float(np.mean(profile.speed))
+    return replace(profile, speed=tuple(base * s for s in speeds))
+
+
 def _gradients_for(profile: HardwareProfile, threads: int, budget: float) -> int:
     """Gradients whose schedule outlasts ``budget`` with a margin (all workers busy)."""
     busy = min(threads, profile.cores or threads)
@@ -201,6 +220,7 @@ def forecast(
     """Replay ``trial.reps`` simulated schedules of ``trial`` on ``profile`` (``progress`` is
     told each repetition as it starts)."""
     algo, threads, budget = trial.algo, trial.threads, trial.budget
+    profile = with_speeds(profile, trial.speeds)
     needed = _gradients_for(profile, threads, budget)
     config = RunConfig(algo, threads, trial.eta, gradients=1, rule=trial.rule)  # the warm-up and the rule
     skip, take = config.warmup_window
@@ -259,6 +279,8 @@ def measure(problem: Problem, trial: Trial, progress: Callable[[str], None] | No
             seed=rep_seed,
             check_updates=False,
             sample_every=trial.checks,
+            speeds=trial.speeds,
+            slow_mode=trial.slow_mode,
         )
         result = run(config, problem, target=trial.target)
         per_rep.append(_outcome(rep, rep_seed, result.reached, result.diverged))
