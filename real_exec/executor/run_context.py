@@ -92,7 +92,14 @@ class RunContext:
             self.applied is not None,
             self.origin,
         )
-        mine = (grad, self.velocity[worker], self.applied_sum(worker), rec.buffer, rec.stats, self.pace[worker])
+        mine = (
+            grad,
+            self.velocity[worker],
+            self.applied_sum(worker),
+            rec.buffer,
+            rec.stats,
+            self.pace[worker],
+        )
         return (*shared.arguments(worker), problem.kernel, problem.data, ws, run, mine)
 
     def gradient_buffer(self, worker: int, shared: Any) -> np.ndarray:
