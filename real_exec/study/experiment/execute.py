@@ -50,6 +50,8 @@ def check_cells(exp: Experiment) -> None:
                 rule=cell["stepsize"],
                 persistence=cell["persistence"],
                 momentum=float(cell["momentum"]),
+                speeds=tuple(cell["speeds"]),
+                slow_mode=cell["slow_mode"],
             )
             key = json.dumps({k: cell[k] for k in _WORKLOAD_KEYS}, sort_keys=True, default=str)
             if key not in loaded:
@@ -143,6 +145,8 @@ def _predict_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
         reps=1,
         seed=spec.seed,
         check_every=exp.check_every,
+        speeds=tuple(o["speeds"]),
+        slow_mode=o["slow_mode"],
     )
     f = forecast(_problem(o, spec.seed), trial, profile)
     rep, curve = f.per_rep[0], f.curves[0]
@@ -194,6 +198,8 @@ def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
         check_updates=False,
         sample_every=exp.check_every,
         momentum=float(o["momentum"]),
+        speeds=tuple(o["speeds"]),
+        slow_mode=o["slow_mode"],
     )
     result = run(config, problem, target=exp.target)
     if result.interrupted:  # cut short by Ctrl-C: not a run that missed its target

@@ -21,6 +21,9 @@ seed = 1                   # run seeds: SeedSequence(seed).spawn(count), the sam
 baseline = { algo = "lock", stepsize = "constant" }   # for speed-ups
 ```
 
+Slow workers are a grid like any option: ``speeds = [[1, 1], [1, 4]]`` in ``[grid]`` (or
+``speeds = [1, 4]`` in ``[run]``), with ``slow_mode``.
+
 With ``mode = "predict"`` in ``[run]`` each run is a forecast instead (``asgd predict``: a
 simulated schedule of ``threads`` workers on ``profile``, timing calibrated here once per
 configuration, the training replayed in it), so a grid can span machines this one is not.
@@ -68,7 +71,12 @@ OPTIONS: dict[str, Any] = {
     "profile": None,  # predict: a machine profile (name or TOML file); default this machine
     "calibrate_seconds": 3.0,  # predict: length of the calibration run
     "calibrate_threads": None,  # predict: its threads (default: min(threads, this machine's cores))
+    "speeds": [1.0],  # slowdown factors cycled over the threads (asgd run --speeds), e.g. [1, 4]
+    "slow_mode": "spin",  # where a slow worker's extra time goes: "spin" or "sleep"
 }
+#: Options added after experiment files existed: hashed into a run's key only when set, so
+#: that the runs of a file written before them keep their keys.
+_HASHED_WHEN_SET = ("speeds", "slow_mode")
 _TABLES = ("run", "grid", "target", "budget", "repeat")
 
 
@@ -115,8 +123,9 @@ def cell_label(options: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 def run_key(options: dict[str, Any], seed: int, target: Target, budget: float, check_every: float) -> str:
     """A stable hash of everything that determines a run's result."""
+    hashed = {k: v for k, v in options.items() if not (k in _HASHED_WHEN_SET and v == OPTIONS[k])}
     text = json.dumps(
-        {"options": options, "seed": seed, "target": target.__dict__, "budget": budget, "check": check_every},
+        {"options": hashed, "seed": seed, "target": target.__dict__, "budget": budget, "check": check_every},
         sort_keys=True,
         default=str,
     )
@@ -203,6 +212,7 @@ def parse_experiment(data: dict[str, Any]) -> Experiment:
         try:
             check_algorithm(cell["algo"])
             check_rule(cell["stepsize"])
+            cell["speeds"] = _speeds(cell["speeds"])
         except ValueError as exc:
             raise ValueError(f"cell {i} ({cell_label(cell, keys)}): {exc}") from None
         if cell["problem"] is None and cell["model"] is None and cell["dataset"] is None:
@@ -215,6 +225,13 @@ def parse_experiment(data: dict[str, Any]) -> Experiment:
         for r, s in enumerate(seeds)
     ]
     return Experiment(cells, keys, target, check, float(budget), count, seed, baseline, runs)
+
+
+def _speeds(value: Any) -> list[float]:
+    """A cell's ``speeds``: a number or a list of them (``[1, 4]``), each finite and >= 1."""
+    from real_exec.executor.config import check_speeds
+
+    return list(check_speeds(value if isinstance(value, list) else [value]))
 
 
 def _baseline(spec: Any, cells: list[dict[str, Any]], keys: tuple[str, ...]) -> int | None:

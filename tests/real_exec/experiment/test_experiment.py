@@ -281,3 +281,26 @@ def test_every_cell_is_checked_before_any_run(capsys, tmp_path: Path, monkeypatc
     error = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(error) == 1 and "cell 0 (" in error[0] and needle in error[0], error
     assert calls == []  # nothing ran
+
+
+def test_slow_workers_as_a_grid_option(tmp_path: Path, monkeypatch) -> None:
+    # speeds in [grid] (a list of factor lists) gives one cell per setting; the runs of a file
+    # that never names speeds keep the keys they had before the option existed.
+    from real_exec.study.experiment.spec import run_key
+
+    calls = _counting_runs(monkeypatch)
+    plain = load_experiment(_write(tmp_path, EXPERIMENT))
+    spec = plain.runs[0]
+    without = {k: v for k, v in spec.options.items() if k not in ("speeds", "slow_mode")}
+    assert spec.key == run_key(without, spec.seed, plain.target, plain.budget, plain.check_every)
+    slowed = EXPERIMENT.replace('stepsize = ["constant", "tail"]', "speeds = [[1, 1], [1, 4.5]]").replace(
+        ", stepsize = \"constant\"", ", speeds = [1, 1]"
+    )
+    exp = load_experiment(_write(tmp_path, slowed, "slow.toml"))
+    assert exp.grid_keys == ("algo", "speeds") and len(exp.cells) == 4
+    assert sorted({tuple(c["speeds"]) for c in exp.cells}) == [(1.0, 1.0), (1.0, 4.5)]
+    run_experiment(exp, tmp_path / "out")
+    assert len(calls) == 8 and len({key for key, _ in calls}) == 8
+    for bad, needle in (("[1, 0]", "got 0"), ('["x"]', "got 'x'"), ("[]", "at least one")):
+        with pytest.raises(ValueError, match=rf"cell 0 \(.*{needle}"):
+            load_experiment(_write(tmp_path, slowed.replace("[1, 1], [1, 4.5]", f"{bad}, [1, 4.5]"), "bad.toml"))
