@@ -1,6 +1,6 @@
 """``asgd demo``: the whole toolkit on its built-in default, written up as a report.
 
-:func:`run_demo` is the story: seven stages of :mod:`real_exec.study.demo`, each a library
+:func:`run_demo` is the story: eight stages of :mod:`real_exec.study.demo`, each a library
 call whose typed result becomes one section of the report (the ``_section_*`` functions
 below) and a few lines of the summary.
 """
@@ -39,8 +39,8 @@ class DemoPlan:
     """The demo's sizes: real-run seconds; the experiment's data set, step, target, interval
     between checks of the target, budget and repetitions; the server's worker counts
     (simulated, and predicted to a target) and the rules predicted; the simulated gradients
-    per execution, the prediction's calibration seconds and sequential repetitions, and the
-    delayed-SGD runs against the PL bound.
+    per execution, the prediction's calibration seconds and sequential repetitions, the
+    delayed-SGD runs against the PL bound, and the repetitions with a slow worker.
 
     The experiment's times to target are about 20-40 check intervals long (measured on a
     2-core machine), so that the interval does not decide the ranking."""
@@ -61,6 +61,7 @@ class DemoPlan:
     calibrate_seconds: float
     sequential_reps: int
     pl_runs: int
+    slow_reps: int
 
     @classmethod
     def default(cls, quick: bool) -> DemoPlan:
@@ -95,6 +96,7 @@ class DemoPlan:
             calibrate_seconds=0.5 if quick else 1.0,
             sequential_reps=2,
             pl_runs=16 if quick else 64,
+            slow_reps=1 if quick else 2,
         )
 
 
@@ -106,7 +108,7 @@ def run_demo(out: Path, quick: bool = False) -> Path:
     server = load_profile(SERVER)
     if plan.note:
         click.echo(f"asgd demo: {plan.note}", err=True)
-    with _Stages(7) as stage:
+    with _Stages(8) as stage:
         real = stage(
             "real runs",
             lambda: demo.real_runs(make_problem("digits-mlp", np.random.default_rng(0)), plan.seconds),
@@ -148,12 +150,23 @@ def run_demo(out: Path, quick: bool = False) -> Path:
             ),
         )
         summary += _section_prediction(report, predicted, exp, plan)
+        slow = stage(
+            "a slow worker",
+            lambda: demo.slow_worker(
+                problem,
+                exp,
+                reps=plan.slow_reps,
+                calibrate_seconds=plan.calibrate_seconds,
+                progress=stage.say,
+            ),
+        )
+        summary += _section_slow_worker(report, slow, exp, plan)
         rules = stage("step-size rules", lambda: demo.compare_rules(there.traces, 16))
         summary += _section_rules(report, rules)
         staleness = {algo: real.results[(algo, 2)].trace.staleness() for algo in ALGORITHMS}
         bounds = stage("bounds", lambda: demo.staleness_bounds(staleness, staleness["leashed"], plan.pl_runs))
         summary += _section_bounds(report, bounds)
-    report.lead(_conclusions(plan, exp, predicted, checked))
+    report.lead(_conclusions(plan, exp, predicted, checked, slow))
     if plan.note:
         report.lead(plan.note)  # above the conclusions: they are about digits, not Fashion-MNIST
     frame = pd.DataFrame(summary)
@@ -166,10 +179,15 @@ def run_demo(out: Path, quick: bool = False) -> Path:
 
 
 def _conclusions(
-    plan: DemoPlan, exp: demo.ExperimentResult, predicted: demo.Prediction, checked: demo.Validations
+    plan: DemoPlan,
+    exp: demo.ExperimentResult,
+    predicted: demo.Prediction,
+    checked: demo.Validations,
+    slow: demo.SlowWorker,
 ) -> str:
     """What the demo found, in words: the fastest cell here, the forecast's fastest setup on
-    the server, and how close the calibrated simulator came to the real runs."""
+    the server, how close the calibrated simulator came to the real runs, and the slow
+    worker's forecast against its measurement."""
     s = exp.summary.set_index("cell")
     best = s.sort_values("median_time_to_target").iloc[0]
     base = s.loc[exp.spec.cell_labels()[exp.spec.baseline]] if exp.spec.baseline is not None else None
@@ -202,7 +220,15 @@ def _conclusions(
         f" The simulator calibrated on each 2-thread run reproduced its staleness within a total "
         f"variation distance of {tv.max():.2f} (0: identical)."
     )
-    return here + forecast + check
+    pairs = "; ".join(
+        f"{r['algo']} {r['predicted_median']:.2f} s forecast, {r['measured_median']:.2f} s measured"
+        for r in slow.table.to_dict("records")
+    )
+    slowed = (
+        f" With one of the 2 threads slowed {slow.speeds[-1]:g}x (a machine this one is not; the "
+        f"calibration never saw it): {pairs}."
+    )
+    return here + forecast + check + slowed
 
 
 class _Stages:
@@ -361,6 +387,42 @@ def _section_prediction(
     return lines
 
 
+def _section_slow_worker(
+    report: Report, slow: demo.SlowWorker, exp: demo.ExperimentResult, plan: DemoPlan
+) -> list[dict[str, Any]]:
+    t = slow.table
+    factors = ",".join(f"{v:g}" for v in slow.speeds)
+    fig = new_figure(6.0, 3.6)
+    ax = fig.add_subplot()
+    x = np.arange(len(t))
+    for offset, kind in ((-0.2, "predicted"), (0.2, "measured")):
+        median = t[f"{kind}_median"].to_numpy()
+        spread = [median - t[f"{kind}_q25"].to_numpy(), t[f"{kind}_q75"].to_numpy() - median]
+        ax.bar(x + offset, median, width=0.4, yerr=spread, capsize=3, label=kind)
+    ax.set_xticks(x, list(t["algo"]))
+    ax.set(ylabel="time to target (s)", title=f"2 threads, speeds ({factors})")
+    ax.legend(fontsize=8)
+    report.heading("6. A slow worker: a machine this one is not, forecast and then checked")
+    report.text(
+        f"{plan.where}, target test accuracy {exp.spec.target.accuracy:g}, 2 threads, the second one "
+        f"slowed {slow.speeds[-1]:g}x (speeds {factors}: every gradient of that thread takes "
+        f"{slow.speeds[-1]:g} times as long, computing on its core). Each algorithm is calibrated on this "
+        "machine as it is, with no slow worker; the forecast gives the factors to the simulated schedule "
+        f"only. Then the same setting runs for real, {slow.reps} time(s): synchronous SGD waits for the "
+        "slow worker every round, the asynchronous method does not. Bars: medians; whiskers: quartiles."
+    )
+    report.figure("slow_worker", fig, "Time to target with one slow worker: forecast and measured")
+    report.table("slow_worker", t, "Forecast and measured time to target with one slow worker")
+    return [
+        {
+            "stage": "a slow worker",
+            "item": f"{r['algo']}, speeds ({factors})",
+            "value": f"predicted {r['predicted_median']:.3g} s, measured {r['measured_median']:.3g} s",
+        }
+        for r in t.to_dict("records")
+    ]
+
+
 def _section_rules(report: Report, c: demo.RuleComparison) -> list[dict[str, Any]]:
     fig = new_figure(10.0, 3.6)
     ax_loss, ax_scale = fig.subplots(1, 2)
@@ -377,7 +439,7 @@ def _section_rules(report: Report, c: demo.RuleComparison) -> list[dict[str, Any
     plot_rules(
         ax_scale, k, c.warmup_pmf.probs, c.scales, "warm-up P(tau)", f"s(tau), {c.shown}, {c.workers} workers"
     )
-    report.heading(f"6. Step-size rules under the simulated staleness of {c.workers} workers")
+    report.heading(f"7. Step-size rules under the simulated staleness of {c.workers} workers")
     report.text("TAIL-tau and MindTheStep are derived from the first 10% of each execution's updates.")
     report.figure("stepsize_rules", fig, "Loss against simulated time per rule, and s(tau) per rule")
     report.table("stepsize_comparison", c.table, "Time to target loss by algorithm and rule")
@@ -390,7 +452,7 @@ def _section_rules(report: Report, c: demo.RuleComparison) -> list[dict[str, Any
 
 
 def _section_bounds(report: Report, b: demo.BoundsResult) -> list[dict[str, Any]]:
-    report.heading("7. Convergence bounds for the measured staleness (2 threads)")
+    report.heading("8. Convergence bounds for the measured staleness (2 threads)")
     report.text(
         "Non-convex bound, L = 1, sigma2 = 1, f(x0) - f* = 10, epsilon = 0.1; for each rule the "
         "tightest of the theorems that cover it (asgd bound --all; docs/theory.md), its step "

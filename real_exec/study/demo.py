@@ -11,7 +11,9 @@ section of its report; each stage runs and is tested alone:
 5. :func:`predict_scaling_on`: time to target against workers on that machine;
 6. :func:`compare_rules`: step-size rules under the simulated staleness of many workers;
 7. :func:`staleness_bounds`: the convergence bounds for the measured staleness, and the PL
-   bound against delayed SGD driven by the measured delays.
+   bound against delayed SGD driven by the measured delays;
+8. :func:`slow_worker`: a machine with one slow worker, forecast from a calibration on this
+   machine as it is, then measured with a real slow worker.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from real_exec.executor.config import ALGORITHMS, RunConfig
 from real_exec.executor.problems import Problem
 from real_exec.executor.runner import RunResult, run
 from real_exec.study.experiment.spec import Experiment, experiment_toml, parse_experiment
-from real_exec.study.predict.forecast import Trial, measure, on_machine
+from real_exec.study.predict.forecast import Trial, calibrate_here, forecast, measure, on_machine
 from real_exec.study.validate import Validation, validate_run
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
@@ -50,6 +52,7 @@ __all__ = [
     "Prediction",
     "RealRuns",
     "RuleComparison",
+    "SlowWorker",
     "Validations",
     "compare_rules",
     "convergence_experiment",
@@ -57,6 +60,7 @@ __all__ = [
     "extrapolate",
     "predict_scaling_on",
     "real_runs",
+    "slow_worker",
     "staleness_bounds",
     "validate_runs",
 ]
@@ -281,6 +285,65 @@ def predict_scaling_on(
     )
     measured = pd.concat([summary.rename(columns={"stepsize": "rule"}).assign(workers=2), sequential])
     return Prediction(pd.DataFrame(rows), measured, max_updates, chosen, update_factor)
+
+
+@dataclass(frozen=True)
+class SlowWorker:
+    """Forecast and measured time to target with one slow worker (``speeds``), per algorithm:
+    ``table`` has the predicted and measured medians (quartiles) and their ratio."""
+
+    speeds: tuple[float, ...]
+    table: pd.DataFrame
+    reps: int
+
+
+def slow_worker(
+    problem: Problem,
+    experiment: ExperimentResult,
+    algos: tuple[str, ...] = ("sync", "lock"),
+    speeds: tuple[float, ...] = (1.0, 4.0),
+    reps: int = 2,
+    calibrate_seconds: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> SlowWorker:
+    """Each of ``algos`` with 2 threads at ``speeds``, to the experiment's target: calibrated
+    on this machine as it is (no slow worker), forecast with the factors given to the
+    simulated schedule only, then measured ``reps`` times with a real slow worker."""
+    exp = experiment.spec
+    eta = float(exp.cells[0]["eta"])
+    rows = []
+    for algo in algos:
+        if progress is not None:
+            progress(f"{algo}: calibrating on this machine as it is")
+        profile = calibrate_here(
+            problem, algo, 2, eta=eta, seconds=calibrate_seconds, check_every=exp.check_every
+        )
+        trial = Trial(
+            algo,
+            2,
+            eta,
+            exp.target,
+            exp.budget,
+            reps=reps,
+            seed=7,
+            check_every=exp.check_every,
+            speeds=speeds,
+        )
+        predicted = forecast(problem, trial, profile, progress=progress).summary
+        measured = measure(problem, trial, progress=progress).summary
+        rows.append(
+            {
+                "algo": algo,
+                "predicted_median": predicted["time_to_target_median"],
+                "predicted_q25": predicted["q25"],
+                "predicted_q75": predicted["q75"],
+                "measured_median": measured["time_to_target_median"],
+                "measured_q25": measured["q25"],
+                "measured_q75": measured["q75"],
+                "predicted/measured": predicted["time_to_target_median"] / measured["time_to_target_median"],
+            }
+        )
+    return SlowWorker(speeds, pd.DataFrame(rows), reps)
 
 
 def eta_for_staleness(lsmooth: float, tau: np.ndarray, quantile: float = 0.99) -> float:

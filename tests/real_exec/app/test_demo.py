@@ -16,6 +16,7 @@ FIGURES = (
     "staleness_real_vs_sim",
     "throughput_vs_workers",
     "predicted_time_to_target",
+    "slow_worker",
     "stepsize_rules",
     "bound_vs_measured",
 )
@@ -63,7 +64,12 @@ def test_report_has_every_figure_table_and_trace(report: Path) -> None:
     # Each stage's time on this machine, and times to target many check intervals long (the
     # interval, 0.025 s or 0.01 s, must not decide the ranking).
     stages = pd.read_csv(report / "stage_seconds.csv")
-    assert len(stages) == 7 and (stages["seconds"] > 0).all()
+    assert len(stages) == 8 and (stages["seconds"] > 0).all()
+    # A slow worker: synchronous SGD and lock-based, forecast from a calibration without it.
+    slow = pd.read_csv(report / "slow_worker.csv")
+    assert list(slow["algo"]) == ["sync", "lock"]
+    assert (slow["predicted/measured"] == slow["predicted_median"] / slow["measured_median"]).all()
+    assert "speeds (1,4)" in md
     runs = pd.read_parquet(report / "experiment" / "runs.parquet")
     check = 0.025 if "Fashion-MNIST" in lead else 0.01
     assert runs.loc[runs["reached"], "time_to_target"].median() >= 15 * check

@@ -294,7 +294,7 @@ def test_slow_workers_as_a_grid_option(tmp_path: Path, monkeypatch) -> None:
     without = {k: v for k, v in spec.options.items() if k not in ("speeds", "slow_mode")}
     assert spec.key == run_key(without, spec.seed, plain.target, plain.budget, plain.check_every)
     slowed = EXPERIMENT.replace('stepsize = ["constant", "tail"]', "speeds = [[1, 1], [1, 4.5]]").replace(
-        ", stepsize = \"constant\"", ", speeds = [1, 1]"
+        ', stepsize = "constant"', ", speeds = [1, 1]"
     )
     exp = load_experiment(_write(tmp_path, slowed, "slow.toml"))
     assert exp.grid_keys == ("algo", "speeds") and len(exp.cells) == 4
@@ -303,4 +303,6 @@ def test_slow_workers_as_a_grid_option(tmp_path: Path, monkeypatch) -> None:
     assert len(calls) == 8 and len({key for key, _ in calls}) == 8
     for bad, needle in (("[1, 0]", "got 0"), ('["x"]', "got 'x'"), ("[]", "at least one")):
         with pytest.raises(ValueError, match=rf"cell 0 \(.*{needle}"):
-            load_experiment(_write(tmp_path, slowed.replace("[1, 1], [1, 4.5]", f"{bad}, [1, 4.5]"), "bad.toml"))
+            load_experiment(
+                _write(tmp_path, slowed.replace("[1, 1], [1, 4.5]", f"{bad}, [1, 4.5]"), "bad.toml")
+            )
