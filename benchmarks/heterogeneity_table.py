@@ -15,7 +15,9 @@ never run here; the gradient's contention between busy cores is then probed, as 
 predict`` does); ``--settings "2:1,1;2:1,4"`` chooses the (threads: speeds) settings.
 
 Prints the table (predicted and measured median time to target, the ratio's bootstrap
-interval, the log-rank p), the share of rows within 20%, and every pair of algorithms whose
+interval, the log-rank p; and the time split into the updates the training needed and the
+rate at which they came, so that an error in the arithmetic and one in the timing show
+apart), the share of rows within 20%, and every pair of algorithms whose
 measured speed-up interval excludes 1 with the forecast's ranking of the two.
 """
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 import argparse
 import itertools
 from dataclasses import replace
+
+import numpy as np
 
 from real_exec.executor.monitor import Target
 from real_exec.executor.problems import problem_from_options
@@ -41,6 +45,16 @@ def _quartiles(s: dict) -> str:
 
 def _label(speeds: tuple[float, ...]) -> str:
     return "(" + ",".join(f"{v:g}" for v in speeds) + ")"
+
+
+def _median(outcomes: Outcomes, what: str) -> float:
+    """Median over the repetitions that reached the target: updates to it, or their rate."""
+    done = [r for r in outcomes.per_rep if r["reached"]]
+    if not done:
+        return float("nan")
+    if what == "updates":
+        return float(np.median([r["updates_to_target"] for r in done]))
+    return float(np.median([r["updates_to_target"] / r["time_to_target"] for r in done]))
 
 
 def _setting(text: str) -> tuple[int, tuple[float, ...]]:
@@ -99,9 +113,10 @@ def main() -> None:
         print(f"repetition {rep + 1} of {args.reps} done", flush=True)
     print(
         "\n| algo | threads | speeds | predicted median s (quartiles) | measured median s (quartiles) "
-        "| predicted / measured (95% bootstrap) | log-rank p | reached (pred, meas) |"
+        "| predicted / measured (95% bootstrap) | log-rank p | reached (pred, meas) "
+        "| updates to target (pred, meas) | updates/s to target (pred, meas) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     within, outcomes = 0, {}
     for (threads, speeds, algo), row in runs.items():
         f, m = Outcomes.of(row["pred"], args.budget), Outcomes.of(row["meas"], args.budget)
@@ -113,7 +128,8 @@ def main() -> None:
         print(
             f"| {algo} | {threads} | {_label(speeds)} | {_quartiles(f.summary)} | {_quartiles(m.summary)} "
             f"| {ratio:.2f} ({low:.2f}-{high:.2f}) | {p:.2f} | {f.summary['reached_fraction']:.0%}, "
-            f"{m.summary['reached_fraction']:.0%} |"
+            f"{m.summary['reached_fraction']:.0%} | {_median(f, 'updates'):,.0f}, "
+            f"{_median(m, 'updates'):,.0f} | {_median(f, 'rate'):,.0f}, {_median(m, 'rate'):,.0f} |"
         )
     print(f"\nwithin 20% of the measured median: {within} of {len(runs)}")
     print("\nclear measured comparisons (speed-up interval excludes 1) and the forecast's ranking:\n")
