@@ -7,6 +7,10 @@ gives the median TV, W1 and throughput ratio, the range of TV, and the median sh
 cores' time that the hypervisor took during the real runs ("stolen", on virtual machines).
 The workloads span gradients from microseconds (logistic regression on digits) to
 milliseconds (LeNet on Fashion-MNIST, batch 16); without ``--workloads``, ``--problem``.
+
+``--speeds "1,2;1,4;1,8"`` repeats every configuration with real slow workers (``asgd
+validate --speeds``; ``1`` is none) and adds the speed factors the calibration recovered
+without being told them; ``--algos`` chooses the algorithms (synchronous SGD included).
 """
 
 from __future__ import annotations
@@ -36,32 +40,38 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2,3,4")
     parser.add_argument("--problem", default="digits-mlp")
     parser.add_argument("--workloads", default=None, help=f"comma-separated, of {', '.join(WORKLOADS)}")
+    parser.add_argument("--algos", default=",".join(ALGOS))
+    parser.add_argument("--speeds", default="1", help='slow-worker settings, e.g. "1;1,4" (1: none)')
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
+    algos = args.algos.split(",")
+    settings = [tuple(float(v) for v in s.split(",")) for s in args.speeds.split(";")]
     names = args.workloads.split(",") if args.workloads else [args.problem]
     problems = {n: problem_from_options(**WORKLOADS.get(n, {"problem": n}), seed=0) for n in names}
-    results: dict[tuple[str, str, int], list[dict]] = {
-        (w, a, t): [] for w in names for t in threads for a in ALGOS
+    results: dict[tuple[str, str, int, tuple[float, ...]], list[dict]] = {
+        (w, a, t, s): [] for w in names for t in threads for s in settings for a in algos
     }
     for r in range(args.repeats):
         for key in results:
-            w, algo, t = key
-            results[key].append(validate(algo, t, problems[w], args.seconds, seed=r).summary())
+            w, algo, t, speeds = key
+            v = validate(algo, t, problems[w], args.seconds, seed=r, speeds=speeds)
+            results[key].append(v.summary())
     print(f"{', '.join(names)}; {args.seconds:g} s per run, median of {args.repeats} runs\n")
     print(
-        "| workload | algo | threads | TV (median) | TV range | W1 | throughput real | sim/real | "
-        "tau mean real | sim | CAS fail real | sim | stolen |"
+        "| workload | algo | threads | speeds | TV (median) | TV range | W1 | throughput real | sim/real | "
+        "tau mean real | sim | CAS fail real | sim | stolen | speeds recovered (median) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for (workload, algo, t), rows in results.items():
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (workload, algo, t, speeds), rows in results.items():
         med = {k: statistics.median(_get(x, k) for x in rows) for k in KEYS}
         tvs = [x["tv"] for x in rows]
         print(
-            f"| {workload} | {algo} | {t} | {med['tv']:.3f} | {min(tvs):.3f}-{max(tvs):.3f} | "
+            f"| {workload} | {algo} | {t} | {_factors(speeds)} | {med['tv']:.3f} | "
+            f"{min(tvs):.3f}-{max(tvs):.3f} | "
             f"{med['w1']:.3f} | "
             f"{med['throughput.real']:.0f} | {med['throughput_ratio']:.3f} | {med['tau_mean.real']:.3f} | "
             f"{med['tau_mean.sim']:.3f} | {med['cas_failure_rate.real']:.2g} | "
-            f"{med['cas_failure_rate.sim']:.2g} | {_percent(med['stolen'])} |"
+            f"{med['cas_failure_rate.sim']:.2g} | {_percent(med['stolen'])} | {_recovered(rows)} |"
         )
 
 
@@ -82,6 +92,19 @@ def _get(row: dict, key: str) -> float:
     head, _, tail = key.partition(".")
     value = row[head][tail] if tail else row[head]
     return float("nan") if value is None else float(value)
+
+
+def _factors(speeds: tuple[float, ...]) -> str:
+    return ",".join(f"{v:g}" for v in speeds)
+
+
+def _recovered(rows: list[dict]) -> str:
+    """The calibrated per-thread speed factors, median over the repeats."""
+    found = [
+        statistics.median(r["speeds"]["recovered"][i] for r in rows)
+        for i in range(len(rows[0]["speeds"]["recovered"]))
+    ]
+    return ", ".join(f"{v:.2f}" for v in found)
 
 
 def _percent(fraction: float) -> str:
