@@ -147,13 +147,13 @@ class Monitor:
     def tick(self, elapsed: float) -> None:
         """Sample the curve if it is time, and log an epoch if one has ended."""
         if elapsed >= self._next_sample:
-            params = self.snapshot()
+            counted, params = self.ctx.counted(), self.snapshot()
             point = self.problem.evaluate(params)
             self.curve.append({"time": elapsed, **point})
             # on the grid k * interval (as a replay checks), not interval after this sample:
             # the evaluation's own time would otherwise stretch every interval
             self._next_sample = (math.floor(elapsed / self.interval) + 1) * self.interval
-            self._check(elapsed, params, point)
+            self._check(elapsed, params, point, counted)
         self._log_epoch(elapsed, None)
 
     @property
@@ -161,15 +161,17 @@ class Monitor:
         """Seconds from the start of the run at which the next sample is due."""
         return self._next_sample
 
-    def _check(self, elapsed: float, params: Any, point: dict[str, float]) -> None:
-        """Stop the run at its target, or as diverged (see the module docstring)."""
+    def _check(self, elapsed: float, params: Any, point: dict[str, float], counted: int) -> None:
+        """Stop the run at its target, or as diverged (see the module docstring); ``counted``:
+        the gradients counted when ``params`` was taken (not after the evaluations, while
+        the workers went on)."""
         initial = self.curve[0]["loss"]
         loss = point["loss"]
         if diverged(loss, initial):
             self.diverged = True
             self.ctx.halt()
         elif self.judge is not None and self.reached is None and self.judge.reached(params, point, initial):
-            self.reached = (elapsed, self.ctx.counted())
+            self.reached = (elapsed, counted)
             self.ctx.halt()
 
     def finish(self, elapsed: float, params: Any, final: dict[str, float]) -> None:

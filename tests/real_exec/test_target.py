@@ -63,3 +63,36 @@ def test_after_a_confirmation_says_no_the_next_crossings_wait_only_as_long_as_it
     answers = [judge.reached(k, CROSSED, 2.3) for k in range(2 * (skipped + 1))]
     assert answers == [False] * len(answers)
     assert problem.calls == [0, skipped + 1] if skipped else problem.calls == list(range(len(answers)))
+
+
+def test_the_gradients_to_target_are_counted_when_the_parameters_were_taken() -> None:
+    # The run's updates to the target are those behind the parameters that reached it, not
+    # those the workers added while the main thread evaluated them: with a whole-test
+    # confirmation of 0.3 s the workers go on for 0.3 s (tens of thousands of quadratic
+    # gradients) before the run stops, and none of them may be counted.
+    import time
+    from dataclasses import replace
+
+    import numpy as np
+
+    from real_exec import RunConfig
+    from real_exec.executor.problems import make_problem
+    from real_exec.executor.runner import run
+
+    base = make_problem("quadratic", np.random.default_rng(0))
+
+    def always(params: object) -> dict[str, float]:
+        return {"loss": 1.0, "accuracy": 1.0}
+
+    def slowly(params: object) -> dict[str, float]:
+        time.sleep(0.3)
+        return {"loss": 1.0, "accuracy": 1.0}
+
+    problem = replace(base, evaluate=always, evaluate_final=slowly, classification=True)
+    result = run(
+        RunConfig("hogwild", 1, 0.01, seconds=20, seed=0, sample_every=0.05), problem, target=Target(0.5)
+    )
+    assert result.reached is not None
+    seconds, counted = result.reached
+    rate = result.counted / result.wall_time
+    assert counted <= result.counted - 0.2 * rate, (counted, result.counted, rate)

@@ -163,7 +163,7 @@ def replay(
     reached: tuple[float, int] | None = None
     blew_up = False
     judge = Judge(target, problem) if target is not None else None
-    updates = 0
+    updates = gradients = 0
     for i, j in _rounds(version):
         if until is not None and t_apply[i] > until:
             break
@@ -174,7 +174,7 @@ def replay(
         if lost_on_overlap > 0 and j == i + 1 and overlapped[i]:
             total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0  # overwritten by another write
         params -= total
-        updates += 1
+        updates, gradients = updates + 1, gradients + (j - i)
         now = float(t_apply[j - 1])
         versions.published(i, j, int(version[i]), params)
         if now >= next_eval or j == len(rows):
@@ -185,6 +185,6 @@ def replay(
                 blew_up = True
                 break
             if judge is not None and judge.reached(params, point, initial_loss):
-                reached = (now, updates)
+                reached = (now, gradients)  # counted as a real run counts: gradients, not rounds
                 break
     return Replay(pd.DataFrame(curve), params, updates, reached, blew_up, time.perf_counter() - started)

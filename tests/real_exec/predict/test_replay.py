@@ -45,6 +45,9 @@ def test_a_synchronous_round_averages_its_gradients() -> None:
         x = x - 0.2 * (A @ x - B)
     np.testing.assert_allclose(result.params, x, rtol=0, atol=1e-15)
     assert result.updates == 2
+    # Reached after the first round: counted as a real run counts, in gradients (2), not rounds.
+    first = replay(trace, problem, 0.2, target=Target(loss_fraction=0.999999), evaluate_every=0.5)
+    assert first.reached == (1.0, 2) and first.updates == 1
 
 
 def test_replay_of_a_simulated_schedule_reaches_a_target_and_stops() -> None:
