@@ -40,7 +40,8 @@ class DemoPlan:
     between checks of the target, budget and repetitions; the server's worker counts
     (simulated, and predicted to a target) and the rules predicted; the simulated gradients
     per execution, the prediction's calibration seconds and sequential repetitions, the
-    delayed-SGD runs against the PL bound, and the repetitions with a slow worker.
+    delayed-SGD runs against the PL bound, and the repetitions and target accuracy with a
+    slow worker.
 
     The experiment's times to target are about 20-40 check intervals long (measured on a
     2-core machine), so that the interval does not decide the ranking."""
@@ -62,6 +63,7 @@ class DemoPlan:
     sequential_reps: int
     pl_runs: int
     slow_reps: int
+    slow_target: float
 
     @classmethod
     def default(cls, quick: bool) -> DemoPlan:
@@ -73,10 +75,12 @@ class DemoPlan:
             find_files("fashion-mnist")  # fetched on first use where the network allows
             dataset, eta, check_every, budget, note = "fashion-mnist", 0.05, 0.05, 10.0, ""
             target = 0.84 if quick else 0.85  # confirmed on the whole test set: 1-2 s, 20-40 checks
+            slow_target = 0.82  # synchronous SGD with a 4x slower thread: about 2 s
             where = "the MLP (784-128-10) on Fashion-MNIST"
         except DataError as exc:
             # digits is easy: a small step and a short interval keep the target 30 checks away
             dataset, eta, target, check_every, budget = "digits", 0.002, 0.97, 0.01, 3.0
+            slow_target = 0.90
             where = "the MLP on scikit-learn's digits"
             note = f"Fashion-MNIST is not here ({exc}); the demo runs on scikit-learn's digits instead."
         return cls(
@@ -97,6 +101,7 @@ class DemoPlan:
             sequential_reps=2,
             pl_runs=16 if quick else 64,
             slow_reps=1 if quick else 2,
+            slow_target=slow_target,
         )
 
 
@@ -158,6 +163,7 @@ def run_demo(out: Path, quick: bool = False) -> Path:
                 reps=plan.slow_reps,
                 calibrate_seconds=plan.calibrate_seconds,
                 progress=stage.say,
+                accuracy=plan.slow_target,
             ),
         )
         summary += _section_slow_worker(report, slow, exp, plan)
@@ -404,7 +410,8 @@ def _section_slow_worker(
     ax.legend(fontsize=8)
     report.heading("6. A slow worker: a machine this one is not, forecast and then checked")
     report.text(
-        f"{plan.where}, target test accuracy {exp.spec.target.accuracy:g}, 2 threads, the second one "
+        f"{plan.where}, target test accuracy {slow.accuracy:g} (below the experiment's, to keep the "
+        "slowest runs short), 2 threads, the second one "
         f"slowed {slow.speeds[-1]:g}x (speeds {factors}: every gradient of that thread takes "
         f"{slow.speeds[-1]:g} times as long, computing on its core). Each algorithm is calibrated on this "
         "machine as it is, with no slow worker; the forecast gives the factors to the simulated schedule "

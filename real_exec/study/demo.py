@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from real_exec.executor.config import ALGORITHMS, RunConfig
+from real_exec.executor.monitor import Target
 from real_exec.executor.problems import Problem
 from real_exec.executor.runner import RunResult, run
 from real_exec.study.experiment.spec import Experiment, experiment_toml, parse_experiment
@@ -289,12 +290,14 @@ def predict_scaling_on(
 
 @dataclass(frozen=True)
 class SlowWorker:
-    """Forecast and measured time to target with one slow worker (``speeds``), per algorithm:
-    ``table`` has the predicted and measured medians (quartiles) and their ratio."""
+    """Forecast and measured time to a test ``accuracy`` with one slow worker (``speeds``),
+    per algorithm: ``table`` has the predicted and measured medians (quartiles) and their
+    ratio."""
 
     speeds: tuple[float, ...]
     table: pd.DataFrame
     reps: int
+    accuracy: float | None
 
 
 def slow_worker(
@@ -305,12 +308,15 @@ def slow_worker(
     reps: int = 2,
     calibrate_seconds: float = 1.0,
     progress: Callable[[str], None] | None = None,
+    accuracy: float | None = None,
 ) -> SlowWorker:
-    """Each of ``algos`` with 2 threads at ``speeds``, to the experiment's target: calibrated
-    on this machine as it is (no slow worker), forecast with the factors given to the
-    simulated schedule only, then measured ``reps`` times with a real slow worker."""
+    """Each of ``algos`` with 2 threads at ``speeds``, to the experiment's target (or the
+    test ``accuracy`` given): calibrated on this machine as it is (no slow worker), forecast
+    with the factors given to the simulated schedule only, then measured ``reps`` times with
+    a real slow worker."""
     exp = experiment.spec
     eta = float(exp.cells[0]["eta"])
+    target = exp.target if accuracy is None else Target(accuracy=accuracy)
     rows = []
     for algo in algos:
         if progress is not None:
@@ -322,7 +328,7 @@ def slow_worker(
             algo,
             2,
             eta,
-            exp.target,
+            target,
             exp.budget,
             reps=reps,
             seed=7,
@@ -343,7 +349,7 @@ def slow_worker(
                 "predicted/measured": predicted["time_to_target_median"] / measured["time_to_target_median"],
             }
         )
-    return SlowWorker(speeds, pd.DataFrame(rows), reps)
+    return SlowWorker(speeds, pd.DataFrame(rows), reps, target.accuracy)
 
 
 def eta_for_staleness(lsmooth: float, tau: np.ndarray, quantile: float = 0.99) -> float:
