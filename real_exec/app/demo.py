@@ -500,8 +500,8 @@ def demo_command(out: Path, quick: bool) -> None:
 
     Real runs of the four algorithms, a convergence experiment (Fashion-MNIST, fetched on
     first use; else scikit-learn's digits), validation of the calibrated simulator, an
-    extrapolation and a forecast for a 64-core server, step-size rules and convergence
-    bounds. About 2 minutes on 2 cores (--quick: about 1); the report's first paragraph says
-    what it found."""
+    extrapolation and a forecast for a 64-core server, a forecast for one slow worker checked
+    by a real one, step-size rules and convergence bounds. Under 3 minutes on 2 cores
+    (--quick: about 1); the report's first paragraph says what it found."""
     report = run_demo(out, quick=quick)
     click.echo(f"report written to {report}")
