@@ -367,7 +367,8 @@ def _section_prediction(
     fig.axes[0].legend(fontsize=7)
     report.heading("5. Prediction: time to target on the server")
     report.text(
-        f"{plan.where}, target test accuracy {exp.spec.target.accuracy:g}. For each algorithm a profile "
+        f"{_sentence(plan.where)}, target test accuracy {exp.spec.target.accuracy:g}. "
+        "For each algorithm a profile "
         f"calibrated on a 2-thread run here is moved onto the {SERVER} profile and the training "
         f"is replayed in simulated schedules of {', '.join(map(str, plan.predict_workers))} workers with "
         f"{' and '.join(p.rules)} steps (one schedule per point; at most {p.max_updates:,} updates, "
@@ -393,6 +394,11 @@ def _section_prediction(
     return lines
 
 
+def _sentence(text: str) -> str:
+    """``text`` as the start of a sentence (its first letter upper case, the rest as it is)."""
+    return text[:1].upper() + text[1:]
+
+
 def _section_slow_worker(
     report: Report, slow: demo.SlowWorker, exp: demo.ExperimentResult, plan: DemoPlan
 ) -> list[dict[str, Any]]:
@@ -410,12 +416,13 @@ def _section_slow_worker(
     ax.legend(fontsize=8)
     report.heading("6. A slow worker: a machine this one is not, forecast and then checked")
     report.text(
-        f"{plan.where}, target test accuracy {slow.accuracy:g} (below the experiment's, to keep the "
-        "slowest runs short), 2 threads, the second one "
+        f"{_sentence(plan.where)}, target test accuracy {slow.accuracy:g} (below the experiment's, "
+        "to keep the slowest runs short), 2 threads, the second one "
         f"slowed {slow.speeds[-1]:g}x (speeds {factors}: every gradient of that thread takes "
         f"{slow.speeds[-1]:g} times as long, computing on its core). Each algorithm is calibrated on this "
         "machine as it is, with no slow worker; the forecast gives the factors to the simulated schedule "
-        f"only. Then the same setting runs for real, {slow.reps} time(s): synchronous SGD waits for the "
+        f"only. Then the same setting runs for real, {'once' if slow.reps == 1 else f'{slow.reps} times'}: "
+        "synchronous SGD waits for the "
         "slow worker every round, the asynchronous method does not. Bars: medians; whiskers: quartiles."
     )
     report.figure("slow_worker", fig, "Time to target with one slow worker: forecast and measured")
