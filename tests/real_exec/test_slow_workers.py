@@ -203,3 +203,18 @@ def test_the_simulated_speed_slows_the_gradient_only() -> None:
     assert (fast.compute(), slow.compute()) == (1.0, 4.0)
     assert (fast.read(), slow.read()) == (0.25, 0.25)
     assert (fast.publish(), slow.publish()) == (0.5, 0.5)
+
+
+def test_validate_says_the_speeds_given_and_calibrated(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["validate", "--algo", "hogwild", "--threads", "2", "--problem", "digits-mlp", "--seconds", "0.3"]
+    code, out, err = run_cli(capsys, *args, "--speeds", "1,3")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if "worker speeds" in x)
+    given, calibrated = line.split("given ")[1].split("; calibrated ")
+    assert given == "1, 3"
+    factors = [float(v) for v in calibrated.split(", ")]
+    # digits-mlp's gradients are tens of microseconds: the recovered factor is the ratio the
+    # run had (docs/validation.md, "Slow workers"), within 2.5-4 of the 3 asked here.
+    assert factors[0] == 1.0 and 2.5 < factors[1] < 4.0
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0 and "staleness TV" in out and "worker speeds" not in out  # no slow worker, no line
