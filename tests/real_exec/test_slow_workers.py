@@ -206,7 +206,7 @@ def test_the_simulated_speed_slows_the_gradient_only() -> None:
 
 
 def test_validate_says_the_speeds_given_and_calibrated(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["validate", "--algo", "hogwild", "--threads", "2", "--problem", "digits-mlp", "--seconds", "0.3"]
+    args = ["validate", "--algo", "lock", "--threads", "2", "--problem", "digits-mlp", "--seconds", "0.3"]
     code, out, err = run_cli(capsys, *args, "--speeds", "1,3")
     assert code == 0, err
     line = next(x for x in out.splitlines() if "worker speeds" in x)
