@@ -23,7 +23,8 @@ cores with the workers: after a confirmation that said no, the next crossings go
 unconfirmed for as long as keeps confirmations within ``Judge.SHARE`` of the main thread's
 time, ``ceil(cost / (SHARE * interval)) - 1`` of them (none when the checks are far apart),
 so the time to target is then known to within that many more intervals where the subset
-runs ahead.
+runs ahead. The cost is measured once, before the run starts (:meth:`Judge.fix_cost`), and
+replays of a forecast measure and apply it the same way.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ class Target:
 
 class Judge:
     """Whether a run has reached its target, check by check (see the module docstring).
-    ``interval``: seconds between the checks of a real run (``None``, a replay in simulated
-    time: every crossing is confirmed); ``clock``: wall seconds, for a confirmation's cost."""
+    ``interval``: seconds between the checks (a real run's wall time, or a replay's schedule
+    time); ``clock``: wall seconds, for a confirmation's cost (:meth:`fix_cost`)."""
 
     #: The share of the main thread's time that confirmations may take.
     SHARE = 0.25
@@ -83,7 +84,25 @@ class Judge:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.target, self.problem, self.interval, self.clock = target, problem, interval, clock
+        #: Crossings left unconfirmed after a confirmation that said no (:meth:`fix_cost`).
+        self.after_no = 0
         self._skip = 0
+
+    def _confirms(self) -> bool:
+        return self.target.accuracy is not None and self.problem.evaluate_final is not None
+
+    def fix_cost(self, params: Any) -> None:
+        """Time one whole-test evaluation of ``params`` now, before the run (alone on the
+        machine), and fix from it the crossings that go unconfirmed after a "no":
+        ``ceil(cost / (SHARE * interval)) - 1``. A real run and the replay of its forecast
+        fix it the same way, so they skip the same checks (a cost measured during the run,
+        with every core busy, would make the real run skip more than its replay)."""
+        if self.interval is None or not self._confirms():
+            return
+        start = self.clock()
+        self.problem.evaluate_final(params)  # type: ignore[misc]
+        cost = self.clock() - start
+        self.after_no = max(0, math.ceil(cost / (self.SHARE * self.interval)) - 1)
 
     def reached(self, params: Any, point: dict[str, float], initial: float) -> bool:
         """Whether ``params`` (whose subset evaluation is ``point``) reached the target: by
@@ -93,16 +112,14 @@ class Judge:
         if not target.reached(point, initial):
             return False
         by_loss = target.loss_fraction is not None and point["loss"] <= target.loss_fraction * initial
-        if by_loss or self.problem.evaluate_final is None or target.accuracy is None:
+        if by_loss or not self._confirms():
             return True
         if self._skip > 0:
             self._skip -= 1
             return False
-        start = self.clock()
-        confirmed = self.problem.evaluate_final(params).get("accuracy", -1.0) >= target.accuracy
-        cost = self.clock() - start
-        if not confirmed and self.interval is not None:
-            self._skip = max(0, math.ceil(cost / (self.SHARE * self.interval)) - 1)
+        confirmed = self.problem.evaluate_final(params).get("accuracy", -1.0) >= target.accuracy  # type: ignore[misc,operator]
+        if not confirmed:
+            self._skip = self.after_no
         return confirmed
 
 
@@ -135,6 +152,8 @@ class Monitor:
         self.problem, self.ctx, self.snapshot, self.interval = problem, ctx, snapshot, interval
         self.target = target
         self.judge = Judge(target, problem, interval) if target is not None else None
+        if self.judge is not None:
+            self.judge.fix_cost(snapshot())  # before the workers start
         #: Set when the run reached its target: (seconds, gradients counted then).
         self.reached: tuple[float, int] | None = None
         self.diverged = False

@@ -162,7 +162,9 @@ def replay(
     next_eval = step_every
     reached: tuple[float, int] | None = None
     blew_up = False
-    judge = Judge(target, problem) if target is not None else None
+    judge = Judge(target, problem, step_every) if target is not None else None
+    if judge is not None:
+        judge.fix_cost(params)  # the crossings skipped after a "no", fixed as a real run fixes them
     updates = gradients = 0
     for i, j in _rounds(version):
         if until is not None and t_apply[i] > until:

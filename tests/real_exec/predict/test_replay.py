@@ -66,3 +66,23 @@ def test_a_diverging_step_stops_the_replay() -> None:
     assert result.diverged and result.updates < 2000
     with pytest.raises(ValueError, match="a target needs"):
         Target()
+
+
+def test_a_replay_fixes_its_skipped_confirmations_as_a_run_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    # After a whole-test confirmation says no, a real run leaves the next crossings
+    # unconfirmed by a rule fixed before it starts (Judge.fix_cost); its replay must fix the
+    # same rule at the same interval between checks, or the two would check differently.
+    from real_exec.executor import monitor
+
+    fixed: list[float | None] = []
+    original = monitor.Judge.fix_cost
+
+    def spy(self: monitor.Judge, params: object) -> None:
+        fixed.append(self.interval)
+        original(self, params)
+
+    monkeypatch.setattr(monitor.Judge, "fix_cost", spy)
+    problem = make_problem("digits-mlp", np.random.default_rng(0))
+    sim = simulate(SimConfig("leashed", 2, HardwareProfile(), gradients=500, seed=1)).trace
+    replay(sim, problem, 0.05, seed=3, target=Target(accuracy=0.99), evaluate_every=7.0)
+    assert fixed == [7.0]
