@@ -33,26 +33,35 @@ def _hidden(value: Any) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def run_config(options: dict[str, Any], exp: Experiment, **extra: Any) -> Any:
+    """The :class:`~real_exec.executor.config.RunConfig` of a cell's ``options`` for ``exp``'s
+    budget (``extra``: the seed and instrumentation of a run); its checks raise ``ValueError``."""
+    from real_exec.executor.config import RunConfig
+
+    o = options
+    return RunConfig(
+        o["algo"],
+        int(o["threads"]),
+        float(o["eta"]),
+        seconds=exp.budget,
+        rule=o["stepsize"],
+        persistence=o["persistence"],
+        momentum=float(o["momentum"]),
+        speeds=tuple(o["speeds"]),
+        slow_mode=o["slow_mode"],
+        **extra,
+    )
+
+
 def check_cells(exp: Experiment) -> None:
     """Every cell's options, values and data, checked before any run starts: ``ValueError``
     naming the cell and what is wrong (the data of each workload is loaded once, which also
     fetches it where it must be)."""
-    from real_exec.executor.config import RunConfig
 
     loaded: set[str] = set()
     for i, (cell, label) in enumerate(zip(exp.cells, exp.cell_labels(), strict=True)):
         try:
-            RunConfig(
-                cell["algo"],
-                int(cell["threads"]),
-                float(cell["eta"]),
-                seconds=exp.budget,
-                rule=cell["stepsize"],
-                persistence=cell["persistence"],
-                momentum=float(cell["momentum"]),
-                speeds=tuple(cell["speeds"]),
-                slow_mode=cell["slow_mode"],
-            )
+            run_config(cell, exp)
             key = json.dumps({k: cell[k] for k in _WORKLOAD_KEYS}, sort_keys=True, default=str)
             if key not in loaded:
                 _problem(cell, 0)
@@ -180,27 +189,13 @@ def _row_head(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
 def run_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
     """Run ``spec`` to the target or the budget (or forecast it, in predict mode); its row
     (and curve) as a dict."""
-    from real_exec.executor.config import RunConfig
     from real_exec.executor.runner import run
 
     o = spec.options
     if o["mode"] == "predict":
         return _predict_one(spec, exp)
     problem = _problem(o, spec.seed)
-    config = RunConfig(
-        o["algo"],
-        int(o["threads"]),
-        float(o["eta"]),
-        seconds=exp.budget,
-        rule=o["stepsize"],
-        persistence=o["persistence"],
-        seed=spec.seed,
-        check_updates=False,
-        sample_every=exp.check_every,
-        momentum=float(o["momentum"]),
-        speeds=tuple(o["speeds"]),
-        slow_mode=o["slow_mode"],
-    )
+    config = run_config(o, exp, seed=spec.seed, check_updates=False, sample_every=exp.check_every)
     result = run(config, problem, target=exp.target)
     if result.interrupted:  # cut short by Ctrl-C: not a run that missed its target
         raise KeyboardInterrupt
