@@ -155,23 +155,11 @@ def predict_command(
         algo, threads, eta, target, budget_seconds, stepsize, reps, seed, check_every, speeds, slow_mode
     )
     result = forecast(problem, trial, profile, progress=say)
-    predicted = {**result.summary, "per_rep": result.per_rep}
-    replay_seconds = sum(r["replay_seconds"] for r in result.per_rep)
-    payload: dict[str, Any] = {
-        "predicted": predicted,
-        "replay_seconds": replay_seconds,
-        "profile": result.profile.to_dict() if result.profile is not None else profile.to_dict(),
-        "calibrated_on_threads": cal_threads,
-        "speeds": list(speeds),
-        "slow_mode": slow_mode,
-        "hogwild_reads": HOGWILD_APPROXIMATION if algo == "hogwild" else "exact",
-    }
+    payload = _forecast_payload(result, profile, trial, cal_threads)
     lines = [
-        f"{algo}, {threads} threads, {problem.name}, calibrated on {cal_threads} thread(s) here"
-        + (f", machine {profile_src}" if profile_src else "")
-        + (f", workers slowed {_factors(speeds)} (not in the calibration)" if max(speeds) > 1.0 else ""),
+        _heading(trial, problem.name, cal_threads, profile_src),
         *_calibration_notes(profile, threads, cal_threads, profile_src is None),
-        *_forecast_lines(result, algo, replay_seconds),
+        *_forecast_lines(result, algo, payload["replay_seconds"]),
     ]
     measured_curves: list[dict[str, Any]] = []
     if measure:
@@ -188,8 +176,32 @@ def predict_command(
     emit(payload, as_json, lines)
 
 
-def _factors(speeds: tuple[float, ...]) -> str:
-    return "x" + ",".join(f"{s:g}" for s in speeds)
+def _forecast_payload(result: Any, profile: Any, trial: Any, cal_threads: int) -> dict[str, Any]:
+    """The JSON of a forecast: its outcomes, the replay's seconds, the profile simulated (the
+    calibrated one, with the trial's slow workers) and how it was calibrated."""
+    return {
+        "predicted": {**result.summary, "per_rep": result.per_rep},
+        "replay_seconds": sum(r["replay_seconds"] for r in result.per_rep),
+        "profile": (result.profile if result.profile is not None else profile).to_dict(),
+        "calibrated_on_threads": cal_threads,
+        "speeds": list(trial.speeds),
+        "slow_mode": trial.slow_mode,
+        "hogwild_reads": HOGWILD_APPROXIMATION if trial.algo == "hogwild" else "exact",
+    }
+
+
+def _heading(trial: Any, problem: str, cal_threads: int, profile_src: str | None) -> str:
+    """The first line: what is predicted, where it was calibrated, the machine and slow workers."""
+    slowed = max(trial.speeds) > 1.0
+    return (
+        f"{trial.algo}, {trial.threads} threads, {problem}, calibrated on {cal_threads} thread(s) here"
+        + (f", machine {profile_src}" if profile_src else "")
+        + (
+            f", workers slowed x{','.join(f'{s:g}' for s in trial.speeds)} (not in the calibration)"
+            if slowed
+            else ""
+        )
+    )
 
 
 def _forecast_lines(result: Any, algo: str, replay_seconds: float) -> list[str]:
