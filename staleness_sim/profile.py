@@ -160,6 +160,14 @@ class HardwareProfile:
         busy = min(workers, self.cores or workers)
         return float(self.contention[min(busy, len(self.contention)) - 1])
 
+    def gradient_times(self, workers: int) -> npt.NDArray[np.float64]:
+        """Each worker's mean seconds per gradient, the fixed computation model's ``tau_i``:
+        the mean ``compute`` time times its ``speed``, the contention factor and, with more
+        workers than cores, ``workers / cores`` (time-sharing)."""
+        share = max(1.0, workers / self.cores) if self.cores else 1.0
+        mean = float(self.compute.mean()) * self.contention_factor(workers) * share
+        return mean * self.speeds(workers)
+
     def memory_factors(self, workers: int) -> npt.NDArray[np.float64]:
         """NUMA factor of each worker: workers are spread evenly over sockets; socket 0 holds
         the parameters, the others pay ``numa_penalty`` on memory costs."""

@@ -1,4 +1,5 @@
-"""``asgd bound``: a convergence bound for delayed SGD, and the iterations to reach epsilon."""
+"""``asgd bound``: a convergence bound for delayed SGD and the iterations to reach epsilon
+(``asgd bound nonconvex|convex|pl``), or the time to reach it (``asgd bound time``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import click
 
+from real_exec.app.bound_time import time_command
 from real_exec.app.options import (
     NON_NEGATIVE,
     POSITIVE,
@@ -23,8 +25,12 @@ from theory.spec import RULES, make_rule
 __all__ = ["bound"]
 
 
+@click.group()
+def bound() -> None:
+    """Convergence bounds: iterations to epsilon (nonconvex, convex, pl) or time (time)."""
+
+
 @click.command()
-@click.argument("kind", type=click.Choice(list(BOUNDS)), metavar="KIND")
 @click.option("--L", "lsmooth", type=POSITIVE, required=True, help="Smoothness L > 0.")
 @click.option("--sigma2", type=NON_NEGATIVE, required=True, help="Gradient noise variance >= 0.")
 @click.option("--f0", type=NON_NEGATIVE, default=None, help="f(x0) - f* (nonconvex, pl).")
@@ -53,8 +59,7 @@ __all__ = ["bound"]
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Iterations T.")
 @json_option
 @cli_errors
-def bound(
-    kind: str,
+def iterations_command(
     lsmooth: float,
     sigma2: float,
     f0: float | None,
@@ -72,7 +77,8 @@ def bound(
     as_json: bool,
     **kw: Any,
 ) -> None:
-    """Evaluate convergence bound KIND (nonconvex, convex, pl) for delayed SGD."""
+    """Evaluate this convergence bound for delayed SGD (its name: nonconvex, convex, pl)."""
+    kind = click.get_current_context().info_name or "nonconvex"
     model = parse_pmf(pmf) if pmf is not None else None
     if kind == "pl" and tau_avg is not None and model is None:
         raise click.BadParameter(
@@ -158,3 +164,8 @@ def _reach(r: BoundResult) -> str:
 def _payload(r: BoundResult, rule: str, kind: str) -> dict[str, Any]:
     rule = THEOREMS[r.theorem].rule or rule
     return r.to_dict() | {"rule": rule, "reachable": _reachable(r), "expression": str(BOUNDS[kind].expr)}
+
+
+for _kind in BOUNDS:
+    bound.add_command(iterations_command, name=_kind)
+bound.add_command(time_command, name="time")

@@ -186,3 +186,58 @@ def test_fit_names_the_file_the_user_gave(capsys, tmp_path: Path) -> None:
     image.write_bytes(b"\x89PNG")
     code, _, err = run(capsys, "fit", str(image))
     assert code == 2 and str(image) in err and "tail.parquet" not in err and "not a .png file" in err
+
+
+def test_bound_time_table_and_json(capsys) -> None:
+    base = "bound time --profile server-2s-64 --workers 64 --pattern linear"
+    base += " --L 1 --sigma2 1 --f0 10 --epsilon 0.1"
+    code, out, _ = run(capsys, *argv(base))
+    assert code == 0
+    assert all(m in out for m in ("minibatch", "asynchronous", "ringmaster", "rennala"))
+    assert "* rennala" in out or "* ringmaster" in out
+    code, out, _ = run(capsys, *argv(base + " --json"))
+    doc = json.loads(out)
+    assert code == 0 and doc["workers"] == 64 and len(doc["times"]) == 64
+    # linear speeds 1..64: only the fastest few are worth using, and asynchronous SGD on all
+    # 64 is slower than the optimum by the papers' rates
+    assert doc["optimal_workers"] < 64 and doc["asynchronous_over_optimum_rate"] > 1.5
+    best = min(doc["bounds"], key=lambda b: b["time"])
+    assert doc["tightest"] == best["method"] and doc["asynchronous_over_best_bound"] > 1.0
+
+
+def test_bound_time_from_tau_and_trace(capsys, tmp_path: Path) -> None:
+    code, out, _ = run(capsys, *argv("bound time --tau 1,1,4 --L 1 --sigma2 1 --f0 10 --epsilon 0.1 --json"))
+    assert code == 0 and json.loads(out)["times"] == [1.0, 1.0, 4.0]
+    n = 40
+    worker = np.arange(n) % 2
+    k = np.arange(n) // 2
+    t_read = np.where(worker == 0, k * 1.0, k * 3.0)
+    trace = Trace.from_columns(
+        worker=worker, read_version=np.zeros(n), apply_version=np.ones(n), t_read=t_read,
+        t_grad_done=t_read + np.where(worker == 0, 1.0, 3.0),
+        t_apply=t_read + np.where(worker == 0, 1.0, 3.0),
+        attempts=np.ones(n), step_size=np.ones(n), dropped=np.zeros(n, dtype=bool),
+    )  # fmt: skip
+    trace.save(tmp_path / "t")
+    code, out, _ = run(
+        capsys, *argv(f"bound time --trace {tmp_path / 't'} --L 1 --sigma2 1 --f0 1 --epsilon 1 --json")
+    )
+    assert code == 0 and json.loads(out)["times"] == pytest.approx([1.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        ("--tau 1,2 --profile laptop-2", "exactly one of"),
+        ("--profile laptop-2", "--workers"),
+        ("--tau 1,0", "> 0"),
+        ("--tau 1,x", "not a list of numbers"),
+        ("--tau 1 --pattern linear", "go with --profile"),
+        ("--profile laptop-2 --workers 2 --pattern nope", "speed pattern must be one of"),
+        ("--profile nope --workers 2", "neither a file"),
+        ("--trace /nonexistent/t", "no trace table"),
+    ],
+)
+def test_bound_time_errors(capsys, args: str, says: str) -> None:
+    code, _, err = run(capsys, *argv(f"bound time {args} --L 1 --sigma2 1 --f0 1 --epsilon 1"))
+    assert code == 2 and says in err and err.count("\n") == 1
