@@ -63,8 +63,9 @@ def sgd_under_trace(
 
     ``eta0`` defaults to ``1 / (2 L (tau_max + 1))``. ``rule`` is a name of
     :data:`theory.stepsize.RULES`; the rules built from the staleness pmf (``tail``,
-    ``mindthestep``, ``cutoff``, and ``fleet`` for its ``m``) take it from the first
-    ``warmup`` fraction of the updates, as TAIL-tau does in ASAP.SGD.
+    ``mindthestep``, ``cutoff``) take it from the first ``warmup`` fraction of the updates,
+    as TAIL-tau does in ASAP.SGD; ``fleet``'s ``m`` and ``ringmaster``'s ``R`` are the
+    Trace's workers.
     """
     table = trace.table
     applied = trace.applied()
@@ -74,7 +75,8 @@ def sgd_under_trace(
     if eta0 is None:
         eta0 = 1.0 / (2.0 * problem.lsmooth * (int(tau.max()) + 1))
     warm = tau[: max(1, int(warmup * tau.size))]
-    s = make_rule(rule, Empirical.from_samples(warm))
+    workers = trace.meta.get("workers")
+    s = make_rule(rule, Empirical.from_samples(warm), workers=int(workers) if workers else None)
     x0 = problem.x_star + rng.standard_normal(problem.dim)
     run = run_delayed_sgd(problem, x0, eta0, tau, tau.size, rng, runs=1, rule=s)
     steps = np.full(len(table), 0.0)

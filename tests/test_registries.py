@@ -74,7 +74,7 @@ def test_every_rule_is_built_by_name_and_an_unknown_one_is_refused() -> None:
     pmf = [0.5, 0.3, 0.2]
     tau = np.arange(3)
     for name, rule in RULES.items():
-        s = make_rule(name, pmf if rule.needs_pmf or name == "fleet" else None)
+        s = make_rule(name, pmf if rule.needs_pmf or name in ("fleet", "ringmaster") else None)
         assert s(tau).shape == (3,) and np.all(s(tau) >= 0)
         if rule.needs_pmf:
             with pytest.raises(ValueError, match="needs a staleness pmf"):

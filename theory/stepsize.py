@@ -31,6 +31,7 @@ __all__ = [
     "fleet",
     "inverse",
     "mindthestep",
+    "ringmaster",
     "tail_tau",
 ]
 
@@ -92,6 +93,25 @@ def cutoff(pmf: PmfLike, factor: float = 2.0) -> StepSize:
 
     def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
         return np.where(_tau(tau) <= limit + 1e-12, 1.0, 0.0)
+
+    return s
+
+
+def ringmaster(threshold: int) -> StepSize:
+    """Ringmaster ASGD's rule: ``s(tau) = 1`` if ``tau < R``, else 0 (the gradient is thrown
+    away), ``R = threshold`` (Maranjyan, Tyurin & Richtarik, ICML 2025). Their analysis takes
+    ``R`` of the order of ``sigma2 / epsilon``; :mod:`theory.time_bounds` chooses it for a
+    machine's compute times. As a rule, a skipped gradient still counts as an update.
+
+    >>> ringmaster(2)([0, 1, 2, 5]).tolist()
+    [1.0, 1.0, 0.0, 0.0]
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer) or threshold < 1:
+        raise ValueError(f"the Ringmaster threshold R must be an integer >= 1, got {threshold!r}")
+    limit = int(threshold)
+
+    def s(tau: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return np.where(_tau(tau) < limit, 1.0, 0.0)
 
     return s
 
@@ -217,7 +237,8 @@ class RuleOptions:
     ``pmf``: the execution's staleness pmf (TAIL-tau, MindTheStep, cut-off; FLeet without
     ``workers``); ``amplitude`` and ``cdf``: TAIL-tau's ``A`` and ``F``; ``momentum`` and
     ``cap``: MindTheStep's ``K`` (``None``: from the pmf's mean) and cap; ``beta``: the
-    exponential rule's dampening; ``workers``: FLeet's ``m``.
+    exponential rule's dampening; ``workers``: FLeet's ``m``; ``threshold``: Ringmaster's
+    ``R`` (``None``: the workers, else ``round(E[tau]) + 1`` from the pmf).
     """
 
     pmf: PmfLike | None = None
@@ -227,6 +248,7 @@ class RuleOptions:
     cap: float = 10.0
     beta: float = 0.1
     workers: int | None = None
+    threshold: int | None = None
 
 
 @dataclass(frozen=True)
@@ -246,13 +268,22 @@ def _pmf(options: RuleOptions) -> PmfLike:
 
 
 def _fleet(options: RuleOptions) -> StepSize:
-    workers = options.workers
-    if workers is None:  # m from the pmf: round(E[tau]) + 1 workers
-        if options.pmf is None:
-            raise ValueError("the fleet rule needs workers or a pmf")
-        p = as_pmf(options.pmf)
-        workers = round(float(np.dot(np.arange(p.size), p))) + 1
-    return fleet(workers=workers)
+    return fleet(workers=_workers_or_pmf(options, "fleet"))
+
+
+def _workers_or_pmf(options: RuleOptions, rule: str) -> int:
+    """``workers``, else ``round(E[tau]) + 1`` from the pmf (the workers that mean delay implies)."""
+    if options.workers is not None:
+        return options.workers
+    if options.pmf is None:
+        raise ValueError(f"the {rule} rule needs workers or a pmf")
+    p = as_pmf(options.pmf)
+    return round(float(np.dot(np.arange(p.size), p))) + 1
+
+
+def _ringmaster(options: RuleOptions) -> StepSize:
+    threshold = options.threshold if options.threshold is not None else _workers_or_pmf(options, "ringmaster")
+    return ringmaster(threshold)
 
 
 #: Rule name -> how it is built. The command line's names; a new rule is one entry here.
@@ -268,4 +299,5 @@ RULES: dict[str, Rule] = {
         lambda o: mindthestep(_pmf(o), momentum=o.momentum, cap=o.cap), True, "(1 - K) K^tau / P(tau)"
     ),
     "cutoff": Rule(lambda o: cutoff(_pmf(o)), True, "1 if tau <= 2 E[tau], else 0"),
+    "ringmaster": Rule(_ringmaster, False, "Ringmaster: 1 if tau < R, else 0 (R: --R, default the workers)"),
 }

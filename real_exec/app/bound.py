@@ -90,7 +90,10 @@ def iterations_command(
     workers = kw.get("workers")  # the fleet rule's workers; also the workers theorem's
     if rule != "constant" and model is None:
         raise click.UsageError(f"--rule {rule} needs --pmf (adaptive steps assume i.i.d. delays)")
-    s = None if rule == "constant" else make_rule(rule, model, **rule_kwargs(kw))
+    options = rule_kwargs(kw)
+    if rule == "ringmaster" and options["threshold"] is None and epsilon is not None:
+        options["threshold"] = max(1, math.ceil(sigma2 / epsilon))  # Ringmaster's R = sigma2/eps
+    s = None if rule == "constant" else make_rule(rule, model, **options)
     if iterations is None and epsilon is None:
         raise click.UsageError("give --iterations or --epsilon (or both)")
     common: dict[str, Any] = dict(

@@ -151,6 +151,14 @@ def rule_options(func: F) -> F:
             help="Workers m: FLeet's tau_thr = m + 1 (default round(E[tau]) + 1); the workers bound's n.",
         ),
         click.option(
+            "--R",
+            "threshold",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Ringmaster's threshold R: gradients with delay >= R are skipped (default: the workers; "
+            "in asgd bound, ceil(sigma2/epsilon)).",
+        ),
+        click.option(
             "--cap", type=POSITIVE, default=RuleOptions.cap, show_default=True, help="MindTheStep cap > 0."
         ),
         click.option(
@@ -184,7 +192,7 @@ def parse_pmf(spec: str) -> Any:
 
 def rule_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
     """The step-size rule options among a command's keyword arguments."""
-    keys = ("amplitude", "momentum", "beta", "workers", "cap", "cdf")
+    keys = ("amplitude", "momentum", "beta", "workers", "cap", "cdf", "threshold")
     return {k: kw[k] for k in keys}
 
 

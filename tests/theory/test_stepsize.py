@@ -125,3 +125,19 @@ def test_bad_parameters_name_the_field(factory, match) -> None:
 def test_negative_tau_is_rejected() -> None:
     with pytest.raises(ValueError, match="tau"):
         inverse()([-1])
+
+
+def test_ringmaster_keeps_delays_below_r_and_its_r_defaults() -> None:
+    from theory.spec import make_rule
+    from theory.stepsize import ringmaster
+
+    assert ringmaster(3)([0, 2, 3, 100]).tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert make_rule("ringmaster", threshold=1)([0, 1]).tolist() == [1.0, 0.0]
+    assert make_rule("ringmaster", workers=4)([3, 4]).tolist() == [1.0, 0.0]  # R = workers
+    # no workers: R = round(E[tau]) + 1 = 2 for a mean delay of 1.2
+    assert make_rule("ringmaster", [0.2, 0.4, 0.4])([1, 2]).tolist() == [1.0, 0.0]
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="threshold R"):
+            ringmaster(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs workers or a pmf"):
+        make_rule("ringmaster")

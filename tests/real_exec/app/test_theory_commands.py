@@ -241,3 +241,14 @@ def test_bound_time_from_tau_and_trace(capsys, tmp_path: Path) -> None:
 def test_bound_time_errors(capsys, args: str, says: str) -> None:
     code, _, err = run(capsys, *argv(f"bound time {args} --L 1 --sigma2 1 --f0 1 --epsilon 1"))
     assert code == 2 and says in err and err.count("\n") == 1
+
+
+def test_bound_ringmaster_takes_r_from_sigma2_over_epsilon(capsys) -> None:
+    """Without --R, asgd bound takes Ringmaster's R = ceil(sigma2/epsilon) = 5 here: E[s] is
+    P(tau < 5) under the pmf; with --R 2 it is P(tau < 2)."""
+    pmf = Poisson(7.0).pmf(np.arange(200))
+    base = "bound nonconvex --L 1 --sigma2 1 --f0 10 --pmf poisson:7 --rule ringmaster --epsilon 0.2 --json"
+    code, out, _ = run(capsys, *argv(base))
+    assert code == 0 and json.loads(out)["delays"]["m1"] == pytest.approx(pmf[:5].sum(), rel=1e-6)
+    code, out, _ = run(capsys, *argv(base + " --R 2"))
+    assert code == 0 and json.loads(out)["delays"]["m1"] == pytest.approx(pmf[:2].sum(), rel=1e-6)
