@@ -7,6 +7,7 @@ from typing import Any
 
 from staleness_sim.profile import HardwareProfile
 from theory.algorithms import ALGORITHMS, check_algorithm
+from theory.rennala import check_step_batch, step_batch
 
 __all__ = ["ALGORITHMS", "SimConfig"]
 
@@ -15,7 +16,8 @@ __all__ = ["ALGORITHMS", "SimConfig"]
 class SimConfig:
     """One simulated execution: ``gradients`` computed by ``workers`` under ``algo``.
 
-    ``persistence`` is Leashed-SGD's bound on CAS attempts per gradient (``None``: unbounded).
+    ``persistence`` is Leashed-SGD's bound on CAS attempts per gradient (``None``: unbounded);
+    ``step_batch`` Rennala SGD's ``S``, the gradients per step (``None``: the workers).
     """
 
     algo: str
@@ -24,9 +26,13 @@ class SimConfig:
     gradients: int = 10_000
     seed: int = 0
     persistence: int | None = None
+    step_batch: int | None = None
 
     def __post_init__(self) -> None:
         check_algorithm(self.algo)
+        check_step_batch(self.step_batch)
+        if self.step_batch is not None and self.algo != "rennala":
+            raise ValueError(f"only Rennala SGD has a step batch, not algo {self.algo!r}")
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
         if not isinstance(self.gradients, int) or self.gradients < 1:
@@ -36,6 +42,11 @@ class SimConfig:
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
 
+    @property
+    def batch(self) -> int:
+        """Rennala SGD's ``S`` in use (:func:`theory.rennala.step_batch`)."""
+        return step_batch(self.step_batch, self.workers)
+
     def meta(self) -> dict[str, Any]:
         """The Trace metadata of this configuration."""
         return {
@@ -43,6 +54,7 @@ class SimConfig:
             "workers": self.workers,
             "seed": self.seed,
             "persistence": self.persistence,
+            **({"step_batch": self.batch} if self.algo == "rennala" else {}),
             "profile": self.profile.to_dict(),
             "source": "simulated",
         }

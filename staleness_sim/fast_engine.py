@@ -1,6 +1,6 @@
 """The fast engine: vectorized for HOGWILD! and synchronous SGD, a compiled event loop for the others.
 
-Lock-based SGD and Leashed-SGD couple the workers (a mutex, a compare-and-swap), so their
+Lock-based SGD, Rennala SGD and Leashed-SGD couple the workers (a mutex, a compare-and-swap), so their
 fast path is the compiled event loop of :mod:`staleness_sim.compiled`, which orders events
 as SimPy does. The rest of this module is the vectorized path, for executions whose
 staleness follows from completion times alone.
@@ -40,7 +40,7 @@ Columns = dict[str, npt.NDArray[Any]]
 
 #: The algorithms the fast engine runs through the compiled event loop
 #: (:mod:`staleness_sim.compiled`); the vectorized ones are :data:`VECTORIZED`, below.
-EVENT_LOOP = ("lock", "leashed")
+EVENT_LOOP = ("lock", "leashed", "rennala")
 
 
 def fast_supported(config: SimConfig) -> str | None:
@@ -53,7 +53,7 @@ def fast_supported(config: SimConfig) -> str | None:
         return "the fast engine needs cores >= workers (it has no model of time-shared cores)"
     if config.profile.gil:
         return "the fast engine has no interpreter lock (gil = true couples the workers)"
-    if config.profile.interpreted > 0 and config.algo == "lock":
+    if config.profile.interpreted > 0 and config.algo in ("lock", "rennala"):
         return "the fast engine has no model of interpreted code outside the mutex (interpreted > 0)"
     return None
 

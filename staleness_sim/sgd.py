@@ -1,8 +1,9 @@
 """SGD itself under simulated delays: the loss against simulated time.
 
-The applied updates of a Trace, in publish order, give a delay sequence ``tau_1, tau_2,
-...``; :func:`theory.run_delayed_sgd` runs ``x_{t+1} = x_t - eta0 s(tau_t) g(x_{t - tau_t})``
-with it, and update ``t`` lands at the simulated time of publish ``t``.
+The applied updates of a Trace, in publish order, are the schedule's steps (one row, or the
+rows of a synchronous round or a Rennala step, which share their ``apply_version``);
+:func:`theory.run_trace_sgd` runs SGD in them, each gradient at the version its row read,
+and step ``k`` lands at the simulated time of its last row.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from theory.delayed_sgd import run_delayed_sgd
+from theory.delayed_sgd import run_trace_sgd
 from theory.problems import Quadratic
 from theory.spec import make_rule
 from theory.staleness import Empirical
@@ -25,7 +26,7 @@ __all__ = ["SGDCurve", "sgd_under_trace"]
 
 @dataclass(frozen=True, eq=False)
 class SGDCurve:
-    """Loss (``f(x_t) - f*``) after each applied update, and the Trace with its step sizes."""
+    """Loss (``f(x_k) - f*``) after each step, and the Trace with its step sizes."""
 
     time: npt.NDArray[np.float64]
     loss: npt.NDArray[np.float64]
@@ -78,12 +79,16 @@ def sgd_under_trace(
     workers = trace.meta.get("workers")
     s = make_rule(rule, Empirical.from_samples(warm), workers=int(workers) if workers else None)
     x0 = problem.x_star + rng.standard_normal(problem.dim)
-    run = run_delayed_sgd(problem, x0, eta0, tau, tau.size, rng, runs=1, rule=s)
+    read = applied["read_version"].to_numpy(dtype=np.int64)
+    version = applied["apply_version"].to_numpy(dtype=np.int64)
+    run = run_trace_sgd(problem, x0, eta0, read, version, rng, runs=1, rule=s)
     steps = np.full(len(table), 0.0)
-    steps[applied.index.to_numpy()] = run.step[0]
+    steps[applied.index.to_numpy()] = run.row_step
     with_steps = Trace.from_columns(
         meta=dict(trace.meta) | {"stepsize": rule, "eta0": eta0},
         **{c: table[c].to_numpy() for c in table.columns if c != "step_size"},
         step_size=steps,
     )
-    return SGDCurve(applied["t_apply"].to_numpy(), run.gap[0], with_steps)
+    after = np.r_[run.gap[0, 1:], run.gap_final[0]]  # the loss after each step
+    times = applied["t_apply"].to_numpy()[run.last_row]
+    return SGDCurve(times, after, with_steps)

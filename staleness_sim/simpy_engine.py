@@ -16,6 +16,7 @@ from staleness_sim.config import SimConfig
 from staleness_sim.mechanisms import Mutex, start_workers
 from staleness_sim.result import SimResult
 from staleness_sim.sim_context import SimContext
+from theory.rennala import drop_unfinished
 from theory.trace import Trace
 
 __all__ = ["simulate_simpy"]
@@ -40,6 +41,10 @@ def simulate_simpy(config: SimConfig, progress: Callable[[int], None] | None = N
             progress(min(len(ctx.rows), config.gradients))
     columns = ctx.columns()
     columns["step_size"] = np.full(columns["worker"].size, np.nan)
+    if config.algo == "rennala" and columns["worker"].size:
+        kept = drop_unfinished(columns["apply_version"], config.batch)
+        columns["attempts"] = np.where(kept != columns["apply_version"], 0, columns["attempts"])
+        columns["apply_version"] = kept
     trace = Trace.from_columns(meta=config.meta() | {"engine": "simpy"}, **columns)
     return SimResult(trace, "simpy", config.seed, ctx.peak_live, ctx.mean_live())
 

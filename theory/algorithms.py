@@ -16,6 +16,8 @@ ALGORITHM_SUMMARY: dict[str, str] = {
     "hogwild": "HOGWILD!: no lock; each worker reads and updates the shared vector in place",
     "leashed": "Leashed-SGD: each update is a new vector, published by compare-and-swap",
     "sync": "synchronous SGD: a barrier per round, the round's gradients averaged into one step",
+    "rennala": "Rennala SGD: the first S gradients computed at the current point averaged into one step; "
+    "a gradient of an older point is thrown away",
 }
 
 #: The algorithm names, in the order tables and plots list them.

@@ -21,7 +21,7 @@ from theory.problems import Quadratic
 from theory.staleness import StalenessModel, truncated_pmf
 from theory.stepsize import StepSize, constant
 
-__all__ = ["DelayedSGDRun", "run_delayed_sgd"]
+__all__ = ["DelayedSGDRun", "TraceSGDRun", "run_delayed_sgd", "run_trace_sgd"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +111,69 @@ def run_delayed_sgd(
         g = problem.gradient(y) + problem.noise(rng, (runs,))
         x = x - steps[:, t, None] * g
     return DelayedSGDRun(grad_sq, gap, gap_read, steps, tau, problem.value(x) - problem.f_star)
+
+
+@dataclass(frozen=True)
+class TraceSGDRun:
+    """Per-run, per-step records of SGD along a schedule (shape ``(runs, K)``, ``K`` steps):
+    ``grad_sq`` ``||grad f(x_k)||^2`` and ``gap`` ``f(x_k) - f*`` before step ``k``;
+    ``last_row[k]``: the schedule's row (position among the applied rows) that completed step ``k``;
+    ``row_step``: each applied row's step factor ``eta0 s(tau) / |step|``; ``gap_final``
+    (shape ``(runs,)``): ``f(x_K) - f*``."""
+
+    grad_sq: npt.NDArray[np.float64]
+    gap: npt.NDArray[np.float64]
+    last_row: npt.NDArray[np.int64]
+    row_step: npt.NDArray[np.float64]
+    gap_final: npt.NDArray[np.float64]
+
+
+def run_trace_sgd(
+    problem: Quadratic,
+    x0: npt.ArrayLike,
+    eta0: float,
+    read_version: npt.ArrayLike,
+    apply_version: npt.ArrayLike,
+    rng: np.random.Generator,
+    runs: int = 1,
+    rule: StepSize | None = None,
+) -> TraceSGDRun:
+    """SGD in a schedule's own steps: the applied rows (in publish order) with the same
+    ``apply_version`` form one step, the mean of their scaled gradients, each computed at
+    the version its row read:
+
+        x_{v+1} = x_v - (eta0 / |B_v|) sum_{j in B_v} s(tau_j) (grad f(x_{r_j}) + xi_j)
+
+    A lone row is delayed SGD's step; a synchronous round or a Rennala step averages its
+    ``|B_v|`` gradients (noise ``sigma2 / |B_v|``). Rows must be grouped by step
+    (:meth:`theory.trace.Trace.applied` order is).
+    """
+    if not (np.isfinite(eta0) and eta0 > 0):
+        raise ValueError(f"eta0 must be a finite number > 0, got {eta0}")
+    read = np.asarray(read_version, dtype=np.int64)
+    version = np.asarray(apply_version, dtype=np.int64)
+    if read.size == 0 or read.shape != version.shape:
+        raise ValueError("give the applied rows' read and apply versions, as many of each (at least one)")
+    tau = version - 1 - read
+    if np.any(tau < 0):
+        raise ValueError("a row reads a version at or after the one it applies")
+    starts = np.flatnonzero(np.r_[True, version[1:] != version[:-1]])
+    ends = np.r_[starts[1:], version.size]
+    s = (constant() if rule is None else rule)(tau)
+    row_step = eta0 * s / np.repeat(ends - starts, ends - starts)
+    hist = int(tau.max()) + 1
+    x = np.broadcast_to(np.asarray(x0, dtype=np.float64), (runs, problem.dim)).copy()
+    history = np.repeat(x[:, None, :], hist, axis=1)
+    grad_sq = np.empty((runs, starts.size))
+    gap = np.empty((runs, starts.size))
+    for k, (i, j) in enumerate(zip(starts, ends, strict=True)):
+        history[:, (version[i] - 1) % hist] = x
+        grad_x = problem.gradient(x)
+        grad_sq[:, k] = np.einsum("ij,ij->i", grad_x, grad_x)
+        gap[:, k] = problem.value(x) - problem.f_star
+        step = np.zeros_like(x)
+        for row in range(i, j):
+            y = history[:, read[row] % hist]
+            step += row_step[row] * (problem.gradient(y) + problem.noise(rng, (runs,)))
+        x = x - step
+    return TraceSGDRun(grad_sq, gap, ends - 1, row_step, problem.value(x) - problem.f_star)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["Speeds", "algo_option", "seed_option", "speeds_options", "stepsize_option"]
+__all__ = ["Speeds", "algo_option", "seed_option", "speeds_options", "step_batch_option", "stepsize_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +30,14 @@ def stepsize_option(func: F) -> F:
     return click.option(
         "--stepsize", type=click.Choice(list(RULES)), default="constant", show_default=True,
         help="Step-size rule s(tau).",
+    )(func)  # fmt: skip
+
+
+def step_batch_option(func: F) -> F:
+    """``--step-batch S``: Rennala SGD's gradients per step."""
+    return click.option(
+        "--step-batch", type=click.IntRange(min=1), default=None,
+        help="Rennala SGD: the gradients at the current point averaged into one step (default: the workers).",
     )(func)  # fmt: skip
 
 

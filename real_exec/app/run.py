@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from real_exec.app.choices import algo_option, seed_option, speeds_options, stepsize_option
+from real_exec.app.choices import algo_option, seed_option, speeds_options, step_batch_option, stepsize_option
 from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option, out_option
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.executor.config import RunConfig
@@ -47,6 +47,7 @@ __all__ = ["run_command"]
     help="Updates skipped before the warm-up sample (default 10 x threads, the authors').",
 )
 @click.option("--persistence", type=click.IntRange(min=1), default=None, help="Leashed-SGD CAS attempts.")
+@step_batch_option
 @click.option(
     "--gradients",
     "--updates",
@@ -75,6 +76,7 @@ def run_command(
     warmup: int | None,
     warmup_skip: int | None,
     persistence: int | None,
+    step_batch: int | None,
     gradients: int | None,
     seconds: float | None,
     epochs: float | None,
@@ -93,6 +95,8 @@ def run_command(
         )
     if persistence is not None and algo != "leashed":
         raise click.BadParameter("only Leashed-SGD has a persistence bound", param_hint="--persistence")
+    if step_batch is not None and algo != "rennala":
+        raise click.BadParameter("only Rennala SGD has a step batch", param_hint="--step-batch")
     prob = build_problem(seed=seed, **workload)
     default_eta = 0.01 if workload["problem"] == "lstsq" else 0.05
     config = RunConfig(
@@ -112,6 +116,7 @@ def run_command(
         amplitude=amplitude,
         speeds=speeds,
         slow_mode=slow_mode,
+        step_batch=step_batch,
     )
     try:
         result = run(config, prob)

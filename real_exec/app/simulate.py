@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
-from real_exec.app.choices import algo_option, seed_option, stepsize_option
+from real_exec.app.choices import algo_option, seed_option, step_batch_option, stepsize_option
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import ENGINES, simulate
@@ -79,6 +79,7 @@ def _run(config: SimConfig, engine: str, keep_trace: bool) -> SimResult:
     default=None,
     help="Leashed-SGD: CAS attempts before a gradient is dropped (default unbounded).",
 )
+@step_batch_option
 @click.option(
     "--gradients",
     "--updates",
@@ -119,6 +120,7 @@ def simulate_command(
     publish: str | None,
     lock_policy: str | None,
     persistence: int | None,
+    step_batch: int | None,
     gradients: int,
     seed: int,
     engine: str,
@@ -132,6 +134,8 @@ def simulate_command(
     """Simulate an asynchronous SGD execution: staleness, throughput, CAS contention, memory."""
     if persistence is not None and algo != "leashed":
         raise click.BadParameter("only Leashed-SGD has a persistence bound", param_hint="--persistence")
+    if step_batch is not None and algo != "rennala":
+        raise click.BadParameter("only Rennala SGD has a step batch", param_hint="--step-batch")
     profile = _profile(
         profile_src, cores=cores, compute=compute, read=read, publish=publish, lock_policy=lock_policy
     )
@@ -143,7 +147,7 @@ def simulate_command(
             "throughput is undefined",
             param_hint="--compute",
         )
-    config = SimConfig(algo, workers, profile, gradients, seed, persistence)
+    config = SimConfig(algo, workers, profile, gradients, seed, persistence, step_batch)
     result = _run(config, engine, keep_trace=not no_trace)
     payload: dict[str, Any] = result.summary()
     curve = None

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from theory.algorithms import ALGORITHMS, check_algorithm
+from theory.rennala import check_step_batch, step_batch
 from theory.spec import check_rule
 
 __all__ = ["ALGORITHMS", "SLOW_MODES", "RunConfig", "check_speeds"]
@@ -51,6 +52,9 @@ class RunConfig:
     it would. ``slow_mode`` says where the extra time goes: ``"spin"`` computes on the core
     (a slower core: the thread's CPU time grows by the factor), ``"sleep"`` waits off the
     core (a worker that waits on something else: a device, a network).
+
+    ``step_batch`` is Rennala SGD's ``S``, the gradients averaged into one step (default: the
+    threads).
     """
 
     algo: str
@@ -71,6 +75,12 @@ class RunConfig:
     momentum: float = 0.0
     speeds: tuple[float, ...] = (1.0,)
     slow_mode: str = "spin"
+    step_batch: int | None = None
+
+    @property
+    def batch(self) -> int:
+        """Rennala SGD's ``S`` in use (:func:`theory.rennala.step_batch`: the threads by default)."""
+        return step_batch(self.step_batch, self.threads)
 
     def worker_speeds(self) -> tuple[float, ...]:
         """Every thread's slowdown factor (``speeds`` cycled over the threads)."""
@@ -94,6 +104,9 @@ class RunConfig:
     def __post_init__(self) -> None:
         check_algorithm(self.algo)
         check_rule(self.rule)
+        check_step_batch(self.step_batch)
+        if self.step_batch is not None and self.algo != "rennala":
+            raise ValueError(f"only Rennala SGD has a step batch, not algo {self.algo!r}")
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         if sum(v is not None for v in (self.gradients, self.seconds, self.epochs)) != 1:

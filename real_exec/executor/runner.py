@@ -28,6 +28,7 @@ from real_exec.executor.run_context import RunContext
 from real_exec.executor.stolen_time import core_times, stolen_fraction
 from real_exec.executor.warmup import compile_kernels
 from theory.analysis import summarize
+from theory.rennala import drop_unfinished
 from theory.trace import Trace, atomic_write, atomic_write_text
 
 __all__ = ["RunResult", "WorkerError", "run"]
@@ -245,6 +246,20 @@ def _lost_updates(
     return float(np.linalg.norm(missing)), (float(missing @ applied) / norm2 if norm2 > 0 else 0.0)
 
 
+def _closed_steps(trace: Trace, config: RunConfig) -> Trace:
+    """Rennala SGD's Trace with the gradients of a last step that never completed dropped
+    (:func:`theory.rennala.drop_unfinished`); any other Trace as it is."""
+    if config.algo != "rennala" or len(trace) == 0:
+        return trace
+    table = trace.table
+    versions = table["apply_version"].to_numpy(dtype=np.int64)
+    kept = drop_unfinished(versions, config.batch)
+    attempts = np.where(kept != versions, 0, table["attempts"].to_numpy())  # their step never came
+    skip = ("tau", "dropped", "apply_version", "attempts")
+    columns = {c: table[c].to_numpy() for c in table.columns if c not in skip}
+    return Trace.from_columns(meta=trace.meta, apply_version=kept, attempts=attempts, **columns)
+
+
 def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[str, Any]) -> dict[str, Any]:
     """The Trace metadata of a real run."""
     return {
@@ -255,6 +270,7 @@ def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[
         "stepsize": config.rule,
         "eta0": config.eta,
         "persistence": config.persistence,
+        **({"step_batch": config.batch} if config.algo == "rennala" else {}),
         "source": "real",
         "worker_loop": "compiled",
         "machine": machine,
@@ -293,7 +309,7 @@ def run(
     problem.grad(initial.copy(), np.empty_like(initial))
     problem.evaluate(initial)
     make_state, loop = LOOPS[config.algo]
-    shared = make_state(initial, config.threads, config.persistence)
+    shared = make_state(initial, config)
     ctx = RunContext(config, problem)
     workers = _Workers(ctx, shared, loop, worker_seqs)
     workers.compile()
@@ -314,14 +330,17 @@ def run(
     lost, lost_share = _lost_updates(ctx, initial, params)
     machine = machine_info()
     return RunResult(
-        trace=to_trace(ctx.recorders, _meta(config, problem, interrupted, machine)),
+        trace=_closed_steps(to_trace(ctx.recorders, _meta(config, problem, interrupted, machine)), config),
         curve=curve,
         final=final,
         initial=initial,
         params=params,
         lost_update_norm=lost,
         # Lock-based workers each keep a private copy next to the shared vector.
-        peak_live_vectors=config.threads + 1 if config.algo == "lock" else ctx.peak_live,
+        # and Rennala's workers an accumulator besides.
+        peak_live_vectors={"lock": config.threads + 1, "rennala": config.threads + 2}.get(
+            config.algo, ctx.peak_live
+        ),
         wall_time=wall,
         interrupted=interrupted,
         machine=machine,

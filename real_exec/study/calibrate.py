@@ -388,6 +388,7 @@ PHASE_FITTERS: dict[str, Callable[[_Measured, bool], _Fit]] = {
     "hogwild": _fit_free,
     "leashed": _fit_free,
     "sync": _fit_sync,
+    "rennala": _fit_lock,  # the same mutex around the read and around the step's batch
 }
 
 

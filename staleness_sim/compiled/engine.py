@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from staleness_sim.compiled.loop import LEASHED, LOCK, run_loop
+from staleness_sim.compiled.loop import LEASHED, LOCK, RENNALA, run_loop
 from staleness_sim.compiled.state import (
     AREA,
     BUILDING,
@@ -36,6 +36,7 @@ from staleness_sim.durations import Durations, expected_draws
 from staleness_sim.sim_context import time_averaged_live
 from staleness_sim.timing import PhaseDraws
 from theory.analysis import Tally
+from theory.rennala import drop_unfinished
 from theory.trace import Trace, empty_columns
 
 __all__ = ["CHUNK", "simulate_compiled"]
@@ -76,9 +77,9 @@ class _Phase:
 def simulate_compiled(
     config: SimConfig, progress: Callable[[int], None] | None = None, keep_trace: bool = True
 ) -> tuple[Trace | None, Tally | None, int, float]:
-    """Simulate a lock-based or Leashed-SGD ``config``: its Trace, or without ``keep_trace``
+    """Simulate a lock-based, Rennala or Leashed-SGD ``config``: its Trace, or without ``keep_trace``
     its tally (the other is ``None``), and the peak and time-averaged live vectors."""
-    codes = {"lock": LOCK, "leashed": LEASHED}
+    codes = {"lock": LOCK, "leashed": LEASHED, "rennala": RENNALA}
     if config.algo not in codes:
         raise ValueError(f"the compiled event loop runs {', '.join(codes)}, not algo {config.algo!r}")
     n, m, profile = config.gradients, config.workers, config.profile
@@ -100,6 +101,7 @@ def simulate_compiled(
             profile.lock_policy == "fifo",
             float(profile.lock_handoff),
             int(config.persistence or 0),
+            config.batch,
             float(profile.cas_latency),
             float(profile.cas_window),
             n,
@@ -140,6 +142,11 @@ def simulate_compiled(
         _tally_rows(tally, out, int(counters[POS]))
     trace = None
     if keep_trace:
+        if config.algo == "rennala":  # a last step that never completed: its gradients are dropped
+            kept = drop_unfinished(cols["apply_version"], config.batch)
+            lost = kept != cols["apply_version"]
+            cols["apply_version"], cols["tau"][lost], cols["dropped"][lost] = kept, -1, True
+            cols["attempts"][lost] = 0
         trace = Trace.from_consistent_columns(
             meta=config.meta() | {"engine": "fast"}, step_size=np.full(n, np.nan), **cols
         )

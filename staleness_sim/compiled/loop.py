@@ -1,8 +1,9 @@
-"""The compiled event loop of lock-based SGD and Leashed-SGD.
+"""The compiled event loop of lock-based SGD, Rennala SGD and Leashed-SGD.
 
 Each worker is a state machine: the program of its SimPy generator
 (:func:`~staleness_sim.mechanisms.lock.lock_worker` with the
-:class:`~staleness_sim.mechanisms.mutex.Mutex` inlined, both policies;
+:class:`~staleness_sim.mechanisms.mutex.Mutex` inlined, both policies, with or without
+Rennala SGD's step batch;
 :func:`~staleness_sim.mechanisms.leashed.leashed_worker`) cut where the generator yields,
 each ``PC`` value below a point where the worker resumes. The loop takes the earliest
 pending event, runs its worker from its ``PC`` until the worker waits again, and schedules
@@ -44,6 +45,7 @@ from staleness_sim.compiled.state import (
     FULL,
     GO_ON,
     HELD_OTHER,
+    IN_BATCH,
     KIND,
     LAST,
     NEED_COMPUTE,
@@ -73,9 +75,9 @@ from staleness_sim.compiled.state import (
     WAITING,
 )
 
-__all__ = ["LEASHED", "LOCK", "run_loop"]
+__all__ = ["LEASHED", "LOCK", "RENNALA", "run_loop"]
 
-LOCK, LEASHED = 0, 1
+LOCK, LEASHED, RENNALA = 0, 1, 2
 
 # PC values of a lock-based worker
 L_ACQUIRE = 0  # asks for the mutex (KIND 0: to read, 1: to publish)
@@ -106,6 +108,7 @@ def run_loop(
     fifo: bool,
     handoff: float,
     persistence: int,
+    batch: int,
     cas: float,
     window: float,
     target: int,
@@ -137,8 +140,8 @@ def run_loop(
 ) -> int:
     """Run until the target is reached (``DONE``) or a worker needs durations or rows
     (``NEED_*``, ``FULL``); call again, with what was missing, to go on. ``persistence``
-    0 means unbounded; ``constant[phase]``: that phase's array has one row, read every time
-    (a constant duration draws nothing)."""
+    0 means unbounded; ``batch``: Rennala SGD's ``S``; ``constant[phase]``: that phase's
+    array has one row, read every time (a constant duration draws nothing)."""
     m = carry.shape[0]
     leaves = node_t.size // 2
 
@@ -308,6 +311,12 @@ def run_loop(
                 carry[i, KIND], carry[i, PC] = 1, L_ACQUIRE
                 continue
             if pc == L_PUBLISH:
+                if algo == RENNALA:
+                    kept = counters[VERSION] == carry[i, RV]
+                    carry[i, PUBLISHED] = 1 if kept else 0
+                    if not kept:  # computed at an older point: thrown away at once
+                        carry[i, PC] = L_PUBLISH_DONE
+                        continue
                 if not has_draw(PUBLISH, publish.shape[0], i):
                     return NEED_PUBLISH
                 d = publish[take(PUBLISH, i), i] + memory[i]
@@ -315,14 +324,23 @@ def run_loop(
                     return WAITING
                 continue
             if pc == L_PUBLISH_DONE:
-                counters[VERSION] += 1  # no worker holds a version under the lock
+                if algo != RENNALA:
+                    counters[VERSION] += 1  # no worker holds a version under the lock
+                elif carry[i, PUBLISHED]:
+                    counters[IN_BATCH] += 1
+                    if counters[IN_BATCH] == batch:  # the step's last gradient makes the step
+                        counters[IN_BATCH] = 0
+                        counters[VERSION] += 1
                 release()
                 memory_changed()
                 counters[PRIVATE] -= 1
                 memory_settled()
                 carry[i, PC] = L_RECORD
                 continue
-            status = record(i, carry[i, RV], counters[VERSION], 1)  # L_RECORD
+            av, attempts = counters[VERSION], 1  # L_RECORD
+            if algo == RENNALA:  # a gradient thrown away made no attempt
+                av, attempts = (carry[i, RV] + 1, 1) if carry[i, PUBLISHED] else (-1, 0)
+            status = record(i, carry[i, RV], av, attempts)
             if status != GO_ON:
                 return status
             carry[i, KIND], carry[i, PC] = 0, L_ACQUIRE
@@ -411,7 +429,7 @@ def run_loop(
                 clocks[NOW] = t
                 node_t[leaves + i] = np.inf  # taken (its leaf is replayed when the step ends)
             counters[CUR] = i
-        status = step_lock(i) if algo == LOCK else step_leashed(i)
+        status = step_leashed(i) if algo == LEASHED else step_lock(i)
         if status != WAITING:
             return status
         counters[CUR] = -1

@@ -38,7 +38,8 @@ RECORDS = 11  # gradients recorded (the target included; later ones are not writ
 POS = 12  # the next output row
 DONE_EID = 13  # the id of SimPy's "target reached" event, -1 before
 STOP_AFTER = 14  # records after which the loop stops even if a worker has not yet waited
-G_SIZE = 15
+IN_BATCH = 15  # Rennala SGD: gradients in the step under way
+G_SIZE = 16
 
 # -- clocks: shared floats ----------------------------------------------------------------------
 NOW = 0
@@ -51,7 +52,7 @@ GF_SIZE = 4
 PC = 0  # where in its loop the worker resumes (the algorithm's state constants)
 RV = 1  # the version its gradient read
 ATTEMPTS = 2
-PUBLISHED = 3
+PUBLISHED = 3  # Leashed-SGD: its CAS succeeded; Rennala SGD: its gradient joined the batch
 BASE = 4  # Leashed-SGD: the version a publish attempt builds on
 KIND = 5  # lock-based: which acquire (read or publish) is under way
 W_SIZE = 6

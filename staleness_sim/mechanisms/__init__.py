@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from staleness_sim.mechanisms.hogwild import hogwild_worker
 from staleness_sim.mechanisms.leashed import leashed_worker
-from staleness_sim.mechanisms.lock import lock_worker
+from staleness_sim.mechanisms.lock import StepBatch, lock_worker
 from staleness_sim.mechanisms.mutex import Mutex
 from staleness_sim.mechanisms.sync import SyncBarrier, sync_worker
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MECHANISMS",
     "Mutex",
+    "StepBatch",
     "SyncBarrier",
     "hogwild_worker",
     "leashed_worker",
@@ -32,6 +33,12 @@ def _lock(ctx: SimContext, config: SimConfig) -> None:
     lock = Mutex(ctx)
     for i in range(config.workers):
         ctx.env.process(lock_worker(ctx, i, lock))
+
+
+def _rennala(ctx: SimContext, config: SimConfig) -> None:
+    lock, batch = Mutex(ctx), StepBatch(config.batch)
+    for i in range(config.workers):
+        ctx.env.process(lock_worker(ctx, i, lock, batch))
 
 
 def _hogwild(ctx: SimContext, config: SimConfig) -> None:
@@ -56,6 +63,7 @@ MECHANISMS: dict[str, Callable[[SimContext, SimConfig], None]] = {
     "hogwild": _hogwild,
     "leashed": _leashed,
     "sync": _sync,
+    "rennala": _rennala,
 }
 
 

@@ -8,6 +8,11 @@ hand-off policy (:mod:`staleness_sim.mechanisms.mutex`). With the profile's ``in
 seconds per gradient, half runs before the worker asks for the mutex to read and half after
 its gradient, under the GIL when the profile has one (threads of an interpreter take turns
 there, and a thread waiting for the GIL gives its core away).
+
+With a :class:`StepBatch` the same worker is Rennala SGD's (:mod:`theory.rennala`): under
+the mutex, a gradient of the current version is added to the step's batch (publish time
+plus one vector pass) and the batch's ``S``-th one makes the step; a gradient of an older
+version is thrown away at once.
 """
 
 from __future__ import annotations
@@ -20,10 +25,27 @@ import simpy
 from staleness_sim.mechanisms.mutex import Mutex
 from staleness_sim.sim_context import SimContext
 
-__all__ = ["lock_worker"]
+__all__ = ["StepBatch", "lock_worker"]
 
 
-def lock_worker(ctx: SimContext, i: int, lock: Mutex) -> Generator[simpy.Event, Any, None]:
+class StepBatch:
+    """Rennala SGD's batch: how many gradients the step under way has, out of ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.count = size, 0
+
+    def add(self) -> bool:
+        """One more gradient; True (and an empty batch) when it completes the step."""
+        self.count += 1
+        if self.count < self.size:
+            return False
+        self.count = 0
+        return True
+
+
+def lock_worker(
+    ctx: SimContext, i: int, lock: Mutex, batch: StepBatch | None = None
+) -> Generator[simpy.Event, Any, None]:
     env, t = ctx.env, ctx.timing[i]
     outside = 0.5 * ctx.profile.interpreted  # interpreted code before the read, after the gradient
     while True:
@@ -41,10 +63,14 @@ def lock_worker(ctx: SimContext, i: int, lock: Mutex) -> Generator[simpy.Event, 
             yield from ctx.interpreted(i, outside)
         t_done = env.now
         yield from lock.acquire(i)
-        yield from ctx.busy(i, t.publish() + t.memory)  # a compiled update: no GIL
-        ctx.version += 1
+        kept = batch is None or ctx.version == read_version
+        if kept:
+            yield from ctx.busy(i, t.publish() + t.memory)  # a compiled update: no GIL
+        if batch is None or (kept and batch.add()):
+            ctx.version += 1
         lock.release(i)
         ctx.memory_changed()
         ctx.private_copies -= 1
         ctx.memory_settled()
-        ctx.record(i, read_version, ctx.version, t_read, t_done, env.now, 1)
+        applied = ctx.version if batch is None else (read_version + 1 if kept else -1)
+        ctx.record(i, read_version, applied, t_read, t_done, env.now, 1 if kept else 0)  # no attempt

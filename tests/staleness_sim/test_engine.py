@@ -188,7 +188,12 @@ def test_trace_invariants_and_memory_bound(algo, workers, cores, publish, persis
     assert np.all(applied["tau"] >= 0)
     versions = np.sort(applied["apply_version"].unique())
     assert np.array_equal(versions, np.arange(1, versions.size + 1))  # no gaps
-    if algo != "sync":  # one gradient per version, except sync's averaged rounds
+    if algo == "rennala":  # S gradients of the version they read per step, none unfinished
+        assert np.all(applied["tau"] == 0)
+        assert np.all(applied["apply_version"].value_counts() == config.batch)
+        thrown = t[t["dropped"]]
+        assert np.all(thrown["attempts"] == 0)
+    elif algo != "sync":  # one gradient per version, except sync's averaged rounds
         assert applied["apply_version"].is_unique
     else:
         assert np.all(applied["tau"] == 0)
