@@ -114,6 +114,7 @@ def validate_run(real: RunResult, cores: int | None = None, seed: int = 0) -> Va
         max(len(real.trace), 10),
         seed=seed,
         persistence=meta.get("persistence"),
+        step_batch=meta.get("step_batch"),
     )
     sim = simulate(config)
     return Validation(real, sim, profile, compare_traces(real.trace, sim.trace))

@@ -23,7 +23,7 @@ from real_exec.executor.problems import Problem, make_problem
 from real_exec.executor.run_context import RunContext
 from real_exec.executor.runner import run
 
-ALGOS = ["lock", "hogwild", "leashed", "sync"]
+ALGOS = ["lock", "hogwild", "leashed", "sync", "rennala"]
 
 
 def quadratic() -> Problem:
@@ -62,7 +62,7 @@ def test_the_stop_flag_stops_every_worker_within_one_gradient(algo: str) -> None
     problem = replace(base, kernel=_stop_at_call, data=(calls, ctx.ctrl, at, base.data))
     ctx.problem = problem
     make_state, loop = LOOPS[algo]
-    shared = make_state(problem.init(np.random.default_rng(0)), m, None)
+    shared = make_state(problem.init(np.random.default_rng(0)), ctx.config)
     statuses: list[int] = []
 
     def body(i: int) -> None:
@@ -85,7 +85,7 @@ def test_the_stop_flag_stops_every_worker_within_one_gradient(algo: str) -> None
 def test_a_worker_waits_at_the_gate_until_it_opens() -> None:
     ctx = RunContext(RunConfig("hogwild", 1, eta=0.01, gradients=100, seed=0), quadratic())
     make_state, loop = LOOPS["hogwild"]
-    shared = make_state(np.zeros(ctx.problem.dim), 1, None)
+    shared = make_state(np.zeros(ctx.problem.dim), ctx.config)
     done = threading.Event()
 
     def body() -> None:

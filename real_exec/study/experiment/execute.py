@@ -49,6 +49,7 @@ def run_config(options: dict[str, Any], exp: Experiment, **extra: Any) -> Any:
         momentum=float(o["momentum"]),
         speeds=tuple(o["speeds"]),
         slow_mode=o["slow_mode"],
+        step_batch=o["step_batch"],
         **extra,
     )
 
@@ -156,6 +157,7 @@ def _predict_one(spec: RunSpec, exp: Experiment) -> dict[str, Any]:
         check_every=exp.check_every,
         speeds=tuple(o["speeds"]),
         slow_mode=o["slow_mode"],
+        step_batch=o["step_batch"],
     )
     f = forecast(_problem(o, spec.seed), trial, profile)
     rep, curve = f.per_rep[0], f.curves[0]

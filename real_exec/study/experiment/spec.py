@@ -73,10 +73,11 @@ OPTIONS: dict[str, Any] = {
     "calibrate_threads": None,  # predict: its threads (default: min(threads, this machine's cores))
     "speeds": [1.0],  # slowdown factors cycled over the threads (asgd run --speeds), e.g. [1, 4]
     "slow_mode": "spin",  # where a slow worker's extra time goes: "spin" or "sleep"
+    "step_batch": None,  # Rennala SGD's S (asgd run --step-batch); default the threads
 }
 #: Options added after experiment files existed: hashed into a run's key only when set, so
 #: that the runs of a file written before them keep their keys.
-_HASHED_WHEN_SET = ("speeds", "slow_mode")
+_HASHED_WHEN_SET = ("speeds", "slow_mode", "step_batch")
 _TABLES = ("run", "grid", "target", "budget", "repeat")
 
 

@@ -83,6 +83,7 @@ class Trial:
     check_every: float | None = None
     speeds: tuple[float, ...] = (1.0,)
     slow_mode: str = "spin"
+    step_batch: int | None = None  # Rennala SGD's S (default: the threads)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "speeds", check_speeds(self.speeds))
@@ -231,7 +232,10 @@ def forecast(
             progress(f"forecast, repetition {rep + 1} of {trial.reps}")
         gradients = min(needed, 2000 * threads + skip + take)
         while True:  # a short schedule first; the full one only if the target was not reached
-            schedule = simulate(SimConfig(algo, threads, profile, gradients, seed=rep_seed)).trace
+            config_sim = SimConfig(
+                algo, threads, profile, gradients, seed=rep_seed, step_batch=trial.step_batch
+            )
+            schedule = simulate(config_sim).trace
             scale = None
             if trial.rule != "constant":
                 tau = schedule.staleness()
@@ -281,6 +285,7 @@ def measure(problem: Problem, trial: Trial, progress: Callable[[str], None] | No
             sample_every=trial.checks,
             speeds=trial.speeds,
             slow_mode=trial.slow_mode,
+            step_batch=trial.step_batch,
         )
         result = run(config, problem, target=trial.target)
         per_rep.append(_outcome(rep, rep_seed, result.reached, result.diverged))
