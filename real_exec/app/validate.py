@@ -73,6 +73,9 @@ def validate_command(
         f"(ratio {payload['throughput_ratio']:.3f})",
         f"  CAS failure rate real {cas['real']:.3f}, sim {cas['sim']:.3f}",
     ]
+    dropped = payload["dropped_share"]
+    if max(dropped.values()) > 0:
+        lines.append(f"  gradients dropped: real {dropped['real']:.1%}, sim {dropped['sim']:.1%}")
     if max(speeds) > 1.0:
         given, found = payload["speeds"]["given"], payload["speeds"]["recovered"]
         lines.append(

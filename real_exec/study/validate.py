@@ -52,6 +52,11 @@ class Validation:
             "tau_mean": {"real": c.tau_mean["a"], "sim": c.tau_mean["b"]},
             "cas_failure_rate": {"real": c.cas_failure_rate["a"], "sim": c.cas_failure_rate["b"]},
             "dropped": {"real": c.dropped["a"], "sim": c.dropped["b"]},
+            # dropped gradients (Leashed-SGD's persistence, Rennala's older versions) per gradient
+            "dropped_share": {
+                "real": c.dropped["a"] / max(1, len(self.real.trace)),
+                "sim": c.dropped["b"] / max(1, len(self.sim.trace)),
+            },
             "peak_live_vectors": {"real": self.real.peak_live_vectors, "sim": self.sim.peak_live_vectors},
             # the share of the cores' time that the hypervisor took during the real run
             "stolen": self.real.stolen if np.isfinite(self.real.stolen) else None,
