@@ -18,6 +18,10 @@ class SimConfig:
 
     ``persistence`` is Leashed-SGD's bound on CAS attempts per gradient (``None``: unbounded);
     ``step_batch`` Rennala SGD's ``S``, the gradients per step (``None``: the workers).
+    ``threshold`` makes lock-based SGD Ringmaster ASGD (Maranjyan, Tyurin & Richtarik, ICML
+    2025): a gradient whose delay has reached ``R`` is thrown away instead of applied (the
+    version does not move); with ``abandon`` its worker stops computing it as soon as the
+    version has moved ``R`` times since its read, and starts again at the current one.
     """
 
     algo: str
@@ -27,12 +31,21 @@ class SimConfig:
     seed: int = 0
     persistence: int | None = None
     step_batch: int | None = None
+    threshold: int | None = None
+    abandon: bool = False
 
     def __post_init__(self) -> None:
         check_algorithm(self.algo)
         check_step_batch(self.step_batch)
         if self.step_batch is not None and self.algo != "rennala":
             raise ValueError(f"only Rennala SGD has a step batch, not algo {self.algo!r}")
+        if self.threshold is not None:
+            if self.algo != "lock":
+                raise ValueError(f"Ringmaster's threshold is lock-based SGD's, not algo {self.algo!r}")
+            if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) or self.threshold < 1:
+                raise ValueError(f"the threshold R must be an integer >= 1, got {self.threshold!r}")
+        if self.abandon and self.threshold is None:
+            raise ValueError("abandon needs a threshold R (Ringmaster's stopping variant)")
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers must be an integer >= 1, got {self.workers!r}")
         if not isinstance(self.gradients, int) or self.gradients < 1:
@@ -55,6 +68,7 @@ class SimConfig:
             "seed": self.seed,
             "persistence": self.persistence,
             **({"step_batch": self.batch} if self.algo == "rennala" else {}),
+            **({"threshold": self.threshold, "abandon": self.abandon} if self.threshold else {}),
             "profile": self.profile.to_dict(),
             "source": "simulated",
         }

@@ -59,6 +59,7 @@ class SimContext:
         self.wakeups = False  # set by a mutex whose woken waiters preempt (woke())
         self.gil: Any = None  # the interpreter lock (a barging Mutex) when the profile has one
         self.rows: list[tuple[Any, ...]] = []  # one per gradient, fields as in ROW
+        self._at_version: dict[int, simpy.Event] = {}  # version -> the event it triggers
         self.holders: dict[int, int] = {}
         self.building = 0
         self.private_copies = 0
@@ -138,6 +139,21 @@ class SimContext:
             self._woken[worker] = True
 
     # -- records ---------------------------------------------------------------------------
+    def version_reached(self, version: int) -> simpy.Event:
+        """An event that triggers when :meth:`published` brings the version to ``version``."""
+        event = self._at_version.get(version)
+        if event is None:
+            event = self._at_version[version] = self.env.event()
+            if self.version >= version:
+                event.succeed()
+        return event
+
+    def published(self) -> None:
+        """After ``version`` grew by one: trigger the event waiting for it, if any."""
+        event = self._at_version.pop(self.version, None)
+        if event is not None and not event.triggered:
+            event.succeed()
+
     def record(self, *row: Any) -> None:
         """Append one gradient's row (the fields of :data:`ROW`, in order); trigger ``done``
         when the target is reached."""

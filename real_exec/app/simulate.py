@@ -81,6 +81,17 @@ def _run(config: SimConfig, engine: str, keep_trace: bool) -> SimResult:
 )
 @step_batch_option
 @click.option(
+    "--threshold",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Lock-based as Ringmaster ASGD: gradients whose delay reached R are thrown away (no update).",
+)
+@click.option(
+    "--abandon",
+    is_flag=True,
+    help="With --threshold: a worker gives up a gradient once the version moved R times.",
+)
+@click.option(
     "--gradients",
     "--updates",
     "gradients",
@@ -121,6 +132,8 @@ def simulate_command(
     lock_policy: str | None,
     persistence: int | None,
     step_batch: int | None,
+    threshold: int | None,
+    abandon: bool,
     gradients: int,
     seed: int,
     engine: str,
@@ -147,7 +160,13 @@ def simulate_command(
             "throughput is undefined",
             param_hint="--compute",
         )
-    config = SimConfig(algo, workers, profile, gradients, seed, persistence, step_batch)
+    if threshold is not None and algo != "lock":
+        raise click.BadParameter(
+            "Ringmaster's threshold is lock-based SGD's (--algo lock)", param_hint="--threshold"
+        )
+    if abandon and threshold is None:
+        raise click.BadParameter("--abandon needs --threshold", param_hint="--abandon")
+    config = SimConfig(algo, workers, profile, gradients, seed, persistence, step_batch, threshold, abandon)
     result = _run(config, engine, keep_trace=not no_trace)
     payload: dict[str, Any] = result.summary()
     curve = None

@@ -102,6 +102,7 @@ def simulate_compiled(
             float(profile.lock_handoff),
             int(config.persistence or 0),
             config.batch,
+            int(config.threshold or 0),
             float(profile.cas_latency),
             float(profile.cas_window),
             n,

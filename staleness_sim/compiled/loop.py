@@ -109,6 +109,7 @@ def run_loop(
     handoff: float,
     persistence: int,
     batch: int,
+    threshold: int,
     cas: float,
     window: float,
     target: int,
@@ -140,7 +141,8 @@ def run_loop(
 ) -> int:
     """Run until the target is reached (``DONE``) or a worker needs durations or rows
     (``NEED_*``, ``FULL``); call again, with what was missing, to go on. ``persistence``
-    0 means unbounded; ``batch``: Rennala SGD's ``S``; ``constant[phase]``: that phase's
+    0 means unbounded; ``batch``: Rennala SGD's ``S``; ``threshold``: Ringmaster's ``R`` (0:
+    none); ``constant[phase]``: that phase's
     array has one row, read every time (a constant duration draws nothing)."""
     m = carry.shape[0]
     leaves = node_t.size // 2
@@ -313,10 +315,12 @@ def run_loop(
             if pc == L_PUBLISH:
                 if algo == RENNALA:
                     kept = counters[VERSION] == carry[i, RV]
-                    carry[i, PUBLISHED] = 1 if kept else 0
-                    if not kept:  # computed at an older point: thrown away at once
-                        carry[i, PC] = L_PUBLISH_DONE
-                        continue
+                else:  # Ringmaster: a gradient whose delay reached R is thrown away
+                    kept = threshold == 0 or counters[VERSION] - carry[i, RV] < threshold
+                carry[i, PUBLISHED] = 1 if kept else 0
+                if not kept:  # computed at an older point: thrown away at once
+                    carry[i, PC] = L_PUBLISH_DONE
+                    continue
                 if not has_draw(PUBLISH, publish.shape[0], i):
                     return NEED_PUBLISH
                 d = publish[take(PUBLISH, i), i] + memory[i]
@@ -325,7 +329,8 @@ def run_loop(
                 continue
             if pc == L_PUBLISH_DONE:
                 if algo != RENNALA:
-                    counters[VERSION] += 1  # no worker holds a version under the lock
+                    if carry[i, PUBLISHED]:
+                        counters[VERSION] += 1  # no worker holds a version under the lock
                 elif carry[i, PUBLISHED]:
                     counters[IN_BATCH] += 1
                     if counters[IN_BATCH] == batch:  # the step's last gradient makes the step
@@ -338,8 +343,10 @@ def run_loop(
                 carry[i, PC] = L_RECORD
                 continue
             av, attempts = counters[VERSION], 1  # L_RECORD
-            if algo == RENNALA:  # a gradient thrown away made no attempt
-                av, attempts = (carry[i, RV] + 1, 1) if carry[i, PUBLISHED] else (-1, 0)
+            if not carry[i, PUBLISHED]:  # a gradient thrown away made no attempt
+                av, attempts = -1, 0
+            elif algo == RENNALA:
+                av = carry[i, RV] + 1
             status = record(i, carry[i, RV], av, attempts)
             if status != GO_ON:
                 return status

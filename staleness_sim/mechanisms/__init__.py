@@ -30,9 +30,11 @@ __all__ = [
 
 
 def _lock(ctx: SimContext, config: SimConfig) -> None:
+    if config.abandon and (ctx.cores is not None or ctx.gil is not None):
+        raise ValueError("abandoned gradients have no model of time-shared cores or the GIL here")
     lock = Mutex(ctx)
     for i in range(config.workers):
-        ctx.env.process(lock_worker(ctx, i, lock))
+        ctx.env.process(lock_worker(ctx, i, lock, threshold=config.threshold, abandon=config.abandon))
 
 
 def _rennala(ctx: SimContext, config: SimConfig) -> None:

@@ -9,6 +9,9 @@ seconds per gradient, half runs before the worker asks for the mutex to read and
 its gradient, under the GIL when the profile has one (threads of an interpreter take turns
 there, and a thread waiting for the GIL gives its core away).
 
+With a ``threshold`` ``R`` it is Ringmaster ASGD's: a gradient whose delay has reached
+``R`` is thrown away under the mutex (the version does not move), and with ``abandon`` the
+worker stops computing it the moment the version has moved ``R`` times since its read.
 With a :class:`StepBatch` the same worker is Rennala SGD's (:mod:`theory.rennala`): under
 the mutex, a gradient of the current version is added to the step's batch (publish time
 plus one vector pass) and the batch's ``S``-th one makes the step; a gradient of an older
@@ -44,7 +47,12 @@ class StepBatch:
 
 
 def lock_worker(
-    ctx: SimContext, i: int, lock: Mutex, batch: StepBatch | None = None
+    ctx: SimContext,
+    i: int,
+    lock: Mutex,
+    batch: StepBatch | None = None,
+    threshold: int | None = None,
+    abandon: bool = False,
 ) -> Generator[simpy.Event, Any, None]:
     env, t = ctx.env, ctx.timing[i]
     outside = 0.5 * ctx.profile.interpreted  # interpreted code before the read, after the gradient
@@ -58,19 +66,32 @@ def lock_worker(
         ctx.memory_changed()
         ctx.private_copies += 1
         ctx.memory_settled()
-        yield from ctx.busy(i, t.compute())
+        if abandon and threshold is not None:  # Ringmaster's stopping variant
+            done, moved = env.timeout(t.compute()), ctx.version_reached(read_version + threshold)
+            yield done | moved
+            if not done.processed and moved.triggered:  # the version moved R times: give up
+                ctx.memory_changed()
+                ctx.private_copies -= 1
+                ctx.memory_settled()
+                ctx.record(i, read_version, -1, t_read, env.now, env.now, 0)
+                continue
+        else:
+            yield from ctx.busy(i, t.compute())
         if outside > 0:
             yield from ctx.interpreted(i, outside)
         t_done = env.now
         yield from lock.acquire(i)
         kept = batch is None or ctx.version == read_version
+        if threshold is not None:
+            kept = ctx.version - read_version < threshold
         if kept:
             yield from ctx.busy(i, t.publish() + t.memory)  # a compiled update: no GIL
-        if batch is None or (kept and batch.add()):
+        if (batch is None and kept) or (batch is not None and kept and batch.add()):
             ctx.version += 1
+            ctx.published()
         lock.release(i)
         ctx.memory_changed()
         ctx.private_copies -= 1
         ctx.memory_settled()
-        applied = ctx.version if batch is None else (read_version + 1 if kept else -1)
+        applied = -1 if not kept else ctx.version if batch is None else read_version + 1
         ctx.record(i, read_version, applied, t_read, t_done, env.now, 1 if kept else 0)  # no attempt

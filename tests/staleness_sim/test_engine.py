@@ -301,3 +301,42 @@ def test_lock_based_interpreted_code_takes_turns_on_the_gil(gil: bool, rate: flo
     shared = profile(compute="const:0.1", interpreted=1.0, gil=gil)
     result = simulate(SimConfig("lock", 2, shared, 2000, seed=0))
     assert result.summary()["throughput"] == pytest.approx(rate, rel=2e-3)
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 5])
+def test_ringmaster_threshold_throws_away_what_reached_r_in_both_engines(threshold: int) -> None:
+    """Lock-based SGD with Ringmaster's R: every applied gradient has delay < R, the
+    versions advance only with applied ones (no gaps), and both engines agree."""
+    p = profile(compute="gamma:a=2,scale=0.5", publish="expon:scale=0.05", speed=(1.0, 1.0, 6.0))
+    config = SimConfig("lock", 3, p, 3000, seed=4, threshold=threshold)
+    a, b = simulate_on("simpy", config).trace.table, simulate_on("fast", config).trace.table
+    assert a.equals(b)
+    kept, thrown = a[~a["dropped"]], a[a["dropped"]]
+    assert kept["tau"].max() < threshold and np.array_equal(
+        kept["apply_version"], np.arange(1, len(kept) + 1)
+    )
+    assert (thrown["attempts"] == 0).all() and len(thrown) > 0
+    # the 6x slower worker loses the largest share: the others apply ~12 updates per gradient of it
+    assert a.groupby("worker")["dropped"].mean().idxmax() == 2
+
+
+def test_ringmaster_abandon_gives_up_as_soon_as_the_version_moved_r_times() -> None:
+    p = profile(compute="gamma:a=2,scale=0.5", speed=(1.0, 1.0, 6.0))
+    config = SimConfig("lock", 3, p, 3000, seed=4, threshold=2, abandon=True)
+    t = simulate(config).trace.table
+    given_up = t[t["dropped"]]
+    assert simulate(config).trace.meta["engine"] == "simpy"  # the fast engine has no such model
+    assert (t.loc[~t["dropped"], "tau"] < 2).all()
+    # a gradient given up ends where the version moved R = 2 times after its read: earlier than
+    # its full compute time would (the slow worker's gradients last 6x as long)
+    slow = given_up[given_up["worker"] == 2]
+    assert len(slow) > 0.5 * (t["worker"] == 2).sum()
+    assert (slow["t_apply"] == slow["t_grad_done"]).all()
+    for bad in (
+        dict(algo="sync", threshold=2),
+        dict(algo="lock", threshold=0),
+        dict(algo="lock", abandon=True),
+    ):
+        algo = bad.pop("algo")
+        with pytest.raises(ValueError):
+            SimConfig(algo, 2, p, 10, **bad)
