@@ -1,0 +1,156 @@
+"""Time to epsilon, simulated, held against its bound (:mod:`theory.time_bounds`).
+
+On a quadratic with known ``L``, ``sigma2`` and ``Delta``, workers with fixed compute times
+``tau_i`` (constant durations, no read or publish cost: the fixed computation model), each
+method runs as the simulator's mechanism with the parameters its bound chose (``R``, ``S``,
+the step ``eta``):
+
+* ``minibatch``: synchronous SGD; ``asynchronous``: lock-based SGD;
+* ``ringmaster``: lock-based SGD with the threshold ``R`` (gradients whose delay reached ``R``
+  thrown away); ``rennala``: Rennala SGD with ``S``.
+
+SGD then runs in the simulated schedule (:func:`theory.delayed_sgd.run_trace_sgd`, ``runs``
+independent noise draws), and the measured time to epsilon is the first step at which the
+running average ``(1/k) sum_{j < k} ||grad f(x_j)||^2``, averaged over the runs, is at most
+``epsilon``: what the bound bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from staleness_sim.config import SimConfig
+from staleness_sim.engines import simulate
+from staleness_sim.profile import HardwareProfile
+from staleness_sim.timing import Constant
+from theory.delayed_sgd import run_trace_sgd
+from theory.problems import Quadratic
+from theory.time_bounds import Objective, TimeBound, time_bounds
+
+__all__ = ["MECHANISM_OF", "MethodCheck", "check_time_bounds"]
+
+#: Method of :data:`theory.time_bounds.METHODS` -> the simulated algorithm that runs it.
+MECHANISM_OF: dict[str, str] = {
+    "minibatch": "sync",
+    "asynchronous": "lock",
+    "ringmaster": "lock",
+    "rennala": "rennala",
+}
+
+
+@dataclass(frozen=True)
+class MethodCheck:
+    """One method: its bound, the simulated time of the bound's ``K`` steps, the running
+    average at ``K`` steps, and the first simulated time the running average reached
+    epsilon (``None``: not within the simulated steps)."""
+
+    bound: TimeBound
+    steps_time: float
+    average_at_k: float
+    reached: float | None
+    dropped_share: float
+
+    @property
+    def ratio(self) -> float:
+        """Simulated time to epsilon over the bound (``nan`` if not reached)."""
+        return self.reached / self.bound.time if self.reached is not None else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.bound.method,
+            "bound": self.bound.time,
+            "parameter": f"{self.bound.parameter} = {self.bound.value}",
+            "iterations": self.bound.iterations,
+            "eta": self.bound.eta,
+            "simulated": self.reached,
+            "ratio": self.ratio,
+            "steps_time": self.steps_time,
+            "average_at_k": self.average_at_k,
+            "dropped_share": self.dropped_share,
+        }
+
+
+def fixed_profile(speeds: npt.ArrayLike, seconds: float = 1.0) -> HardwareProfile:
+    """Workers that need exactly ``seconds * speed_i`` per gradient, nothing else costs time."""
+    return HardwareProfile(
+        name="fixed computation model",
+        compute=Constant(seconds),
+        speed=tuple(float(s) for s in np.asarray(speeds, dtype=np.float64)),
+    )
+
+
+def _config(bound: TimeBound, workers: int, profile: HardwareProfile, gradients: int, seed: int) -> SimConfig:
+    algo = MECHANISM_OF[bound.method]
+    extra: dict[str, Any] = {}
+    if bound.method == "ringmaster":
+        extra["threshold"] = bound.value
+    if bound.method == "rennala":
+        extra["step_batch"] = bound.value
+    return SimConfig(algo, workers, profile, gradients, seed=seed, **extra)
+
+
+def _schedule(bound: TimeBound, workers: int, profile: HardwareProfile, seed: int) -> Any:
+    """A simulated Trace with at least the bound's ``K`` steps (grown until it has them)."""
+    steps = int(bound.iterations)
+    per_step = bound.value if bound.method in ("minibatch", "rennala") else 1
+    gradients = max(steps * per_step + steps // 10 + 4 * workers, 16)
+    while True:
+        trace = simulate(_config(bound, workers, profile, gradients, seed)).trace
+        applied = trace.applied()
+        if applied["apply_version"].nunique() >= steps + 1:
+            return trace
+        gradients *= 2
+
+
+def check_time_bounds(
+    problem: Quadratic,
+    x0: npt.ArrayLike,
+    speeds: npt.ArrayLike,
+    epsilon: float,
+    *,
+    seconds: float = 1.0,
+    runs: int = 16,
+    seed: int = 0,
+    methods: Sequence[str] | None = None,
+) -> list[MethodCheck]:
+    """Each method's bound on ``problem`` from ``x0`` with workers of compute times
+    ``seconds * speeds``, beside its simulated time to ``epsilon`` (see the module docstring)."""
+    x0 = np.asarray(x0, dtype=np.float64)
+    f0 = float(problem.value(x0) - problem.f_star)
+    objective = Objective(problem.lsmooth, problem.sigma2, f0, epsilon)
+    speeds = np.asarray(speeds, dtype=np.float64)
+    profile = fixed_profile(speeds, seconds)
+    workers = speeds.size
+    out = []
+    for bound in time_bounds(seconds * speeds, objective, methods):
+        trace = _schedule(bound, workers, profile, seed)
+        applied = trace.applied()
+        rng = np.random.default_rng([seed, 7])
+        run = run_trace_sgd(
+            problem,
+            x0,
+            bound.eta,
+            applied["read_version"].to_numpy(dtype=np.int64),
+            applied["apply_version"].to_numpy(dtype=np.int64),
+            rng,
+            runs=runs,
+        )
+        running = np.cumsum(run.grad_sq.mean(axis=0)) / np.arange(1, run.grad_sq.shape[1] + 1)
+        step_end = applied["t_apply"].to_numpy()[run.last_row]
+        k = max(1, int(bound.iterations))
+        below = np.flatnonzero(running <= epsilon)
+        out.append(
+            MethodCheck(
+                bound=bound,
+                steps_time=float(step_end[k - 1]),
+                average_at_k=float(running[k - 1]),
+                reached=float(step_end[below[0]]) if below.size else None,
+                dropped_share=float(trace.table["dropped"].mean()),
+            )
+        )
+    return out
