@@ -179,14 +179,15 @@ def replay(
         updates, gradients = updates + 1, gradients + (j - i)
         now = float(t_apply[j - 1])
         versions.published(i, j, int(version[i]), params)
-        if now >= next_eval or j == len(rows):
+        on_time = now >= next_eval  # a check of the target, as a real run's monitor makes them
+        if on_time or j == len(rows):  # the schedule's end: a point of the curve, not a check
             point = problem.evaluate(params)
             curve.append({"time": now, **point})
-            next_eval = now + step_every
+            next_eval = now + step_every if on_time else next_eval
             if diverged(point["loss"], initial_loss):
                 blew_up = True
                 break
-            if judge is not None and judge.reached(params, point, initial_loss):
+            if on_time and judge is not None and judge.reached(params, point, initial_loss):
                 reached = (now, gradients)  # counted as a real run counts: gradients, not rounds
                 break
     return Replay(pd.DataFrame(curve), params, updates, reached, blew_up, time.perf_counter() - started)
