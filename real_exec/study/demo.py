@@ -63,6 +63,7 @@ __all__ = [
     "real_runs",
     "slow_worker",
     "staleness_bounds",
+    "time_bounds_table",
     "validate_runs",
 ]
 
@@ -414,21 +415,56 @@ def compare_rules(
 class BoundsResult:
     """Per algorithm and rule, the tightest non-convex bound for the measured staleness
     (``table``); and the PL bound against delayed SGD driven by one run's measured delays
-    (``iterations``, ``pl_bound``, ``pl_measured``: the mean gap over the runs)."""
+    (``iterations``, ``pl_bound``, ``pl_measured``: the mean gap over the runs); and the time
+    to epsilon of each method on this machine's and a server's compute times (``times``)."""
 
     table: pd.DataFrame
     iterations: np.ndarray
     pl_bound: np.ndarray
     pl_measured: np.ndarray
+    times: pd.DataFrame
+
+
+def time_bounds_table(machines: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Each method's time to epsilon (L = 1, sigma2 = 1, f(x0) - f* = 10, epsilon = 0.1) on
+    each machine's compute times (seconds per gradient per worker), the tightest marked."""
+    from theory.time_bounds import Objective, rate, time_bounds
+
+    objective = Objective(1.0, 1.0, 10.0, 0.1)
+    rows = []
+    for machine, times in machines.items():
+        results = time_bounds(times, objective)
+        best = min(r.time for r in results)
+        optimum, m_star = rate(times, objective)
+        for r in results:
+            rows.append(
+                {
+                    "machine": machine,
+                    "method": r.method,
+                    "time bound (s)": r.time,
+                    "tightest": r.time == best,
+                    "parameter": f"{r.parameter} = {r.value}",
+                    "workers used": r.workers_used,
+                    "workers": len(times),
+                    "rate / optimum": r.rate / optimum,
+                    "optimal workers": m_star,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def staleness_bounds(
-    staleness: dict[str, np.ndarray], pl_staleness: np.ndarray, runs: int, rules: tuple[str, ...] = DEMO_RULES
+    staleness: dict[str, np.ndarray],
+    pl_staleness: np.ndarray,
+    runs: int,
+    rules: tuple[str, ...] = DEMO_RULES,
+    machines: dict[str, np.ndarray] | None = None,
 ) -> BoundsResult:
     """For each algorithm's measured staleness and each rule, the tightest non-convex bound
     of the theorems that cover the rule (L = 1, sigma2 = 1, f(x0) - f* = 10, epsilon = 0.1)
-    beside the classic theorem's; and the PL bound against ``runs`` runs of delayed SGD on a
-    random quadratic with the delays of ``pl_staleness``."""
+    beside the classic theorem's; the PL bound against ``runs`` runs of delayed SGD on a
+    random quadratic with the delays of ``pl_staleness``; and the time bounds on
+    ``machines`` (:func:`time_bounds_table`)."""
     rows = []
     for algo, tau in staleness.items():
         pmf = Empirical.from_samples(tau)
@@ -467,5 +503,9 @@ def staleness_bounds(
         for t in ts
     ]
     return BoundsResult(
-        pd.DataFrame(rows), ts, np.asarray(bound, dtype=np.float64), delayed.gap[:, ts].mean(axis=0)
+        pd.DataFrame(rows),
+        ts,
+        np.asarray(bound, dtype=np.float64),
+        delayed.gap[:, ts].mean(axis=0),
+        time_bounds_table(machines or {}),
     )

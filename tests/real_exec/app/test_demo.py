@@ -53,6 +53,12 @@ def test_report_has_every_figure_table_and_trace(report: Path) -> None:
     bounds = pd.read_csv(report / "bounds.csv")
     assert set(bounds["tightest theorem"]) <= {"classic", "average-delay", "workers"}
     assert (bounds["iterations to epsilon"] <= bounds["classic: iterations"]).all()
+    times = pd.read_csv(report / "time_bounds.csv")
+    assert len(times) == 8 and times.groupby("machine")["tightest"].sum().eq(1).all()
+    assert (times["time bound (s)"] > 0).all()
+    server = times[times["machine"].str.startswith("server")]
+    # one worker 10x slower among 64: the optimum leaves it out
+    assert (server["optimal workers"] == 63).all() and (server["workers"] == 64).all()
     traces = sorted(p.stem for p in (report / "traces").glob("*.parquet"))
     assert len(traces) == 4 * len(ALGORITHMS)  # the algorithms x {1, 2} threads x {real, simulated}
     # The conclusions in words at the top: the fastest cell here, with its time, and the forecast.
