@@ -539,7 +539,7 @@ def _section_bounds(report: Report, b: demo.BoundsResult) -> list[dict[str, Any]
 def demo_command(out: Path, quick: bool) -> None:
     """Show the toolkit on its built-in default and write a report to --out.
 
-    Real runs of the four algorithms, a convergence experiment (Fashion-MNIST, fetched on
+    Real runs of the five algorithms, a convergence experiment (Fashion-MNIST, fetched on
     first use; else scikit-learn's digits), validation of the calibrated simulator, an
     extrapolation and a forecast for a 64-core server, a forecast for one slow worker checked
     by a real one, step-size rules and convergence bounds. Under 3 minutes on 2 cores

@@ -22,7 +22,9 @@ baseline = { algo = "lock", stepsize = "constant" }   # for speed-ups
 ```
 
 Slow workers are a grid like any option: ``speeds = [[1, 1], [1, 4]]`` in ``[grid]`` (or
-``speeds = [1, 4]`` in ``[run]``), with ``slow_mode``.
+``speeds = [1, 4]`` in ``[run]``), with ``slow_mode``. Options that go together are listed as
+``cells`` in ``[grid]`` (crossed with its other lists): ``cells = [{algo = "lock"}, {algo =
+"lock", stepsize = "ringmaster"}, {algo = "rennala", step_batch = 4}]``.
 
 With ``mode = "predict"`` in ``[run]`` each run is a forecast instead (``asgd predict``: a
 simulated schedule of ``threads`` workers on ``profile``, timing calibrated here once per

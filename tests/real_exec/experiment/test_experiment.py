@@ -306,3 +306,36 @@ def test_slow_workers_as_a_grid_option(tmp_path: Path, monkeypatch) -> None:
             load_experiment(
                 _write(tmp_path, slowed.replace("[1, 1], [1, 4.5]", f"{bad}, [1, 4.5]"), "bad.toml")
             )
+
+
+def test_grid_cells_list_the_combinations_that_go_together(tmp_path: Path) -> None:
+    """``cells`` in [grid]: Ringmaster is lock-based SGD with its rule, Rennala its own
+    algorithm with S; crossed with the other grid lists, each run with its own key."""
+    text = EXPERIMENT.replace(
+        'algo = ["lock", "hogwild"]\nstepsize = ["constant", "tail"]',
+        'cells = [{algo = "lock"}, {algo = "lock", stepsize = "ringmaster"}, {algo = "rennala", step_batch = 4}]\n'
+        "speeds = [[1, 1], [1, 4]]",
+    ).replace(
+        'baseline = { algo = "lock", stepsize = "constant" }',
+        'baseline = { algo = "lock", stepsize = "constant", speeds = [1, 1] }',
+    )
+    exp = load_experiment(_write(tmp_path, text))
+    got = [(c["algo"], c["stepsize"], c["step_batch"], tuple(c["speeds"])) for c in exp.cells]
+    assert got == [
+        ("lock", "constant", None, (1, 1)),
+        ("lock", "constant", None, (1, 4)),
+        ("lock", "ringmaster", None, (1, 1)),
+        ("lock", "ringmaster", None, (1, 4)),
+        ("rennala", "constant", 4, (1, 1)),
+        ("rennala", "constant", 4, (1, 4)),
+    ]
+    assert set(exp.grid_keys) == {"algo", "stepsize", "step_batch", "speeds"}
+    assert len({r.key for r in exp.runs}) == len(exp.runs) == 12
+    for bad, says in (
+        ('cells = [{algo = "lock", nope = 1}]', "unknown option"),
+        ("cells = []", "non-empty list of option tables"),
+        ('cells = [{algo = "lock"}]\nalgo = ["sync"]', "both as a list and in cells"),
+    ):
+        broken = EXPERIMENT.replace('algo = ["lock", "hogwild"]', bad)
+        with pytest.raises(ValueError, match=says):
+            load_experiment(_write(tmp_path, broken))
