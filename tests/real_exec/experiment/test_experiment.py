@@ -313,8 +313,8 @@ def test_grid_cells_list_the_combinations_that_go_together(tmp_path: Path) -> No
     algorithm with S; crossed with the other grid lists, each run with its own key."""
     text = EXPERIMENT.replace(
         'algo = ["lock", "hogwild"]\nstepsize = ["constant", "tail"]',
-        'cells = [{algo = "lock"}, {algo = "lock", stepsize = "ringmaster"}, {algo = "rennala", step_batch = 4}]\n'
-        "speeds = [[1, 1], [1, 4]]",
+        'cells = [{algo = "lock"}, {algo = "lock", stepsize = "ringmaster"},'
+        ' {algo = "rennala", step_batch = 4}]\nspeeds = [[1, 1], [1, 4]]',
     ).replace(
         'baseline = { algo = "lock", stepsize = "constant" }',
         'baseline = { algo = "lock", stepsize = "constant", speeds = [1, 1] }',
