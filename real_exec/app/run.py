@@ -49,6 +49,13 @@ __all__ = ["run_command"]
 @click.option("--persistence", type=click.IntRange(min=1), default=None, help="Leashed-SGD CAS attempts.")
 @step_batch_option
 @click.option(
+    "--R",
+    "threshold",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --stepsize ringmaster: skip gradients whose delay reached R (default: the threads).",
+)
+@click.option(
     "--gradients",
     "--updates",
     "gradients",
@@ -77,6 +84,7 @@ def run_command(
     warmup_skip: int | None,
     persistence: int | None,
     step_batch: int | None,
+    threshold: int | None,
     gradients: int | None,
     seconds: float | None,
     epochs: float | None,
@@ -95,6 +103,10 @@ def run_command(
         )
     if persistence is not None and algo != "leashed":
         raise click.BadParameter("only Leashed-SGD has a persistence bound", param_hint="--persistence")
+    if threshold is not None and stepsize != "ringmaster":
+        raise click.BadParameter(
+            "R is the ringmaster rule's threshold (--stepsize ringmaster)", param_hint="--R"
+        )
     if step_batch is not None and algo != "rennala":
         raise click.BadParameter("only Rennala SGD has a step batch", param_hint="--step-batch")
     prob = build_problem(seed=seed, **workload)
@@ -117,6 +129,7 @@ def run_command(
         speeds=speeds,
         slow_mode=slow_mode,
         step_batch=step_batch,
+        threshold=threshold,
     )
     try:
         result = run(config, prob)

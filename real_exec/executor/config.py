@@ -54,7 +54,7 @@ class RunConfig:
     core (a worker that waits on something else: a device, a network).
 
     ``step_batch`` is Rennala SGD's ``S``, the gradients averaged into one step (default: the
-    threads).
+    threads); ``threshold`` the ``ringmaster`` rule's ``R`` (default: the threads).
     """
 
     algo: str
@@ -76,6 +76,7 @@ class RunConfig:
     speeds: tuple[float, ...] = (1.0,)
     slow_mode: str = "spin"
     step_batch: int | None = None
+    threshold: int | None = None
 
     @property
     def batch(self) -> int:
@@ -98,7 +99,9 @@ class RunConfig:
         from the warm-up where the rule needs one; FLeet takes ``m = threads``)."""
         from theory.spec import make_rule
 
-        s = make_rule(self.rule, pmf, workers=self.threads, amplitude=self.amplitude)
+        s = make_rule(
+            self.rule, pmf, workers=self.threads, amplitude=self.amplitude, threshold=self.threshold
+        )
         return np.asarray(s(np.arange(size)), dtype=np.float64)
 
     def __post_init__(self) -> None:
@@ -107,6 +110,8 @@ class RunConfig:
         check_step_batch(self.step_batch)
         if self.step_batch is not None and self.algo != "rennala":
             raise ValueError(f"only Rennala SGD has a step batch, not algo {self.algo!r}")
+        if self.threshold is not None and (self.rule != "ringmaster" or self.threshold < 1):
+            raise ValueError(f"a threshold R >= 1 goes with the ringmaster rule, got R = {self.threshold}")
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         if sum(v is not None for v in (self.gradients, self.seconds, self.epochs)) != 1:

@@ -93,6 +93,13 @@ class Problem:
         return -(-self.samples // self.batch)
 
 
+def _quadratic_point(q: Any, p: Any) -> dict[str, float]:
+    """The loss ``f - f*`` and ``||grad f||^2`` (what the time bounds bound) at ``p``."""
+    x = p.astype(np.float64)
+    g = q.gradient(x)
+    return {"loss": float(q.value(x) - q.f_star), "grad_sq": float(g @ g)}
+
+
 def _quadratic(rng: np.random.Generator, dtype: Any, **_: Any) -> Problem:
     q = random_quadratic(rng, dim=50, lsmooth=1.0, mu=0.05, sigma2=0.5)
     a, xs = q.a.astype(dtype), q.x_star.astype(dtype)
@@ -103,9 +110,9 @@ def _quadratic(rng: np.random.Generator, dtype: Any, **_: Any) -> Problem:
         np.dtype(dtype),
         kernel=kernels.quadratic_kernel,
         data=(a, xs, noise),
-        evaluate=lambda p: {"loss": float(q.value(p.astype(np.float64)) - q.f_star)},
+        evaluate=lambda p: _quadratic_point(q, p),
         init=lambda r: (xs + r.standard_normal(q.dim)).astype(dtype),
-        info={"L": q.lsmooth, "mu": q.mu, "sigma2": q.sigma2},
+        info={"L": q.lsmooth, "mu": q.mu, "sigma2": q.sigma2, "quadratic": q},
     )
 
 
