@@ -19,9 +19,10 @@ from real_exec.executor.algorithms.steps import (
     conclude,
     enter,
     gradient,
+    read_locked,
     step_size,
 )
-from real_exec.executor.kernels import axpy, copy_into
+from real_exec.executor.kernels import axpy
 from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock
 
 __all__ = ["LockState", "lock_loop"]
@@ -54,10 +55,7 @@ def lock_loop(
     grad = mine[0]
     t0 = enter(ctrl, origin)
     while claim(ctrl):
-        mutex_lock(mutex)
-        t_read, read_version = monotonic() - t0, ctrl[VERSION]
-        copy_into(local, params)
-        mutex_unlock(mutex)
+        t_read, read_version = read_locked(mutex, ctrl, params, local, t0)
         cpu = gradient(kernel, data, ws, local, mine, beta)
         t_done = monotonic() - t0
         mutex_lock(mutex)

@@ -25,10 +25,11 @@ from real_exec.executor.algorithms.steps import (
     claim,
     enter,
     gradient,
+    read_locked,
     record,
     step_size,
 )
-from real_exec.executor.kernels import axpy, copy_into
+from real_exec.executor.kernels import axpy
 from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock
 
 __all__ = ["RennalaState", "rennala_loop"]
@@ -67,10 +68,7 @@ def rennala_loop(
     grad, _, applied, buf, stats, _ = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
-        mutex_lock(mutex)
-        t_read, read_version = monotonic() - t0, ctrl[VERSION]
-        copy_into(local, params)
-        mutex_unlock(mutex)
+        t_read, read_version = read_locked(mutex, ctrl, params, local, t0)
         cpu = gradient(kernel, data, ws, local, mine, beta)
         t_done = monotonic() - t0
         mutex_lock(mutex)

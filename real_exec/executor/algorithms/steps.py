@@ -18,8 +18,8 @@ from typing import Any
 from numba import njit
 
 from real_exec.executor.atomics import fetch_add, load
-from real_exec.executor.kernels import axpy, heavy_ball
-from real_exec.executor.native import monotonic, sleep_until, thread_cpu, yield_core
+from real_exec.executor.kernels import axpy, copy_into, heavy_ball
+from real_exec.executor.native import monotonic, mutex_lock, mutex_unlock, sleep_until, thread_cpu, yield_core
 from real_exec.executor.recorder import (
     APPLY_VERSION,
     ATTEMPTS,
@@ -64,6 +64,7 @@ __all__ = [
     "enter",
     "gradient",
     "observe",
+    "read_locked",
     "record",
     "slow_down",
     "step_size",
@@ -168,6 +169,17 @@ def gradient(kernel: Any, data: Any, ws: Any, at: Any, mine: Any, beta: float) -
     cpu = thread_cpu() - cpu
     direction(grad, velocity, beta)
     return cpu
+
+
+@njit(nogil=True, cache=True)
+def read_locked(mutex: int, ctrl: Any, params: Any, local: Any, t0: float) -> tuple[float, int]:
+    """Copy the shared vector into ``local`` under the mutex; return when (seconds since
+    ``t0``) and which version was read."""
+    mutex_lock(mutex)
+    t_read, version = monotonic() - t0, ctrl[VERSION]
+    copy_into(local, params)
+    mutex_unlock(mutex)
+    return t_read, version
 
 
 @njit(nogil=True, cache=True)
