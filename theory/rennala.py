@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["check_step_batch", "drop_unfinished", "step_batch"]
+__all__ = ["check_step_batch", "drop_unfinished", "step_batch", "unfinished_rows"]
 
 
 def check_step_batch(batch: int | None) -> int | None:
@@ -38,18 +38,37 @@ def step_batch(batch: int | None, workers: int) -> int:
     return workers if checked is None else checked
 
 
+def unfinished_rows(apply_version: npt.NDArray[np.int64], batch: int) -> npt.NDArray[np.int64]:
+    """The rows (in record order) of a last step that never completed: fewer than ``batch``
+    gradients joined it before the run stopped. Steps are consecutive and a step's rows come
+    after the previous step's, so only the last can be incomplete and only the end of the
+    rows is read.
+
+    >>> unfinished_rows(np.array([1, 1, -1, 2]), 2).tolist()
+    [3]
+    """
+    versions = np.asarray(apply_version)
+    window = 4 * batch + 64
+    while True:
+        tail = versions[-window:]
+        kept = tail[tail >= 0]
+        last = int(kept.max()) if kept.size else -1
+        older = kept.size and (kept < last).any()
+        if older or window >= versions.size:
+            break
+        window *= 4
+    if last < 0:
+        return np.empty(0, dtype=np.int64)
+    rows = np.flatnonzero(tail == last) + (versions.size - tail.size)
+    return rows if rows.size < batch else np.empty(0, dtype=np.int64)
+
+
 def drop_unfinished(apply_version: npt.NDArray[np.int64], batch: int) -> npt.NDArray[np.int64]:
-    """``apply_version`` with the gradients of a last step that never completed (fewer
-    than ``batch`` of them: the run stopped first) marked dropped (``-1``); steps are
-    consecutive, so only the last can be incomplete.
+    """``apply_version`` with the rows of :func:`unfinished_rows` marked dropped (``-1``).
 
     >>> drop_unfinished(np.array([1, 1, -1, 2]), 2).tolist()
     [1, 1, -1, -1]
     """
     out = np.array(apply_version, dtype=np.int64, copy=True)
-    kept = out[out >= 0]
-    if kept.size:
-        last = int(kept.max())
-        if int(np.count_nonzero(out == last)) < batch:
-            out[out == last] = -1
+    out[unfinished_rows(out, batch)] = -1
     return out

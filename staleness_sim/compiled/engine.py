@@ -36,7 +36,7 @@ from staleness_sim.durations import Durations, expected_draws
 from staleness_sim.sim_context import time_averaged_live
 from staleness_sim.timing import PhaseDraws
 from theory.analysis import Tally
-from theory.rennala import drop_unfinished
+from theory.rennala import unfinished_rows
 from theory.trace import Trace, empty_columns
 
 __all__ = ["CHUNK", "simulate_compiled"]
@@ -144,9 +144,8 @@ def simulate_compiled(
     trace = None
     if keep_trace:
         if config.algo == "rennala":  # a last step that never completed: its gradients are dropped
-            kept = drop_unfinished(cols["apply_version"], config.batch)
-            lost = kept != cols["apply_version"]
-            cols["apply_version"], cols["tau"][lost], cols["dropped"][lost] = kept, -1, True
+            lost = unfinished_rows(cols["apply_version"], config.batch)
+            cols["apply_version"][lost], cols["tau"][lost], cols["dropped"][lost] = -1, -1, True
             cols["attempts"][lost] = 0
         trace = Trace.from_consistent_columns(
             meta=config.meta() | {"engine": "fast"}, step_size=np.full(n, np.nan), **cols
