@@ -29,6 +29,7 @@ from staleness_sim.compiled.state import (
     PRIVATE,
     RECORDS,
     T_END,
+    VERSION,
     new_state,
 )
 from staleness_sim.config import SimConfig
@@ -91,6 +92,9 @@ def simulate_compiled(
     cols = empty_columns(n if keep_trace else min(n, CHUNK), OUT_COLUMNS)
     out = tuple(cols.values())
     tally: Tally | None = None if keep_trace else Tally()  # with a Trace, the result tallies it when asked
+    # Rennala without a Trace: the rows of the step under way, held back until it completes
+    empty = np.empty(0, dtype=np.int64)
+    held: Any = (empty, empty, empty, np.empty(0), config.batch) if config.algo == "rennala" else None
     step = max(1, n // 100) if progress is not None and keep_trace else n
     limit = min(n, step) if keep_trace else len(out[0])
     counters = state["counters"]
@@ -131,7 +135,7 @@ def simulate_compiled(
                 limit = min(n, limit + step)
             else:
                 assert tally is not None
-                _tally_rows(tally, out, int(counters[POS]))
+                held = _tally_rows(tally, out, int(counters[POS]), held, int(counters[VERSION]) + 1)
                 counters[POS] = 0
             if progress is not None:
                 progress(int(counters[RECORDS]))
@@ -140,7 +144,7 @@ def simulate_compiled(
     if counters[DONE_EID] < 0:
         raise RuntimeError("the simulated workers stopped before the target (no event left)")
     if tally is not None:
-        _tally_rows(tally, out, int(counters[POS]))
+        _tally_rows(tally, out, int(counters[POS]), held, None)
     trace = None
     if keep_trace:
         if config.algo == "rennala":  # a last step that never completed: its gradients are dropped
@@ -154,9 +158,29 @@ def simulate_compiled(
     return trace, tally, peak, _mean_live(state)
 
 
-def _tally_rows(tally: Tally, out: tuple[Any, ...], rows: int) -> None:
+def _tally_rows(
+    tally: Tally, out: tuple[Any, ...], rows: int, held: Any = None, step: int | None = None
+) -> Any:
+    """Add ``rows`` output rows to ``tally``. For Rennala SGD (``step``: the step under way,
+    or ``None`` at the end of the run), the rows of the step under way are held back
+    (returned, with those ``held`` before) until it completes; at the end a step still under
+    way is tallied as dropped, as the Trace drops it (:func:`theory.rennala.unfinished_rows`)."""
     index = {name: k for k, name in enumerate(OUT_COLUMNS)}
-    tally.add(out[index["tau"]][:rows], out[index["attempts"]][:rows], out[index["t_apply"]][:rows])
+    tau, attempts = out[index["tau"]][:rows].copy(), out[index["attempts"]][:rows].copy()
+    t_apply = out[index["t_apply"]][:rows].copy()
+    if held is None:
+        tally.add(tau, attempts, t_apply)
+        return None
+    version = np.concatenate([held[0], out[index["apply_version"]][:rows]])
+    pieces = zip(held[1:4], (tau, attempts, t_apply), strict=True)
+    tau, attempts, t_apply = (np.concatenate([h, c]) for h, c in pieces)
+    wait = version == step if step is not None else np.zeros(version.size, dtype=bool)
+    if step is None and version.size:
+        lost = unfinished_rows(version, held[4])
+        tau[lost], attempts[lost], version[lost] = -1, 0, -1
+    go = ~wait
+    tally.add(tau[go], attempts[go], t_apply[go])
+    return (version[wait], tau[wait], attempts[wait], t_apply[wait], held[4])
 
 
 def _mean_live(state: dict[str, Any]) -> float:
