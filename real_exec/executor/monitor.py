@@ -37,6 +37,7 @@ from typing import Any
 
 import pandas as pd
 
+from real_exec.executor.algorithms.steps import VERSION
 from real_exec.executor.problems import Problem
 from real_exec.executor.run_context import RunContext
 
@@ -167,8 +168,9 @@ class Monitor:
         """Sample the curve if it is time, and log an epoch if one has ended."""
         if elapsed >= self._next_sample:
             counted, params = self.ctx.counted(), self.snapshot()
+            version = int(self.ctx.ctrl[VERSION])  # the steps applied when params were taken (about)
             point = self.problem.evaluate(params)
-            self.curve.append({"time": elapsed, **point})
+            self.curve.append({"time": elapsed, "steps": version, **point})
             # on the grid k * interval (as a replay checks), not interval after this sample:
             # the evaluation's own time would otherwise stretch every interval
             self._next_sample = (math.floor(elapsed / self.interval) + 1) * self.interval
