@@ -59,9 +59,10 @@ def main() -> None:
     print(f"{', '.join(names)}; {args.seconds:g} s per run, median of {args.repeats} runs\n")
     print(
         "| workload | algo | threads | speeds | TV (median) | TV range | W1 | throughput real | sim/real | "
-        "tau mean real | sim | CAS fail real | sim | stolen | speeds recovered (median) |"
+        "tau mean real | sim | CAS fail real | sim | dropped real | sim | stolen "
+        "| speeds recovered (median) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (workload, algo, t, speeds), rows in results.items():
         med = {k: statistics.median(_get(x, k) for x in rows) for k in KEYS}
         tvs = [x["tv"] for x in rows]
@@ -71,7 +72,8 @@ def main() -> None:
             f"{med['w1']:.3f} | "
             f"{med['throughput.real']:.0f} | {med['throughput_ratio']:.3f} | {med['tau_mean.real']:.3f} | "
             f"{med['tau_mean.sim']:.3f} | {med['cas_failure_rate.real']:.2g} | "
-            f"{med['cas_failure_rate.sim']:.2g} | {_percent(med['stolen'])} | {_recovered(rows)} |"
+            f"{med['cas_failure_rate.sim']:.2g} | {_percent(med['dropped_share.real'])} | "
+            f"{_percent(med['dropped_share.sim'])} | {_percent(med['stolen'])} | {_recovered(rows)} |"
         )
 
 
@@ -84,6 +86,8 @@ KEYS = (
     "tau_mean.sim",
     "cas_failure_rate.real",
     "cas_failure_rate.sim",
+    "dropped_share.real",
+    "dropped_share.sim",
     "stolen",
 )
 
