@@ -3,15 +3,16 @@
 ``asgd demo`` (:mod:`real_exec.app.demo`) runs them in order and writes each result as a
 section of its report; each stage runs and is tested alone:
 
-1. :func:`real_runs`: the four algorithms for real with 1 and 2 threads;
+1. :func:`real_runs`: every algorithm for real with 1 and 2 threads;
 2. :func:`convergence_experiment`: lock, HOGWILD! and Leashed-SGD with constant and
    TAIL-tau steps, repeated, to a target test accuracy;
 3. :func:`validate_runs`: a profile calibrated on each real run drives the simulator;
 4. :func:`extrapolate`: the calibrated timing on a machine the user does not have;
 5. :func:`predict_scaling_on`: time to target against workers on that machine;
 6. :func:`compare_rules`: step-size rules under the simulated staleness of many workers;
-7. :func:`staleness_bounds`: the convergence bounds for the measured staleness, and the PL
-   bound against delayed SGD driven by the measured delays;
+7. :func:`staleness_bounds`: the convergence bounds for the measured staleness, the PL
+   bound against delayed SGD driven by the measured delays, and time to epsilon per method
+   on this machine and a server (:func:`time_bounds_table`);
 8. :func:`slow_worker`: a machine with one slow worker, forecast from a calibration on this
    machine as it is, then measured with a real slow worker.
 """
