@@ -32,7 +32,7 @@ from theory.delayed_sgd import run_trace_sgd
 from theory.problems import Quadratic
 from theory.time_bounds import Objective, TimeBound, time_bounds
 
-__all__ = ["MECHANISM_OF", "MethodCheck", "check_time_bounds"]
+__all__ = ["MECHANISM_OF", "MethodCheck", "check_time_bounds", "fixed_profile", "quadratic_for"]
 
 #: Method of :data:`theory.time_bounds.METHODS` -> the simulated algorithm that runs it.
 MECHANISM_OF: dict[str, str] = {
@@ -73,6 +73,22 @@ class MethodCheck:
             "average_at_k": self.average_at_k,
             "dropped_share": self.dropped_share,
         }
+
+
+def quadratic_for(
+    objective: Objective, dim: int = 10, seed: int = 0
+) -> tuple[Quadratic, npt.NDArray[np.float64]]:
+    """A quadratic with ``objective``'s constants and a start ``x0`` with ``f(x0) - f* =
+    Delta``: eigenvalues in ``[L/20, L]`` (``L`` attained), noise ``sigma2``, ``x0`` on a
+    random direction from the minimizer."""
+    from theory.problems import random_quadratic
+
+    rng = np.random.default_rng(seed)
+    o = objective
+    q = random_quadratic(rng, dim=dim, lsmooth=o.lsmooth, mu=o.lsmooth / 20, sigma2=o.sigma2)
+    v = rng.standard_normal(dim)
+    curvature = float(v @ q.a @ v)
+    return q, q.x_star + np.sqrt(2.0 * o.f0 / curvature) * v
 
 
 def fixed_profile(speeds: npt.ArrayLike, seconds: float = 1.0) -> HardwareProfile:

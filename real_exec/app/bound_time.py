@@ -46,6 +46,12 @@ class Times(click.ParamType):
 @click.option("--sigma2", type=NON_NEGATIVE, required=True, help="Gradient noise variance >= 0.")
 @click.option("--f0", type=NON_NEGATIVE, required=True, help="f(x0) - f*.")
 @click.option("--epsilon", type=POSITIVE, required=True, help="Target: average E||grad f||^2 <= epsilon.")
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="Also run each method in the simulator on a quadratic with these constants (dim 10, "
+    "16 noise draws) and give its time to epsilon beside the bound.",
+)
 @json_option
 @cli_errors
 def time_command(
@@ -59,6 +65,7 @@ def time_command(
     sigma2: float,
     f0: float,
     epsilon: float,
+    simulate: bool,
     as_json: bool,
 ) -> None:
     """Time to epsilon of minibatch, asynchronous, Ringmaster and Rennala SGD on these workers.
@@ -71,6 +78,7 @@ def time_command(
     times, where = _times(tau, profile_src, workers, speeds, pattern, trace_src)
     objective = Objective(lsmooth, sigma2, f0, epsilon)
     results = time_bounds(times, objective)
+    simulated = _simulated(times, objective) if simulate else {}
     best = min(results, key=lambda r: r.time)
     n = len(times)
     optimum, m_star = rate(times, objective)
@@ -80,7 +88,9 @@ def time_command(
         "times": list(times),
         "source": where,
         "objective": {"L": lsmooth, "sigma2": sigma2, "f0": f0, "epsilon": epsilon},
-        "bounds": [r.to_dict() for r in results],
+        "bounds": [
+            r.to_dict() | ({"simulated": simulated.get(r.method)} if simulate else {}) for r in results
+        ],
         "tightest": best.method,
         "lower_bound_rate": optimum,
         "optimal_workers": m_star,
@@ -91,13 +101,14 @@ def time_command(
         f"time to epsilon = {epsilon:g} on {where}: {n} workers, {_seconds(min(times))} to "
         f"{_seconds(max(times))} per gradient (* the tightest)",
         f"   {'method':13s} {'time bound':>11s} {'iterations':>11s}  {'parameter':12s} "
-        f"{'workers used':>12s} {'papers rate':>11s}",
+        f"{'workers used':>12s} {'papers rate':>11s}" + (f" {'simulated':>10s}" if simulate else ""),
     ]
     for r in results:
         mark = "*" if r is best else " "
         lines.append(
             f" {mark} {r.method:13s} {_seconds(r.time):>11s} {r.iterations:>11,.0f}  "
             f"{r.parameter + ' = ' + str(r.value):12s} {r.workers_used:>12d} {_seconds(r.rate):>11s}"
+            + (f" {_seconds_or_none(simulated.get(r.method)):>10s}" if simulate else "")
         )
     lines += [
         f"the lower bound's rate (no constant): {_seconds(optimum)} with the fastest {m_star} of {n} workers",
@@ -154,6 +165,22 @@ def _times(
     if pattern or speeds:
         label += f", speeds {pattern or ','.join(f'{v:g}' for v in speeds or ())}"
     return profile.gradient_times(workers).tolist(), label
+
+
+def _simulated(times: list[float], objective: Any) -> dict[str, float | None]:
+    """Each method's simulated time to epsilon (:mod:`staleness_sim.time_check`)."""
+    import numpy as np
+
+    from staleness_sim.time_check import check_time_bounds, quadratic_for
+
+    problem, x0 = quadratic_for(objective)
+    tau = np.asarray(times, dtype=np.float64)
+    checks = check_time_bounds(problem, x0, tau / tau.min(), objective.epsilon, seconds=float(tau.min()))
+    return {c.bound.method: c.reached for c in checks}
+
+
+def _seconds_or_none(value: float | None) -> str:
+    return "not reached" if value is None else _seconds(value)
 
 
 def _seconds(value: float) -> str:

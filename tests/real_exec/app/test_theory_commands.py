@@ -252,3 +252,15 @@ def test_bound_ringmaster_takes_r_from_sigma2_over_epsilon(capsys) -> None:
     assert code == 0 and json.loads(out)["delays"]["m1"] == pytest.approx(pmf[:5].sum(), rel=1e-6)
     code, out, _ = run(capsys, *argv(base + " --R 2"))
     assert code == 0 and json.loads(out)["delays"]["m1"] == pytest.approx(pmf[:2].sum(), rel=1e-6)
+
+
+def test_bound_time_simulate_gives_each_method_a_simulated_time_within_its_bound(capsys) -> None:
+    """--simulate runs each method on a quadratic with the given constants: the simulated
+    times to epsilon are within the bounds (the bounds hold; tests/staleness_sim/
+    test_time_check.py holds them to more cases)."""
+    cmd = "bound time --tau 1,1,4 --L 1 --sigma2 1 --f0 10 --epsilon 0.1 --simulate --json"
+    code, out, _ = run(capsys, *argv(cmd))
+    doc = json.loads(out)
+    assert code == 0
+    for b in doc["bounds"]:
+        assert b["simulated"] is not None and 0 < b["simulated"] <= b["time"], b["method"]
