@@ -13,8 +13,7 @@ Tyurin & Richtarik, ICML 2025):
   ``tau_max = sum_{j < n} (floor(tau_n / tau_j) + 1)`` (the updates of the others during one
   gradient of the slowest), by the tighter of the ``classic`` and ``workers`` theorems.
 * ``ringmaster`` (Ringmaster ASGD, threshold ``R``: a gradient with delay ``>= R`` is
-  discarded): ``ceil(K / R) t(R)``, ``K`` from the bound at ``tau_max = R - 1`` (the tighter
-  of the ``classic`` and ``workers`` theorems: at most ``n`` gradients are in flight);
+  discarded): ``ceil(K / R) t(R)``, ``K`` from the bound at ``tau_max = R - 1``;
   ``t(R) = min_m (R + 2m) / sum_{i <= m} 1/tau_i`` bounds any ``R`` consecutive updates.
 * ``rennala`` (Rennala SGD, batch ``S`` of gradients at the current point):
   ``K(batch S) t(S)``.
@@ -243,13 +242,8 @@ def _asynchronous(tau: npt.NDArray[np.float64], o: Objective) -> TimeBound:
 
 
 def _ringmaster(tau: npt.NDArray[np.float64], o: Objective) -> TimeBound:
-    n = tau.size
-
     def at(r: int) -> TimeBound:
-        found = [_sgd(o, tau_max=r - 1)]
-        if n > 1 and r > 2:  # at most n gradients in flight: the workers theorem, when tighter
-            found.append(_sgd(o, tau_max=r - 1, workers=n))
-        b = min(found, key=lambda f: f.iterations_to_epsilon or 0.0)
+        b = _sgd(o, tau_max=r - 1)
         k = b.iterations_to_epsilon or 0.0
         window, m = collect_time(tau, r)
         return TimeBound("ringmaster", math.ceil(k / r) * window, k, b.eta, "R", r, m, 0.0, k)
