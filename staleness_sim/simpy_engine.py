@@ -16,7 +16,7 @@ from staleness_sim.config import SimConfig
 from staleness_sim.mechanisms import Mutex, start_workers
 from staleness_sim.result import SimResult
 from staleness_sim.sim_context import SimContext
-from theory.rennala import unfinished_rows
+from theory.rennala import drop_unfinished
 from theory.trace import Trace
 
 __all__ = ["simulate_simpy"]
@@ -42,8 +42,7 @@ def simulate_simpy(config: SimConfig, progress: Callable[[int], None] | None = N
     columns = ctx.columns()
     columns["step_size"] = np.full(columns["worker"].size, np.nan)
     if config.algo == "rennala" and columns["worker"].size:
-        lost = unfinished_rows(columns["apply_version"], config.batch)
-        columns["apply_version"][lost], columns["attempts"][lost] = -1, 0
+        drop_unfinished(columns, config.batch)
     trace = Trace.from_columns(meta=config.meta() | {"engine": "simpy"}, **columns)
     return SimResult(trace, "simpy", config.seed, ctx.peak_live, ctx.mean_live())
 

@@ -11,6 +11,8 @@ so are the gradients of a last step the run stopped before (:func:`drop_unfinish
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -63,12 +65,19 @@ def unfinished_rows(apply_version: npt.NDArray[np.int64], batch: int) -> npt.NDA
     return rows if rows.size < batch else np.empty(0, dtype=np.int64)
 
 
-def drop_unfinished(apply_version: npt.NDArray[np.int64], batch: int) -> npt.NDArray[np.int64]:
-    """``apply_version`` with the rows of :func:`unfinished_rows` marked dropped (``-1``).
+def drop_unfinished(columns: dict[str, npt.NDArray[Any]], batch: int) -> None:
+    """Mark the rows of :func:`unfinished_rows` dropped, in place: ``apply_version`` -1,
+    ``attempts`` 0 (their step never came), and ``tau`` -1, ``dropped`` True where the columns
+    have them. The one place the simulator's engines and the real runs do this.
 
-    >>> drop_unfinished(np.array([1, 1, -1, 2]), 2).tolist()
-    [1, 1, -1, -1]
+    >>> cols = {"apply_version": np.array([1, 1, -1, 2]), "attempts": np.array([1, 1, 0, 1])}
+    >>> drop_unfinished(cols, 2); cols["apply_version"].tolist(), cols["attempts"].tolist()
+    ([1, 1, -1, -1], [1, 1, 0, 0])
     """
-    out = np.array(apply_version, dtype=np.int64, copy=True)
-    out[unfinished_rows(out, batch)] = -1
-    return out
+    lost = unfinished_rows(columns["apply_version"], batch)
+    columns["apply_version"][lost] = -1
+    columns["attempts"][lost] = 0
+    if "tau" in columns:
+        columns["tau"][lost] = -1
+    if "dropped" in columns:
+        columns["dropped"][lost] = True

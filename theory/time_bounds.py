@@ -242,25 +242,27 @@ def _asynchronous(tau: npt.NDArray[np.float64], o: Objective) -> TimeBound:
 
 
 def _ringmaster(tau: npt.NDArray[np.float64], o: Objective) -> TimeBound:
+    optimum = rate(tau, o)[0]
+
     def at(r: int) -> TimeBound:
         b = _sgd(o, tau_max=r - 1)
         k = b.iterations_to_epsilon or 0.0
         window, m = collect_time(tau, r)
-        return TimeBound("ringmaster", math.ceil(k / r) * window, k, b.eta, "R", r, m, 0.0, k)
+        return TimeBound("ringmaster", math.ceil(k / r) * window, k, b.eta, "R", r, m, optimum, k)
 
-    best = _search(_upper(o, tau.size), at)
-    return TimeBound(**(best.to_dict() | {"rate": rate(tau, o)[0]}))  # type: ignore[arg-type]
+    return _search(_upper(o, tau.size), at)
 
 
 def _rennala(tau: npt.NDArray[np.float64], o: Objective) -> TimeBound:
+    optimum = rate(tau, o)[0]
+
     def at(s: int) -> TimeBound:
         b = _sgd(o, batch=s)
         k = b.iterations_to_epsilon or 0.0
         step, m = collect_time(tau, s)
-        return TimeBound("rennala", k * step, k, b.eta, "S", s, m, 0.0, k * s)
+        return TimeBound("rennala", k * step, k, b.eta, "S", s, m, optimum, k * s)
 
-    best = _search(_upper(o, tau.size), at)
-    return TimeBound(**(best.to_dict() | {"rate": rate(tau, o)[0]}))  # type: ignore[arg-type]
+    return _search(_upper(o, tau.size), at)
 
 
 #: Method name -> its time to epsilon on sorted compute times.

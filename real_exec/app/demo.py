@@ -169,12 +169,7 @@ def run_demo(out: Path, quick: bool = False) -> Path:
         summary += _section_slow_worker(report, slow, exp, plan)
         rules = stage("step-size rules", lambda: demo.compare_rules(there.traces, 16))
         summary += _section_rules(report, rules)
-        staleness = {algo: real.results[(algo, 2)].trace.staleness() for algo in ALGORITHMS}
-        machines = _machines(real.results[("lock", 2)].trace)
-        bounds = stage(
-            "bounds",
-            lambda: demo.staleness_bounds(staleness, staleness["leashed"], plan.pl_runs, machines=machines),
-        )
+        bounds = stage("bounds", lambda: _bounds(real, plan.pl_runs))
         summary += _section_bounds(report, bounds)
     report.lead(_conclusions(plan, exp, predicted, checked, slow))
     if plan.note:
@@ -469,18 +464,21 @@ def _section_rules(report: Report, c: demo.RuleComparison) -> list[dict[str, Any
     ]
 
 
-def _machines(trace: Any) -> dict[str, Any]:
-    """The compute times the time bounds are shown for: this machine's two threads (the
-    lock-based run's seconds per gradient), and a 64-core server with one worker 10x slower."""
+def _bounds(real: demo.RealRuns, pl_runs: int) -> demo.BoundsResult:
+    """The bounds stage on the 2-thread runs' staleness, with time bounds for this machine's
+    two threads (the lock-based run's seconds per gradient) and a 64-core server with one
+    worker 10x slower."""
     from staleness_sim.profile import load_profile
     from theory.time_bounds import speed_pattern, times_from_trace
 
+    staleness = {algo: real.results[(algo, 2)].trace.staleness() for algo in ALGORITHMS}
     server = load_profile("server-2s-64")
     slowed = server.with_overrides(speed=[float(v) for v in speed_pattern("straggler:10", 64)])
-    return {
-        "this machine, 2 threads": times_from_trace(trace),
+    machines = {
+        "this machine, 2 threads": times_from_trace(real.results[("lock", 2)].trace),
         "server-2s-64, one worker 10x slower": slowed.gradient_times(64),
     }
+    return demo.staleness_bounds(staleness, staleness["leashed"], pl_runs, machines=machines)
 
 
 def _section_bounds(report: Report, b: demo.BoundsResult) -> list[dict[str, Any]]:

@@ -251,13 +251,9 @@ def _closed_steps(trace: Trace, config: RunConfig) -> Trace:
     (:func:`theory.rennala.drop_unfinished`); any other Trace as it is."""
     if config.algo != "rennala" or len(trace) == 0:
         return trace
-    table = trace.table
-    versions = table["apply_version"].to_numpy(dtype=np.int64)
-    kept = drop_unfinished(versions, config.batch)
-    attempts = np.where(kept != versions, 0, table["attempts"].to_numpy())  # their step never came
-    skip = ("tau", "dropped", "apply_version", "attempts")
-    columns = {c: table[c].to_numpy() for c in table.columns if c not in skip}
-    return Trace.from_columns(meta=trace.meta, apply_version=kept, attempts=attempts, **columns)
+    columns = {c: trace.table[c].to_numpy(copy=True) for c in trace.table.columns}
+    drop_unfinished(columns, config.batch)
+    return Trace.from_columns(meta=trace.meta, **columns)
 
 
 def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from staleness_sim.durations import Durations, expected_draws
 from staleness_sim.sim_context import time_averaged_live
 from staleness_sim.timing import PhaseDraws
 from theory.analysis import Tally
-from theory.rennala import unfinished_rows
+from theory.rennala import drop_unfinished
 from theory.trace import Trace, empty_columns
 
 __all__ = ["CHUNK", "simulate_compiled"]
@@ -91,10 +91,8 @@ def simulate_compiled(
     state = new_state(m, n, holders=config.algo == "leashed")
     cols = empty_columns(n if keep_trace else min(n, CHUNK), OUT_COLUMNS)
     out = tuple(cols.values())
-    tally: Tally | None = None if keep_trace else Tally()  # with a Trace, the result tallies it when asked
-    # Rennala without a Trace: the rows of the step under way, held back until it completes
-    empty = np.empty(0, dtype=np.int64)
-    held: Any = (empty, empty, empty, np.empty(0), config.batch) if config.algo == "rennala" else None
+    # with a Trace, the result tallies it when asked
+    chunks = None if keep_trace else _ChunkTally(config.batch if config.algo == "rennala" else None)
     step = max(1, n // 100) if progress is not None and keep_trace else n
     limit = min(n, step) if keep_trace else len(out[0])
     counters = state["counters"]
@@ -134,8 +132,8 @@ def simulate_compiled(
             if keep_trace:
                 limit = min(n, limit + step)
             else:
-                assert tally is not None
-                held = _tally_rows(tally, out, int(counters[POS]), held, int(counters[VERSION]) + 1)
+                assert chunks is not None
+                chunks.add(out, int(counters[POS]), int(counters[VERSION]) + 1)
                 counters[POS] = 0
             if progress is not None:
                 progress(int(counters[RECORDS]))
@@ -143,44 +141,43 @@ def simulate_compiled(
         phases[status - 1].grow()  # NEED_READ, NEED_COMPUTE or NEED_PUBLISH
     if counters[DONE_EID] < 0:
         raise RuntimeError("the simulated workers stopped before the target (no event left)")
-    if tally is not None:
-        _tally_rows(tally, out, int(counters[POS]), held, None)
-    trace = None
-    if keep_trace:
-        if config.algo == "rennala":  # a last step that never completed: its gradients are dropped
-            lost = unfinished_rows(cols["apply_version"], config.batch)
-            cols["apply_version"][lost], cols["tau"][lost], cols["dropped"][lost] = -1, -1, True
-            cols["attempts"][lost] = 0
-        trace = Trace.from_consistent_columns(
-            meta=config.meta() | {"engine": "fast"}, step_size=np.full(n, np.nan), **cols
-        )
-    peak = int(counters[PEAK])
-    return trace, tally, peak, _mean_live(state)
+    if chunks is not None:
+        chunks.add(out, int(counters[POS]), None)
+        return None, chunks.tally, int(counters[PEAK]), _mean_live(state)
+    if config.algo == "rennala":  # a last step that never completed: its gradients are dropped
+        drop_unfinished(cols, config.batch)
+    trace = Trace.from_consistent_columns(
+        meta=config.meta() | {"engine": "fast"}, step_size=np.full(n, np.nan), **cols
+    )
+    return trace, None, int(counters[PEAK]), _mean_live(state)
 
 
-def _tally_rows(
-    tally: Tally, out: tuple[Any, ...], rows: int, held: Any = None, step: int | None = None
-) -> Any:
-    """Add ``rows`` output rows to ``tally``. For Rennala SGD (``step``: the step under way,
-    or ``None`` at the end of the run), the rows of the step under way are held back
-    (returned, with those ``held`` before) until it completes; at the end a step still under
-    way is tallied as dropped, as the Trace drops it (:func:`theory.rennala.unfinished_rows`)."""
-    index = {name: k for k, name in enumerate(OUT_COLUMNS)}
-    tau, attempts = out[index["tau"]][:rows].copy(), out[index["attempts"]][:rows].copy()
-    t_apply = out[index["t_apply"]][:rows].copy()
-    if held is None:
-        tally.add(tau, attempts, t_apply)
-        return None
-    version = np.concatenate([held[0], out[index["apply_version"]][:rows]])
-    pieces = zip(held[1:4], (tau, attempts, t_apply), strict=True)
-    tau, attempts, t_apply = (np.concatenate([h, c]) for h, c in pieces)
-    wait = version == step if step is not None else np.zeros(version.size, dtype=bool)
-    if step is None and version.size:
-        lost = unfinished_rows(version, held[4])
-        tau[lost], attempts[lost], version[lost] = -1, 0, -1
-    go = ~wait
-    tally.add(tau[go], attempts[go], t_apply[go])
-    return (version[wait], tau[wait], attempts[wait], t_apply[wait], held[4])
+class _ChunkTally:
+    """The tally of a run without a Trace, one chunk of output rows at a time. For Rennala
+    SGD (``batch``) the rows of the step under way are held back until it completes, and a
+    step still under way at the end is dropped, as the Trace drops it."""
+
+    FIELDS = ("apply_version", "tau", "attempts", "t_apply")
+
+    def __init__(self, batch: int | None) -> None:
+        self.tally, self.batch = Tally(), batch
+        self.held: dict[str, Any] | None = None
+
+    def add(self, out: tuple[Any, ...], rows: int, step: int | None) -> None:
+        """Rows ``0 .. rows - 1`` of ``out``; ``step``: the step under way (``None``: the end)."""
+        index = {name: k for k, name in enumerate(OUT_COLUMNS)}
+        cols = {f: out[index[f]][:rows].copy() for f in self.FIELDS}
+        if self.batch is not None:
+            if self.held is not None:
+                cols = {f: np.concatenate([self.held[f], cols[f]]) for f in self.FIELDS}
+            if step is None:
+                drop_unfinished(cols, self.batch)
+                wait = np.zeros(cols["apply_version"].size, dtype=bool)
+            else:
+                wait = cols["apply_version"] == step
+            self.held = {f: v[wait] for f, v in cols.items()}
+            cols = {f: v[~wait] for f, v in cols.items()}
+        self.tally.add(cols["tau"], cols["attempts"], cols["t_apply"])
 
 
 def _mean_live(state: dict[str, Any]) -> float:

@@ -86,9 +86,10 @@ def lock_worker(
             kept = ctx.version - read_version < threshold
         if kept:
             yield from ctx.busy(i, t.publish() + t.memory)  # a compiled update: no GIL
-        if (batch is None and kept) or (batch is not None and kept and batch.add()):
+        if kept and (batch is None or batch.add()):
             ctx.version += 1
-            ctx.published()
+            if abandon:  # wake the workers that give up at this version
+                ctx.published()
         lock.release(i)
         ctx.memory_changed()
         ctx.private_copies -= 1

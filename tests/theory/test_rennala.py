@@ -29,7 +29,9 @@ def test_only_a_last_step_with_fewer_than_s_gradients_is_dropped(
     final = len(drops) + 1
     rows += [final] * min(last, batch) + [-1] * trailing
     av = np.array(rows, dtype=np.int64)
-    out = drop_unfinished(av, batch)
+    cols = {"apply_version": av.copy(), "attempts": np.ones(av.size, dtype=np.int64)}
+    drop_unfinished(cols, batch)
+    out = cols["apply_version"]
     expected = av.copy()
     if 0 < min(last, batch) < batch:
         expected[expected == final] = -1
