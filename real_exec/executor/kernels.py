@@ -15,6 +15,7 @@ from numba import njit
 __all__ = [
     "axpy",
     "copy_into",
+    "descend",
     "heavy_ball",
     "logreg_grad",
     "logreg_kernel",
@@ -48,6 +49,13 @@ def axpy(y: Any, a: float, x: Any) -> None:
     """``y += a * x`` in place."""
     for i in range(y.size):
         y[i] += a * x[i]
+
+
+@njit(nogil=True, cache=True)
+def descend(params: Any, eta: float, s: float, g: Any) -> None:
+    """``params -= eta * (s * g)`` in place: one SGD step of size ``eta`` scaled by ``s``."""
+    for i in range(params.size):
+        params[i] -= eta * (s * g[i])
 
 
 @njit(nogil=True, cache=True)

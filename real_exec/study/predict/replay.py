@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from real_exec.executor.kernels import seed_thread
+from real_exec.executor.kernels import copy_into, descend, seed_thread
 from real_exec.executor.monitor import Judge, Target, diverged
 from real_exec.executor.problems import Problem
 from real_exec.study.predict.lost_updates import lost_stretch, overlapping_writes
@@ -72,6 +72,7 @@ class _Versions:
         self.read = read
         self.last = _last_reader(read, np.arange(read.size))
         self.kept: dict[int, np.ndarray] = {0: initial.copy()}
+        self.free: list[np.ndarray] = []  # buffers of versions no longer read, to reuse
 
     def points(self, i: int, j: int) -> list[np.ndarray]:
         """The versions rows ``i .. j - 1`` read."""
@@ -81,9 +82,13 @@ class _Versions:
         """Rows ``i .. j - 1`` published ``version`` (``params``)."""
         for k in range(i, j):
             if self.last.get(int(self.read[k])) == k:
-                self.kept.pop(int(self.read[k]), None)  # no later update reads it
+                done = self.kept.pop(int(self.read[k]), None)  # no later update reads it
+                if done is not None:
+                    self.free.append(done)
         if version in self.last:
-            self.kept[version] = params.copy()
+            kept = self.free.pop() if self.free else np.empty_like(params)
+            copy_into(kept, params)
+            self.kept[version] = kept
 
 
 def _round_step(
@@ -102,14 +107,27 @@ def _round_step(
     worker's velocity ``v = momentum v + g``; ``s = 1`` without ``scale``."""
     total[:] = 0.0
     for point, worker, t in zip(points, workers, tau, strict=True):
-        problem.grad(point, grad)
-        if momentum > 0:
-            v = velocity.setdefault(int(worker), np.zeros_like(grad))
-            v *= momentum
-            v += grad
-            grad[:] = v
+        _direction(problem, point, int(worker), velocity, momentum, grad)
         total += (scale(int(t)) if scale is not None else 1.0) * grad
     total /= len(points)
+
+
+def _direction(
+    problem: Problem,
+    point: np.ndarray,
+    worker: int,
+    velocity: dict[int, np.ndarray],
+    momentum: float,
+    grad: np.ndarray,
+) -> None:
+    """``grad``: the gradient at ``point``, or with ``momentum`` ``worker``'s velocity
+    ``v = momentum v + g`` (heavy ball, one velocity per worker)."""
+    problem.grad(point, grad)
+    if momentum > 0:
+        v = velocity.setdefault(worker, np.zeros_like(grad))
+        v *= momentum
+        v += grad
+        grad[:] = v
 
 
 def replay(
@@ -171,11 +189,16 @@ def replay(
             break
         rule = scale if scale is not None and updates >= warmup_updates else None
         points = versions.points(i, j)
-        _round_step(problem, points, workers[i:j], tau[i:j], rule, velocity, momentum, grad, total)
-        total *= eta
-        if lost_on_overlap > 0 and j == i + 1 and overlapped[i]:
-            total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0  # overwritten by another write
-        params -= total
+        loses = lost_on_overlap > 0 and j == i + 1 and overlapped[i]
+        if j == i + 1 and not loses:  # one gradient, applied whole: params -= eta * (s * d)
+            _direction(problem, points[0], int(workers[i]), velocity, momentum, grad)
+            descend(params, eta, rule(int(tau[i])) if rule is not None else 1.0, grad)
+        else:
+            _round_step(problem, points, workers[i:j], tau[i:j], rule, velocity, momentum, grad, total)
+            total *= eta
+            if loses:
+                total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0  # overwritten by another write
+            params -= total
         updates, gradients = updates + 1, gradients + (j - i)
         now = float(t_apply[j - 1])
         versions.published(i, j, int(version[i]), params)
