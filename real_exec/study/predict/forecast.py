@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from real_exec.executor.config import RunConfig, check_speeds
 from real_exec.executor.monitor import Target, curve_columns
@@ -46,8 +48,11 @@ __all__ = [
     "gradient_seconds",
     "measure",
     "on_machine",
+    "replays",
     "with_speeds",
 ]
+
+T = TypeVar("T")
 
 #: Profile fields that describe the machine rather than the model's timing.
 MACHINE_FIELDS = (
@@ -216,54 +221,78 @@ def _outcome(rep: int, seed: int, reached: tuple[float, int] | None, diverged: b
 
 
 def forecast(
-    problem: Problem, trial: Trial, profile: HardwareProfile, progress: Callable[[str], None] | None = None
+    problem: Problem,
+    trial: Trial,
+    profile: HardwareProfile,
+    progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> Outcomes:
     """Replay ``trial.reps`` simulated schedules of ``trial`` on ``profile`` (``progress`` is
-    told each repetition as it starts)."""
-    algo, threads, budget = trial.algo, trial.threads, trial.budget
+    told each repetition as it starts), ``jobs`` at a time (default: one per core) in threads
+    with one BLAS thread each (:func:`replays`)."""
     profile = with_speeds(profile, trial.speeds)
+    seeds = [int(seq.generate_state(1)[0]) for seq in np.random.SeedSequence(trial.seed).spawn(trial.reps)]
+
+    def one(rep: int) -> tuple[dict[str, Any], dict[str, list[float]]]:
+        if progress is not None:
+            progress(f"forecast, repetition {rep + 1} of {trial.reps}")
+        return _forecast_once(problem, trial, profile, rep, seeds[rep])
+
+    done = replays(one, range(trial.reps), jobs)
+    return Outcomes.of([d[0] for d in done], trial.budget, [d[1] for d in done], profile)
+
+
+def replays(fn: Callable[[Any], T], items: Iterable[Any], jobs: int | None = None) -> list[T]:
+    """``[fn(item) for item in items]``, ``jobs`` at a time (default: one per core) in
+    threads: replays spend their time in the model's kernels, which release the interpreter
+    lock. BLAS is held to one thread meanwhile, so the parallelism is ours and each replay's
+    arithmetic is the same whatever ``jobs`` is (a multithreaded BLAS sums in an order that
+    varies from call to call)."""
+    items = list(items)
+    with threadpool_limits(1):
+        if (jobs or os.cpu_count() or 1) == 1 or len(items) < 2:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+            return list(pool.map(fn, items))
+
+
+def _forecast_once(
+    problem: Problem, trial: Trial, profile: HardwareProfile, rep: int, rep_seed: int
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """One repetition of :func:`forecast`: its outcome row and its loss curve."""
+    algo, threads, budget = trial.algo, trial.threads, trial.budget
     needed = _gradients_for(profile, threads, budget)
     config = RunConfig(algo, threads, trial.eta, gradients=1, rule=trial.rule)  # the warm-up and the rule
     skip, take = config.warmup_window
-    per_rep, curves = [], []
-    for rep, seq in enumerate(np.random.SeedSequence(trial.seed).spawn(trial.reps)):
-        rep_seed = int(seq.generate_state(1)[0])
-        if progress is not None:
-            progress(f"forecast, repetition {rep + 1} of {trial.reps}")
-        gradients = min(needed, 2000 * threads + skip + take)
-        while True:  # a short schedule first; the full one only if the target was not reached
-            config_sim = SimConfig(
-                algo, threads, profile, gradients, seed=rep_seed, step_batch=trial.step_batch
-            )
-            schedule = simulate(config_sim).trace
-            scale = None
-            if trial.rule != "constant":
-                tau = schedule.staleness()
-                pmf = Empirical.from_samples(tau[skip : skip + take] if tau.size > skip else tau)
-                table = config.step_scale(pmf, 4096)
-                scale = lambda t, table=table: float(table[min(t, table.size - 1)])  # noqa: E731
-            result = replay(
-                schedule,
-                problem,
-                trial.eta,
-                scale,
-                seed=rep_seed,
-                target=trial.target,
-                evaluate_every=trial.checks,
-                until=budget,
-                warmup_updates=skip + take if trial.rule != "constant" else 0,
-                lost_on_overlap=profile.lost_on_overlap if algo == "hogwild" else 0.0,
-            )
-            covered = float(schedule.table["t_apply"].max()) >= budget
-            if result.reached is not None or result.diverged or covered or gradients >= needed:
-                break
-            gradients = needed  # replaying ever longer prefixes would repeat the work each time
-        per_rep.append(
-            _outcome(rep, rep_seed, result.reached, result.diverged)
-            | {"replay_seconds": result.replay_seconds, "tau_mean": float(schedule.staleness().mean())}
+    gradients = min(needed, 2000 * threads + skip + take)
+    while True:  # a short schedule first; the full one only if the target was not reached
+        config_sim = SimConfig(algo, threads, profile, gradients, seed=rep_seed, step_batch=trial.step_batch)
+        schedule = simulate(config_sim).trace
+        scale = None
+        if trial.rule != "constant":
+            tau = schedule.staleness()
+            pmf = Empirical.from_samples(tau[skip : skip + take] if tau.size > skip else tau)
+            table = config.step_scale(pmf, 4096)
+            scale = lambda t, table=table: float(table[min(t, table.size - 1)])  # noqa: E731
+        result = replay(
+            schedule,
+            problem,
+            trial.eta,
+            scale,
+            seed=rep_seed,
+            target=trial.target,
+            evaluate_every=trial.checks,
+            until=budget,
+            warmup_updates=skip + take if trial.rule != "constant" else 0,
+            lost_on_overlap=profile.lost_on_overlap if algo == "hogwild" else 0.0,
         )
-        curves.append(curve_columns(result.curve))
-    return Outcomes.of(per_rep, budget, curves, profile)
+        covered = float(schedule.table["t_apply"].max()) >= budget
+        if result.reached is not None or result.diverged or covered or gradients >= needed:
+            break
+        gradients = needed  # replaying ever longer prefixes would repeat the work each time
+    outcome = _outcome(rep, rep_seed, result.reached, result.diverged)
+    outcome |= {"replay_seconds": result.replay_seconds, "tau_mean": float(schedule.staleness().mean())}
+    return outcome, curve_columns(result.curve)
 
 
 def measure(problem: Problem, trial: Trial, progress: Callable[[str], None] | None = None) -> Outcomes:

@@ -196,8 +196,8 @@ def replay(
         else:
             _round_step(problem, points, workers[i:j], tau[i:j], rule, velocity, momentum, grad, total)
             total *= eta
-            if loses:
-                total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0  # overwritten by another write
+            if loses:  # a stretch of it overwritten by another write
+                total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0
             params -= total
         updates, gradients = updates + 1, gradients + (j - i)
         now = float(t_apply[j - 1])
