@@ -158,20 +158,28 @@ class PhaseDraws:
     def block(self, j: int) -> npt.NDArray[np.float64]:
         """Block ``j`` (``rows x workers``), drawing the blocks up to it if needed."""
         while len(self._blocks) <= j:
-            size = (self.rows, self.workers)
-            if self._rng is None:
-                raise ValueError("a random timing model needs a random generator")
-            draws = np.asarray(self._model.rvs(size=size, random_state=self._rng), dtype=np.float64)
-            if not (draws.min() >= 0 and np.isfinite(draws.max())):  # NaN fails the first test
-                raise ValueError("a timing model drew a negative or non-finite duration")
-            if not self._unit:  # x * 1.0 == x: skip the product when no worker is scaled
-                draws = draws * self.scales
-            self._blocks.append(draws)
+            self._blocks.append(self._draw(None))
             self._passed.append(0)
         block = self._blocks[j]
         if block is None:
             raise RuntimeError(f"block {j} was freed: every worker had moved past it")
         return block
+
+    def _draw(self, out: npt.NDArray[np.float64] | None) -> npt.NDArray[np.float64]:
+        """The next block of the stream, written into ``out`` when given (``rows x workers``)."""
+        if self._rng is None:
+            raise ValueError("a random timing model needs a random generator")
+        size = (self.rows, self.workers)
+        draws = np.asarray(self._model.rvs(size=size, random_state=self._rng), dtype=np.float64)
+        if not (draws.min() >= 0 and np.isfinite(draws.max())):  # NaN fails the first test
+            raise ValueError("a timing model drew a negative or non-finite duration")
+        if out is None:  # x * 1.0 == x: skip the product when no worker is scaled
+            return draws if self._unit else draws * self.scales
+        if self._unit:
+            out[...] = draws
+        else:
+            np.multiply(draws, self.scales, out=out)
+        return out
 
     def _release(self, j: int) -> None:
         self._passed[j] += 1
@@ -185,12 +193,26 @@ class PhaseDraws:
     def take(self, n: int) -> npt.NDArray[np.float64]:
         """Every worker's first ``n`` durations, an ``(n, workers)`` array (column = worker).
 
-        A constant phase gives a read-only broadcast view, not a copy.
+        A constant phase gives a read-only broadcast view, not a copy. The result may share
+        memory with the blocks kept for later calls: write into it only when these draws
+        are not used again.
         """
         if self.constant is not None:
             return np.broadcast_to(self.constant * self.scales, (n, self.workers))
-        blocks = [self.block(j) for j in range(-(-n // self.rows))]
-        return blocks[0][:n] if len(blocks) == 1 else np.concatenate(blocks, axis=0)[:n]
+        count = -(-n // self.rows)
+        if count == 1:
+            return self.block(0)[:n]
+        # Blocks not drawn yet are drawn straight into the result, which then holds them (no
+        # copy of them, no concatenation: fresh memory is much of a long run's cost).
+        out = np.empty((count * self.rows, self.workers))
+        for j in range(count):
+            part = out[j * self.rows : (j + 1) * self.rows]
+            if j < len(self._blocks):
+                part[...] = self.block(j)
+            else:
+                self._blocks.append(self._draw(part))
+                self._passed.append(0)
+        return out[:n]
 
 
 class Sampler:

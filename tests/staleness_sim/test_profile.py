@@ -117,6 +117,12 @@ def test_samplers_see_exactly_the_drawn_block_columns(workers, rows, seed) -> No
     assert expected.shape == (longest, workers)
     for i in range(workers):
         assert np.array_equal(seen[i], expected[: len(seen[i]), i])
+    # Taken in two steps (an event loop's buffer grown), the stream is the same: the blocks
+    # of the first take are kept, the later ones drawn on.
+    growing = PhaseDraws(model, np.random.default_rng(seed), scales, rows)
+    first = growing.take(max(1, longest // 3)).copy()
+    assert np.array_equal(growing.take(longest), expected)
+    assert np.array_equal(first, expected[: first.shape[0]])
 
 
 def test_blocks_are_freed_once_every_worker_passed_them() -> None:
