@@ -57,7 +57,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     held = total = agree = cases = 0
     ratios: dict[str, list[float]] = {m: [] for m in METHODS}
-    curves: dict[str, dict[int, tuple[float, float]]] = {m: {} for m in METHODS}
+    curves: dict[str, dict[int, dict[str, float]]] = {m: {} for m in METHODS}
     started = time.perf_counter()
     for pattern in args.patterns.split(","):
         for n in (int(v) for v in args.workers.split(",")):
@@ -70,7 +70,7 @@ def main() -> None:
                 total += 1
                 ratios[b.method].append(c.ratio)
                 if pattern == args.figure_pattern:
-                    curves[b.method][n] = (b.time, sim)
+                    curves[b.method][n] = {"bound": b.time, "simulated": sim}
                 print(
                     f"| {pattern} | {n} | {b.method} | {b.time:,.0f} | {b.parameter} = {b.value} | "
                     f"{sim:,.0f} | {c.ratio:.3f}{'' if ok else ' (bound missed)'} |"
@@ -92,32 +92,12 @@ def main() -> None:
         _figure(curves, args.figure_pattern, args.figure)
 
 
-def _figure(curves: dict[str, dict[int, tuple[float, float]]], pattern: str, path: str) -> None:
-    from theory.plots import new_figure, save_figure
+def _figure(curves: dict[str, dict[int, dict[str, float]]], pattern: str, path: str) -> None:
+    from theory.plots import new_figure, plot_time_to_epsilon, save_figure
 
     fig = new_figure()
-    ax = fig.add_subplot()
-    for k, (method, points) in enumerate(curves.items()):
-        if not points:
-            continue
-        n = sorted(points)
-        color = f"C{k}"
-        ax.plot(n, [points[v][0] for v in n], "-", color=color, label=f"{method}: bound")
-        ax.plot(n, [points[v][1] for v in n], "o", color=color, label=f"{method}: simulated")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="workers n",
-        ylabel="time to epsilon (s, compute 1 s x speed)",
-        title=f"Time to epsilon, speeds {pattern}",
-    )
-    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
-
-    ticks = sorted({v for p in curves.values() for v in p})
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FixedFormatter([str(v) for v in ticks]))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.legend(fontsize=7, ncol=2)
+    ax = plot_time_to_epsilon(fig.add_subplot(), curves)
+    ax.set(ylabel="time to epsilon (s, compute 1 s x speed)", title=f"Time to epsilon, speeds {pattern}")
     print(f"figure: {save_figure(fig, path)}")
 
 

@@ -19,7 +19,10 @@ and the loop's own costs stay small beside it. For each ``threads: speeds`` sett
    between them.
 
 Prints the table: the bound, the simulated and the measured median time, measured/bound and
-measured/simulated, and how many of the real runs got there within the budget.
+measured/simulated, and how many of the real runs got there within the budget. With
+``--figure PATH``: time to epsilon against the threads, per method, bound lines, simulated
+and real points (one point per setting; give settings of one speed pattern, e.g.
+``--settings "1:1;2:1,2;3:1,2,3;4:1,2,3,4"``).
 """
 
 from __future__ import annotations
@@ -78,7 +81,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=20.0)
     parser.add_argument("--sample", type=float, default=0.01)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--figure", default=None, help="write the figure here")
     args = parser.parse_args()
+    curves: dict[str, dict[int, dict[str, float]]] = {}
     problem = make_problem("quadratic", np.random.default_rng(0))
     q = problem.info["quadratic"]
     print(f"quadratic: dim {q.dim}, L = {q.lsmooth:.3g}, sigma2 = {q.sigma2:g}; epsilon {args.epsilon:g}")
@@ -120,6 +125,7 @@ def main() -> None:
             got = [t for t in times if t is not None]
             median = statistics.median(got) if got else float("nan")
             sim = simulated.get(method) or float("nan")
+            curves.setdefault(method, {})[threads] = {"bound": b.time, "simulated": sim, "real": median}
             label = f"{threads} | {','.join(f'{v:g}' for v in speeds)} | {method} | {b.parameter} = {b.value}"
             print(
                 f"| {label} | {b.time:.3g} | {sim:.3g} | {median:.3g} | {median / b.time:.3f} | "
@@ -127,6 +133,14 @@ def main() -> None:
             )
         per_gradient = ", ".join(f"{t * 1e6:.0f} us" for t in tau)
         print(f"|   | measured seconds per gradient: {per_gradient} | | | | | | | | |")
+    if args.figure:
+        from theory.plots import new_figure, plot_time_to_epsilon, save_figure
+
+        fig = new_figure()
+        ax = plot_time_to_epsilon(fig.add_subplot(), curves, xlabel="threads here")
+        last = ",".join(f"{v:g}" for v in _settings(args.settings)[-1][1])
+        ax.set(title=f"Real threads here, slowed x{args.base:g}, speeds up to {last}")
+        print(f"figure: {save_figure(fig, args.figure)}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,15 @@ if TYPE_CHECKING:
 
     from theory.trace import Trace
 
-__all__ = ["new_figure", "plot_pmf", "plot_rules", "plot_scale", "plot_staleness", "save_figure"]
+__all__ = [
+    "new_figure",
+    "plot_pmf",
+    "plot_rules",
+    "plot_scale",
+    "plot_staleness",
+    "plot_time_to_epsilon",
+    "save_figure",
+]
 
 
 def plot_scale(ax: Axes, tau: npt.ArrayLike, scale: npt.ArrayLike, label: str, **kwargs: Any) -> Axes:
@@ -65,6 +73,36 @@ def plot_rules(
     ax.legend(fontsize=8, loc="upper right")
     if title is not None:
         ax.set_title(title)
+    return ax
+
+
+#: How each kind of time to epsilon is drawn: the bound as a line, the others as markers.
+TIME_KINDS = {"bound": "-", "simulated": "o", "real": "s"}
+
+
+def plot_time_to_epsilon(
+    ax: Axes, curves: dict[str, dict[int, dict[str, float]]], xlabel: str = "workers n"
+) -> Axes:
+    """Time to epsilon against the workers, per method (one colour each): ``curves[method][n]``
+    maps a kind of :data:`TIME_KINDS` (``bound``, ``simulated``, ``real``) to seconds;
+    a kind missing from every point is not drawn, a NaN leaves a gap. Log axes, the
+    worker counts as ticks."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
+    for k, (method, points) in enumerate(curves.items()):
+        n = sorted(points)
+        for kind, style in TIME_KINDS.items():
+            y = [points[v].get(kind, np.nan) for v in n]
+            if not np.isfinite(y).any():
+                continue
+            filled = kind != "simulated"
+            ax.plot(n, y, style, color=f"C{k}", mfc=f"C{k}" if filled else "none", label=f"{method}: {kind}")
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="time to epsilon (s)")
+    ticks = sorted({v for p in curves.values() for v in p})
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FixedFormatter([str(v) for v in ticks]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.legend(fontsize=7, ncol=2)
     return ax
 
 
