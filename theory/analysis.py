@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from theory.trace import Trace
 
-__all__ = ["Tally", "cas_statistics", "staleness_pmf", "summarize", "throughput"]
+__all__ = ["Tally", "cas_statistics", "coupling", "staleness_pmf", "summarize", "throughput"]
 
 
 @dataclass
@@ -134,6 +134,31 @@ def staleness_pmf(trace: Trace) -> dict[int, float]:
 def cas_statistics(trace: Trace) -> dict[str, Any]:
     """Failed CAS attempts (total and per gradient) and the histogram of attempts per gradient."""
     return Tally.of(trace).cas_statistics()
+
+
+def coupling(trace: Trace) -> float | None:
+    """Measured mean staleness over the mean staleness of independent workers with the same
+    publish rates and the same read-to-publish windows (``None`` with fewer than two workers
+    or no window).
+
+    While update ``k`` of worker ``w_k`` is under way (``t_read`` to ``t_apply``), the others
+    publish at their rates ``r_j = n_j / T`` (``T`` from the first read to the last publish);
+    workers that do not influence each other's timing (renewal processes, the simulator's
+    HOGWILD! workers) see on average ``sum_{j != w_k} r_j (t_apply,k - t_read,k)`` of those
+    publishes, so the ratio is about 1. Below 1 the workers' publishes fall together (a
+    convoy: another's publish lands between a worker's publish and its next read, and is
+    counted by no one); above 1 they avoid each other. It only measures HOGWILD!-like
+    coupling: a lock or a CAS couples workers on purpose, and the simulator models that.
+    """
+    t = trace.applied()
+    if t["worker"].nunique() < 2:
+        return None
+    span = float(t["t_apply"].max() - t["t_read"].min())
+    windows = (t["t_apply"] - t["t_read"]).to_numpy(dtype=np.float64)
+    counts = t["worker"].value_counts()
+    others = (len(t) - t["worker"].map(counts).to_numpy(dtype=np.float64)) / span
+    independent = float(np.mean(others * windows))
+    return float(t["tau"].mean()) / independent if independent > 0 else None
 
 
 def summarize(trace: Trace) -> dict[str, Any]:

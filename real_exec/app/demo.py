@@ -317,6 +317,9 @@ def _section_validation(report: Report, checked: demo.Validations, out: Path) ->
     report.heading("3. Validation: the simulator calibrated on each real run")
     report.figure("staleness_real_vs_sim", fig, "Staleness pmf, real against calibrated simulation")
     report.table("validation", frame, "Real against simulated")
+    for (algo, threads), v in checked.by_run.items():
+        for note in v.notes():  # a regime the model is known not to fit, measured on the run
+            report.text(f"{algo}, {threads} threads: the model does not fit here: {note}.")
     return [
         {
             "stage": "validation",

@@ -21,6 +21,7 @@ from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.result import SimResult
+from theory.analysis import coupling
 from theory.compare import Comparison, compare_traces
 from theory.trace import Trace
 
@@ -28,6 +29,15 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["Validation", "plot_comparison", "validate", "validate_run"]
+
+
+#: How far a HOGWILD! run's coupling may be from 1 before the model is said not to fit: six
+#: times the simulator's own deviation (at most 0.005 at 20,000 updates, tests/staleness_sim).
+COUPLED = 0.03
+
+#: How many times the simulated CAS failure rate the real one may be, with the calibrated
+#: CAS window at its limit, before the model is said not to fit.
+CAS_EXPOSED = 1.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,7 +76,39 @@ class Validation:
                 "given": self.real.trace.meta.get("speeds"),
                 "recovered": list(self.profile.speeds(int(self.real.trace.meta["workers"]))),
             },
+            # measured staleness over independent workers' (theory.analysis.coupling)
+            "coupling": {"real": coupling(self.real.trace), "sim": coupling(self.sim.trace)},
+            "notes": self.notes(),
         }
+
+    def notes(self) -> list[str]:
+        """Where this run is in a regime the model is known not to fit, measured on the run
+        itself (docs/validation.md, "Across workloads"):
+
+        * HOGWILD!: the real workers are coupled (:func:`theory.analysis.coupling` off 1 by
+          more than :data:`COUPLED`), while the simulator's workers are independent;
+        * Leashed-SGD: the calibrated CAS window is the whole publish and the real CAS
+          attempts still fail more often than the simulated ones (by :data:`CAS_EXPOSED`).
+        """
+        algo = self.real.trace.meta["algorithm"]
+        out = []
+        c = coupling(self.real.trace)
+        if algo == "hogwild" and c is not None and abs(c - 1.0) > COUPLED:
+            how = "fall together" if c < 1 else "avoid each other"
+            out.append(
+                f"the real workers' publishes {how}: their mean staleness is {c:.2f}x what independent "
+                "workers with the same rates and read-to-publish windows would see; the simulator's "
+                "HOGWILD! workers are independent, so its staleness is off by about that much"
+            )
+        real, sim = self.comparison.cas_failure_rate["a"], self.comparison.cas_failure_rate["b"]
+        exposed = self.profile.cas_window >= 0.999 and real > max(CAS_EXPOSED * sim, 0.01)
+        if algo == "leashed" and exposed:
+            out.append(
+                f"the real CAS attempts fail {real:.1%} of the time; with the whole publish exposed to "
+                f"other publishes the model fails {sim:.1%}: the real attempts are more exposed than "
+                "the model can make them"
+            )
+        return out
 
 
 def validate(

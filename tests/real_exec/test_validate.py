@@ -17,6 +17,7 @@ from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import EmpiricalTiming, parse_timing
 from theory.analysis import throughput
 from theory.compare import compare_traces
+from theory.trace import Trace
 
 
 def test_calibration_recovers_a_simulated_profile() -> None:
@@ -264,3 +265,43 @@ def test_validate_tells_its_progress() -> None:
     said: list[str] = []
     validate("hogwild", 1, "quadratic", seconds=0.05, progress=said.append)
     assert said[0] == "real run: hogwild, 1 threads, 0.05 s" and said[1].startswith("calibrating on its ")
+
+
+def _paired(algo: str, n: int = 50) -> Trace:
+    """Two workers: worker 1 publishes 0.02 after worker 0, inside worker 0's gap before its
+    next read (a convoy); one failed CAS attempt per gradient."""
+    k = np.arange(n)
+    return Trace.from_columns(
+        meta={"algorithm": algo, "workers": 2},
+        worker=np.tile([0, 1], n),
+        read_version=np.repeat(2 * k, 2),
+        apply_version=np.column_stack([2 * k + 1, 2 * k + 2]).ravel(),
+        t_read=np.column_stack([k + 0.1, k + 0.12]).ravel(),
+        t_grad_done=np.column_stack([k + 0.5, k + 0.52]).ravel(),
+        t_apply=np.column_stack([k + 1.0, k + 1.02]).ravel(),
+        attempts=np.full(2 * n, 2),
+        step_size=np.full(2 * n, 0.1),
+    )
+
+
+def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
+    from types import SimpleNamespace
+
+    from real_exec.study.validate import Validation
+
+    profile = HardwareProfile(compute=parse_timing("gamma:a=4,scale=0.25"), publish=parse_timing("const:0.1"))
+    free = simulate(SimConfig("hogwild", 2, profile, 2000, seed=1)).trace  # independent workers
+
+    def notes(real: Trace, sim: Trace, window: float = 1.0) -> list[str]:
+        calibrated = replace(profile, cas_window=window)
+        real_run, sim_run = SimpleNamespace(trace=real), SimpleNamespace(trace=sim)
+        return Validation(real_run, sim_run, calibrated, compare_traces(real, sim)).notes()  # type: ignore[arg-type]
+
+    (coupled,) = notes(_paired("hogwild"), free)
+    assert "fall together" in coupled and "0.55x" in coupled  # 0.5 / (0.9 * 50 / 49.92) = 0.555
+    assert notes(free, free) == []  # the simulator's own workers fit it
+    # Leashed-SGD: every real gradient failed one CAS attempt (rate 1.0), the simulation none
+    (exposed,) = notes(_paired("leashed"), simulate(SimConfig("leashed", 2, profile, 2000, seed=1)).trace)
+    assert "CAS attempts fail 100.0%" in exposed
+    assert notes(_paired("leashed"), free, window=0.5) == []  # the window could still grow
+    assert notes(_paired("lock"), free) == []  # a lock couples workers by design
