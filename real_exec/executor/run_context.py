@@ -7,6 +7,7 @@ step-size table once the warm-up sample is complete.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -62,7 +63,11 @@ class RunContext:
         self._unchecked = np.zeros(0, dtype=np.float64)
         self.recorders = [Recorder(i, keep=config.record) for i in range(m)]
         mode = SLEEP if config.slow_mode == "sleep" else SPIN
-        self.pace = [np.array([factor, mode], dtype=np.float64) for factor in config.worker_speeds()]
+        # each gradient's CPU time, which calibration needs only where threads share cores or
+        # workers are slowed (and spin needs it)
+        speeds = config.worker_speeds()
+        clock = float(config.threads > (os.cpu_count() or 1) or max(speeds) != 1.0)
+        self.pace = [np.array([factor, mode, clock], dtype=np.float64) for factor in speeds]
         self.stop = threading.Event()
         self.t0 = now()
         self.origin = np.array([self.t0])

@@ -13,6 +13,7 @@ per gradient.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from numba import njit
@@ -39,6 +40,7 @@ __all__ = [
     "BUFFER_FULL",
     "CLAIMED",
     "CONTROL",
+    "CPU_CLOCK",
     "FACTOR",
     "GATE",
     "GENERATION",
@@ -133,8 +135,10 @@ def direction(grad: Any, velocity: Any, beta: float) -> None:
         heavy_ball(velocity, grad, beta)
 
 
-#: A worker's ``pace`` array: its slowdown factor and how the extra time is spent.
-FACTOR, MODE = 0, 1
+#: A worker's ``pace`` array: its slowdown factor, how the extra time is spent, and whether
+#: each gradient's thread CPU time is read (1) or left NaN (0: a thread CPU clock is a
+#: system call, a fifth of a microsecond where the clock is virtualized, twice per gradient).
+FACTOR, MODE, CPU_CLOCK = 0, 1, 2
 SPIN, SLEEP = 0, 1
 
 
@@ -160,8 +164,12 @@ def gradient(kernel: Any, data: Any, ws: Any, at: Any, mine: Any, beta: float) -
     """The update direction at parameters ``at`` into the worker's gradient buffer (the
     problem's kernel, the worker's slowdown, then momentum); return the gradient's thread
     CPU seconds. Not cached on disk, as it takes the kernel (see
-    :mod:`real_exec.executor.algorithms`)."""
+    :mod:`real_exec.executor.algorithms`); NaN when the worker's ``pace`` reads no CPU clock."""
     grad, velocity, _, _, _, pace = mine
+    if pace[CPU_CLOCK] == 0.0:  # no slowdown either: a slowed worker always reads the clock
+        kernel(at, grad, data, ws)
+        direction(grad, velocity, beta)
+        return math.nan
     wall = monotonic() if pace[FACTOR] != 1.0 else 0.0
     cpu = thread_cpu()
     kernel(at, grad, data, ws)
