@@ -53,6 +53,8 @@ def fast_supported(config: SimConfig) -> str | None:
     cores = config.profile.cores
     if cores is not None and cores < config.workers:
         return "the fast engine needs cores >= workers (it has no model of time-shared cores)"
+    if config.algo == "hogwild" and config.profile.convoy > 0:
+        return "the fast engine's HOGWILD! workers are independent (convoy > 0 couples their publishes)"
     if config.profile.gil:
         return "the fast engine has no interpreter lock (gil = true couples the workers)"
     if config.profile.interpreted > 0 and config.algo in ("lock", "rennala"):

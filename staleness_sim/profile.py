@@ -24,6 +24,7 @@ A profile is a TOML file with one ``[profile]`` table::
     gil_handoff = 4e-5               # seconds a thread waiting for that lock takes to wake up
     interpreted = 1.4e-5             # lock-based: interpreted seconds per gradient outside the mutex
     lost_on_overlap = 0.02           # HOGWILD!: fraction of an update lost when two writes overlap
+    convoy = 4e-6                    # HOGWILD!: seconds of an uncontended publish; 0: no convoy
 
 ``interpreted`` (lock-based workers) is the interpreted code of each gradient outside the
 mutex (the loop's bookkeeping and the step between compiled kernels), run half before the
@@ -34,6 +35,18 @@ the copy and the update under the mutex are compiled kernels that run without th
 when its write overlaps another worker's, which the replay of ``real_exec.study.predict`` applies
 (the simulated schedule says which writes overlap); ``real_exec.study.predict.lost_updates``
 measures it. The simulator's timing ignores it.
+
+``convoy`` (HOGWILD!, workers with a core each) is how publishes that meet behave: writing
+the same vector's cache lines in the same order, a publish that begins while another
+worker's is under way (begun at ``s0``, ending at ``e0``) follows it and ends with it, plus
+the lines that the first had written before it began, uncontended:
+``end = e0 + convoy * (s - s0) / (e0 - s0)``, whatever its own drawn time. The workers then
+start their next gradients together, which is why real HOGWILD! threads on short gradients
+run in step and see less staleness than independent workers would
+(``theory.analysis.coupling``). With a convoy, the read phase is the loop's work before
+the version is read (a calibrated profile's gap), so the version is sampled after it. 0
+(the default): every publish takes its own drawn time. ``real_exec.study.calibrate``
+measures it.
 
 ``contention`` models what cores computing at the same time do to each other (shared caches,
 memory bandwidth, cores shared by hyper-threads): with ``w`` workers on ``c`` cores, every
@@ -94,6 +107,7 @@ class HardwareProfile:
     gil_handoff: float = 0.0
     interpreted: float = 0.0
     lost_on_overlap: float = 0.0
+    convoy: float = 0.0
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -118,7 +132,7 @@ class HardwareProfile:
         for key in ("bandwidth_gbs",):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v > 0, key, "a number > 0", v)
-        for key in ("lock_handoff", "cas_latency", "gil_handoff", "interpreted"):
+        for key in ("lock_handoff", "cas_latency", "gil_handoff", "interpreted", "convoy"):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v >= 0, key, "a number >= 0", v)
         need(

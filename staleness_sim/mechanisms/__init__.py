@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from staleness_sim.mechanisms.hogwild import hogwild_worker
+from staleness_sim.mechanisms.hogwild import Writes, hogwild_worker
 from staleness_sim.mechanisms.leashed import leashed_worker
 from staleness_sim.mechanisms.lock import StepBatch, lock_worker
 from staleness_sim.mechanisms.mutex import Mutex
@@ -21,6 +21,7 @@ __all__ = [
     "Mutex",
     "StepBatch",
     "SyncBarrier",
+    "Writes",
     "hogwild_worker",
     "leashed_worker",
     "lock_worker",
@@ -44,8 +45,9 @@ def _rennala(ctx: SimContext, config: SimConfig) -> None:
 
 
 def _hogwild(ctx: SimContext, config: SimConfig) -> None:
+    writes = Writes()
     for i in range(config.workers):
-        ctx.env.process(hogwild_worker(ctx, i))
+        ctx.env.process(hogwild_worker(ctx, i, writes))
 
 
 def _leashed(ctx: SimContext, config: SimConfig) -> None:

@@ -299,9 +299,29 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
 
     (coupled,) = notes(_paired("hogwild"), free)
     assert "fall together" in coupled and "0.55x" in coupled  # 0.5 / (0.9 * 50 / 49.92) = 0.555
+    assert "the simulated 1.00x" in coupled
     assert notes(free, free) == []  # the simulator's own workers fit it
     # Leashed-SGD: every real gradient failed one CAS attempt (rate 1.0), the simulation none
     (exposed,) = notes(_paired("leashed"), simulate(SimConfig("leashed", 2, profile, 2000, seed=1)).trace)
     assert "CAS attempts fail 100.0%" in exposed
     assert notes(_paired("leashed"), free, window=0.5) == []  # the window could still grow
     assert notes(_paired("lock"), free) == []  # a lock couples workers by design
+
+
+@pytest.mark.parametrize("convoy", [2e-6, 4e-6])
+def test_calibration_recovers_the_convoy_of_hogwild_publishes(convoy: float) -> None:
+    # A simulated HOGWILD! run whose publishes meet: every publish begun under another's
+    # ends convoy x (the share of it already done) after it, so the median of the ratio is
+    # the convoy itself (to rounding). The run shows the coupling (below 0.97) that makes
+    # the calibration model it; without a convoy the same run is uncoupled and gets none.
+    profile = HardwareProfile(
+        compute=parse_timing("gamma:a=16,scale=2e-6"),
+        read=parse_timing("gamma:a=4,scale=2.5e-7"),  # the loop's gap before the version is read
+        publish=parse_timing("gamma:a=8,scale=2.5e-6"),
+        cores=2,
+    )
+    met = simulate(SimConfig("hogwild", 2, replace(profile, convoy=convoy), 20_000, seed=1)).trace
+    assert calibrate_profile(met, cores=2).convoy == pytest.approx(convoy, rel=1e-6)
+    alone = simulate(SimConfig("hogwild", 2, profile, 20_000, seed=1)).trace
+    assert calibrate_profile(alone, cores=2).convoy == 0.0
+    assert calibrate_profile(met, cores=1).convoy == 0.0  # time-shared cores: no convoy modeled

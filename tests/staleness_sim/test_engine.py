@@ -358,3 +358,24 @@ def test_simulated_hogwild_workers_are_uncoupled(engine: str, workers: int) -> N
     )
     trace = simulate(SimConfig("hogwild", workers, profile, 20_000, seed=3), engine).trace
     assert coupling(trace) == pytest.approx(1.0, abs=0.005)
+
+
+def test_a_publish_begun_under_another_ends_with_it_plus_the_convoy_share() -> None:
+    from staleness_sim.fast_engine import fast_supported
+    from staleness_sim.mechanisms import Writes
+
+    writes = Writes()
+    assert writes.begin(0, 10.0, 4.0, convoy=1.0) == 4.0  # nothing under way: its own time
+    # worker 1 begins a quarter into worker 0's publish (10 to 14): ends at 14 + 0.25 x 1
+    assert writes.begin(1, 11.0, 9.0, convoy=1.0) == pytest.approx(14.25 - 11.0)
+    # worker 0 again, under worker 1's (11 to 14.25): 12.0 is 1/3.25 of it
+    assert writes.begin(0, 12.0, 0.5, convoy=1.0) == pytest.approx(14.25 + 1.0 / 3.25 - 12.0)
+    assert Writes().begin(1, 11.0, 9.0, convoy=0.0) == 9.0
+    profile = HardwareProfile(
+        compute=parse_timing("expon:scale=1"), publish=parse_timing("const:0.5"), convoy=0.1
+    )
+    config = SimConfig("hogwild", 4, profile, 2000, seed=0)
+    assert "convoy" in (fast_supported(config) or "")
+    assert simulate(config).engine == "simpy"  # auto takes the engine that models it
+    with pytest.raises(ValueError, match="convoy"):
+        simulate(config, "fast")

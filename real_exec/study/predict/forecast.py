@@ -64,6 +64,7 @@ MACHINE_FIELDS = (
     "speed",
     "contention",
     "quantum",
+    "convoy",  # how this machine's HOGWILD! publishes meet: unknown on another one (0)
 )
 
 
