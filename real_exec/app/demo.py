@@ -319,7 +319,7 @@ def _section_validation(report: Report, checked: demo.Validations, out: Path) ->
     report.table("validation", frame, "Real against simulated")
     for (algo, threads), v in checked.by_run.items():
         for note in v.notes():  # a regime the model is known not to fit, measured on the run
-            report.text(f"{algo}, {threads} threads: the model does not fit here: {note}.")
+            report.text(f"{algo}, {threads} threads, where the model misses: {note}.")
     return [
         {
             "stage": "validation",

@@ -86,7 +86,7 @@ def validate_command(
         )
     if (payload["stolen"] or 0.0) >= 0.001:
         lines.append(f"  the hypervisor took {100 * payload['stolen']:.1f}% of the cores' time meanwhile")
-    lines += [f"  model does not fit: {note}" for note in payload["notes"]]
+    lines += [f"  where the model misses: {note}" for note in payload["notes"]]
     emit(payload, as_json, lines)
 
 
