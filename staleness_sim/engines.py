@@ -31,8 +31,10 @@ def _simpy(config: SimConfig, progress: Progress, keep_trace: bool) -> SimResult
 
 def _fast(config: SimConfig, progress: Progress, keep_trace: bool) -> SimResult:
     from staleness_sim.fast_engine import simulate_fast  # numba: imported only when chosen
+    from staleness_sim.pages import small_pages
 
-    return simulate_fast(config, progress, keep_trace)
+    with small_pages():  # no stalls for huge pages on arrays written once
+        return simulate_fast(config, progress, keep_trace)
 
 
 def _auto(config: SimConfig, progress: Progress, keep_trace: bool) -> SimResult:
