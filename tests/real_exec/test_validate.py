@@ -15,6 +15,7 @@ from real_exec.study.validate import validate
 from staleness_sim import SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import EmpiricalTiming, parse_timing
+from tests.paired_trace import paired_publishes
 from theory.analysis import throughput
 from theory.compare import compare_traces
 from theory.trace import Trace
@@ -267,21 +268,9 @@ def test_validate_tells_its_progress() -> None:
     assert said[0] == "real run: hogwild, 1 threads, 0.05 s" and said[1].startswith("calibrating on its ")
 
 
-def _paired(algo: str, n: int = 50) -> Trace:
-    """Two workers: worker 1 publishes 0.02 after worker 0, inside worker 0's gap before its
-    next read (a convoy); one failed CAS attempt per gradient."""
-    k = np.arange(n)
-    return Trace.from_columns(
-        meta={"algorithm": algo, "workers": 2},
-        worker=np.tile([0, 1], n),
-        read_version=np.repeat(2 * k, 2),
-        apply_version=np.column_stack([2 * k + 1, 2 * k + 2]).ravel(),
-        t_read=np.column_stack([k + 0.1, k + 0.12]).ravel(),
-        t_grad_done=np.column_stack([k + 0.5, k + 0.52]).ravel(),
-        t_apply=np.column_stack([k + 1.0, k + 1.02]).ravel(),
-        attempts=np.full(2 * n, 2),
-        step_size=np.full(2 * n, 0.1),
-    )
+def _paired(algo: str) -> Trace:
+    """The convoy of tests/paired_trace.py, one failed CAS attempt per gradient."""
+    return paired_publishes(attempts=2, algo=algo)
 
 
 def test_validate_says_when_the_model_is_known_not_to_fit() -> None:

@@ -70,24 +70,13 @@ def test_the_summary_counts_what_the_rows_say(rows) -> None:
 
 
 def test_coupling_is_below_one_when_one_worker_publishes_right_after_the_other() -> None:
-    # Worker 0 reads at k + 0.1 and publishes at k + 1; worker 1 reads at k + 0.12 and
-    # publishes at k + 1.02, inside worker 0's gap (k + 1, k + 1.1): worker 0 never sees
-    # it (tau 0), worker 1 always sees worker 0's publish (tau 1). Mean tau 0.5, where
-    # independent workers with these rates and 0.9-long windows would see 0.9 n / T.
+    # tests/paired_trace.py: mean tau 0.5, where independent workers with these rates and
+    # 0.9-long windows would see 0.9 n / T.
+    from tests.paired_trace import paired_publishes
     from theory.analysis import coupling
 
     n = 50
-    k = np.arange(n)
-    t = Trace.from_columns(
-        worker=np.tile([0, 1], n),
-        read_version=np.repeat(2 * k, 2),
-        apply_version=np.column_stack([2 * k + 1, 2 * k + 2]).ravel(),
-        t_read=np.column_stack([k + 0.1, k + 0.12]).ravel(),
-        t_grad_done=np.column_stack([k + 0.5, k + 0.52]).ravel(),
-        t_apply=np.column_stack([k + 1.0, k + 1.02]).ravel(),
-        attempts=np.ones(2 * n, dtype=int),
-        step_size=np.full(2 * n, 0.1),
-    )
+    t = paired_publishes(n)
     assert t.staleness().mean() == pytest.approx(0.5)
     span = (n - 1 + 1.02) - 0.1
     assert coupling(t) == pytest.approx(0.5 / (0.9 * n / span))
