@@ -249,11 +249,11 @@ def replays(fn: Callable[[Any], T], items: Iterable[Any], jobs: int | None = Non
     lock. BLAS is held to one thread meanwhile, so the parallelism is ours and each replay's
     arithmetic is the same whatever ``jobs`` is (a multithreaded BLAS sums in an order that
     varies from call to call)."""
-    items = list(items)
+    items, workers = list(items), jobs or os.cpu_count() or 1
     with threadpool_limits(1):
-        if (jobs or os.cpu_count() or 1) == 1 or len(items) < 2:
+        if workers == 1 or len(items) < 2:
             return [fn(item) for item in items]
-        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(fn, items))
 
 

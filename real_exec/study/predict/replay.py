@@ -130,6 +130,53 @@ def _direction(
         grad[:] = v
 
 
+class _Updates:
+    """How the replay applies one update (one row, or a synchronous round): a single
+    gradient applied whole in one pass, ``params -= eta * (s * d)``; a round, or a HOGWILD!
+    write that met another (``overlapped``) and loses a stretch of ``lost_on_overlap`` of its
+    coordinates, through the averaged ``total`` (:func:`_round_step`)."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        eta: float,
+        momentum: float,
+        params: np.ndarray,
+        lost_on_overlap: float,
+        overlapped: np.ndarray | None,
+        seed: int,
+    ) -> None:
+        self.problem, self.eta, self.momentum = problem, eta, momentum
+        self.lost_on_overlap, self.overlapped = lost_on_overlap, overlapped
+        self.losing = np.random.default_rng([seed, 1]) if lost_on_overlap > 0 else None
+        self.grad, self.total = np.empty_like(params), np.zeros_like(params)
+        self.velocity: dict[int, np.ndarray] = {}
+
+    def apply(
+        self,
+        params: np.ndarray,
+        points: list[np.ndarray],
+        workers: np.ndarray,
+        tau: np.ndarray,
+        rule: Callable[[int], float] | None,
+        row: int,
+    ) -> None:
+        """Apply the update of rows ``row ..`` (``len(points)`` of them) to ``params``."""
+        grad, total = self.grad, self.total
+        single = len(points) == 1
+        loses = single and self.overlapped is not None and bool(self.overlapped[row])
+        if single and not loses:
+            _direction(self.problem, points[0], int(workers[0]), self.velocity, self.momentum, grad)
+            descend(params, self.eta, rule(int(tau[0])) if rule is not None else 1.0, grad)
+            return
+        _round_step(self.problem, points, workers, tau, rule, self.velocity, self.momentum, grad, total)
+        total *= self.eta
+        if loses:  # a stretch of it overwritten by another write
+            assert self.losing is not None
+            total[lost_stretch(self.losing, params.size, self.lost_on_overlap)] = 0.0
+        params -= total
+
+
 def replay(
     trace: Trace,
     problem: Problem,
@@ -164,17 +211,14 @@ def replay(
     tau = rows["tau"].to_numpy()
     workers = rows["worker"].to_numpy()
     t_apply = rows["t_apply"].to_numpy()
-    if lost_on_overlap > 0:  # HOGWILD!'s lost updates: which writes met another
-        overlapped = overlapping_writes(trace)[rows.index.to_numpy()]
-        losing = np.random.default_rng([seed, 1])
+    # HOGWILD!'s lost updates: which writes met another
+    overlapped = overlapping_writes(trace)[rows.index.to_numpy()] if lost_on_overlap > 0 else None
     end = float(t_apply[-1]) if len(rows) else 0.0
     step_every = evaluate_every if evaluate_every is not None else max(end / 50, 1e-12)
     seed_thread(int(np.random.SeedSequence(seed).generate_state(1)[0] % (2**31)))
     params = (initial if initial is not None else problem.init(np.random.default_rng(seed))).copy()
     versions = _Versions(read, params)
-    grad = np.empty_like(params)
-    total = np.zeros_like(params)
-    velocity: dict[int, np.ndarray] = {}
+    step = _Updates(problem, eta, momentum, params, lost_on_overlap, overlapped, seed)
     curve = [{"time": 0.0, **problem.evaluate(params)}]
     initial_loss = curve[0]["loss"]
     next_eval = step_every
@@ -188,17 +232,7 @@ def replay(
         if until is not None and t_apply[i] > until:
             break
         rule = scale if scale is not None and updates >= warmup_updates else None
-        points = versions.points(i, j)
-        loses = lost_on_overlap > 0 and j == i + 1 and overlapped[i]
-        if j == i + 1 and not loses:  # one gradient, applied whole: params -= eta * (s * d)
-            _direction(problem, points[0], int(workers[i]), velocity, momentum, grad)
-            descend(params, eta, rule(int(tau[i])) if rule is not None else 1.0, grad)
-        else:
-            _round_step(problem, points, workers[i:j], tau[i:j], rule, velocity, momentum, grad, total)
-            total *= eta
-            if loses:  # a stretch of it overwritten by another write
-                total[lost_stretch(losing, params.size, lost_on_overlap)] = 0.0
-            params -= total
+        step.apply(params, versions.points(i, j), workers[i:j], tau[i:j], rule, i)
         updates, gradients = updates + 1, gradients + (j - i)
         now = float(t_apply[j - 1])
         versions.published(i, j, int(version[i]), params)
