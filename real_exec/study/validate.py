@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,9 +74,14 @@ class Validation:
                 "recovered": list(self.profile.speeds(int(self.real.trace.meta["workers"]))),
             },
             # measured staleness over independent workers' (theory.analysis.coupling)
-            "coupling": {"real": coupling(self.real.trace), "sim": coupling(self.sim.trace)},
+            "coupling": dict(zip(("real", "sim"), self.couplings, strict=True)),
             "notes": self.notes(),
         }
+
+    @cached_property
+    def couplings(self) -> tuple[float | None, float | None]:
+        """:func:`theory.analysis.coupling` of the real and the simulated Trace."""
+        return coupling(self.real.trace), coupling(self.sim.trace)
 
     def notes(self) -> list[str]:
         """Where this run is in a regime the model is known not to fit, measured on the run
@@ -89,7 +95,7 @@ class Validation:
         """
         algo = self.real.trace.meta["algorithm"]
         out = []
-        c, c_sim = coupling(self.real.trace), coupling(self.sim.trace)
+        c, c_sim = self.couplings
         if algo == "hogwild" and c is not None and c_sim is not None and abs(c - c_sim) > COUPLED:
             how = "fall together" if c < c_sim else "avoid each other"
             out.append(
