@@ -543,8 +543,8 @@ def demo_command(out: Path, quick: bool) -> None:
     Real runs of the five algorithms, a convergence experiment (Fashion-MNIST, fetched on
     first use; else scikit-learn's digits), validation of the calibrated simulator, an
     extrapolation and a forecast for a 64-core server, a forecast for one slow worker checked
-    by a real one, step-size rules and convergence bounds, in iterations and in time. About 3
-    minutes on 2 cores, half a minute more on a first run (--quick: about 1); the report's
+    by a real one, step-size rules and convergence bounds, in iterations and in time. About 2
+    minutes on 2 cores, 3 on a first run, which compiles (--quick: about 1); the report's
     first paragraph says what it found."""
     report = run_demo(out, quick=quick)
     click.echo(f"report written to {report}")
