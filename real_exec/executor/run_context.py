@@ -68,6 +68,8 @@ class RunContext:
         speeds = config.worker_speeds()
         clock = float(config.threads > (os.cpu_count() or 1) or max(speeds) != 1.0)
         self.pace = [np.array([factor, mode, clock], dtype=np.float64) for factor in speeds]
+        # a slowed worker's extra gradients go here (steps.slow_down); nothing for the others
+        self.spare = [np.empty(problem.dim if factor != 1.0 else 0, dtype=dtype) for factor in speeds]
         self.stop = threading.Event()
         self.t0 = now()
         self.origin = np.array([self.t0])
@@ -85,7 +87,8 @@ class RunContext:
         :mod:`real_exec.executor.algorithms`): the algorithm's ``shared`` state, the problem's kernel
         with its data and the worker's workspace ``ws``, the run's tuple ``(ctrl, scales,
         warm, eta, momentum, check, origin)`` and the worker's ``(grad, velocity, applied,
-        buffer, stats, pace)``, ``grad`` its gradient buffer and ``pace`` its slowdown
+        buffer, stats, pace, spare)``, ``grad`` its gradient buffer, ``pace`` its slowdown and
+        ``spare`` where a slowed worker's extra gradients go
         (:func:`real_exec.executor.algorithms.steps.slow_down`)."""
         config, problem, rec = self.config, self.problem, self.recorders[worker]
         run = (
@@ -104,6 +107,7 @@ class RunContext:
             rec.buffer,
             rec.stats,
             self.pace[worker],
+            self.spare[worker],
         )
         return (*shared.arguments(worker), problem.kernel, problem.data, ws, run, mine)
 

@@ -68,6 +68,30 @@ def test_each_thread_takes_its_factor_cycled_over_the_threads(algo: str) -> None
     assert result.trace.meta["speeds"] == [1.0, 2.5] and result.trace.meta["slow_mode"] == "spin"
 
 
+@njit(nogil=True)
+def _counted(p: Any, out: Any, data: Any, ws: Any) -> None:
+    """:func:`_known_cost` on ``data[0]``, counting its calls in ``data[1]``."""
+    _known_cost(p, out, data[0], ws)
+    data[1][0] += 1
+
+
+def test_a_spinning_worker_fills_its_extra_time_with_gradients() -> None:
+    # A slow core is slow at computing, memory traffic included: spin fills the extra time
+    # with whole gradients (into a spare buffer, another minibatch), then spins the rest.
+    # At 3.5x of a 0.4 ms gradient: 2 more gradients (2.5 phases to fill, a third would
+    # overshoot by half a phase, far beyond the loop's microseconds), then half a phase spun.
+    base = known_cost()
+    calls = np.zeros(1, dtype=np.int64)
+    counted = replace(base, kernel=_counted, data=(base.data, calls))
+    run(RunConfig("lock", 1, eta=0.01, gradients=200, seed=0), counted)
+    outside = int(calls[0]) - 200  # the kernel's calls outside the worker's loop (checks)
+    calls[0] = 0
+    result = run(RunConfig("lock", 1, eta=0.01, gradients=200, seed=0, speeds=(3.5,)), counted)
+    assert calls[0] - outside == 3 * 200
+    _, phase, _ = per_worker(result)
+    assert phase[0] == pytest.approx(3.5 * COST, rel=0.10)
+
+
 def test_cycling_over_more_threads_than_factors() -> None:
     assert RunConfig("hogwild", 5, eta=0.1, gradients=1, speeds=(1, 2.5, 1.5)).worker_speeds() == (
         1.0,

@@ -16,6 +16,7 @@ from real_exec.executor.algorithms.steps import (
     SharedVector,
     claim,
     conclude,
+    cpu_clock,
     enter,
     gradient,
     step_size,
@@ -50,8 +51,9 @@ def hogwild_loop(
     grad = mine[0]
     t0 = enter(ctrl, origin)
     while claim(ctrl):
+        cpu = cpu_clock(mine)
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
-        cpu = gradient(kernel, data, ws, params, mine, beta)
+        cpu = gradient(kernel, data, ws, params, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0
         step = step_size(ctrl, scales, eta, load(ctrl, VERSION) - read_version)
         axpy(params, -step, grad)

@@ -17,6 +17,7 @@ from real_exec.executor.algorithms.steps import (
     TABLE,
     claim,
     conclude,
+    cpu_clock,
     enter,
     gradient,
 )
@@ -62,13 +63,14 @@ def leashed_loop(
     mine: Any,
 ) -> int:
     ctrl, scales, _, eta, beta, _, origin = run
-    grad, _, _, _, stats, _ = mine
+    grad, _, _, _, stats, _, _ = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
+        cpu = cpu_clock(mine)
         t_read = monotonic() - t0
         p = hold_latest(latest, readers)
         slot, read_version = p & SLOT_MASK, p >> SLOT_BITS
-        cpu = gradient(kernel, data, ws, vectors[slot], mine, beta)
+        cpu = gradient(kernel, data, ws, vectors[slot], mine, beta, t0 + t_read, cpu)
         release(readers, slot)
         t_done = monotonic() - t0
         version, attempts, step, live = publish(

@@ -17,6 +17,7 @@ from real_exec.executor.algorithms.steps import (
     SharedVector,
     claim,
     conclude,
+    cpu_clock,
     enter,
     gradient,
     read_locked,
@@ -55,8 +56,9 @@ def lock_loop(
     grad = mine[0]
     t0 = enter(ctrl, origin)
     while claim(ctrl):
+        cpu = cpu_clock(mine)
         t_read, read_version = read_locked(mutex, ctrl, params, local, t0)
-        cpu = gradient(kernel, data, ws, local, mine, beta)
+        cpu = gradient(kernel, data, ws, local, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0
         mutex_lock(mutex)
         tau = ctrl[VERSION] - read_version

@@ -23,6 +23,7 @@ from real_exec.executor.algorithms.steps import (
     SharedVector,
     account,
     claim,
+    cpu_clock,
     enter,
     gradient,
     read_locked,
@@ -65,11 +66,12 @@ def rennala_loop(
     mine: Any,
 ) -> int:
     ctrl, scales, _, eta, beta, check, origin = run
-    grad, _, applied, buf, stats, _ = mine
+    grad, _, applied, buf, stats, _, _ = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
+        cpu = cpu_clock(mine)
         t_read, read_version = read_locked(mutex, ctrl, params, local, t0)
-        cpu = gradient(kernel, data, ws, local, mine, beta)
+        cpu = gradient(kernel, data, ws, local, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0
         mutex_lock(mutex)
         version, step, attempts = -1, 0.0, 0  # a gradient thrown away makes no attempt

@@ -62,6 +62,7 @@ __all__ = [
     "account",
     "claim",
     "conclude",
+    "cpu_clock",
     "direction",
     "enter",
     "gradient",
@@ -143,16 +144,34 @@ SPIN, SLEEP = 0, 1
 
 
 @njit(nogil=True, cache=True)
-def slow_down(pace: Any, start_wall: float, start_cpu: float) -> None:
-    """Make the gradient begun at ``start_wall``/``start_cpu`` take ``pace[FACTOR]`` times
-    its own duration: ``SPIN`` computes on the core (a slower core) until the thread's CPU
-    time is that factor of the kernel's; ``SLEEP`` leaves the core (a worker waiting on a
-    device or a network) until the wall time is that factor of the kernel's. Factor 1: nothing."""
+def cpu_clock(mine: Any) -> float:
+    """The thread's CPU clock where a gradient phase begins (at the read), if the worker's
+    ``pace`` reads it; else NaN."""
+    return thread_cpu() if mine[5][CPU_CLOCK] != 0.0 else math.nan
+
+
+@njit(nogil=True)
+def slow_down(
+    pace: Any, start_wall: float, start_cpu: float, kernel: Any, at: Any, spare: Any, data: Any, ws: Any
+) -> None:
+    """Make the gradient phase begun at ``start_wall``/``start_cpu`` (the read, so for
+    lock-based SGD the copy under the mutex too) take ``pace[FACTOR]`` times its own
+    duration. ``SPIN`` computes on the core, as a slower core would: it runs the kernel
+    again at ``at`` into ``spare`` (another minibatch) while a whole gradient fits, then
+    spins for the rest, until the thread's CPU time is that factor of the phase's. Running
+    the kernel keeps the slow thread's memory traffic, so that a fast thread sees the same
+    contention as beside a worker at full speed (a bare spin leaves memory alone, and the
+    fast thread's gradients run faster beside it). ``SLEEP`` leaves the core (a worker
+    waiting on a device or a network) until the wall time is that factor of the phase's.
+    Factor 1: nothing. Not cached on disk, as it takes the kernel."""
     factor = pace[FACTOR]
     if factor == 1.0:
         return
     if pace[MODE] == SPIN:
-        until = start_cpu + factor * (thread_cpu() - start_cpu)
+        spent = thread_cpu() - start_cpu
+        until = start_cpu + factor * spent
+        while thread_cpu() + spent <= until:
+            kernel(at, spare, data, ws)
         while thread_cpu() < until:
             pass
     else:
@@ -160,21 +179,23 @@ def slow_down(pace: Any, start_wall: float, start_cpu: float) -> None:
 
 
 @njit(nogil=True)
-def gradient(kernel: Any, data: Any, ws: Any, at: Any, mine: Any, beta: float) -> float:
+def gradient(
+    kernel: Any, data: Any, ws: Any, at: Any, mine: Any, beta: float, start_wall: float, start_cpu: float
+) -> float:
     """The update direction at parameters ``at`` into the worker's gradient buffer (the
-    problem's kernel, the worker's slowdown, then momentum); return the gradient's thread
-    CPU seconds. Not cached on disk, as it takes the kernel (see
-    :mod:`real_exec.executor.algorithms`); NaN when the worker's ``pace`` reads no CPU clock."""
-    grad, velocity, _, _, _, pace = mine
+    problem's kernel, the worker's slowdown of the phase begun at the read, ``start_wall``
+    on the monotonic clock and ``start_cpu`` from :func:`cpu_clock`, then momentum); return
+    the phase's thread CPU seconds, from the read. Not cached on disk, as it takes the
+    kernel (see :mod:`real_exec.executor.algorithms`); NaN when the worker's ``pace``
+    reads no CPU clock."""
+    grad, velocity, _, _, _, pace, spare = mine
     if pace[CPU_CLOCK] == 0.0:  # no slowdown either: a slowed worker always reads the clock
         kernel(at, grad, data, ws)
         direction(grad, velocity, beta)
         return math.nan
-    wall = monotonic() if pace[FACTOR] != 1.0 else 0.0
-    cpu = thread_cpu()
     kernel(at, grad, data, ws)
-    slow_down(pace, wall, cpu)
-    cpu = thread_cpu() - cpu
+    slow_down(pace, start_wall, start_cpu, kernel, at, spare, data, ws)
+    cpu = thread_cpu() - start_cpu
     direction(grad, velocity, beta)
     return cpu
 
@@ -275,7 +296,7 @@ def conclude(
     """After a publish (``version < 0``: dropped): the lost-update sum and the warm-up for
     an applied update, the gradient's row; the status to return, or -1 to go on."""
     ctrl, _, warm, _, _, check, _ = run
-    grad, _, applied, buf, stats, _ = mine
+    grad, _, applied, buf, stats, _, _ = mine
     warmed = False
     if version > 0:
         account(applied, step, grad, check)

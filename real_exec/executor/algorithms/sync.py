@@ -25,6 +25,7 @@ from real_exec.executor.algorithms.steps import (
     VERSION,
     SharedVector,
     account,
+    cpu_clock,
     enter,
     gradient,
     record,
@@ -78,12 +79,13 @@ def sync_loop(
     mine: Any,
 ) -> int:
     ctrl, scales, _, eta, beta, check, origin = run
-    _, _, applied, buf, stats, _ = mine
+    _, _, applied, buf, stats, _, _ = mine
     t0 = enter(ctrl, origin)
     step = step_size(ctrl, scales, eta, 0)
     while load(ctrl, GO_ON) != 0:
+        cpu = cpu_clock(mine)
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
-        cpu = gradient(kernel, data, ws, params, mine, beta)
+        cpu = gradient(kernel, data, ws, params, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0
         generation = load(ctrl, GENERATION)
         if fetch_add(ctrl, ARRIVED, 1) == threads - 1:
