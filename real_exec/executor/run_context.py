@@ -67,7 +67,7 @@ class RunContext:
         # workers are slowed (and spin needs it)
         speeds = config.worker_speeds()
         clock = float(config.threads > (os.cpu_count() or 1) or max(speeds) != 1.0)
-        self.pace = [np.array([factor, mode, clock, 0.0], dtype=np.float64) for factor in speeds]
+        self.pace = [np.array([factor, mode, clock], dtype=np.float64) for factor in speeds]
         # a slowed worker's extra gradients go here (steps.slow_down); nothing for the others
         self.spare = [np.empty(problem.dim if factor != 1.0 else 0, dtype=dtype) for factor in speeds]
         self.stop = threading.Event()

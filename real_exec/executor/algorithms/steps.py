@@ -36,7 +36,6 @@ from real_exec.executor.recorder import (
 
 __all__ = [
     "ABORT",
-    "AGAIN",
     "ARRIVED",
     "BUFFER_FULL",
     "CLAIMED",
@@ -137,11 +136,10 @@ def direction(grad: Any, velocity: Any, beta: float) -> None:
         heavy_ball(velocity, grad, beta)
 
 
-#: A worker's ``pace`` array: its slowdown factor, how the extra time is spent, whether each
-#: gradient's thread CPU time is read (1) or left NaN (0: a thread CPU clock is a system
-#: call, a fifth of a microsecond where the clock is virtualized, twice per gradient), and a
-#: slowed worker's last measured CPU seconds of a gradient computed again (0 until one was).
-FACTOR, MODE, CPU_CLOCK, AGAIN = 0, 1, 2, 3
+#: A worker's ``pace`` array: its slowdown factor, how the extra time is spent, and whether
+#: each gradient's thread CPU time is read (1) or left NaN (0: a thread CPU clock is a
+#: system call, a fifth of a microsecond where the clock is virtualized, twice per gradient).
+FACTOR, MODE, CPU_CLOCK = 0, 1, 2
 SPIN, SLEEP = 0, 1
 
 
@@ -154,48 +152,30 @@ def cpu_clock(mine: Any) -> float:
 
 @njit(nogil=True)
 def slow_down(
-    pace: Any,
-    start_wall: float,
-    start_cpu: float,
-    kernel_cpu: float,
-    kernel: Any,
-    at: Any,
-    spare: Any,
-    data: Any,
-    ws: Any,
+    pace: Any, start_wall: float, start_cpu: float, kernel: Any, at: Any, spare: Any, data: Any, ws: Any
 ) -> None:
-    """Make the gradient phase begun at the read (``start_wall``, ``start_cpu``; the kernel
-    began at ``kernel_cpu``) take ``f = pace[FACTOR]`` times as long. ``SPIN`` computes on
-    the core, as a slower core would: it computes the gradient again ``floor(f - 1)`` times
-    at ``at`` into ``spare`` (other minibatches), then spins for the fraction left of one
-    such gradient and for ``f - 1`` times the read (for lock-based SGD the copy under the
-    mutex). Computing keeps the slow thread's memory traffic, so that a fast thread sees
-    the contention it sees beside a worker at full speed (a bare spin leaves memory alone,
-    and the fast thread's gradients run faster beside it); a gradient computed again finds
-    the parameters in the core's cache, so the misses of the first, on lines the other
-    worker wrote, are not multiplied (a slower core's cache misses take as long as a fast
-    one's). ``SLEEP`` leaves the core (a worker waiting on a device or a network) until the
-    wall time is ``f`` times the phase's. Factor 1: nothing. Not cached on disk, as it
-    takes the kernel."""
+    """Make the gradient phase begun at ``start_wall``/``start_cpu`` (the read, so for
+    lock-based SGD the copy under the mutex too) take ``pace[FACTOR]`` times its own
+    duration. ``SPIN`` computes on the core, as a slower core would: it runs the kernel
+    again at ``at`` into ``spare`` (another minibatch) while a whole gradient fits, then
+    spins for the rest, until the thread's CPU time is that factor of the phase's. Running
+    the kernel keeps the slow thread's memory traffic, so that a fast thread sees the same
+    contention as beside a worker at full speed (a bare spin leaves memory alone, and the
+    fast thread's gradients run faster beside it). ``SLEEP`` leaves the core (a worker
+    waiting on a device or a network) until the wall time is that factor of the phase's.
+    Factor 1: nothing. Not cached on disk, as it takes the kernel."""
     factor = pace[FACTOR]
     if factor == 1.0:
         return
-    if pace[MODE] != SPIN:
+    if pace[MODE] == SPIN:
+        spent = thread_cpu() - start_cpu
+        until = start_cpu + factor * spent
+        while thread_cpu() + spent <= until:
+            kernel(at, spare, data, ws)
+        while thread_cpu() < until:
+            pass
+    else:
         sleep_until(start_wall + factor * (monotonic() - start_wall))
-        return
-    now = thread_cpu()
-    extra = factor - 1.0
-    whole = int(extra)
-    for _ in range(whole):
-        kernel(at, spare, data, ws)
-    if whole > 0:
-        after = thread_cpu()
-        pace[AGAIN] = (after - now) / whole
-        now = after
-    again = pace[AGAIN] if pace[AGAIN] > 0.0 else now - kernel_cpu
-    until = now + (extra - whole) * again + extra * (kernel_cpu - start_cpu)
-    while thread_cpu() < until:
-        pass
 
 
 @njit(nogil=True)
@@ -213,9 +193,8 @@ def gradient(
         kernel(at, grad, data, ws)
         direction(grad, velocity, beta)
         return math.nan
-    kernel_cpu = thread_cpu() if pace[FACTOR] != 1.0 else start_cpu
     kernel(at, grad, data, ws)
-    slow_down(pace, start_wall, start_cpu, kernel_cpu, kernel, at, spare, data, ws)
+    slow_down(pace, start_wall, start_cpu, kernel, at, spare, data, ws)
     cpu = thread_cpu() - start_cpu
     direction(grad, velocity, beta)
     return cpu
