@@ -91,7 +91,10 @@ class Validation:
           simulated one differ by more than :data:`~real_exec.study.calibrate.COUPLED` (the
           calibration models a convoy of publishes only with a core per worker);
         * Leashed-SGD: the calibrated CAS window is the whole publish and the real CAS
-          attempts still fail more often than the simulated ones (by :data:`CAS_EXPOSED`).
+          attempts still fail more often than the simulated ones (by :data:`CAS_EXPOSED`):
+          an attempt fails as often in real and simulated runs at a given offset from the
+          other worker's publish, but the real workers' publishes fall near each other's more
+          often (docs/validation.md, "What Leashed-SGD does").
         """
         algo = self.real.trace.meta["algorithm"]
         out = []
@@ -108,8 +111,9 @@ class Validation:
         if algo == "leashed" and exposed:
             out.append(
                 f"the real CAS attempts fail {real:.1%} of the time; with the whole publish exposed to "
-                f"other publishes the model fails {sim:.1%}: the real attempts are more exposed than "
-                "the model can make them"
+                f"other publishes the model fails {sim:.1%}: the real workers publish near each other "
+                "more often than the simulated ones, whose gradients do not slow down while another "
+                "worker publishes (benchmarks/publish_phase.py)"
             )
         return out
 
