@@ -112,8 +112,7 @@ class Validation:
             out.append(
                 f"the real CAS attempts fail {real:.1%} of the time; with the whole publish exposed to "
                 f"other publishes the model fails {sim:.1%}: the real workers publish near each other "
-                "more often than the simulated ones, whose gradients do not slow down while another "
-                "worker publishes (benchmarks/publish_phase.py)"
+                "more often than the simulated ones (benchmarks/publish_phase.py)"
             )
         return out
 
