@@ -25,6 +25,8 @@ A profile is a TOML file with one ``[profile]`` table::
     interpreted = 1.4e-5             # lock-based: interpreted seconds per gradient outside the mutex
     lost_on_overlap = 0.02           # HOGWILD!: fraction of an update lost when two writes overlap
     convoy = 4e-6                    # HOGWILD!: seconds of an uncontended publish; 0: no convoy
+    stall = 7e-6                     # Leashed-SGD: seconds a gradient loses to a publish near its start
+    stall_window = 1.2e-5            # Leashed-SGD: how near its start (seconds)
 
 ``interpreted`` (lock-based workers) is the interpreted code of each gradient outside the
 mutex (the loop's bookkeeping and the step between compiled kernels), run half before the
@@ -47,6 +49,14 @@ run in step and see less staleness than independent workers would
 the version is read (a calibrated profile's gap), so the version is sampled after it. 0
 (the default): every publish takes its own drawn time. ``real_exec.study.calibrate``
 measures it.
+
+``stall`` and ``stall_window`` (Leashed-SGD, workers with a core each): a gradient that
+begins while another worker is publishing, or during whose first ``stall_window`` seconds
+another worker begins a publish, takes ``stall`` seconds longer than its draw (once, however
+many publishes it meets). Real Leashed-SGD threads on short gradients do this, and it holds
+their publishes about one publish apart, where their CAS attempts meet (docs/validation.md,
+"What Leashed-SGD does"); without it the simulated workers drift half a cycle apart and fail
+fewer attempts. 0 (the default): none. ``real_exec.study.calibrate`` measures both.
 
 ``contention`` models what cores computing at the same time do to each other (shared caches,
 memory bandwidth, cores shared by hyper-threads): with ``w`` workers on ``c`` cores, every
@@ -108,6 +118,8 @@ class HardwareProfile:
     interpreted: float = 0.0
     lost_on_overlap: float = 0.0
     convoy: float = 0.0
+    stall: float = 0.0
+    stall_window: float = 0.0
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -132,7 +144,15 @@ class HardwareProfile:
         for key in ("bandwidth_gbs",):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v > 0, key, "a number > 0", v)
-        for key in ("lock_handoff", "cas_latency", "gil_handoff", "interpreted", "convoy"):
+        for key in (
+            "lock_handoff",
+            "cas_latency",
+            "gil_handoff",
+            "interpreted",
+            "convoy",
+            "stall",
+            "stall_window",
+        ):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v >= 0, key, "a number >= 0", v)
         need(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from staleness_sim.mechanisms.hogwild import Writes, hogwild_worker
-from staleness_sim.mechanisms.leashed import leashed_worker
+from staleness_sim.mechanisms.leashed import Publishes, leashed_worker
 from staleness_sim.mechanisms.lock import StepBatch, lock_worker
 from staleness_sim.mechanisms.mutex import Mutex
 from staleness_sim.mechanisms.sync import SyncBarrier, sync_worker
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MECHANISMS",
     "Mutex",
+    "Publishes",
     "StepBatch",
     "SyncBarrier",
     "Writes",
@@ -51,8 +52,9 @@ def _hogwild(ctx: SimContext, config: SimConfig) -> None:
 
 
 def _leashed(ctx: SimContext, config: SimConfig) -> None:
+    publishes = Publishes(ctx.env)
     for i in range(config.workers):
-        ctx.env.process(leashed_worker(ctx, i, config.persistence))
+        ctx.env.process(leashed_worker(ctx, i, config.persistence, publishes))
 
 
 def _sync(ctx: SimContext, config: SimConfig) -> None:

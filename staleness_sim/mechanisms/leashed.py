@@ -9,6 +9,10 @@ tries to install it with a compare-and-swap (``cas_latency``). The CAS fails if 
 publish landed since the attempt read ``L``; the worker then retries on the newer version, up
 to ``persistence`` attempts in all, after which the gradient is dropped. A version is freed when it is not the
 latest and no worker holds it; at most ``2 m + 1`` vectors are ever live.
+
+With the profile's ``stall`` (workers with a core each), a gradient that begins while
+another worker publishes, or sees one begin within its first ``stall_window`` seconds,
+takes ``stall`` seconds longer (:class:`Publishes`).
 """
 
 from __future__ import annotations
@@ -20,19 +24,61 @@ import simpy
 
 from staleness_sim.sim_context import SimContext
 
-__all__ = ["leashed_worker"]
+__all__ = ["Publishes", "leashed_worker"]
 
 
-def leashed_worker(ctx: SimContext, i: int, persistence: int | None) -> Generator[simpy.Event, Any, None]:
+class Publishes:
+    """The publishes under way, and an event that fires when one begins: what the profile's
+    ``stall`` needs to know of the other workers."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env, self.under_way, self.began = env, 0, env.event()
+
+    def begin(self) -> None:
+        self.under_way += 1
+        began, self.began = self.began, self.env.event()
+        began.succeed()
+
+    def end(self) -> None:
+        self.under_way -= 1
+
+    def gradient(self, duration: float, stall: float, window: float) -> Generator[simpy.Event, Any, None]:
+        """Compute for ``duration`` seconds, ``stall`` more if another worker is publishing
+        now or begins to within ``window`` seconds (the caller is not publishing)."""
+        env = self.env
+        end = env.now + duration
+        if self.under_way > 0:
+            end += stall
+        else:
+            until = env.now + window
+            while env.now < until and env.now < end:
+                done = env.timeout(min(until, end) - env.now)
+                yield done | self.began
+                if not done.processed:  # a publish began within the window
+                    end += stall
+                    break
+        if end > env.now:
+            yield env.timeout(end - env.now)
+
+
+def leashed_worker(
+    ctx: SimContext, i: int, persistence: int | None, publishes: Publishes | None = None
+) -> Generator[simpy.Event, Any, None]:
     env, t, cas, window = ctx.env, ctx.timing[i], ctx.profile.cas_latency, ctx.profile.cas_window
+    stall = ctx.profile.stall if publishes is not None and ctx.cores is None and ctx.gil is None else 0.0
     while True:
         t_read, read_version = env.now, ctx.version
         ctx.hold(read_version, +1)
         yield from ctx.interpreted(i, t.read())
-        yield from ctx.busy(i, t.compute())
+        if stall > 0:
+            yield from publishes.gradient(t.compute(), stall, ctx.profile.stall_window)  # type: ignore[union-attr]
+        else:
+            yield from ctx.busy(i, t.compute())
         t_done = env.now
         ctx.hold(read_version, -1)
         attempts, published = 0, False
+        if stall > 0:
+            publishes.begin()  # type: ignore[union-attr]
         while persistence is None or attempts < persistence:
             attempts += 1
             publish = t.publish()
@@ -56,4 +102,6 @@ def leashed_worker(ctx: SimContext, i: int, persistence: int | None) -> Generato
             ctx.hold(base, -1)
             if published:
                 break
+        if stall > 0:
+            publishes.end()  # type: ignore[union-attr]
         ctx.record(i, read_version, ctx.version if published else -1, t_read, t_done, env.now, attempts)

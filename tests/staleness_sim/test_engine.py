@@ -7,6 +7,9 @@ mutex's own errors) run where ``auto`` sends them, on SimPy.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -379,3 +382,52 @@ def test_a_publish_begun_under_another_ends_with_it_plus_the_convoy_share() -> N
     assert simulate(config).engine == "simpy"  # auto takes the engine that models it
     with pytest.raises(ValueError, match="convoy"):
         simulate(config, "fast")
+
+
+def test_a_gradient_near_another_workers_publish_stalls_once() -> None:
+    import simpy
+
+    from staleness_sim.fast_engine import fast_supported
+    from staleness_sim.mechanisms import Publishes
+
+    def gradient_ends(events: list[tuple[float, str]], start: float, duration: float) -> float:
+        """When a gradient begun at ``start`` ends, the publishes beginning ('b') and ending
+        ('e') at the times given; stall 2, window 3."""
+        env = simpy.Environment()
+        publishes = Publishes(env)
+        ended: list[float] = []
+
+        def other() -> Any:
+            for at, what in events:
+                yield env.timeout(at - env.now)
+                publishes.begin() if what == "b" else publishes.end()
+
+        def worker() -> Any:
+            yield env.timeout(start)
+            yield from publishes.gradient(duration, stall=2.0, window=3.0)
+            ended.append(env.now)
+
+        env.process(other())
+        env.process(worker())
+        env.run()
+        return ended[0]
+
+    assert gradient_ends([], 1.0, 10.0) == 11.0  # no publish: its own time
+    assert gradient_ends([(0.5, "b"), (1.5, "e")], 1.0, 10.0) == 13.0  # under way at its start
+    assert gradient_ends([(3.5, "b"), (4.0, "e")], 1.0, 10.0) == 13.0  # begun within the window
+    assert gradient_ends([(4.5, "b"), (5.0, "e")], 1.0, 10.0) == 11.0  # begun after it
+    # two publishes within the window: one stall
+    assert gradient_ends([(1.5, "b"), (2.0, "e"), (2.5, "b"), (3.0, "e")], 1.0, 10.0) == 13.0
+    assert gradient_ends([(1.5, "b"), (2.0, "e")], 1.0, 1.0) == 4.0  # a gradient shorter than the window
+    profile = HardwareProfile(
+        compute=parse_timing("expon:scale=1"), publish=parse_timing("const:0.5"), stall=0.1, stall_window=0.2
+    )
+    config = SimConfig("leashed", 2, profile, 2000, seed=0)
+    assert "stall" in (fast_supported(config) or "")
+    assert simulate(config).engine == "simpy"  # auto takes the engine that models it
+    with pytest.raises(ValueError, match="stall"):
+        simulate(config, "fast")
+    # the stall lengthens the simulated gradients: fewer of them per second
+    plain = simulate(SimConfig("leashed", 2, replace(profile, stall=0.0), 2000, seed=0)).trace
+    stalled = simulate(config).trace
+    assert stalled.table["t_apply"].max() > plain.table["t_apply"].max()

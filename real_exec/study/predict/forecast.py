@@ -65,6 +65,8 @@ MACHINE_FIELDS = (
     "contention",
     "quantum",
     "convoy",  # how this machine's HOGWILD! publishes meet: unknown on another one (0)
+    "stall",  # how this machine's Leashed-SGD gradients meet publishes: unknown on another one
+    "stall_window",
 )
 
 
