@@ -399,7 +399,7 @@ def stall(table: pd.DataFrame, publish: float) -> tuple[float, float, np.ndarray
     publish (``t_grad_done`` to ``t_apply``) is under way at its read or begins within the
     window after it. For each window of :data:`STALL_WINDOWS` (times ``publish``, the median
     publish attempt), the stall is the difference of the two groups' mean gradient times
-    (each without its slowest 5%): a window too short leaves stalled gradients among the
+    within each worker (:func:`_stall_difference`): a window too short leaves stalled gradients among the
     others, one too long puts unstalled ones among the stalled, and both shrink the
     difference, so the window with the largest difference is taken. None when that
     difference is below :data:`STALL_Z` standard errors, or below 2% of the median gradient."""
@@ -424,14 +424,9 @@ def stall(table: pd.DataFrame, publish: float) -> tuple[float, float, np.ndarray
             ok = j >= 0
             hit[ok] = np.maximum.accumulate(end)[j[ok]] > r[ok]
             stalled[mine] = hit
-        a, b = g[stalled], g[~stalled]
-        if a.size < 20 or b.size < 20:
-            continue
-        a, b = a[a <= np.quantile(a, 0.95)], b[b <= np.quantile(b, 0.95)]
-        diff = float(a.mean() - b.mean())
-        z = diff / float(np.sqrt(a.var() / a.size + b.var() / b.size) or np.inf)
-        if best is None or diff > best[0]:
-            best = (diff, window, z, stalled)
+        found = _stall_difference(g, stalled, worker)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = (found[0], window, found[0] / found[1], stalled)
     if best is None:
         return None
     diff, window, z, stalled = best
@@ -440,6 +435,27 @@ def stall(table: pd.DataFrame, publish: float) -> tuple[float, float, np.ndarray
     per_row = np.empty(g.size, dtype=bool)
     per_row[order] = stalled
     return diff, window, per_row
+
+
+def _stall_difference(g: np.ndarray, stalled: np.ndarray, worker: np.ndarray) -> tuple[float, float] | None:
+    """The stalled gradients' mean time less the others', each group without its slowest 5%,
+    within each worker (so that workers of different speeds do not pass for a stall), the
+    workers' differences weighted by their inverse variances; with its standard error. None
+    when no worker has 20 gradients in each group."""
+    weights, diffs = [], []
+    for w in np.unique(worker):
+        a, b = g[stalled & (worker == w)], g[~stalled & (worker == w)]
+        if a.size < 20 or b.size < 20:
+            continue
+        a, b = a[a <= np.quantile(a, 0.95)], b[b <= np.quantile(b, 0.95)]
+        var = a.var() / a.size + b.var() / b.size
+        if var > 0:
+            weights.append(1.0 / var)
+            diffs.append(a.mean() - b.mean())
+    if not weights:
+        return None
+    total = float(np.sum(weights))
+    return float(np.dot(weights, diffs) / total), float(np.sqrt(1.0 / total))
 
 
 #: How far below 1 a HOGWILD! run's coupling (:func:`theory.analysis.coupling`) must be for

@@ -353,3 +353,7 @@ def test_calibration_recovers_the_stall_of_leashed_gradients() -> None:
     plain = simulate(SimConfig("leashed", 2, profile, 20_000, seed=1)).trace
     assert calibrate_profile(plain, cores=2).stall == 0.0
     assert calibrate_profile(trace, cores=1).stall == 0.0
+    # a slow worker is not a stall: its gradients are longer and meet more of the fast
+    # worker's publishes, so the two are compared within each worker
+    slow = simulate(SimConfig("leashed", 2, replace(profile, speed=(1.0, 3.0)), 20_000, seed=1)).trace
+    assert calibrate_profile(slow, cores=2).stall == 0.0
