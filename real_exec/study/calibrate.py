@@ -385,8 +385,8 @@ def _fit_leashed(m: _Measured, gap_overhead: bool) -> _Fit:
 #: The windows tried for Leashed-SGD's stall, in median publish attempts.
 STALL_WINDOWS = tuple(0.25 * k for k in range(1, 13))
 #: How many standard errors the stall must stand above none, at the best window: in 24
-#: simulated runs without a stall (three publish distributions, 20,000 gradients), the best of
-#: the 12 windows stood at most 3.1 above it.
+#: simulated runs without a stall (three publish distributions, second worker's speed 1, 2
+#: or 3, 20,000 gradients), the best of the 12 windows stood at most 2.0 above it.
 STALL_Z = 6.0
 
 
