@@ -75,6 +75,7 @@ class RunResult:
     worker_cpu: float = float("nan")  # thread CPU seconds of all worker threads together
     stolen: float = float("nan")  # fraction of the cores' time the hypervisor took meanwhile
     lost_update_share: float | None = None
+    main_cpu: float = float("nan")  # thread CPU seconds of the main thread meanwhile (its checks)
 
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``asgd run``: :func:`theory.analysis.summarize` of the Trace
@@ -312,10 +313,11 @@ def run(
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
     monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
     with threadpool_limits(limits=1):
-        ticks = core_times()
+        ticks, main = core_times(), time.thread_time()
         interrupted = _supervise(workers, monitor, config.seconds, progress)
         wall = ctx.now()
         stolen = stolen_fraction(ticks, core_times())
+        main_cpu = time.thread_time() - main
     if workers.errors:
         worker_id, tb = workers.errors[0]
         raise WorkerError(worker_id, tb)
@@ -348,4 +350,5 @@ def run(
         worker_cpu=float(sum(workers.cpu)),
         stolen=stolen,
         lost_update_share=lost_share,
+        main_cpu=main_cpu,
     )

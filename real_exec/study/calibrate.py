@@ -608,12 +608,28 @@ def _interpreted_loop(trace: Trace) -> bool:
 
 def calibrate_run(real: RunResult, cores: int | None = None) -> HardwareProfile:
     """:func:`calibrate_profile` of a real run with everything the run measured: its Trace,
-    the gradients' and the workers' CPU time and the stolen fraction; ``cores`` default:
-    this machine's."""
+    the gradients' and the workers' CPU time, and the share of the cores' time the workers
+    could not have: the stolen fraction plus the main thread's (its loss curve and checks,
+    :func:`taken_from_workers`); ``cores`` default: this machine's."""
+    cores = cores or os.cpu_count()
     return calibrate_profile(
         real.trace,
-        cores or os.cpu_count(),
+        cores,
         real.gradient_cpu,
         worker_cpu=real.worker_cpu,
-        stolen=real.stolen,
+        stolen=taken_from_workers(real, cores),
     )
+
+
+def taken_from_workers(real: RunResult, cores: int | None) -> float:
+    """The share of the cores' time that the workers of ``real`` could not have: what the
+    hypervisor stole, plus the main thread's CPU seconds (evaluating the loss curve and the
+    target) over the cores' seconds of the run. Only a calibration whose threads outnumber
+    the cores uses it (time-shared cores, :func:`_with_stolen_time`): there the main thread
+    competes with the workers for the cores, and the simulator's time-shared cores never
+    idle. NaN stays NaN (nothing measured); a main thread not measured adds nothing."""
+    stolen = real.stolen
+    if not np.isfinite(stolen) or not cores or real.wall_time <= 0:
+        return stolen
+    main = real.main_cpu if np.isfinite(real.main_cpu) else 0.0
+    return float(min(stolen + main / (cores * real.wall_time), 0.9))

@@ -357,3 +357,26 @@ def test_calibration_recovers_the_stall_of_leashed_gradients() -> None:
     # worker's publishes, so the two are compared within each worker
     slow = simulate(SimConfig("leashed", 2, replace(profile, speed=(1.0, 3.0)), 20_000, seed=1)).trace
     assert calibrate_profile(slow, cores=2).stall == 0.0
+
+
+def test_the_main_threads_cpu_is_taken_from_time_shared_workers() -> None:
+    # The share of the cores' time the workers could not have: the hypervisor's steal plus
+    # the main thread's CPU seconds over cores x wall (its loss curve and checks compete
+    # with the workers when they outnumber the cores).
+    from types import SimpleNamespace
+
+    from real_exec import RunConfig
+    from real_exec.executor.problems import make_problem
+    from real_exec.executor.runner import run
+    from real_exec.study.calibrate import taken_from_workers
+
+    result = SimpleNamespace(stolen=0.1, main_cpu=1.0, wall_time=2.0)
+    assert taken_from_workers(result, 2) == pytest.approx(0.1 + 1.0 / (2 * 2.0))  # type: ignore[arg-type]
+    assert taken_from_workers(SimpleNamespace(stolen=0.1, main_cpu=float("nan"), wall_time=2.0), 2) == 0.1  # type: ignore[arg-type]
+    assert np.isnan(taken_from_workers(SimpleNamespace(stolen=float("nan"), main_cpu=1.0, wall_time=2.0), 2))  # type: ignore[arg-type]
+    # a real run measures its main thread: evaluating the curve costs it CPU time
+    real = run(
+        RunConfig("hogwild", 2, 0.05, seconds=0.3, seed=0, check_updates=False),
+        make_problem("digits-mlp", np.random.default_rng(0)),
+    )
+    assert 0.0 < real.main_cpu < real.wall_time
