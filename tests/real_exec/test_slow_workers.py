@@ -80,8 +80,8 @@ def _counted(p: Any, out: Any, data: Any, ws: Any) -> None:
 def test_a_spinning_worker_fills_its_extra_time_with_gradients() -> None:
     # A slow core is slow at computing, memory traffic included: spin fills the extra time
     # with whole gradients (into a spare buffer, another minibatch), then spins the rest.
-    # At 3.5x of a 0.4 ms gradient: 2 more gradients (2.5 phases to fill, a third would
-    # overshoot by half a phase, far beyond the loop's microseconds), then half a phase spun.
+    # At 3.5x of a 0.4 ms gradient: 2 more gradients (2.5 phases to fill; a third fits only
+    # if the phase before them took 4/3 of a gradient), then half a phase spun.
     base = known_cost()
     calls = np.zeros(1, dtype=np.int64)
     counted = replace(base, kernel=_counted, data=(base.data, calls))
@@ -89,7 +89,9 @@ def test_a_spinning_worker_fills_its_extra_time_with_gradients() -> None:
     outside = int(calls[0]) - 200  # the kernel's calls outside the worker's loop (checks)
     calls[0] = 0
     result = run(RunConfig("lock", 1, eta=0.01, gradients=200, seed=0, speeds=(3.5,)), counted)
-    assert calls[0] - outside == 3 * 200
+    # 2 more per gradient; a third only where the first phase took a third longer than a
+    # gradient (a preempted copy): allowed for 1% of them, far from the 200 of no reruns
+    assert 3 * 200 <= calls[0] - outside <= 3 * 200 + 2
     _, phase, _ = per_worker(result)
     assert phase[0] == pytest.approx(3.5 * COST, rel=0.10)
 
