@@ -408,21 +408,26 @@ def stall(table: pd.DataFrame, publish: float) -> tuple[float, float, np.ndarray
     read, done = t["t_read"].to_numpy(float), t["t_grad_done"].to_numpy(float)
     worker, apply = t["worker"].to_numpy(), t["t_apply"].to_numpy(float)
     g = done - read
+    # per worker: its reads, and the other workers' publishes in the order they began, with
+    # the latest end among those begun so far (the same for every window)
+    others = []
+    for w in np.unique(worker):
+        mine, other = worker == w, worker != w
+        by_begin = np.argsort(done[other], kind="stable")
+        others.append(
+            (mine, read[mine], done[other][by_begin], np.maximum.accumulate(apply[other][by_begin]))
+        )
     best: tuple[float, float, float, np.ndarray] | None = None
     for k in STALL_WINDOWS:
         window = k * publish
         stalled = np.zeros(g.size, dtype=bool)
-        for w in np.unique(worker):
-            other = worker != w
-            begin = np.sort(done[other])
-            end = apply[other][np.argsort(done[other])]
-            mine = worker == w
-            r = read[mine]
-            # a publish begun within (r - its duration, r + window): the last one begun before r + window
+        for mine, r, begin, latest_end in others:
+            # a publish under way at the read or begun within the window: the last one begun
+            # before r + window, or one before it, still under way at r
             j = np.searchsorted(begin, r + window) - 1
             hit = np.zeros(r.size, dtype=bool)
             ok = j >= 0
-            hit[ok] = np.maximum.accumulate(end)[j[ok]] > r[ok]
+            hit[ok] = latest_end[j[ok]] > r[ok]
             stalled[mine] = hit
         found = _stall_difference(g, stalled, worker)
         if found is not None and (best is None or found[0] > best[0]):
