@@ -124,7 +124,16 @@ def claim(ctrl: Any) -> bool:
 
 @njit(nogil=True, cache=True)
 def step_size(ctrl: Any, scales: Any, eta: float, tau: int) -> float:
-    """``eta0 * s(tau)`` from the table row in use (the last entry for larger ``tau``)."""
+    """``eta0 * s(tau)`` from the table row in use (the last entry for larger ``tau``).
+
+    Once the warm-up sample is complete, and until the main thread has set the rule's
+    table from it, the worker waits (yielding its core), so that every update after the
+    warm-up takes the rule, however long that takes on a loaded machine (a worker's return
+    to the interpreter may wait a time slice). Only updates already past this point when
+    the sample filled (at most one per other worker) keep ``eta0``."""
+    if ctrl[WARM_TAKE] > 0 and load(ctrl, TABLE) == 0:
+        while load(ctrl, WARM_FILLED) >= ctrl[WARM_TAKE] and load(ctrl, TABLE) == 0 and load(ctrl, STOP) == 0:
+            yield_core()
     row = scales[load(ctrl, TABLE)]
     return eta * row[min(max(tau, 0), row.size - 1)]
 
