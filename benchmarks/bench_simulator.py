@@ -1,7 +1,9 @@
 """Simulator speed and memory: the SimPy engine against the fast engine, up to 10^7 updates.
 
 Run: ``python benchmarks/bench_simulator.py [--updates 100000,1000000] [--workers 16,64]
-[--repeats R] [--algos A,B] [--long 10000000]``. Every run goes through ``simulate``, the
+[--repeats R] [--algos A,B] [--long 10000000]``; besides the algorithms, ``ringmaster`` is
+lock-based SGD with Ringmaster's threshold ``R`` = the workers, and ``ringmaster-stop`` its
+stopping variant (``--abandon``). Every run goes through ``simulate``, the
 path a user takes. Each row is the median of R runs; the SimPy and fast runs of a row
 alternate, so both see the same machine load, and each starts after a garbage collection.
 The speed-up is the median of the R paired ratios (each SimPy run over the fast run right
@@ -27,6 +29,14 @@ from staleness_sim.timing import parse_timing
 
 #: The timing of every row: gamma compute (mean 1, CV 0.5), exponential publish (mean 0.01).
 COMPUTE, PUBLISH = "gamma:a=4,scale=0.25", "expon:scale=0.01"
+
+
+def make_config(algo: str, workers: int, profile: HardwareProfile, gradients: int) -> SimConfig:
+    """An algorithm, or Ringmaster ASGD (``R`` = the workers) with or without stopping."""
+    if algo.startswith("ringmaster"):
+        stop = algo == "ringmaster-stop"
+        return SimConfig("lock", workers, profile, gradients, 1, threshold=workers, abandon=stop)
+    return SimConfig(algo, workers, profile, gradients, 1)
 
 
 def timed(config: SimConfig, engine: str, keep_trace: bool = True) -> float:
@@ -59,7 +69,7 @@ def main() -> None:
     workers = [int(x) for x in args.workers.split(",")]
     profile = HardwareProfile(compute=parse_timing(COMPUTE), publish=parse_timing(PUBLISH))
     for algo in args.algos.split(","):  # compile (or load the compiled code) before timing
-        simulate(SimConfig(algo, 4, profile, 1000), "fast")
+        simulate(make_config(algo, 4, profile, 1000), "fast")
     print(f"compute {COMPUTE}, publish {PUBLISH}; median of {args.repeats} runs\n")
     print(
         "| algo | workers | gradients | SimPy s | SimPy updates/s | fast s | fast updates/s "
@@ -69,7 +79,7 @@ def main() -> None:
     for n in sizes:
         for m in workers:
             for algo in args.algos.split(","):
-                config = SimConfig(algo, m, profile, n, seed=1)
+                config = make_config(algo, m, profile, n)
                 simpy_times, fast_times = [], []
                 for _ in range(args.repeats):
                     simpy_times.append(timed(config, "simpy"))

@@ -48,8 +48,6 @@ def fast_supported(config: SimConfig) -> str | None:
     covered = (*VECTORIZED, *EVENT_LOOP)
     if config.algo not in covered:
         return f"the fast engine covers {', '.join(covered)}, not algo {config.algo!r}"
-    if config.abandon:
-        return "the fast engine has no model of abandoned gradients (Ringmaster's stopping variant)"
     cores = config.profile.cores
     if cores is not None and cores < config.workers:
         return "the fast engine needs cores >= workers (it has no model of time-shared cores)"

@@ -88,7 +88,7 @@ def simulate_compiled(
     rows = expected_draws(profile, m, n)
     phases = [_Phase(d.read, rows), _Phase(d.compute, rows), _Phase(d.publish, rows)]
     constant = np.array([p.draws.constant is not None for p in phases])
-    state = new_state(m, n, holders=config.algo == "leashed")
+    state = new_state(m, n, holders=config.algo == "leashed", versions=config.abandon)
     cols = empty_columns(n if keep_trace else min(n, CHUNK), OUT_COLUMNS)
     out = tuple(cols.values())
     # with a Trace, the result tallies it when asked
@@ -105,6 +105,7 @@ def simulate_compiled(
             int(config.persistence or 0),
             config.batch,
             int(config.threshold or 0),
+            config.abandon,
             float(profile.cas_latency),
             float(profile.cas_window),
             n,
@@ -124,6 +125,7 @@ def simulate_compiled(
             state["node_w"],
             state["sleepers"],
             state["holders"],
+            state["vqueue"],
             *out,
         )
         if status == DONE:

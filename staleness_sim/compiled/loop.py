@@ -18,6 +18,15 @@ When the target is reached the loop goes on, as SimPy does, through the events s
 before SimPy's "target reached" event, then stops. It also stops, resumably, when a worker
 needs more durations or the output rows are used (:mod:`staleness_sim.compiled.state`).
 
+Ringmaster's stopping variant (``abandon``) waits for two events, as SimPy's
+``timeout(compute) | version_reached(read + R)`` does: the compute timeout sits in the
+worker's leaf; when it is processed SimPy's condition schedules one more event at that
+instant, and the worker goes on there. The publish that brings the version to ``read + R``
+triggers SimPy's version event, kept in one more leaf (``m``: a queue of such events, all
+at the current instant); when it is processed each worker still waiting for it (in the
+order they began to wait, as SimPy runs the callbacks) gets one more event at that instant,
+replacing its timeout, and gives its gradient up there.
+
 Pending events sit in a tournament tree (one leaf per worker: a worker waits for at most
 one event); each node keeps its winner's time, id and worker, so a match reads two
 neighbouring entries. The helpers are closures inside one function rather than functions of their
@@ -52,6 +61,7 @@ from staleness_sim.compiled.state import (
     NEED_PUBLISH,
     NEED_READ,
     NOW,
+    ORDER,
     OUTSIDE,
     OWNER,
     PC,
@@ -63,6 +73,7 @@ from staleness_sim.compiled.state import (
     PUBLISHED,
     READ,
     RECORDS,
+    REGISTERED,
     RV,
     SLEEP_COUNT,
     SLEEP_HEAD,
@@ -71,6 +82,9 @@ from staleness_sim.compiled.state import (
     T_DONE,
     T_END,
     T_READ,
+    TARGET,
+    V_COUNT,
+    V_HEAD,
     VERSION,
     WAITING,
 )
@@ -90,6 +104,9 @@ L_COMPUTE_DONE = 6
 L_PUBLISH = 7
 L_PUBLISH_DONE = 8
 L_RECORD = 9
+L_FIRED = 10  # Ringmaster's stopping variant: its compute timeout was processed
+L_GIVE_UP = 11  # the version moved R times first: the gradient is given up
+L_GIVE_UP_RECORD = 12
 
 # PC values of a Leashed-SGD worker
 S_READ = 0  # reads the latest version (holding it)
@@ -110,6 +127,7 @@ def run_loop(
     persistence: int,
     batch: int,
     threshold: int,
+    abandon: bool,
     cas: float,
     window: float,
     target: int,
@@ -129,6 +147,7 @@ def run_loop(
     node_w: Any,
     sleepers: Any,
     holders: Any,
+    vqueue: Any,
     out_worker: Any,
     out_rv: Any,
     out_av: Any,
@@ -142,7 +161,7 @@ def run_loop(
     """Run until the target is reached (``DONE``) or a worker needs durations or rows
     (``NEED_*``, ``FULL``); call again, with what was missing, to go on. ``persistence``
     0 means unbounded; ``batch``: Rennala SGD's ``S``; ``threshold``: Ringmaster's ``R`` (0:
-    none); ``constant[phase]``: that phase's
+    none), ``abandon`` its stopping variant; ``constant[phase]``: that phase's
     array has one row, read every time (a constant duration draws nothing)."""
     m = carry.shape[0]
     leaves = node_t.size // 2
@@ -239,6 +258,42 @@ def run_loop(
                 counters[OWNER] = j
             schedule(j, clocks[NOW])
 
+    # -- Ringmaster's stopping variant: waits for a version -------------------------------
+    def version_event() -> None:  # the version grew: SimPy triggers the event waited for, if any
+        v = counters[VERSION]
+        for j in range(m):
+            if carry[j, TARGET] == v:
+                n, head = counters[V_COUNT], counters[V_HEAD]
+                tail = head + n
+                tail = tail if tail <= m else tail - m - 1
+                vqueue[tail, 0], vqueue[tail, 1] = v, counters[EID]
+                counters[EID] += 1
+                counters[V_COUNT] = n + 1
+                if n == 0:
+                    node_t[leaves + m], node_id[leaves + m] = clocks[NOW], vqueue[tail, 1]
+                    replay(m)
+                return
+
+    def versions_step() -> None:  # the earliest version event is processed: its waiters give up
+        head = counters[V_HEAD]
+        v = vqueue[head, 0]
+        while True:  # the waiters of v, in the order they began to wait
+            j, first = -1, 0
+            for k in range(m):
+                if carry[k, TARGET] == v and (j < 0 or carry[k, ORDER] < first):
+                    j, first = k, carry[k, ORDER]
+            if j < 0:
+                break
+            carry[j, TARGET], carry[j, PC] = -1, L_GIVE_UP
+            schedule(j, clocks[NOW])  # replaces its compute timeout
+        counters[V_HEAD] = head + 1 if head < m else 0
+        counters[V_COUNT] -= 1
+        if counters[V_COUNT] > 0:
+            node_t[leaves + m], node_id[leaves + m] = clocks[NOW], vqueue[counters[V_HEAD], 1]
+        else:
+            node_t[leaves + m] = np.inf
+        replay(m)
+
     # -- records --------------------------------------------------------------------------
     def record(i: int, rv: int, av: int, attempts: int) -> int:
         if counters[RECORDS] < target:
@@ -304,9 +359,35 @@ def run_loop(
                 carry[i, PC] = L_COMPUTE
                 continue
             if pc == L_COMPUTE:
+                if abandon:  # SimPy's timeout | version_reached(read + R): always an event
+                    if not has_draw(COMPUTE, compute.shape[0], i):
+                        return NEED_COMPUTE
+                    schedule(i, now + compute[take(COMPUTE, i), i])
+                    carry[i, TARGET], carry[i, ORDER] = carry[i, RV] + threshold, counters[REGISTERED]
+                    counters[REGISTERED] += 1
+                    carry[i, PC] = L_FIRED
+                    return WAITING
                 status = compute_phase(i, L_COMPUTE_DONE)
                 if status != GO_ON:
                     return status
+                continue
+            if pc == L_FIRED:  # the timeout came first: the condition's own event follows
+                carry[i, TARGET] = -1
+                schedule(i, now)
+                carry[i, PC] = L_COMPUTE_DONE
+                return WAITING
+            if pc == L_GIVE_UP:
+                memory_changed()
+                counters[PRIVATE] -= 1
+                memory_settled()
+                carry_t[i, T_DONE] = now
+                carry[i, PC] = L_GIVE_UP_RECORD
+                continue
+            if pc == L_GIVE_UP_RECORD:
+                status = record(i, carry[i, RV], -1, 0)
+                if status != GO_ON:
+                    return status
+                carry[i, KIND], carry[i, PC] = 0, L_ACQUIRE
                 continue
             if pc == L_COMPUTE_DONE:
                 carry_t[i, T_DONE] = now
@@ -331,6 +412,8 @@ def run_loop(
                 if algo != RENNALA:
                     if carry[i, PUBLISHED]:
                         counters[VERSION] += 1  # no worker holds a version under the lock
+                        if abandon:
+                            version_event()
                 elif carry[i, PUBLISHED]:
                     counters[IN_BATCH] += 1
                     if counters[IN_BATCH] == batch:  # the step's last gradient makes the step
@@ -434,6 +517,9 @@ def run_loop(
                 ):
                     return DONE
                 clocks[NOW] = t
+                if i == m:  # the version events' leaf (Ringmaster's stopping variant)
+                    versions_step()
+                    continue
                 node_t[leaves + i] = np.inf  # taken (its leaf is replayed when the step ends)
             counters[CUR] = i
         status = step_leashed(i) if algo == LEASHED else step_lock(i)

@@ -39,7 +39,10 @@ POS = 12  # the next output row
 DONE_EID = 13  # the id of SimPy's "target reached" event, -1 before
 STOP_AFTER = 14  # records after which the loop stops even if a worker has not yet waited
 IN_BATCH = 15  # Rennala SGD: gradients in the step under way
-G_SIZE = 16
+REGISTERED = 16  # Ringmaster's stopping variant: waits for a version registered so far
+V_HEAD = 17  # its version events under way (SimPy's ``version_reached`` events, triggered
+V_COUNT = 18  # and not yet processed): a ring buffer of (version, event id) in ``vqueue``
+G_SIZE = 19
 
 # -- clocks: shared floats ----------------------------------------------------------------------
 NOW = 0
@@ -55,7 +58,9 @@ ATTEMPTS = 2
 PUBLISHED = 3  # Leashed-SGD: its CAS succeeded; Rennala SGD: its gradient joined the batch
 BASE = 4  # Leashed-SGD: the version a publish attempt builds on
 KIND = 5  # lock-based: which acquire (read or publish) is under way
-W_SIZE = 6
+TARGET = 6  # Ringmaster's stopping variant: the version that makes it give up (-1: none)
+ORDER = 7  # and when it began to wait for it (callbacks run in that order)
+W_SIZE = 8
 T_READ = 0
 T_DONE = 1
 PUB = 2  # the publish duration drawn for the current attempt
@@ -78,17 +83,21 @@ READ, COMPUTE, PUBLISH = 0, 1, 2
 EXTRA_RECORDS = 4
 
 
-def new_state(workers: int, gradients: int, holders: bool = True) -> dict[str, Any]:
+def new_state(workers: int, gradients: int, holders: bool = True, versions: bool = False) -> dict[str, Any]:
     """Fresh arrays for a run of ``gradients`` with ``workers`` (``holders``: count the
-    workers holding each version, as Leashed-SGD needs; lock-based runs hold none)."""
-    leaves = 1 << max(0, (workers - 1).bit_length())  # a power of two >= workers
+    workers holding each version, as Leashed-SGD needs; lock-based runs hold none;
+    ``versions``: one more leaf, ``workers``, for the version events of Ringmaster's
+    stopping variant)."""
+    leaves = 1 << max(0, (workers - (0 if versions else 1)).bit_length())  # a power of two >= the leaves
     counters = np.zeros(G_SIZE, dtype=np.int64)
     counters[CUR], counters[OWNER], counters[PEAK], counters[DONE_EID] = -1, -1, 1, -1
     counters[STOP_AFTER] = gradients + EXTRA_RECORDS * workers
+    carry = np.zeros((workers, W_SIZE), dtype=np.int64)
+    carry[:, TARGET] = -1
     return {
         "counters": counters,
         "clocks": np.zeros(GF_SIZE),
-        "carry": np.zeros((workers, W_SIZE), dtype=np.int64),
+        "carry": carry,
         "carry_t": np.zeros((workers, WF_SIZE)),
         "used": np.zeros((3, workers), dtype=np.int64),  # durations taken per phase and worker
         # the pending events: a tournament tree, node k's winner (time inf: none) in
@@ -100,6 +109,9 @@ def new_state(workers: int, gradients: int, holders: bool = True) -> dict[str, A
         # holders per version: versions never exceed the gradients recorded (+ a few after the
         # target at the same instant, bounded by EXTRA_RECORDS)
         "holders": np.zeros(gradients + EXTRA_RECORDS * workers + 2 if holders else 1, dtype=np.int32),
+        # version events under way, all at the current instant: at most one per publish in it,
+        # and a worker publishes at most once per instant
+        "vqueue": np.zeros((workers + 1, 2), dtype=np.int64),
     }
 
 

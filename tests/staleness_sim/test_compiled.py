@@ -37,7 +37,7 @@ def _assert_same(config: SimConfig) -> None:
     assert (a.peak_live_vectors, a.mean_live_vectors) == (b.peak_live_vectors, b.mean_live_vectors)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     algo=st.sampled_from(["lock", "leashed", "rennala"]),
     workers=st.integers(1, 12),
@@ -55,6 +55,7 @@ def _assert_same(config: SimConfig) -> None:
     seed=st.integers(0, 2**16),
     batch=st.sampled_from([None, 1, 3]),
     threshold=st.sampled_from([None, 1, 3]),
+    abandon=st.booleans(),
 )
 def test_compiled_loop_reproduces_the_simpy_trace(
     algo,
@@ -73,10 +74,12 @@ def test_compiled_loop_reproduces_the_simpy_trace(
     seed,
     batch,
     threshold,
+    abandon,
 ) -> None:
     # Mutex policies and wake-up latencies, CAS latency and window, persistence (drops),
     # unequal speeds, copy times, simultaneous events, Rennala's step batch and Ringmaster's
-    # threshold (lock-based): same Trace, same live vectors.
+    # threshold (lock-based), with and without its stopping variant: same Trace, same live
+    # vectors.
     p = HardwareProfile(
         compute=_timing(compute),
         read=_timing(read),
@@ -101,6 +104,7 @@ def test_compiled_loop_reproduces_the_simpy_trace(
             persistence if algo == "leashed" else None,
             step_batch=batch if algo == "rennala" else None,
             threshold=threshold if algo == "lock" else None,
+            abandon=abandon and algo == "lock" and threshold is not None,
         )
     )
 

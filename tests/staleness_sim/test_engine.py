@@ -328,7 +328,7 @@ def test_ringmaster_abandon_gives_up_as_soon_as_the_version_moved_r_times() -> N
     config = SimConfig("lock", 3, p, 3000, seed=4, threshold=2, abandon=True)
     t = simulate(config).trace.table
     given_up = t[t["dropped"]]
-    assert simulate(config).trace.meta["engine"] == "simpy"  # the fast engine has no such model
+    assert simulate(config).trace.meta["engine"] == "fast"  # the compiled loop's (test_compiled.py)
     assert (t.loc[~t["dropped"], "tau"] < 2).all()
     # a gradient given up ends where the version moved R = 2 times after its read: earlier than
     # its full compute time would (the slow worker's gradients last 6x as long)
