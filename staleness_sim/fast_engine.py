@@ -28,7 +28,7 @@ import numpy.typing as npt
 from numba import njit
 
 from staleness_sim.config import SimConfig
-from staleness_sim.durations import Durations
+from staleness_sim.durations import Durations, expected_draws
 from staleness_sim.merge import has_simultaneous, merge_publishes, merge_publishes_exact, worker_clocks
 from staleness_sim.result import SimResult
 from theory.trace import Trace, empty_columns
@@ -97,7 +97,9 @@ def _hogwild(config: SimConfig) -> Columns:
     rows = 0
     while True:
         d = Durations.draw(config.profile, config.workers, n, config.seed)
-        rows = max(rows * 2, d.compute.rows)  # more than one block only if a worker ran out
+        # what the fastest worker needs, with a margin (a long run's blocks are smaller);
+        # more only if a worker ran out
+        rows = max(rows * 2, expected_draws(config.profile, config.workers, n))
         _, _, done_t, apply_t = _clocks(d, rows, overwrite=True)
         cols = _empty_columns(n)  # after the draws: may reuse the memory of their temporaries
         if merge_publishes(apply_t, done_t, *cols.values()):
