@@ -27,6 +27,13 @@ __all__ = ["compare_command", "validate_command", "write_validation"]
 @click.option("--seconds", type=POSITIVE, default=5.0, show_default=True, help="Length of the real run.")
 @seed_option("The real and simulated runs' seed.")
 @speeds_options
+@click.option(
+    "--R",
+    "threshold",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ringmaster ASGD (with --algo lock): a gradient whose delay reached R is thrown away.",
+)
 @out_option("Write a report (index.html) and both Traces here.")
 @json_option
 @cli_errors
@@ -38,6 +45,7 @@ def validate_command(
     seed: int,
     speeds: tuple[float, ...],
     slow_mode: str,
+    threshold: int | None,
     out: Path | None,
     as_json: bool,
     **workload: Any,
@@ -46,6 +54,8 @@ def validate_command(
 
     Without --problem, --model or --dataset it trains the digits MLP (--problem digits-mlp).
     """
+    if threshold is not None and algo != "lock":
+        raise click.BadParameter("Ringmaster's R goes with lock-based SGD (--algo lock)", param_hint="--R")
     if all(workload[k] is None for k in ("problem", "model", "dataset")):
         workload["problem"] = "digits-mlp"
     prob = build_problem(seed=seed, **workload)
@@ -59,14 +69,16 @@ def validate_command(
         progress=stderr_progress(as_json),
         speeds=speeds,
         slow_mode=slow_mode,
+        threshold=threshold,
     )
     problem = prob.name
     payload: dict[str, Any] = v.summary()
     if out is not None:
         payload["report"] = str(write_validation(out, v))
     thr, cas = payload["throughput"], payload["cas_failure_rate"]
+    name = algo if threshold is None else f"Ringmaster ASGD (lock, R = {threshold})"
     lines = [
-        f"{algo}, {threads} threads, {problem}: real vs calibrated simulation",
+        f"{name}, {threads} threads, {problem}: real vs calibrated simulation",
         f"  staleness TV {payload['tv']:.3f}, W1 {payload['w1']:.3f}, "
         f"G-test p {payload['g_test_p_value']:.3g}",
         f"  throughput real {thr['real']:.0f}/s, sim {thr['sim']:.0f}/s "

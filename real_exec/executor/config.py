@@ -79,6 +79,17 @@ class RunConfig:
     threshold: int | None = None
 
     @property
+    def discard_at(self) -> int | None:
+        """Ringmaster ASGD's ``R`` where a gradient of delay ``>= R`` is thrown away rather
+        than applied with a zero step: the ``ringmaster`` rule with lock-based SGD, whose
+        version then does not move (as in the paper and the simulator's ``threshold``).
+        ``None`` otherwise (with the other algorithms the rule is the step size
+        ``s(tau) = 0`` at ``tau >= R``)."""
+        if self.rule != "ringmaster" or self.algo != "lock":
+            return None
+        return self.threshold if self.threshold is not None else self.threads
+
+    @property
     def batch(self) -> int:
         """Rennala SGD's ``S`` in use (:func:`theory.rennala.step_batch`: the threads by default)."""
         return step_batch(self.step_batch, self.threads)

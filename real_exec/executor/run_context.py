@@ -15,6 +15,7 @@ import numpy as np
 
 from real_exec.executor.algorithms.steps import (
     CONTROL,
+    DISCARD_AT,
     GATE,
     GO_ON,
     LIMIT,
@@ -54,6 +55,7 @@ class RunContext:
         )
         self.ctrl[LIMIT] = -1 if self.limit is None else self.limit
         self.ctrl[GO_ON] = 1
+        self.ctrl[DISCARD_AT] = config.discard_at or 0
         m, dtype = config.threads, problem.dtype
         size = problem.dim if config.momentum > 0 else 0
         self.velocity = [np.zeros(size, dtype=dtype) for _ in range(m)]

@@ -268,6 +268,7 @@ def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[
         "eta0": config.eta,
         "persistence": config.persistence,
         **({"step_batch": config.batch} if config.algo == "rennala" else {}),
+        **({"threshold": config.discard_at} if config.discard_at is not None else {}),
         "source": "real",
         "worker_loop": "compiled",
         "machine": machine,

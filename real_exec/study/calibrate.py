@@ -419,7 +419,9 @@ def _fit_lock(m: _Measured, gap_overhead: bool) -> _Fit:
     if gap_overhead:
         compute = compute + float(np.median(m.short_gaps) - np.quantile(m.short_gaps, 0.1))
     publish: Any = _decile(m.short_publish)
-    free = ~_waited(m.trace.table)
+    # a gradient thrown away (Rennala's older versions, Ringmaster's delays >= R) spends no
+    # publish, in the simulator as here
+    free = ~_waited(m.trace.table) & ~m.trace.table["dropped"].to_numpy(bool)
     if int(free.sum()) >= 20:
         publish = EmpiricalTiming(m.trim(m.publish[free]))
     return _Fit(compute, _decile(m.short_gaps), publish, lock_handoff(m.trace, float(publish.mean())))

@@ -129,12 +129,14 @@ def validate(
     progress: Callable[[str], None] | None = None,
     speeds: tuple[float, ...] = (1.0,),
     slow_mode: str = "spin",
+    threshold: int | None = None,
 ) -> Validation:
     """Run ``algo`` for real on ``problem`` (a name of :data:`real_exec.executor.problems.PROBLEMS` or a
     :class:`~real_exec.executor.problems.Problem`), calibrate a profile on its Trace, simulate, compare.
     ``speeds`` slow the real workers down (:class:`~real_exec.executor.config.RunConfig`); the
     calibration is not told them and must find them in the Trace (the profile's ``speed``).
-    ``progress``, if given, is told each step as it starts."""
+    ``threshold``: Ringmaster ASGD's ``R`` (lock-based SGD's gradients of delay ``>= R``
+    thrown away, the ``ringmaster`` rule). ``progress``, if given, is told each step as it starts."""
     say = progress or (lambda text: None)
     prob = make_problem(problem, np.random.default_rng(seed)) if isinstance(problem, str) else problem
     config = RunConfig(
@@ -147,6 +149,8 @@ def validate(
         check_updates=False,
         speeds=speeds,
         slow_mode=slow_mode,
+        rule="constant" if threshold is None else "ringmaster",
+        threshold=threshold,
     )
     slowed = f", workers slowed x{','.join(f'{v:g}' for v in speeds)}" if max(speeds) > 1.0 else ""
     say(f"real run: {algo}, {threads} threads, {seconds:g} s{slowed}")
@@ -168,6 +172,7 @@ def validate_run(real: RunResult, cores: int | None = None, seed: int = 0) -> Va
         seed=seed,
         persistence=meta.get("persistence"),
         step_batch=meta.get("step_batch"),
+        threshold=meta.get("threshold"),
     )
     sim = simulate(config)
     return Validation(real, sim, profile, compare_traces(real.trace, sim.trace))

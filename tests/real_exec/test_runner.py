@@ -33,6 +33,30 @@ def test_no_update_is_lost(algo: str) -> None:
     assert result.lost_update_share is not None and abs(result.lost_update_share) < 1e-9
 
 
+def test_ringmaster_throws_lock_based_gradients_away_and_moves_no_version() -> None:
+    # Ringmaster ASGD with lock-based SGD (3 threads on a cheap gradient, R = 1): a gradient
+    # that finds the version moved since its read is thrown away under the mutex, as in the
+    # paper and the simulator's threshold, not applied with a zero step. So every applied
+    # update is fresh, the applied versions are 1..k without a gap (a thrown-away gradient
+    # takes none), a thrown-away row has no attempt and no step, nothing is lost, and the
+    # Trace says R. With 3 threads some gradients meet a publish between read and publish
+    # (the test fails if none do, which a run that applied every gradient would).
+    config = RunConfig("lock", 3, eta=0.05, gradients=6000, seed=2, rule="ringmaster", threshold=1)
+    result = run(config, quadratic())
+    t = result.trace.table
+    kept, thrown = t[~t["dropped"]], t[t["dropped"]]
+    assert len(thrown) > 0 and (kept["tau"] == 0).all()
+    assert np.array_equal(np.sort(kept["apply_version"].to_numpy()), np.arange(1, len(kept) + 1))
+    assert (thrown["attempts"] == 0).all() and (thrown["step_size"] == 0).all()
+    assert result.lost_update_norm is not None and result.lost_update_norm < 1e-9 * (
+        float(np.linalg.norm(result.initial)) + 1.0
+    )
+    assert result.trace.meta["threshold"] == 1
+    # HOGWILD! keeps the rule as a step size: the update is applied with s = 0, its version moves
+    hog = run(RunConfig("hogwild", 2, eta=0.05, gradients=2000, seed=2, rule="ringmaster"), quadratic())
+    assert not hog.trace.table["dropped"].any() and "threshold" not in hog.trace.meta
+
+
 def test_every_algorithm_reports_what_it_lost_and_only_when_asked() -> None:
     # The summary carries the run's own figure; under a lock nothing is lost (the norm is the
     # float64 rounding of 10,000 summed steps, < 1e-9); without check_updates there is none.

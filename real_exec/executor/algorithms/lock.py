@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from real_exec.executor.algorithms.steps import (
+    DISCARD_AT,
     STOPPED,
     VERSION,
     SharedVector,
@@ -62,6 +63,12 @@ def lock_loop(
         t_done = monotonic() - t0
         mutex_lock(mutex)
         tau = ctrl[VERSION] - read_version
+        if ctrl[DISCARD_AT] > 0 and tau >= ctrl[DISCARD_AT]:  # Ringmaster: thrown away
+            mutex_unlock(mutex)
+            status = conclude(run, mine, read_version, -1, t_read, t_done, monotonic() - t0, 0, 0.0, cpu)
+            if status >= 0:
+                return status
+            continue
         step = step_size(ctrl, scales, eta, tau)
         axpy(params, -step, grad)
         version = ctrl[VERSION] + 1

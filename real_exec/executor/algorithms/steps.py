@@ -41,6 +41,7 @@ __all__ = [
     "CLAIMED",
     "CONTROL",
     "CPU_CLOCK",
+    "DISCARD_AT",
     "FACTOR",
     "GATE",
     "GENERATION",
@@ -76,7 +77,8 @@ __all__ = [
 #: Entries of the control block: the version counter, gradients claimed and the budget
 #: (``LIMIT < 0``: none), the stop and abort flags, the step-size table row in use, the
 #: warm-up's counters and window, the synchronous barrier's arrivals, generation and
-#: verdict, and the start gate (workers ready, gate open).
+#: verdict, the start gate (workers ready, gate open), and Ringmaster's ``R`` (``DISCARD_AT``:
+#: a lock-based gradient of delay ``>= R`` is thrown away; 0: none).
 (
     VERSION,
     CLAIMED,
@@ -93,8 +95,9 @@ __all__ = [
     GO_ON,
     READY,
     GATE,
-) = range(15)
-CONTROL = 15
+    DISCARD_AT,
+) = range(16)
+CONTROL = 16
 
 STOPPED, BUFFER_FULL, WARMED_UP = 0, 1, 2
 

@@ -269,7 +269,15 @@ def _forecast_once(
     skip, take = config.warmup_window
     gradients = min(needed, 2000 * threads + skip + take)
     while True:  # a short schedule first; the full one only if the target was not reached
-        config_sim = SimConfig(algo, threads, profile, gradients, seed=rep_seed, step_batch=trial.step_batch)
+        config_sim = SimConfig(
+            algo,
+            threads,
+            profile,
+            gradients,
+            seed=rep_seed,
+            step_batch=trial.step_batch,
+            threshold=config.discard_at,
+        )
         schedule = simulate(config_sim).trace
         scale = None
         if trial.rule != "constant":
