@@ -14,6 +14,9 @@ per-repeat ratios. Configurations:
 * the limit: the bare gradient kernel in a compiled loop, one per thread, each on its own
   parameters (no SGD, no shared state, no records); and on one thread the kernel followed
   by its update ``x -= eta g`` (the least any SGD does per gradient);
+* HOGWILD!'s limit: that kernel and update on 2 threads sharing one parameter vector (no
+  clocks, versions or records): what the cores' caches leave of the scaling when every
+  update writes the whole vector the other thread is reading;
 * an interpreted HOGWILD! loop: the same algorithm with Python between the compiled
   kernels, as every worker ran before the loops were compiled (kept here only to measure
   what compiling removed);
@@ -79,13 +82,17 @@ def _threads(body: Any, threads: int) -> float:
     return sum(counts) / (time.perf_counter() - start)
 
 
-def bare_loop(problem: Problem, seconds: float, threads: int = 1, update: bool = False) -> float:
+def bare_loop(
+    problem: Problem, seconds: float, threads: int = 1, update: bool = False, shared: bool = False
+) -> float:
     """Gradients/s of the bare kernel in a compiled loop per thread: the machine's ceiling;
-    with ``update``, each gradient is also applied to the thread's parameters (an axpy)."""
+    with ``update``, each gradient is also applied to the thread's parameters (an axpy), or,
+    with ``shared``, to one vector all threads read and write."""
+    common = problem.init(np.random.default_rng(0))
 
     def body(i: int) -> int:
         seed_thread(i + 1)
-        params = problem.init(np.random.default_rng(i))
+        params = common if shared else problem.init(np.random.default_rng(i))
         ws = problem.workspace()
         return _bare(problem.kernel, problem.data, ws, params, np.empty_like(params), seconds, update)
 
@@ -138,6 +145,7 @@ def measure(problem: Problem, algos: list[str], seconds: float, repeats: int) ->
         "bare 1": lambda: bare_loop(problem, seconds, 1),
         "bare 2": lambda: bare_loop(problem, seconds, 2),
         "bare+update 1": lambda: bare_loop(problem, seconds, 1, update=True),
+        "shared+update 2": lambda: bare_loop(problem, seconds, 2, update=True, shared=True),
         "interpreted hogwild 1": lambda: interpreted_hogwild(problem, seconds),
     }
     for algo in algos:
@@ -178,16 +186,18 @@ def main() -> None:
     print(f"\nMedians of {args.repeats} interleaved repeats of {args.seconds:g} s each.\n")
     print(
         "| workload | limit: bare kernel, us/gradient | interpreted loop, us/update "
-        "| compiled HOGWILD!, us/update | removed, us/update | compiled / limit, 1 thread | bare 2/1 |"
+        "| compiled HOGWILD!, us/update | removed, us/update | compiled / limit, 1 thread | bare 2/1 "
+        "| shared vector 2/1 |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         bare, interp, comp = (
             1e6 / statistics.median(r[k]) for k in ("bare 1", "interpreted hogwild 1", "hogwild 1")
         )
         print(
             f"| {name} | {bare:.2f} | {interp:.2f} | {comp:.2f} | {interp - comp:.2f} "
-            f"| {paired(r, 'hogwild 1', 'bare 1'):.3f} | {paired(r, 'bare 2', 'bare 1'):.2f}x |"
+            f"| {paired(r, 'hogwild 1', 'bare 1'):.3f} | {paired(r, 'bare 2', 'bare 1'):.2f}x "
+            f"| {paired(r, 'shared+update 2', 'bare+update 1'):.2f}x |"
         )
     print("\nUpdates/s, 1 -> 2 threads (median), and the paired 2/1 ratio:\n")
     print("| workload | " + " | ".join(algos) + " |")

@@ -10,7 +10,8 @@ milliseconds (LeNet on Fashion-MNIST, batch 16); without ``--workloads``, ``--pr
 
 ``--speeds "1,2;1,4;1,8"`` repeats every configuration with real slow workers (``asgd
 validate --speeds``; ``1`` is none) and adds the speed factors the calibration recovered
-without being told them; ``--algos`` chooses the algorithms (synchronous SGD included).
+without being told them; ``--algos`` chooses the algorithms (synchronous SGD and Rennala SGD
+included; ``ringmaster`` is lock-based SGD with Ringmaster's ``R`` = the threads).
 """
 
 from __future__ import annotations
@@ -54,7 +55,16 @@ def main() -> None:
     for r in range(args.repeats):
         for key in results:
             w, algo, t, speeds = key
-            v = validate(algo, t, problems[w], args.seconds, seed=r, speeds=speeds)
+            ringmaster = algo == "ringmaster"
+            v = validate(
+                "lock" if ringmaster else algo,
+                t,
+                problems[w],
+                args.seconds,
+                seed=r,
+                speeds=speeds,
+                threshold=t if ringmaster else None,
+            )
             results[key].append(v.summary())
     print(f"{', '.join(names)}; {args.seconds:g} s per run, median of {args.repeats} runs\n")
     print(
