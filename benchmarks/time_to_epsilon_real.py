@@ -12,8 +12,8 @@ and the loop's own costs stay small beside it. For each ``threads: speeds`` sett
    initial point) chooses its step, ``R`` and ``S``;
 3. the simulated time to epsilon on those ``tau_i`` (:mod:`staleness_sim.time_check`);
 4. real runs with the bound's parameters (minibatch = ``sync``; asynchronous = ``lock``;
-   Ringmaster = ``lock --stepsize ringmaster --R R``, where a skipped gradient still counts as
-   a version; Rennala = ``rennala --step-batch S``), ``--reps`` each: the first time the running
+   Ringmaster = ``lock --stepsize ringmaster --R R``, a gradient of delay ``>= R`` thrown away
+   under the mutex; Rennala = ``rennala --step-batch S``), ``--reps`` each: the first time the running
    mean of ``||grad f||^2`` over the iterates is at most epsilon, from the monitor's samples
    (every ``--sample`` seconds, each with the steps applied so far) weighted by the steps
    between them.
