@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from staleness_sim import SimConfig, simulate
-from staleness_sim.time_check import check_time_bounds, fixed_profile
+from staleness_sim.time_check import check_time_bounds, fixed_profile, sampled_crossing
 from theory.problems import random_quadratic
 from theory.time_bounds import collect_time, speed_pattern
 
@@ -66,3 +66,30 @@ def test_r_ringmaster_updates_take_what_the_fastest_workers_need(threshold: int)
     window = float((ends[threshold:] - ends[:-threshold]).max())
     bound, m = collect_time(SLOW, threshold)
     assert m == 2 and 0.45 * bound <= window <= bound
+
+
+def test_a_monitor_s_samples_give_the_running_mean_by_the_trapezoid_rule() -> None:
+    # Samples at steps 0, 2, 4, ... seeing 4, then 0: the first two steps are charged
+    # (4 + 0)/2 each, so the running mean is 4/2, 4/4, 4/6, 4/8 at the samples after the
+    # first: 0.5 is reached at the fifth sample, time 0.4. A constant curve is its own mean.
+    times = np.arange(6) * 0.1
+    steps = np.arange(6) * 2
+    g = np.array([4.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    assert sampled_crossing(g, steps, times, 0.5) == pytest.approx(0.4)
+    assert sampled_crossing(g, steps, times, 0.3) is None
+    assert sampled_crossing(np.full(6, 0.2), steps, times, 0.5) == pytest.approx(0.1)
+
+
+def test_a_sampled_simulation_arrives_no_earlier_and_the_same_at_fine_samples(problem) -> None:
+    # ||grad f||^2 falls along the run, so a coarse monitor charges the steps between its
+    # samples more than they saw and reaches epsilon later than the exact running mean;
+    # sampling at every step's end (compute time 1 s, samples every 0.5 s) sees every
+    # iterate, and the trapezoid then differs from the exact sum by half the first and
+    # last values only, a few steps here.
+    q, x0 = problem
+    for check in check_time_bounds(q, x0, np.ones(2), EPS, runs=16, methods=["asynchronous"], sample=40.0):
+        assert check.reached is not None and check.reached_sampled is not None
+        assert check.reached_sampled >= check.reached
+    fine = check_time_bounds(q, x0, np.ones(2), EPS, runs=16, methods=["asynchronous"], sample=0.5)[0]
+    assert fine.reached is not None and fine.reached_sampled is not None
+    assert abs(fine.reached_sampled - fine.reached) <= 0.05 * fine.reached
