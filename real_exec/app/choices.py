@@ -41,6 +41,11 @@ def step_batch_option(func: F) -> F:
     )(func)  # fmt: skip
 
 
+def threshold_option(help_text: str) -> Callable[[F], F]:
+    """``--R``: Ringmaster ASGD's threshold, an integer >= 1 (the ``threshold`` argument)."""
+    return click.option("--R", "threshold", type=click.IntRange(min=1), default=None, help=help_text)
+
+
 def seed_option(help_text: str) -> Callable[[F], F]:
     """``--seed``: a non-negative integer, 0 by default."""
     return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help=help_text)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from real_exec.app.choices import threshold_option
 from theory.stepsize import RuleOptions
 
 __all__ = [
@@ -150,12 +151,8 @@ def rule_options(func: F) -> F:
             default=None,
             help="Workers m: FLeet's tau_thr = m + 1 (default round(E[tau]) + 1); the workers bound's n.",
         ),
-        click.option(
-            "--R",
-            "threshold",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Ringmaster's threshold R: gradients with delay >= R are skipped (default: the workers; "
+        threshold_option(
+            "Ringmaster's threshold R: gradients with delay >= R are skipped (default: the workers; "
             "in asgd bound, ceil(sigma2/epsilon)).",
         ),
         click.option(

@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from real_exec.app.choices import algo_option, seed_option, speeds_options, step_batch_option, stepsize_option
+from real_exec.app.choices import (
+    algo_option,
+    seed_option,
+    speeds_options,
+    step_batch_option,
+    stepsize_option,
+    threshold_option,
+)
 from real_exec.app.options import POSITIVE, FiniteFloat, cli_errors, emit, json_option, out_option
 from real_exec.app.workload import build_problem, workload_options
 from real_exec.executor.config import RunConfig
@@ -48,12 +55,9 @@ __all__ = ["run_command"]
 )
 @click.option("--persistence", type=click.IntRange(min=1), default=None, help="Leashed-SGD CAS attempts.")
 @step_batch_option
-@click.option(
-    "--R",
-    "threshold",
-    type=click.IntRange(min=1),
-    default=None,
-    help="With --stepsize ringmaster: skip gradients whose delay reached R (default: the threads).",
+@threshold_option(
+    "With --stepsize ringmaster: lock-based SGD throws away gradients whose delay reached R, the "
+    "others apply them with step 0 (default: the threads)."
 )
 @click.option(
     "--gradients",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from real_exec.app.choices import algo_option, seed_option, speeds_options
+from real_exec.app.choices import algo_option, seed_option, speeds_options, threshold_option
 from real_exec.app.options import POSITIVE, cli_errors, emit, json_option, out_option, stderr_progress
 from real_exec.app.report import format_p
 from real_exec.app.workload import build_problem, workload_options
@@ -27,13 +27,7 @@ __all__ = ["compare_command", "validate_command", "write_validation"]
 @click.option("--seconds", type=POSITIVE, default=5.0, show_default=True, help="Length of the real run.")
 @seed_option("The real and simulated runs' seed.")
 @speeds_options
-@click.option(
-    "--R",
-    "threshold",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Ringmaster ASGD (with --algo lock): a gradient whose delay reached R is thrown away.",
-)
+@threshold_option("Ringmaster ASGD (with --algo lock): a gradient whose delay reached R is thrown away.")
 @out_option("Write a report (index.html) and both Traces here.")
 @json_option
 @cli_errors

@@ -76,3 +76,17 @@ def test_compare_names_the_wrong_file_and_notes_what_differs(capsys, tmp_path: P
 def test_sweep_jobs_zero_is_refused_in_our_words(capsys) -> None:
     code, out, err = run_cli(capsys, "sweep", "examples/sweep.toml", "--jobs", "0")
     assert code == 2 and out == "" and "0 processes cannot run anything" in err and "n_jobs" not in err
+
+
+def test_validate_ringmaster_reports_it_and_refuses_r_without_the_lock(capsys) -> None:
+    # --R makes the real run Ringmaster ASGD (lock-based, gradients of delay >= R thrown
+    # away) and the simulation its threshold; the JSON says what was dropped on both sides.
+    # With 3 threads on R = 1 some gradients meet a publish between their read and publish.
+    code, out, err = run_cli(
+        capsys, "validate", "--algo", "lock", "--threads", "3", "--R", "1", "--problem", "quadratic",
+        "--seconds", "0.3", "--json",
+    )  # fmt: skip
+    doc = json.loads(out)
+    assert code == 0 and doc["dropped_share"]["real"] > 0 and doc["dropped_share"]["sim"] > 0
+    code, out, err = run_cli(capsys, "validate", "--algo", "hogwild", "--threads", "2", "--R", "2")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--algo lock" in err
