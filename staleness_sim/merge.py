@@ -93,7 +93,11 @@ def merge_publishes(
         return False
     bounds, first = _segments(apply_t, cut, n, known)
     count = np.empty(CHAINS, dtype=np.int64)
-    heads = np.empty((CHAINS, m))
+    size = GROUP if m > GROUP else m  # workers per group; the last group may be short
+    groups = (m + size - 1) // size
+    heads = np.full((CHAINS, groups * size), np.inf)
+    group_t = np.empty((CHAINS, groups))  # each group's earliest head, and its worker
+    group_w = np.empty((CHAINS, groups), dtype=np.int64)
     ptr = bounds[:CHAINS].copy()
     steps = 0
     for c in range(CHAINS):
@@ -101,16 +105,19 @@ def merge_publishes(
         steps = max(steps, count[c])
         for i in range(m):
             heads[c, i] = apply_t[ptr[c, i], i] if ptr[c, i] < bounds[c + 1, i] else np.inf
+        for g in range(groups):
+            group_w[c, g], group_t[c, g] = _earliest(heads[c], g * size, size)
     for j in range(steps):
         for c in range(CHAINS):
             if j < count[c]:
                 head = heads[c]
-                best, best_t = 0, head[0]
-                for i in range(1, m):  # the earliest; the lowest worker among equal times
-                    h = head[i]
+                g_best, best_t = 0, group_t[c, 0]
+                for g in range(1, groups):  # the earliest; the lowest worker among equal times
+                    h = group_t[c, g]
                     earlier = h < best_t
-                    best = i if earlier else best
+                    g_best = g if earlier else g_best
                     best_t = h if earlier else best_t
+                best = group_w[c, g_best]
                 v = first[c] + j
                 k = ptr[c, best]
                 worker[v] = best
@@ -125,8 +132,29 @@ def merge_publishes(
                     head[best] = np.inf  # the rest of this worker is in later segments
                 elif j + 1 < count[c]:
                     return False  # this worker's drawn updates ran out
+                else:
+                    head[best] = np.inf
+                group_w[c, g_best], group_t[c, g_best] = _earliest(head, g_best * size, size)
     _versions_in_order(worker, read_version, apply_version, tau, m)
     return True
+
+
+#: Workers per group in :func:`merge_publishes`: the next publish is the earliest of the
+#: groups' earliest heads, and only the group whose head moved is scanned again (about
+#: ``m / GROUP + GROUP`` comparisons per publish instead of ``m``).
+GROUP = 8
+
+
+@njit(cache=True, inline="always")
+def _earliest(head: Any, start: int, size: int) -> tuple[int, float]:
+    """The earliest of ``head[start : start + size]`` and its index (the lowest among equal)."""
+    best, best_t = start, head[start]
+    for i in range(start + 1, start + size):
+        h = head[i]
+        earlier = h < best_t
+        best = i if earlier else best
+        best_t = h if earlier else best_t
+    return best, best_t
 
 
 @njit(cache=True)

@@ -42,7 +42,7 @@ def test_fast_engine_reproduces_the_simpy_trace(compute, read, publish, speed) -
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.integers(1, 12),
+    st.integers(1, 40),  # the merge's groups of 8 workers: one, several, the last one short
     st.integers(1, 3000),
     st.sampled_from([(1.0,), (1.0, 1.7), (0.5, 1.0, 3.0)]),
     st.sampled_from(["const:0", "const:0.25", "expon:scale=0.1"]),
@@ -80,11 +80,13 @@ def test_simultaneous_events_are_ordered_as_in_simpy(
     _assert_same_traces(p, workers, gradients, seed)
 
 
-def test_fast_engine_gives_simpys_trace_at_scale() -> None:
-    # 100,000 publishes of 16 workers: the merge runs in all of its CHAINS segments, and the
-    # Trace is still SimPy's, row for row (a distributional check would hide a misordered
-    # segment boundary).
-    config = SimConfig("hogwild", 16, HardwareProfile(compute=parse_timing("expon:scale=1")), 100_000, seed=1)
+@pytest.mark.parametrize("workers", [16, 64])
+def test_fast_engine_gives_simpys_trace_at_scale(workers: int) -> None:
+    # 100,000 publishes of 16 and 64 workers: the merge runs in all of its CHAINS segments
+    # and through its groups of workers, and the Trace is still SimPy's, row for row (a
+    # distributional check would hide a misordered segment boundary).
+    profile = HardwareProfile(compute=parse_timing("expon:scale=1"))
+    config = SimConfig("hogwild", workers, profile, 100_000, seed=1)
     a, b = simulate(config, "simpy").trace.table, simulate(config, "fast").trace.table
     assert a.equals(b)
 
