@@ -7,8 +7,10 @@ simultaneous publishes by worker index). The SimPy engine orders simultaneous ev
 they were scheduled; when publishes coincide (discrete durations, :func:`has_simultaneous`),
 :func:`merge_publishes_exact` merges again with that rule.
 
-A k-way merge finds the next publish by scanning the ``m`` workers' next publish times; each
-step depends on the previous one, so one merge runs at the latency of that chain. The merge
+A k-way merge finds the next publish among the ``m`` workers' next publish times (here the
+earliest of the earliest per group of :data:`GROUP` workers, only the group whose worker
+published scanned again); each step depends on the previous one, so one merge runs at the
+latency of that chain. The merge
 here cuts the time axis at pivots into a few segments that are merged independently and
 interleaved in one loop, so the processor overlaps their chains; the segments' outputs,
 laid end to end, are exactly the single merge's.
