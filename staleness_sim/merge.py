@@ -10,10 +10,9 @@ they were scheduled; when publishes coincide (discrete durations, :func:`has_sim
 A k-way merge finds the next publish among the ``m`` workers' next publish times (here the
 earliest of the earliest per group of :data:`GROUP` workers, only the group whose worker
 published scanned again); each step depends on the previous one, so one merge runs at the
-latency of that chain. The merge
-here cuts the time axis at pivots into a few segments that are merged independently and
-interleaved in one loop, so the processor overlaps their chains; the segments' outputs,
-laid end to end, are exactly the single merge's.
+latency of that chain. The merge here cuts the time axis at pivots into a few segments that
+are merged independently and interleaved in one loop, so the processor overlaps their
+chains; the segments' outputs, laid end to end, are exactly the single merge's.
 """
 
 from __future__ import annotations
@@ -134,8 +133,6 @@ def merge_publishes(
                     head[best] = np.inf  # the rest of this worker is in later segments
                 elif j + 1 < count[c]:
                     return False  # this worker's drawn updates ran out
-                else:
-                    head[best] = np.inf
                 group_w[c, g_best], group_t[c, g_best] = _earliest(head, g_best * size, size)
     _versions_in_order(worker, read_version, apply_version, tau, m)
     return True

@@ -157,7 +157,8 @@ def draw(
             values = [float(kwds[k]) for k in shapes]
             if scale > 0 and all(v > 0 for v in values):  # else scipy's own checks and errors
                 drawn = getattr(rng, method)(*values, size=size, out=out)
-                drawn *= scale
+                if scale != 1.0:  # x * 1.0 == x: no pass over the block for it
+                    drawn *= scale
                 return drawn
     drawn = model.rvs(size=size, random_state=rng)
     if out is None:
