@@ -38,7 +38,7 @@ when its write overlaps another worker's, which the replay of ``real_exec.study.
 (the simulated schedule says which writes overlap); ``real_exec.study.predict.lost_updates``
 measures it. The simulator's timing ignores it.
 
-``convoy`` (HOGWILD!, workers with a core each) is how publishes that meet behave: writing
+``convoy`` (HOGWILD!) is how publishes that meet behave: writing
 the same vector's cache lines in the same order, a publish that begins while another
 worker's is under way (begun at ``s0``, ending at ``e0``) follows it and ends with it, plus
 the lines that the first had written before it began, uncontended:
@@ -47,8 +47,9 @@ start their next gradients together, which is why real HOGWILD! threads on short
 run in step and see less staleness than independent workers would
 (``theory.analysis.coupling``). With a convoy, the read phase is the loop's work before
 the version is read (a calibrated profile's gap), so the version is sampled after it. 0
-(the default): every publish takes its own drawn time. ``real_exec.study.calibrate``
-measures it.
+(the default): every publish takes its own drawn time. Where workers time-share the
+cores, the publish's extension is time on the core, like the rest of the publish.
+``real_exec.study.calibrate`` measures it.
 
 ``stall`` and ``stall_window`` (Leashed-SGD, workers with a core each): a gradient that
 begins while another worker is publishing, or during whose first ``stall_window`` seconds

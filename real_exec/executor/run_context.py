@@ -7,7 +7,6 @@ step-size table once the warm-up sample is complete.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -28,6 +27,7 @@ from real_exec.executor.algorithms.steps import (
     WARM_TAKE,
 )
 from real_exec.executor.config import RunConfig
+from real_exec.executor.machine import usable_cores
 from real_exec.executor.native import now
 from real_exec.executor.problems import Problem
 from real_exec.executor.recorder import PEAK, Recorder
@@ -68,7 +68,7 @@ class RunContext:
         # each gradient's CPU time, which calibration needs only where threads share cores or
         # workers are slowed (and spin needs it)
         speeds = config.worker_speeds()
-        clock = float(config.threads > (os.cpu_count() or 1) or max(speeds) != 1.0)
+        clock = float(config.threads > usable_cores() or max(speeds) != 1.0)
         self.pace = [np.array([factor, mode, clock], dtype=np.float64) for factor in speeds]
         # a slowed worker's extra gradients go here (steps.slow_down); nothing for the others
         self.spare = [np.empty(problem.dim if factor != 1.0 else 0, dtype=dtype) for factor in speeds]

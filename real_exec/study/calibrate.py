@@ -25,7 +25,6 @@ simulation (:func:`fit_cas_window`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from real_exec.executor.machine import usable_cores
 from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
 from real_exec.study.meetings import convoy, stall
 from staleness_sim.config import SimConfig
@@ -390,14 +390,14 @@ COUPLED = 0.03
 
 
 def _fit_hogwild(m: _Measured, gap_overhead: bool) -> _Fit:
-    """HOGWILD!: every phase as measured; with a core per worker and a run whose staleness
-    shows coupling (below ``1 - COUPLED``), its publishes' convoy (:func:`convoy`), the
-    publish phase then from the publishes begun with no other under way (the others' ends
-    are the convoy's). Without coupling a convoy is not modeled: measured on runs of
+    """HOGWILD!: every phase as measured; with a run whose staleness shows coupling (below
+    ``1 - COUPLED``), its publishes' convoy (:func:`convoy`), the publish phase then from the
+    publishes begun with no other under way (the others' ends are the convoy's), on cores of
+    their own or time-shared. Without coupling a convoy is not modeled: measured on runs of
     0.25-ms gradients whose staleness showed none, it made the simulated pmf worse."""
     fit = _fit_free(m, gap_overhead)
     c = coupling(m.trace)
-    if m.shared or c is None or c >= 1.0 - COUPLED:  # no coupling to model
+    if c is None or c >= 1.0 - COUPLED:  # no coupling to model
         return fit
     value, alone = convoy(m.trace.table)
     if value > 0 and int(alone.sum()) >= 20:
@@ -501,7 +501,7 @@ def calibrate_run(real: RunResult, cores: int | None = None) -> HardwareProfile:
     the gradients' and the workers' CPU time, and the share of the cores' time the workers
     could not have: the stolen fraction plus the main thread's (its loss curve and checks,
     :func:`taken_from_workers`); ``cores`` default: this machine's."""
-    cores = cores or os.cpu_count()
+    cores = cores or usable_cores()
     return calibrate_profile(
         real.trace,
         cores,

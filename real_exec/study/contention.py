@@ -26,7 +26,6 @@ compiled kernels; it matters for problems that call BLAS).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from real_exec.executor.machine import usable_cores
 from real_exec.executor.problems import Problem
 
 __all__ = ["contention_ladder", "interpolate_contention", "measure_contention", "relative_to"]
@@ -102,7 +102,7 @@ def measure_contention(
         raise ValueError(f"workers must be >= 1, got {workers}")
     if rounds < 1 or not seconds > 0:
         raise ValueError("need rounds >= 1 and seconds > 0")
-    busy = min(workers, os.cpu_count() or 1)
+    busy = min(workers, usable_cores())
     if busy == 1:
         return (1.0,)
     ladder = contention_ladder(busy)

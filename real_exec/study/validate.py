@@ -89,7 +89,7 @@ class Validation:
 
         * HOGWILD!: the real workers' coupling (:func:`theory.analysis.coupling`) and the
           simulated one differ by more than :data:`~real_exec.study.calibrate.COUPLED` (the
-          calibration models a convoy of publishes only with a core per worker);
+          calibration's convoy of publishes does not reproduce it);
         * Leashed-SGD: the calibrated CAS window is the whole publish and the real CAS
           attempts still fail more often than the simulated ones (by :data:`CAS_EXPOSED`):
           an attempt fails as often in real and simulated runs at a given offset from the

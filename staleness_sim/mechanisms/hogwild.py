@@ -4,10 +4,10 @@ A worker reads the live shared vector (no copy), computes a gradient on it and a
 update in place. Staleness is sampled as the version at the start of the read; the update
 counts as published when its in-place write ends.
 
-With the profile's ``convoy`` (workers with a core each), a publish that begins while
-another worker's is under way ends with it, plus ``convoy`` times the share of the other's
-publish already done (:mod:`staleness_sim.profile`):
-:class:`Writes` keeps the publish that ends last. Such a profile is calibrated on a real
+With the profile's ``convoy``, a publish that begins while another worker's is under way
+ends with it, plus ``convoy`` times the share of the other's publish already done
+(:mod:`staleness_sim.profile`): :class:`Writes` keeps the publish that ends last; where
+workers time-share the cores, the publish so lengthened is time on a core. Such a profile is calibrated on a real
 run, whose read phase is the loop's work between a publish and the next read of the
 version (HOGWILD! copies nothing): the version is then sampled at the end of the read
 phase, as the real loop reads it, so that a publish landing in that gap is seen by no one.
@@ -48,7 +48,7 @@ def hogwild_worker(
     env, t = ctx.env, ctx.timing[i]
     timeout = env.timeout
     fast = ctx.cores is None and ctx.gil is None
-    convoy = ctx.profile.convoy if writes is not None and fast else 0.0  # with a core each only
+    convoy = ctx.profile.convoy if writes is not None and ctx.gil is None else 0.0
     while True:
         t_read, read_version = env.now, ctx.version
         if fast:  # the hot path: no core contention, zero-cost phases skipped
@@ -66,8 +66,13 @@ def hogwild_worker(
                 yield timeout(d)
         else:
             yield from ctx.interpreted(i, t.read())
+            if convoy > 0:
+                t_read, read_version = env.now, ctx.version
             yield from ctx.busy(i, t.compute())
             t_done = env.now
-            yield from ctx.interpreted(i, t.publish() + t.memory)
+            d = t.publish() + t.memory
+            if convoy > 0:  # on a core shared in turns, the publish's time on the core
+                d = writes.begin(i, env.now, d, convoy)  # type: ignore[union-attr]
+            yield from ctx.interpreted(i, d)
         ctx.version += 1
         ctx.record(i, read_version, ctx.version, t_read, t_done, env.now, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from dataclasses import replace
@@ -15,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numba import njit, objmode
 
+from real_exec.executor.machine import usable_cores
 from real_exec.executor.problems import make_problem
 from real_exec.study.contention import (
     contention_ladder,
@@ -52,7 +52,7 @@ def test_the_probe_measures_one_factor_per_busy_core() -> None:
     problem = make_problem("logreg", np.random.default_rng(0))
     assert measure_contention(problem, 1, seconds=0.05) == (1.0,)
     factors = measure_contention(problem, 64, seconds=0.2, rounds=2)
-    assert len(factors) == (os.cpu_count() or 1)  # capped at this machine's cores
+    assert len(factors) == usable_cores()  # capped at this machine's cores
     assert factors[0] == 1.0 and all(np.isfinite(factors)) and min(factors) > 0
     with pytest.raises(ValueError, match="workers"):
         measure_contention(problem, 0)
@@ -72,7 +72,7 @@ def _sleep_taking_turns(p: Any, out: Any, data: Any, ws: Any) -> None:
         _take_turn_sleeping()
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores for two busy threads")
+@pytest.mark.skipif(usable_cores() < 2, reason="needs two cores for two busy threads")
 def test_the_probe_counts_wall_clock_seconds_not_cpu_seconds() -> None:
     # A "gradient" that holds a shared lock while it sleeps 2 ms: it spends almost no CPU
     # time, but two threads take turns, so each gradient lasts twice as long with two busy

@@ -51,8 +51,8 @@ def hogwild_loop(
     grad = mine[0]
     t0 = enter(ctrl, origin)
     while claim(ctrl):
-        cpu = cpu_clock(mine)
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
+        cpu = cpu_clock(mine, t0 + t_read)
         cpu = gradient(kernel, data, ws, params, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0
         step = step_size(ctrl, scales, eta, load(ctrl, VERSION) - read_version)

@@ -66,10 +66,10 @@ def leashed_loop(
     grad, _, _, _, stats, _, _ = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
-        cpu = cpu_clock(mine)
         t_read = monotonic() - t0
         p = hold_latest(latest, readers)
         slot, read_version = p & SLOT_MASK, p >> SLOT_BITS
+        cpu = cpu_clock(mine, t0 + t_read)
         cpu = gradient(kernel, data, ws, vectors[slot], mine, beta, t0 + t_read, cpu)
         release(readers, slot)
         t_done = monotonic() - t0

@@ -69,8 +69,8 @@ def rennala_loop(
     grad, _, applied, buf, stats, _, _ = mine
     t0 = enter(ctrl, origin)
     while claim(ctrl):
-        cpu = cpu_clock(mine)
         t_read, read_version = read_locked(mutex, ctrl, params, local, t0)
+        cpu = cpu_clock(mine, t0 + t_read)
         cpu = gradient(kernel, data, ws, local, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0
         mutex_lock(mutex)

@@ -156,10 +156,23 @@ SPIN, SLEEP = 0, 1
 
 
 @njit(nogil=True, cache=True)
-def cpu_clock(mine: Any) -> float:
-    """The thread's CPU clock where a gradient phase begins (at the read), if the worker's
-    ``pace`` reads it; else NaN."""
-    return thread_cpu() if mine[5][CPU_CLOCK] != 0.0 else math.nan
+def cpu_clock(mine: Any, since: float) -> float:
+    """The thread's CPU clock at the monotonic instant ``since`` where a gradient phase began
+    (the read), if the worker's ``pace`` reads it; else NaN.
+
+    Called right after the read, never before it: reading a thread's CPU clock is a system
+    call, and there Linux checks whether the thread's time slice is over, so a thread that
+    shares its core is preempted at that call more often than anywhere else. Preempted
+    before its read, a worker would miss the updates published while it waited (they would
+    fall between two of its windows, in no update's staleness); preempted after it, they
+    count in this update's staleness, as when a slice ends anywhere in the gradient. The
+    stretch from ``since`` to the call (the copy under lock-based SGD's mutex) is taken as
+    spent on the core: the CPU clock less that stretch's wall time, read before the call (a
+    preemption at the call comes after the clock's value, and must not count)."""
+    if mine[5][CPU_CLOCK] == 0.0:
+        return math.nan
+    stretch = monotonic() - since
+    return thread_cpu() - stretch
 
 
 @njit(nogil=True)

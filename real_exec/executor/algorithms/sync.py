@@ -83,8 +83,8 @@ def sync_loop(
     t0 = enter(ctrl, origin)
     step = step_size(ctrl, scales, eta, 0)
     while load(ctrl, GO_ON) != 0:
-        cpu = cpu_clock(mine)
         t_read, read_version = monotonic() - t0, load(ctrl, VERSION)
+        cpu = cpu_clock(mine, t0 + t_read)
         cpu = gradient(kernel, data, ws, params, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0
         generation = load(ctrl, GENERATION)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from real_exec.executor.machine import usable_cores
 from real_exec.executor.monitor import curve_columns
 from real_exec.study.experiment.spec import Experiment, RunSpec
 
@@ -125,7 +125,7 @@ def _calibration_key(o: dict[str, Any], check_every: float) -> str:
     contention (and HOGWILD!'s lost updates) for every core count here; the default one, on
     ``min(threads, cores)``, serves only its run's threads, which keep as many cores busy:
     no probe of contention."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     threads = o["calibrate_threads"] or min(int(o["threads"]), cores)
     serves = cores if o["calibrate_threads"] else threads
     return json.dumps(

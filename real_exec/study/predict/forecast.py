@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from real_exec.executor.config import RunConfig, check_speeds
+from real_exec.executor.machine import usable_cores
 from real_exec.executor.monitor import Target, curve_columns
 from real_exec.executor.problems import Problem
 from real_exec.executor.runner import run
@@ -157,7 +157,7 @@ def calibrate_here(
     config = RunConfig(algo, threads, eta, seconds=seconds, check_updates=False, sample_every=check_every)
     real = run(config, problem)
     profile = calibrate_run(real)
-    probe_threads = min(max(threads, predict_threads or threads), os.cpu_count() or 1)
+    probe_threads = min(max(threads, predict_threads or threads), usable_cores())
     probe_seconds = seconds if lost_update_seconds is None else lost_update_seconds
     if algo == "hogwild" and probe_seconds > 0 and probe_threads > 1:
         lost = measure_lost_updates(problem, probe_threads, probe_seconds, eta)
@@ -251,7 +251,7 @@ def replays(fn: Callable[[Any], T], items: Iterable[Any], jobs: int | None = Non
     lock. BLAS is held to one thread meanwhile, so the parallelism is ours and each replay's
     arithmetic is the same whatever ``jobs`` is (a multithreaded BLAS sums in an order that
     varies from call to call)."""
-    items, workers = list(items), jobs or os.cpu_count() or 1
+    items, workers = list(items), jobs or usable_cores()
     with threadpool_limits(1):
         if workers == 1 or len(items) < 2:
             return [fn(item) for item in items]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from scipy import stats
 
+from real_exec.executor.machine import usable_cores
 from tests.helpers import argv, chromium, images_loaded_in_chromium, run_cli
 from theory.survival import speedup_interval
 
@@ -69,7 +69,7 @@ def test_predicting_more_threads_than_calibrated_measures_their_contention(capsy
     assert code == 0, err
     contention = json.loads(out)["profile"]["contention"]
     # Relative to the 1-thread calibration: entry 1 is 1; 2 entries where 2 cores exist.
-    assert contention[0] == 1.0 and len(contention) == min(2, os.cpu_count() or 1)
+    assert contention[0] == 1.0 and len(contention) == min(2, usable_cores())
     code, out, err = run_cli(capsys, *argv(common + " --contention-seconds 0 --lost-update-seconds 0"))
     assert code == 0, err
     profile = json.loads(out)["profile"]
@@ -81,7 +81,7 @@ def test_predicting_more_threads_than_calibrated_measures_their_contention(capsy
     assert "lost_on_overlap" in out and "of an update's coordinates" in out
     # Calibrated on 1 thread for 2 busy cores: the rate may be optimistic, and the text says so.
     cautioned = "calibrated with 1 busy core(s), predicted with 2" in out
-    assert cautioned == ((os.cpu_count() or 1) >= 2)
+    assert cautioned == (usable_cores() >= 2)
 
 
 def test_predict_needs_a_target(capsys) -> None:

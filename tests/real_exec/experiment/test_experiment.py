@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import real_exec.study.experiment.execute as execute
+from real_exec.executor.machine import usable_cores
 from real_exec.study.experiment.execute import _calibrated, run_experiment
 from real_exec.study.experiment.spec import load_experiment
 from real_exec.study.experiment.tables import runs_table, summary_table
@@ -246,16 +246,16 @@ def test_a_calibration_probes_only_the_core_counts_it_serves(tmp_path: Path, mon
 
     def probe(problem, workers, seconds):
         probed.append(workers)
-        return tuple(1.0 + 0.1 * k for k in range(min(workers, os.cpu_count() or 1)))
+        return tuple(1.0 + 0.1 * k for k in range(min(workers, usable_cores())))
 
     monkeypatch.setattr(forecast_module, "measure_contention", probe)
     here = PREDICTED.replace('profile = "server-2s-64"\n', "").replace("threads = [1, 8]", "threads = [1, 2]")
     default = here.replace("calibrate_threads = 1\n", "")
-    for text, expected in ((default, []), (here, [os.cpu_count() or 1])):
+    for text, expected in ((default, []), (here, [usable_cores()])):
         _calibrated.cache_clear()
         probed.clear()
         run_experiment(load_experiment(_write(tmp_path, text)), tmp_path / f"out{len(expected)}")
-        assert probed == ([] if (os.cpu_count() or 1) == 1 else expected)
+        assert probed == ([] if usable_cores() == 1 else expected)
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import real_exec.study.predict.forecast as forecast_module
+from real_exec.executor.machine import usable_cores
 from real_exec.executor.problems import make_problem
 from real_exec.study.predict.forecast import calibrate_here
 from real_exec.study.predict.lost_updates import (
@@ -119,7 +118,7 @@ def test_a_single_thread_loses_nothing() -> None:
     assert abs(lost.share) < 1e-9  # one writer: every step lands (float64 rounding aside)
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two threads need two cores to write at once")
+@pytest.mark.skipif(usable_cores() < 2, reason="two threads need two cores to write at once")
 def test_two_real_threads_overlap_their_writes_and_the_probe_says_how_much() -> None:
     # digits-mlp's write of its 9,610 parameters takes microseconds, about a tenth of a
     # gradient: two HOGWILD! threads on two cores overlap a share of their writes well above
@@ -140,7 +139,7 @@ def test_only_hogwild_calibrations_probe_lost_updates(monkeypatch) -> None:
         return LostUpdates(0.03, 0.5)
 
     monkeypatch.setattr(forecast_module, "measure_lost_updates", probe)
-    monkeypatch.setattr(forecast_module.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(forecast_module, "usable_cores", lambda: 4)
     problem = make_problem("logreg", np.random.default_rng(0))
     hog = calibrate_here(
         problem, "hogwild", 1, eta=0.05, seconds=0.3, predict_threads=8, contention_seconds=0
