@@ -35,6 +35,7 @@ import pandas as pd
 from real_exec.executor.machine import usable_cores
 from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
 from real_exec.study.meetings import convoy, stall
+from real_exec.study.time_slice import time_slice
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
@@ -193,8 +194,10 @@ def _wall_per_cpu(stolen: float | None) -> float:
     return 1.0 / (1.0 - stolen)
 
 
-#: The operating system's time slice assumed when threads outnumber cores (seconds); Linux's
-#: EEVDF scheduler gives runnable CPU-bound threads slices of the order of a few milliseconds.
+#: The operating system's time slice assumed when threads outnumber cores (seconds) and the
+#: run did not measure it (:func:`~real_exec.study.time_slice.time_slice`: no gradients' CPU
+#: times, or too few preemptions); Linux's EEVDF scheduler gives runnable CPU-bound threads
+#: slices of the order of a millisecond.
 DEFAULT_QUANTUM = 0.003
 
 
@@ -215,13 +218,15 @@ def calibrate_profile(
 
     When the run had more threads than ``cores``, its wall-clock phases include time spent
     preempted. The simulator models that time sharing itself (round robin with a time slice
-    ``quantum``), so the gradient time is taken from the threads' CPU time (``gradient_cpu``,
-    recorded by real runs) and the other, short phases keep only their samples that were not
-    preempted (:func:`_unpreempted`). The worker threads also spend CPU time outside those
-    samples (switching threads, caches refilled after a switch, phases that were preempted);
-    with ``worker_cpu``, the threads' total CPU seconds, the difference per gradient joins the
-    gradient phase (:func:`_with_unaccounted_cpu`), so that the simulated workers use as much
-    CPU per gradient as the real ones. CPU seconds do not contain the time the hypervisor took
+    ``quantum``: the one the run's workers got, :func:`~real_exec.study.time_slice.time_slice`,
+    where the run measured it, else the ``quantum`` given), so the gradient time is taken from
+    the threads' CPU time (``gradient_cpu``, recorded by real runs) and the other, short phases
+    keep only their samples that were not preempted (:func:`_unpreempted`). The worker
+    threads also spend CPU time outside those samples (switching threads, caches refilled
+    after a switch, phases that were preempted); with ``worker_cpu``, the threads' total CPU
+    seconds, the difference per gradient joins the gradient phase
+    (:func:`_with_unaccounted_cpu`), so that the simulated workers use as much CPU per
+    gradient as the real ones. CPU seconds do not contain the time the hypervisor took
     from the cores (``stolen``, the fraction measured during the run,
     :mod:`real_exec.executor.stolen_time`), wall-clock seconds do: the seconds derived from CPU
     time are divided by ``1 - stolen`` (:func:`_with_stolen_time`).
@@ -262,7 +267,7 @@ def calibrate_profile(
         read=fit.read,
         publish=fit.publish,
         speed=m.speed,
-        quantum=quantum if m.shared else None,
+        quantum=_quantum(m, gradient_cpu, quantum),
         interpreted=fit.interpreted,
         convoy=fit.convoy,
         stall=fit.stall,
@@ -270,6 +275,15 @@ def calibrate_profile(
         description=f"fitted by real_exec.study.calibrate from {m.how}",
     )
     return _interpreter_lock(profile, m, gil_handoff, lock_interpreted)
+
+
+def _quantum(m: _Measured, gradient_cpu: np.ndarray | None, default: float) -> float | None:
+    """The simulator's time slice: none on cores of one's own; the run's measured slice on
+    time-shared cores, else ``default``."""
+    if not m.shared:
+        return None
+    measured = time_slice(m.trace.table, gradient_cpu) if m.timeshared and gradient_cpu is not None else None
+    return default if measured is None else measured
 
 
 @dataclass(frozen=True)

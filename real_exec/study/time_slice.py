@@ -1,0 +1,65 @@
+"""The operating system's time slice, as a run's worker threads got it.
+
+Where threads outnumber the cores, the scheduler lets each run for a slice and then gives
+its core to a waiting thread. The simulator time-shares its cores the same way (round robin,
+the profile's ``quantum``), so the calibration measures the slice on the run itself rather
+than assume one: schedulers differ (Linux's EEVDF scales its base slice with the number of
+CPUs), and a slice ends only where the kernel looks (a timer tick, a system call), so the
+slice a worker gets depends on the machine and on the workload.
+
+A real run that time-shares its cores records each gradient's thread CPU time beside its
+wall-clock time. A gradient whose wall-clock time exceeds its CPU time by more than half
+the median gradient's CPU time lost its core meanwhile (on a core of its own the two differ
+by about a microsecond). From the end of one such gradient to the end of a worker's next
+one, the worker ran on its core for one slice: the CPU time of the gradients after the
+first, up to and including the second, and the publishes and the loop's gaps in between
+(those whose wall-clock time shows no preemption of their own; else the phase's median).
+:func:`time_slice` is the median of these slices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MIN_SLICES", "time_slice"]
+
+#: Fewer slices than this in a run: no measurement (the calibration keeps its default).
+MIN_SLICES = 10
+
+#: A phase other than the gradient counts as preempted beyond this many times its median.
+_PREEMPTED = 20.0
+
+
+def _on_core(samples: np.ndarray) -> np.ndarray:
+    """Phase durations with the preempted ones (beyond ``_PREEMPTED`` medians) set to the median."""
+    median = float(np.median(samples)) if samples.size else 0.0
+    return np.where(samples > _PREEMPTED * max(median, 1e-9), median, samples)
+
+
+def time_slice(table: pd.DataFrame, gradient_cpu: np.ndarray) -> float | None:
+    """The median slice (seconds) the workers of a time-shared run got (see the module
+    docstring); ``gradient_cpu`` holds each worker's gradients' CPU seconds in turn (worker
+    0's in time order, then worker 1's, ...), as a run records them. ``None`` with fewer than
+    :data:`MIN_SLICES` slices, or CPU times that do not match the table."""
+    cpu = np.asarray(gradient_cpu, dtype=np.float64)
+    if cpu.size != len(table) or not np.isfinite(cpu).all():
+        return None
+    worker = table["worker"].to_numpy()
+    t_read = table["t_read"].to_numpy(np.float64)
+    order = np.lexsort((t_read, worker))  # the recorders' order
+    worker, t_read = worker[order], t_read[order]
+    t_done = table["t_grad_done"].to_numpy(np.float64)[order]
+    t_apply = table["t_apply"].to_numpy(np.float64)[order]
+    off_core = (t_done - t_read) - cpu
+    lost_core = off_core > 0.5 * float(np.median(cpu))
+    slices = []
+    for w in np.unique(worker):
+        own = np.flatnonzero(worker == w)
+        gaps = np.r_[t_read[own][1:] - t_apply[own][:-1], 0.0]  # before each next read
+        after = _on_core(t_apply[own] - t_done[own]) + _on_core(np.clip(gaps, 0.0, None))
+        until_done = np.cumsum(cpu[own] + after) - after  # time on the core to each gradient's end
+        ends = np.flatnonzero(lost_core[own])
+        slices.append(until_done[ends[1:]] - until_done[ends[:-1]])
+    found = np.concatenate(slices) if slices else np.empty(0)
+    return float(np.median(found)) if found.size >= MIN_SLICES else None
