@@ -96,9 +96,8 @@ class Validation:
           other worker's publish, but the real workers' publishes fall near each other's more
           often (docs/validation.md, "What Leashed-SGD does");
         * time-shared cores with gradients at least :data:`LONG_GRADIENT` of the measured time
-          slice: Linux ends a spent slice where the loop next makes a system call (at a
-          gradient's ends), the simulator wherever it runs out, so the pmf's shape is not
-          fitted there (docs/validation.md, "The time-shared rows").
+          slice: the real staleness is spread over more values than the simulator's round
+          robin of slices gives (docs/validation.md, "The time-shared rows").
         """
         algo = self.real.trace.meta["algorithm"]
         out = []
@@ -123,8 +122,8 @@ class Validation:
             out.append(
                 f"the workers time-share the cores, and a gradient ({gradient * 1e3:.2f} ms) takes "
                 f"{gradient / quantum:.1f}x the time slice they got ({quantum * 1e3:.2f} ms): the real "
-                "scheduler ends a slice at the loop's next system call, at a gradient's end, the "
-                "simulator wherever the slice runs out, so the staleness pmf's shape is not fitted"
+                "staleness is spread over more values than the simulator's round robin of slices "
+                "gives, and its pmf's shape is not fitted (docs/validation.md)"
             )
         return out
 

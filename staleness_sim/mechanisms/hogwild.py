@@ -7,10 +7,11 @@ counts as published when its in-place write ends.
 With the profile's ``convoy``, a publish that begins while another worker's is under way
 ends with it, plus ``convoy`` times the share of the other's publish already done
 (:mod:`staleness_sim.profile`): :class:`Writes` keeps the publish that ends last; where
-workers time-share the cores, the publish so lengthened is time on a core. Such a profile is calibrated on a real
-run, whose read phase is the loop's work between a publish and the next read of the
-version (HOGWILD! copies nothing): the version is then sampled at the end of the read
-phase, as the real loop reads it, so that a publish landing in that gap is seen by no one.
+workers time-share the cores, the publish so lengthened is time on a core. Such a profile
+is calibrated on a real run, whose read phase is the loop's work between a publish and the
+next read of the version (HOGWILD! copies nothing): the version is then sampled at the end
+of the read phase, as the real loop reads it, so that a publish landing in that gap is seen
+by no one.
 """
 
 from __future__ import annotations
