@@ -49,6 +49,7 @@ class Mutex:
     def acquire(self, i: int) -> Generator[simpy.Event, Any, None]:
         """Take the mutex for worker ``i`` (``yield from``)."""
         env, handoff = self.ctx.env, self.handoff
+        yield from self.ctx.on_core(i)  # asking for it takes a core (time slices)
         if self.owner is None and not (self.fifo and self.sleepers):
             self.owner = i
             if self.fifo:  # a ticket is taken and checked: others asking at this instant queue

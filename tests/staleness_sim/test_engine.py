@@ -251,6 +251,34 @@ def test_a_worker_woken_from_a_lock_wait_preempts_a_running_one() -> None:
     assert share["lock"] > 0.6 and abs(share["lock"] - share["hogwild"]) < 0.1
 
 
+def test_a_worker_asks_for_a_mutex_only_on_a_core() -> None:
+    # One core shared with time slices: worker 0 holds it for 0.5 s of work, then sleeps.
+    # Worker 1, waiting for the core meanwhile, can ask for the free mutex only once it has
+    # the core: at 0.5 s, not at 0 (a thread must run to take a lock; a simulated read of the
+    # version at 0 would see updates published while it waited for a core as fresh ones).
+    import simpy
+
+    from staleness_sim.mechanisms import Mutex
+    from staleness_sim.sim_context import SimContext
+
+    env = simpy.Environment()
+    ctx = SimContext(env, profile(compute="const:1", cores=1, quantum=10.0), 2, 10, 0)
+    mutex, took = Mutex(ctx), {}
+
+    def first():  # type: ignore[no-untyped-def]
+        yield from ctx.busy(0, 0.5)
+        ctx.block(0)
+
+    def second():  # type: ignore[no-untyped-def]
+        yield from mutex.acquire(1)
+        took[1] = env.now
+
+    env.process(first())
+    env.process(second())
+    env.run()
+    assert took == {1: 0.5} and mutex.owner == 1
+
+
 def test_an_interpreter_lock_serializes_the_interpreted_phases() -> None:
     # gil = true: read and publish phases hold one lock, the gradient does not. Two HOGWILD!
     # workers with compute 0.1 and publish 1: the publishes queue on the GIL, 1 per unit time,
