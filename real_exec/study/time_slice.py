@@ -3,9 +3,10 @@
 Where threads outnumber the cores, the scheduler lets each run for a slice and then gives
 its core to a waiting thread. The simulator time-shares its cores the same way (round robin,
 the profile's ``quantum``), so the calibration measures the slice on the run itself rather
-than assume one: schedulers differ (Linux's EEVDF scales its base slice with the number of
-CPUs), and a slice ends only where the kernel looks (a timer tick, a system call), so the
-slice a worker gets depends on the machine and on the workload.
+than assume one: schedulers and their settings differ from machine to machine, and a spent
+slice ends only where the kernel looks (a timer tick, a system call), so the slice a worker
+gets also depends on its loop (docs/validation.md, "The time-shared rows": 3.96 ms for a
+loop without system calls and 1.42 ms for one that makes them often, on one machine).
 
 A real run that time-shares its cores records each gradient's thread CPU time beside its
 wall-clock time. A gradient whose wall-clock time exceeds its CPU time by more than half
