@@ -51,7 +51,7 @@ the version is read (a calibrated profile's gap), so the version is sampled afte
 cores, the publish's extension is time on the core, like the rest of the publish.
 ``real_exec.study.calibrate`` measures it.
 
-``stall`` and ``stall_window`` (Leashed-SGD, workers with a core each): a gradient that
+``stall`` and ``stall_window`` (Leashed-SGD; on time-shared cores, time on a core): a gradient that
 begins while another worker is publishing, or during whose first ``stall_window`` seconds
 another worker begins a publish, takes ``stall`` seconds longer than its draw (once, however
 many publishes it meets). Real Leashed-SGD threads on short gradients do this, and it holds

@@ -35,7 +35,7 @@ import pandas as pd
 from real_exec.executor.machine import usable_cores
 from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
 from real_exec.study.meetings import convoy, stall
-from real_exec.study.time_slice import time_slice
+from real_exec.study.time_slice import in_table_order, time_slice
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
@@ -300,6 +300,7 @@ class _Measured:
     timeshared: bool  # shared, and the gradients' CPU times were recorded
     interpreted_publish: bool  # an interpreted loop of an INTERPRETED_PUBLISH algorithm
     compute: np.ndarray
+    raw_compute: np.ndarray  # per row, before the speeds' rescaling
     speed: tuple[float, ...]
     publish: np.ndarray
     gaps: np.ndarray
@@ -338,17 +339,17 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
     threads = int(trace.meta.get("workers", table["worker"].nunique()))
     shared = cores is not None and threads > cores
     timeshared = shared and _finite(gradient_cpu)
+    workers = table["worker"].to_numpy()
     if timeshared:
-        # gradient_cpu holds each recorder's rows in turn: worker 0's, then worker 1's, ...
-        counts = table["worker"].value_counts().sort_index()
-        compute, workers = np.asarray(gradient_cpu, dtype=np.float64), np.repeat(counts.index, counts)
+        assert gradient_cpu is not None
+        compute = in_table_order(table, gradient_cpu)  # recorded worker by worker
         how = "thread CPU times and unpreempted phases; the simulator time-shares the cores"
     else:
-        workers = table["worker"].to_numpy()
         how = "measured phase durations"
+    raw = compute
     compute, speed = _per_worker_speed(compute, workers)
     return _Measured(
-        trace, algo, threads, shared, timeshared, interpreted_publish, compute, speed, publish, gaps, how
+        trace, algo, threads, shared, timeshared, interpreted_publish, compute, raw, speed, publish, gaps, how
     )
 
 
@@ -381,17 +382,18 @@ def _fit_free(m: _Measured, gap_overhead: bool) -> _Fit:
 
 
 def _fit_leashed(m: _Measured, gap_overhead: bool) -> _Fit:
-    """Leashed-SGD: every phase as measured; with a core per worker, the gradients' stall
-    near another worker's publish (:func:`stall`), taken out of the gradient samples it
-    lengthened (the simulator adds it back where it happens)."""
+    """Leashed-SGD: every phase as measured; the gradients' stall near another worker's
+    publish (:func:`stall`), taken out of the gradient samples it lengthened (the simulator
+    adds it back where it happens): from the gradients' wall-clock times with a core per
+    worker, from their CPU times on time-shared cores (none without them)."""
     fit = _fit_free(m, gap_overhead)
-    if m.shared:
+    if m.shared and not m.timeshared:
         return fit
-    found = stall(m.trace.table, float(np.median(m.short_publish)))
+    raw = m.raw_compute
+    found = stall(m.trace.table, float(np.median(m.short_publish)), raw if m.timeshared else None)
     if found is None:
         return fit
     seconds, window, stalled = found
-    raw = (m.trace.table["t_grad_done"] - m.trace.table["t_read"]).to_numpy(float)
     factor = np.where(m.compute > 0, raw / np.where(m.compute > 0, m.compute, 1.0), 1.0)  # speeds
     compute = np.maximum(m.compute - seconds * stalled / factor, 0.5 * m.compute)
     return replace(fit, compute=compute, stall=seconds, stall_window=window)

@@ -57,7 +57,9 @@ STALL_WINDOWS = tuple(0.25 * k for k in range(1, 13))
 STALL_Z = 6.0
 
 
-def stall(table: pd.DataFrame, publish: float) -> tuple[float, float, np.ndarray] | None:
+def stall(
+    table: pd.DataFrame, publish: float, gradient: np.ndarray | None = None
+) -> tuple[float, float, np.ndarray] | None:
     """Leashed-SGD's stall (the profile's ``stall`` and ``stall_window``,
     :mod:`staleness_sim.profile`) and, per row, whether the gradient stalled; None where the
     run shows none.
@@ -74,7 +76,7 @@ def stall(table: pd.DataFrame, publish: float) -> tuple[float, float, np.ndarray
     order = t.index.to_numpy()  # the rows' positions in ``table``
     read, done = t["t_read"].to_numpy(float), t["t_grad_done"].to_numpy(float)
     worker, apply = t["worker"].to_numpy(), t["t_apply"].to_numpy(float)
-    g = done - read
+    g = done - read if gradient is None else np.asarray(gradient, dtype=float)[order]
     # per worker: its reads, and the other workers' publishes in the order they began, with
     # the latest end among those begun so far (the same for every window)
     others = []

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_SLICES", "time_slice"]
+__all__ = ["MIN_SLICES", "in_table_order", "time_slice"]
 
 #: Fewer slices than this in a run: no measurement (the calibration keeps its default).
 MIN_SLICES = 10
@@ -38,6 +38,20 @@ def _on_core(samples: np.ndarray) -> np.ndarray:
     return np.where(samples > _PREEMPTED * max(median, 1e-9), median, samples)
 
 
+def _recorders_order(table: pd.DataFrame) -> np.ndarray:
+    """The table's rows in the order a run records them: worker 0's in time order, then
+    worker 1's, ..."""
+    return np.lexsort((table["t_read"].to_numpy(np.float64), table["worker"].to_numpy()))
+
+
+def in_table_order(table: pd.DataFrame, gradient_cpu: np.ndarray) -> np.ndarray:
+    """The gradients' CPU times, given in the order a run records them (``gradient_cpu``),
+    in the order of ``table``'s rows."""
+    out = np.empty(len(table), dtype=np.float64)
+    out[_recorders_order(table)] = np.asarray(gradient_cpu, dtype=np.float64)
+    return out
+
+
 def time_slice(table: pd.DataFrame, gradient_cpu: np.ndarray) -> float | None:
     """The median slice (seconds) the workers of a time-shared run got (see the module
     docstring); ``gradient_cpu`` holds each worker's gradients' CPU seconds in turn (worker
@@ -48,7 +62,7 @@ def time_slice(table: pd.DataFrame, gradient_cpu: np.ndarray) -> float | None:
         return None
     worker = table["worker"].to_numpy()
     t_read = table["t_read"].to_numpy(np.float64)
-    order = np.lexsort((t_read, worker))  # the recorders' order
+    order = _recorders_order(table)
     worker, t_read = worker[order], t_read[order]
     t_done = table["t_grad_done"].to_numpy(np.float64)[order]
     t_apply = table["t_apply"].to_numpy(np.float64)[order]

@@ -10,9 +10,9 @@ publish landed since the attempt read ``L``; the worker then retries on the newe
 to ``persistence`` attempts in all, after which the gradient is dropped. A version is freed when it is not the
 latest and no worker holds it; at most ``2 m + 1`` vectors are ever live.
 
-With the profile's ``stall`` (workers with a core each), a gradient that begins while
-another worker publishes, or sees one begin within its first ``stall_window`` seconds,
-takes ``stall`` seconds longer (:class:`Publishes`).
+With the profile's ``stall``, a gradient that begins while another worker publishes, or
+sees one begin within its first ``stall_window`` seconds, takes ``stall`` seconds longer
+(:class:`Publishes`); where workers time-share the cores, seconds on a core.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ class Publishes:
     ``stall`` needs to know of the other workers."""
 
     def __init__(self, env: simpy.Environment) -> None:
-        self.env, self.under_way, self.began = env, 0, env.event()
+        self.env, self.under_way, self.began, self.begun = env, 0, env.event(), 0
 
     def begin(self) -> None:
         self.under_way += 1
+        self.begun += 1
         began, self.began = self.began, self.env.event()
         began.succeed()
 
@@ -60,17 +61,34 @@ class Publishes:
         if end > env.now:
             yield env.timeout(end - env.now)
 
+    def gradient_on_shared_cores(
+        self, ctx: SimContext, i: int, duration: float, stall: float, window: float
+    ) -> Generator[simpy.Event, Any, None]:
+        """:meth:`gradient` where workers time-share the cores: ``duration`` and the stall are
+        time on a core; a publish that begins while the first ``window`` seconds of the
+        gradient run (on the core or waiting for it) stalls it."""
+        begun, stalled = self.begun, self.under_way > 0
+        first = min(window, duration)
+        yield from ctx.busy(i, first)
+        stalled = stalled or self.begun > begun
+        yield from ctx.busy(i, duration - first + (stall if stalled else 0.0))
+
 
 def leashed_worker(
     ctx: SimContext, i: int, persistence: int | None, publishes: Publishes | None = None
 ) -> Generator[simpy.Event, Any, None]:
     env, t, cas, window = ctx.env, ctx.timing[i], ctx.profile.cas_latency, ctx.profile.cas_window
-    stall = ctx.profile.stall if publishes is not None and ctx.cores is None and ctx.gil is None else 0.0
+    stall = ctx.profile.stall if publishes is not None and ctx.gil is None else 0.0
+    shared = ctx.cores is not None
     while True:
         t_read, read_version = env.now, ctx.version
         ctx.hold(read_version, +1)
         yield from ctx.interpreted(i, t.read())
-        if stall > 0:
+        if stall > 0 and shared:
+            yield from publishes.gradient_on_shared_cores(  # type: ignore[union-attr]
+                ctx, i, t.compute(), stall, ctx.profile.stall_window
+            )
+        elif stall > 0:
             yield from publishes.gradient(t.compute(), stall, ctx.profile.stall_window)  # type: ignore[union-attr]
         else:
             yield from ctx.busy(i, t.compute())

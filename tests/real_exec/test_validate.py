@@ -346,7 +346,8 @@ def test_calibration_recovers_the_stall_of_leashed_gradients() -> None:
     # the one with the largest difference of the two groups' mean gradient times: that
     # difference is the stall, diluted by the nearest window's misclassified gradients, a
     # few percent (10% allows for it). Without a stall, the same run gets none; with
-    # time-shared cores, none is modeled.
+    # time-shared cores, it comes from the gradients' CPU times, and without those none is
+    # modeled.
     profile = HardwareProfile(
         compute=parse_timing("gamma:a=16,scale=2e-6"),
         read=parse_timing("gamma:a=4,scale=2.5e-8"),
@@ -363,6 +364,13 @@ def test_calibration_recovers_the_stall_of_leashed_gradients() -> None:
     plain = simulate(SimConfig("leashed", 2, profile, 20_000, seed=1)).trace
     assert calibrate_profile(plain, cores=2).stall == 0.0
     assert calibrate_profile(trace, cores=1).stall == 0.0
+    # The same run as if time-shared and never preempted: its CPU times are its gradient
+    # phases, given worker by worker as a run records them.
+    t = trace.table.sort_values(["worker", "t_read"])
+    cpu = (t["t_grad_done"] - t["t_read"]).to_numpy()
+    shared = calibrate_profile(trace, cores=1, gradient_cpu=cpu)
+    assert shared.stall == pytest.approx(fitted.stall, rel=1e-9)
+    assert shared.stall_window == fitted.stall_window
     # a slow worker is not a stall: its gradients are longer and meet more of the fast
     # worker's publishes, so the two are compared within each worker
     slow = simulate(SimConfig("leashed", 2, replace(profile, speed=(1.0, 3.0)), 20_000, seed=1)).trace
