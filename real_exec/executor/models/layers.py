@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from real_exec.executor.models.direct_conv import conv_backward, conv_forward, span
+
 __all__ = [
     "COLUMNS",
     "CONV",
@@ -79,7 +81,10 @@ def plan(table: Any, batch: int) -> tuple[Any, Any]:
         f += batch * _out_size(layer)
         if layer[KIND] == CONV:
             rows[li, PATCH] = f
-            f += batch * layer[OUT_H] * layer[OUT_W] * layer[K] * layer[K] * layer[IN_C]
+            if layer[IN_C] == 1:  # direct convolution: one wide row per output channel
+                f += layer[OUT_C] * span(layer[IN_W], layer[OUT_H], layer[OUT_W])
+            else:
+                f += batch * layer[OUT_H] * layer[OUT_W] * layer[K] * layer[K] * layer[IN_C]
         elif layer[KIND] == POOL:
             rows[li, ARG] = i
             i += batch * _out_size(layer)
@@ -92,6 +97,18 @@ def plan(table: Any, batch: int) -> tuple[Any, Any]:
 @njit(nogil=True, cache=True)
 def _view(ws: Any, offset: int, rows: int, cols: int) -> Any:
     return ws[offset : offset + rows * cols].reshape((rows, cols))
+
+
+@njit(nogil=True, cache=True)
+def _geometry(layer: Any) -> tuple[int, int, int, int]:
+    """A one-channel convolution's ``(w_in, out_h, out_w, k)`` for :mod:`direct_conv`."""
+    return layer[IN_W], layer[OUT_H], layer[OUT_W], layer[K]
+
+
+@njit(nogil=True, cache=True)
+def _wide(ws: Any, rows: Any, layer: Any, li: int) -> Any:
+    """A one-channel convolution's scratch: one wide row per output channel."""
+    return _view(ws, rows[li, PATCH], layer[OUT_C], span(layer[IN_W], layer[OUT_H], layer[OUT_W]))
 
 
 @njit(nogil=True, cache=True)
@@ -158,22 +175,26 @@ def _column_sums(z: Any, out: Any) -> None:
 
 @njit(nogil=True, cache=True)
 def _pool(a: Any, layer: Any, out: Any, arg: Any) -> None:
-    """2 x 2 max pooling into ``out``; ``arg`` gets, per output, the input index of its max."""
+    """2 x 2 max pooling into ``out``; ``arg`` gets, per output, the input index of its max
+    (the first of equal maxima in the order top-left, top-right, bottom-left, bottom-right)."""
     w_in, c = layer[IN_W], layer[IN_C]
     oh, ow = layer[OUT_H], layer[OUT_W]
     for n in range(a.shape[0]):
+        an = a[n]
         for i in range(oh):
             for j in range(ow):
+                top = ((2 * i) * w_in + 2 * j) * c
+                corners = (top, top + c, top + w_in * c, top + w_in * c + c)
+                t = (i * ow + j) * c
                 for ch in range(c):
-                    best = ((2 * i) * w_in + 2 * j) * c + ch
-                    for di in range(2):
-                        for dj in range(2):
-                            s = ((2 * i + di) * w_in + 2 * j + dj) * c + ch
-                            if a[n, s] > a[n, best]:
-                                best = s
-                    t = (i * ow + j) * c + ch
-                    out[n, t] = a[n, best]
-                    arg[n, t] = best
+                    best = corners[0] + ch
+                    v = an[best]
+                    for q in range(1, 4):
+                        s = corners[q] + ch
+                        if an[s] > v:
+                            best, v = s, an[s]
+                    out[n, t + ch] = v
+                    arg[n, t + ch] = best
 
 
 @njit(nogil=True, cache=True)
@@ -196,11 +217,14 @@ def _forward(params: Any, xb: Any, table: Any, rows: Any, ws: Any, iws: Any) -> 
             _add_bias(act, bias)
         elif kind == CONV:
             w, bias = _weights(params, layer)
-            patches = _view(ws, rows[li, PATCH], b * layer[OUT_H] * layer[OUT_W], w.shape[0])
-            _im2col(a, layer, patches)
             z = act.reshape((b * layer[OUT_H] * layer[OUT_W], layer[OUT_C]))
-            np.dot(patches, w, z)
-            _add_bias(z, bias)
+            if layer[IN_C] == 1:
+                conv_forward(a, w, bias, z, _wide(ws, rows, layer, li), *_geometry(layer))
+            else:
+                patches = _view(ws, rows[li, PATCH], b * layer[OUT_H] * layer[OUT_W], w.shape[0])
+                _im2col(a, layer, patches)
+                np.dot(patches, w, z)
+                _add_bias(z, bias)
         elif kind == RELU:
             for n in range(b):
                 for t in range(act.shape[1]):
@@ -259,13 +283,18 @@ def _loss_grad(
         elif kind == CONV:
             w, _ = _weights(params, layer)
             gw, gb = _weights(out, layer)
-            patches = _view(ws, rows[li, PATCH], b * layer[OUT_H] * layer[OUT_W], w.shape[0])
             dz = delta.reshape((b * layer[OUT_H] * layer[OUT_W], layer[OUT_C]))
-            np.dot(patches.T, dz, gw)
             _column_sums(dz, gb)
+            if layer[IN_C] == 1:
+                wide = _wide(ws, rows, layer, li)
+                conv_backward(a_in, w, dz, gw, wide, below, *_geometry(layer), li > 0)
+            else:
+                patches = _view(ws, rows[li, PATCH], b * layer[OUT_H] * layer[OUT_W], w.shape[0])
+                np.dot(patches.T, dz, gw)
+                if li > 0:
+                    np.dot(dz, w.T, patches)  # the patches are no longer needed: reuse for dcols
+                    _col2im(patches, layer, below)
             if li > 0:
-                np.dot(dz, w.T, patches)  # the patches are no longer needed: reuse for dcols
-                _col2im(patches, layer, below)
                 cur = 1 - cur
         elif kind == RELU:
             act = _activation(ws, rows, table, li, b)

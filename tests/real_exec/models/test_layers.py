@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 
 from real_exec.executor.models.layers import net_loss_acc, net_loss_grad
-from real_exec.executor.models.networks import build_network
+from real_exec.executor.models.networks import Network, _Builder, build_network
 
 
 def _case(
-    model: str, shape: tuple[int, int, int], hidden: tuple[int, ...] = (7,), batch: int = 3
+    model: str | Network, shape: tuple[int, int, int], hidden: tuple[int, ...] = (7,), batch: int = 3
 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
-    """A network, parameters and a minibatch. He initialization keeps every layer's
-    activations of order 1, so that no ReLU sits within h of its kink for long."""
+    """A network (by name, or a built one), parameters and a minibatch. He initialization
+    keeps every layer's activations of order 1, so that no ReLU sits within h of its kink
+    for long."""
     rng = np.random.default_rng(3)
-    net = build_network(model, shape, classes=5, hidden=hidden)
+    net = model if isinstance(model, Network) else build_network(model, shape, classes=5, hidden=hidden)
     params = net.init(rng, "he") + 0.01 * rng.standard_normal(net.dim)
     x = rng.standard_normal((batch, int(np.prod(shape))))
     return net, params, x, rng.integers(0, 5, batch)
@@ -42,13 +43,15 @@ def _gradient_error(net: Any, params: np.ndarray, x: np.ndarray, y: np.ndarray, 
     return float(np.abs(grad - numeric).max() / max(np.abs(numeric).max(), 1e-12))
 
 
-def _check(model: str, shape: tuple[int, int, int], hidden: tuple[int, ...] = (7,), batch: int = 3) -> None:
+def _check(
+    model: str | Network, shape: tuple[int, int, int], hidden: tuple[int, ...] = (7,), batch: int = 3
+) -> None:
     net, params, x, y = _case(model, shape, hidden, batch)
     grad = np.zeros(net.dim)
     loss = net_loss_grad(params, grad, x, y, net.table)
     assert loss == pytest.approx(net_loss_acc(params, x, y, net.table, 2)[0], rel=1e-12)
     err = _gradient_error(net, params, x, y, grad)
-    assert err < 1e-6, f"{model}: relative gradient error {err:.2e}"
+    assert err < 1e-6, f"{net.describe()}: relative gradient error {err:.2e}"
 
 
 def test_a_wrong_gradient_is_caught() -> None:
@@ -76,6 +79,18 @@ def test_softmax_cross_entropy_alone() -> None:
 
 def test_conv_pool_relu_dense_on_one_channel() -> None:
     _check("cnn", (14, 14, 1))  # conv 3x3, pool (on 12x12 and an odd 5x5), dense
+
+
+def test_a_one_channel_conv_after_another_conv() -> None:
+    # The direct one-channel convolution passes a gradient to the layer below it only when
+    # it is not the first layer: conv 3x3 1->1, then conv 3x3 1->2 (k = 3: taps one by one).
+    b = _Builder((9, 9, 1)).conv(3, 1).relu().conv(3, 2).relu().pool().dense(5)
+    _check(Network("stack", np.array(b.rows, dtype=np.int64), b.offset, (9, 9, 1), 5), (9, 9, 1))
+
+
+def test_lenet_on_one_channel() -> None:
+    # conv 5x5 with 1 input channel (the direct convolution, a pass of five taps)
+    _check("lenet", (16, 16, 1), batch=2)
 
 
 def test_lenet_on_three_channels() -> None:
