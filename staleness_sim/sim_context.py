@@ -10,6 +10,7 @@ import simpy
 
 from staleness_sim.durations import Durations
 from staleness_sim.profile import HardwareProfile
+from staleness_sim.run_queues import RunQueues
 from theory.trace import RECORDED
 
 __all__ = ["ROW", "WAKEUP_CHECKS", "SimContext", "time_averaged_live"]
@@ -47,15 +48,17 @@ class SimContext:
         self.done = env.event()
         self.cores: Any = None
         if profile.cores is not None and profile.cores < workers:
-            kind = simpy.PriorityResource if profile.quantum is not None else simpy.Resource
-            self.cores = kind(env, capacity=profile.cores)
+            if profile.quantum is not None:
+                self.cores = RunQueues(env, profile.cores)
+            else:
+                self.cores = simpy.Resource(env, capacity=profile.cores)
         durations = Durations.draw(profile, workers, gradients, seed)
         self.timing = [durations.worker(i) for i in range(workers)]
         self.quantum = profile.quantum
-        self._held: list[Any] = [None] * workers
+        self._held: list[int | None] = [None] * workers  # the core a worker runs on (time slices)
+        self._home = [i % (profile.cores or 1) for i in range(workers)]
         self._used = [0.0] * workers
         self._woken = [False] * workers  # woke from a lock wait: its next core request is urgent
-        self._urgent = 0  # urgent core requests not yet served by a released core
         self.wakeups = False  # set by a mutex whose woken waiters preempt (woke())
         self.gil: Any = None  # the interpreter lock (a barging Mutex) when the profile has one
         self.rows: list[tuple[Any, ...]] = []  # one per gradient, fields as in ROW
@@ -73,8 +76,8 @@ class SimContext:
 
         Without a time slice (``quantum``) each phase waits for a core and runs to completion.
         With one, a worker keeps its core across phases until its slice is used up (then it
-        goes to the back of the queue, round robin) or it blocks (:meth:`block`), as an
-        operating system's scheduler time-shares threads.
+        goes to the back of its core's queue, round robin) or it blocks (:meth:`block`), as an
+        operating system's scheduler time-shares threads (:mod:`staleness_sim.run_queues`).
         """
         if self.cores is None:
             if duration > 0:
@@ -96,8 +99,14 @@ class SimContext:
             yield self.env.timeout(run)
             remaining -= run
             self._used[worker] += run
-            if self._used[worker] >= self.quantum * (1 - 1e-12) or self._urgent > 0:
-                self.block(worker)  # slice used up, or a woken worker preempts this one
+            core = self._held[worker]
+            if self.cores.urgent(core):
+                self.block(worker)  # a woken worker preempts this one
+            elif self._used[worker] >= self.quantum * (1 - 1e-12):
+                if self.cores.waiting(core):
+                    self.block(worker)  # slice used up: to the back of its core's queue
+                else:
+                    self._used[worker] = 0.0  # nobody waits for this core: a new slice
 
     def interpreted(self, worker: int, duration: float) -> Generator[simpy.Event, Any, None]:
         """:meth:`busy` for a phase of interpreted code: under the GIL when the profile models
@@ -110,12 +119,10 @@ class SimContext:
         self.gil.release(worker)
 
     def _take_core(self, worker: int) -> Generator[simpy.Event, Any, None]:
-        urgent, self._woken[worker] = self._woken[worker], False
-        req = self.cores.request(priority=0 if urgent else 1)
-        if urgent and not req.triggered:
-            self._urgent += 1
-        yield req
-        self._held[worker], self._used[worker] = req, 0.0
+        woken, self._woken[worker] = self._woken[worker], False
+        core = yield self.cores.request(worker, self._home[worker], woken)
+        self._held[worker] = self._home[worker] = core
+        self._used[worker] = 0.0
 
     def on_core(self, worker: int) -> Generator[simpy.Event, Any, None]:
         """With time slices: get a core if the worker has none (a thread woken from a lock
@@ -125,12 +132,10 @@ class SimContext:
 
     def block(self, worker: int) -> None:
         """The worker waits for something else than a core: give its core back."""
-        req = self._held[worker] if self.quantum is not None else None
-        if req is not None and self.cores is not None:
-            self.cores.release(req)
+        core = self._held[worker] if self.quantum is not None else None
+        if core is not None and self.cores is not None:
             self._held[worker] = None
-            if self._urgent > 0:  # the core goes to a woken worker first
-                self._urgent -= 1
+            self.cores.release(core)  # to a woken worker first
 
     def woke(self, worker: int) -> None:
         """The worker woke from a lock wait: with time slices, it preempts a running worker
