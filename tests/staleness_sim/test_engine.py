@@ -251,6 +251,20 @@ def test_a_worker_woken_from_a_lock_wait_preempts_a_running_one() -> None:
     assert share["lock"] > 0.6 and abs(share["lock"] - share["hogwild"]) < 0.1
 
 
+def test_threads_outnumbering_cores_share_a_core_and_one_runs_alone() -> None:
+    # 3 HOGWILD! workers (never blocking) on 2 cores with a run queue each: workers 0 and 2
+    # take turns on core 0, a slice each, and worker 1 has core 1 to itself, as Linux runs
+    # three busy threads until its load balancer moves one. With constant gradients the
+    # counts are exactly 1:2:1 (a global round robin of the three gives 1:1:1), and a
+    # gradient that loses its core waits for its partner's slice: 2.5 time units, in which
+    # four or more updates are published (tau >= 5), where the lone worker's never wait.
+    shared = profile(compute="const:1", publish="const:0", cores=2, quantum=2.5)
+    t = simulate(SimConfig("hogwild", 3, shared, 3000, seed=0)).trace.table
+    assert t["worker"].value_counts().sort_index().tolist() == [750, 1500, 750]
+    assert t.loc[t["worker"] == 1, "tau"].max() <= 1
+    assert (t.loc[t["worker"] != 1, "tau"] >= 5).mean() > 0.3
+
+
 def test_a_worker_asks_for_a_mutex_only_on_a_core() -> None:
     # One core shared with time slices: worker 0 holds it for 0.5 s of work, then sleeps.
     # Worker 1, waiting for the core meanwhile, can ask for the free mutex only once it has
