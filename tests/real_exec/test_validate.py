@@ -294,8 +294,10 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     profile = HardwareProfile(compute=parse_timing("gamma:a=4,scale=0.25"), publish=parse_timing("const:0.1"))
     free = simulate(SimConfig("hogwild", 2, profile, 2000, seed=1)).trace  # independent workers
 
-    def notes(real: Trace, sim: Trace, window: float = 1.0, quantum: float | None = None) -> list[str]:
-        calibrated = replace(profile, cas_window=window, quantum=quantum)
+    def notes(
+        real: Trace, sim: Trace, window: float = 1.0, quantum: float | None = None, cores: int | None = None
+    ) -> list[str]:
+        calibrated = replace(profile, cas_window=window, quantum=quantum, cores=cores)
         real_run, sim_run = SimpleNamespace(trace=real), SimpleNamespace(trace=sim)
         return Validation(real_run, sim_run, calibrated, compare_traces(real, sim)).notes()  # type: ignore[arg-type]
 
@@ -308,10 +310,12 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     assert "CAS attempts fail 100.0%" in exposed
     assert notes(_paired("leashed"), free, window=0.5) == []  # the window could still grow
     assert notes(_paired("lock"), free) == []  # a lock couples workers by design
-    # Time-shared cores: gradients of mean 1 against a slice of 2 (0.5x) and of 2.1
-    (long,) = notes(_paired("lock"), free, quantum=2.0)
+    # Two threads on one core: gradients of mean 1 against a slice of 2 (0.5x) and of 2.1;
+    # fewer than two threads per core, no note
+    (long,) = notes(_paired("lock"), free, quantum=2.0, cores=1)
     assert "takes 0.5x the time slice they got (2000.00 ms)" in long
-    assert notes(_paired("lock"), free, quantum=2.1) == []
+    assert notes(_paired("lock"), free, quantum=2.1, cores=1) == []
+    assert notes(_paired("lock"), free, quantum=2.0, cores=2) == []
 
 
 @pytest.mark.parametrize("convoy", [2e-6, 4e-6])
