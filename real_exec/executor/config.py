@@ -45,7 +45,9 @@ class RunConfig:
     ``5 m``), running at ``eta`` until then. ``amplitude`` is TAIL-tau's (default 1, the
     authors'). ``check_updates`` keeps the sums
     of applied steps for the lost-update check; ``record`` keeps the Trace (off: only counts,
-    to measure what recording costs); ``sample_every`` is the loss sampling interval (s).
+    to measure what recording costs); ``sample_every`` is the loss sampling interval (s;
+    ``math.inf``: only at the start and the end, the main thread evaluating nothing while the
+    workers run).
 
     ``speeds`` are the workers' slowdown factors, cycled over the threads (as a hardware
     profile's ``speed``): each gradient of thread ``i`` takes ``speeds[i]`` times as long as

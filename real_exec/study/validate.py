@@ -7,6 +7,7 @@ it on each of its runs).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -167,6 +168,7 @@ def validate(
         seed=seed,
         persistence=persistence,
         check_updates=False,
+        sample_every=math.inf,  # no evaluations while the workers run: the simulator has no main thread
         speeds=speeds,
         slow_mode=slow_mode,
         rule="constant" if threshold is None else "ringmaster",
