@@ -298,10 +298,11 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     free = simulate(SimConfig("hogwild", 2, profile, 2000, seed=1)).trace  # independent workers
 
     def notes(
-        real: Trace, sim: Trace, window: float = 1.0, quantum: float | None = None, cores: int | None = None
+        real: Trace, sim: Trace, window: float = 1.0, cores: int | None = None, main: float = 0.0
     ) -> list[str]:
-        calibrated = replace(profile, cas_window=window, quantum=quantum, cores=cores)
-        real_run, sim_run = SimpleNamespace(trace=real), SimpleNamespace(trace=sim)
+        calibrated = replace(profile, cas_window=window, cores=cores)
+        real_run = SimpleNamespace(trace=real, main_cpu=main, wall_time=10.0)
+        sim_run = SimpleNamespace(trace=sim)
         return Validation(real_run, sim_run, calibrated, compare_traces(real, sim)).notes()  # type: ignore[arg-type]
 
     (coupled,) = notes(_paired("hogwild"), free)
@@ -313,12 +314,12 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     assert "CAS attempts fail 100.0%" in exposed
     assert notes(_paired("leashed"), free, window=0.5) == []  # the window could still grow
     assert notes(_paired("lock"), free) == []  # a lock couples workers by design
-    # Two threads on one core: gradients of mean 1 against a slice of 2 (0.5x) and of 2.1;
-    # fewer than two threads per core, no note
-    (long,) = notes(_paired("lock"), free, quantum=2.0, cores=1)
-    assert "takes 0.5x the time slice they got (2000.00 ms)" in long
-    assert notes(_paired("lock"), free, quantum=2.1, cores=1) == []
-    assert notes(_paired("lock"), free, quantum=2.0, cores=2) == []
+    # The main thread busy 0.5 s of the run's 10: with 2 workers on 2 cores, a note; on 3
+    # cores (one to spare), or busy 0.4 s, none
+    (busy,) = notes(_paired("lock"), free, cores=2, main=0.5)
+    assert "main thread was busy 5% of the run" in busy and "2 workers had no core to spare" in busy
+    assert notes(_paired("lock"), free, cores=3, main=0.5) == []
+    assert notes(_paired("lock"), free, cores=2, main=0.4) == []
 
 
 @pytest.mark.parametrize("convoy", [2e-6, 4e-6])
