@@ -217,7 +217,7 @@ def calibrate_profile(
     corrections for what the phases do not contain.
 
     When the run had more threads than ``cores``, its wall-clock phases include time spent
-    preempted. The simulator models that time sharing itself (round robin with a time slice
+    preempted. The simulator models that time sharing itself (a run queue per core, a time slice
     ``quantum``: the one the run's workers got, :func:`~real_exec.study.time_slice.time_slice`,
     where the run measured it, else the ``quantum`` given), so the gradient time is taken from
     the threads' CPU time (``gradient_cpu``, recorded by real runs) and the other, short phases

@@ -1,7 +1,7 @@
 """The operating system's time slice, as a run's worker threads got it.
 
 Where threads outnumber the cores, the scheduler lets each run for a slice and then gives
-its core to a waiting thread. The simulator time-shares its cores the same way (round robin,
+its core to a waiting thread. The simulator time-shares its cores the same way (a run queue per core,
 the profile's ``quantum``), so the calibration measures the slice on the run itself rather
 than assume one: schedulers and their settings differ from machine to machine, and a spent
 slice ends only where the kernel looks (a timer tick, a system call), so the slice a worker
