@@ -251,7 +251,10 @@ def _temporary(path: Path) -> Iterator[Path]:
 
 def _validate(arrays: dict[str, npt.NDArray[Any]], check_tau: bool = True) -> None:
     dropped, tau, apply_v = arrays["dropped"], arrays["tau"], arrays["apply_version"]
-    if dropped.any() and (np.any(apply_v[dropped] != -1) or np.any(tau[dropped] != -1)):
+    wrong = apply_v != -1  # in place from here: no masked copies of the columns
+    wrong |= tau != -1
+    wrong &= dropped
+    if wrong.any():
         raise ValueError("dropped rows must have apply_version = tau = -1")
     if not check_tau:
         return
