@@ -107,6 +107,9 @@ def test_inconsistent_tau_is_rejected() -> None:
     frame.loc[1, "dropped"] = True
     with pytest.raises(ValueError, match="dropped rows"):
         Trace(frame)
+    frame.loc[1, "apply_version"] = -1
+    with pytest.raises(ValueError, match="dropped rows"):  # its tau too
+        Trace(frame)
     frame.loc[1, ["apply_version", "tau"]] = -1
     assert Trace(frame).table["dropped"].sum() == frame["dropped"].sum()  # well-formed: accepted
 
