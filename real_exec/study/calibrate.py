@@ -464,11 +464,24 @@ PHASE_FITTERS: dict[str, Callable[[_Measured, bool], _Fit]] = {
 }
 
 
+def _mean_row_speed(m: _Measured) -> float:
+    """The mean over the Trace's rows of their workers' speed factors (1 without slow workers)."""
+    workers = m.trace.table["worker"].to_numpy()
+    ids = np.unique(workers)  # the order of ``m.speed``
+    return float(np.mean(np.asarray(m.speed)[np.searchsorted(ids, workers)]))
+
+
 def _with_unaccounted_cpu(fit: _Fit, m: _Measured, worker_cpu: float) -> _Fit:
-    """The threads' CPU per gradient beyond the fitted phases joins the gradient phase."""
+    """The threads' CPU per gradient beyond the fitted phases joins the gradient phase.
+
+    A row's gradient phase is its worker's speed factor times the fitted one, so the phases
+    are counted at the rows' mean factor ``s``, and the extra joins the fitted phase divided
+    by ``s``: the simulated workers then spend as much CPU in all as the real threads did,
+    slow ones included (``s = 1`` without slow workers)."""
     attempts = float(m.trace.table["attempts"].clip(lower=1).mean())
-    phases = float(fit.compute.mean()) + float(fit.read.mean()) + float(fit.publish.mean()) * attempts
-    return replace(fit, compute=fit.compute + _unaccounted_cpu(worker_cpu, len(m.trace), phases))
+    s = _mean_row_speed(m)
+    phases = s * float(fit.compute.mean()) + float(fit.read.mean()) + float(fit.publish.mean()) * attempts
+    return replace(fit, compute=fit.compute + _unaccounted_cpu(worker_cpu, len(m.trace), phases) / s)
 
 
 def _interpreted_outside_mutex(fit: _Fit, m: _Measured, worker_cpu: float) -> _Fit:

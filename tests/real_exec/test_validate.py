@@ -127,6 +127,30 @@ def test_time_shared_calibration_spends_the_workers_cpu_time() -> None:
     assert wall.compute.mean() == pytest.approx(1e-4 + 2e-6)
 
 
+def test_time_shared_calibration_counts_slow_workers_cpu_at_their_speed() -> None:
+    # Workers 1 and 3 of 4 slowed 4x on 2 cores: their gradients take 4e-4 s of CPU, the
+    # others' 1e-4. CPU spent exactly in those phases is no extra CPU: the fitted gradient
+    # (for a nominal worker) stays 1e-4. Extra CPU of 5e-5 per gradient joins it divided by
+    # the rows' mean speed factor, so that the simulated workers spend as much CPU in all.
+    truth = HardwareProfile().with_overrides(
+        compute="const:1e-4", publish="const:1e-5", read="const:2e-6", speed=[1.0, 4.0]
+    )
+    trace = simulate(SimConfig("hogwild", 4, truth, 2000, seed=0)).trace
+    trace.meta["algorithm"] = "hogwild"
+    factor = np.where(trace.table["worker"].to_numpy() % 2 == 1, 4.0, 1.0)
+    workers = trace.table["worker"].to_numpy()
+    n, cpu = len(trace), 1e-4 * factor[np.argsort(workers, kind="stable")]  # recorded worker by worker
+    plain = calibrate_profile(trace, cores=2, gradient_cpu=cpu)
+    assert plain.speed == pytest.approx((1.0, 4.0, 1.0, 4.0))
+    other = plain.read.mean() + plain.publish.mean()
+    exact = calibrate_profile(trace, cores=2, gradient_cpu=cpu, worker_cpu=float(cpu.sum()) + n * other)
+    assert exact.compute.mean() == pytest.approx(1e-4)
+    more = calibrate_profile(
+        trace, cores=2, gradient_cpu=cpu, worker_cpu=float(cpu.sum()) + n * (other + 5e-5)
+    )
+    assert more.compute.mean() == pytest.approx(1e-4 + 5e-5 / factor.mean())
+
+
 def test_time_shared_lock_runs_model_their_interpreted_code_under_the_gil() -> None:
     # A lock-based run of real threads on fewer cores than threads: the CPU per gradient
     # beyond the gradient's (1e-4) and the phases under the mutex becomes interpreted code
