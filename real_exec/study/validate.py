@@ -98,7 +98,13 @@ class Validation:
           often (docs/validation.md, "What Leashed-SGD does");
         * a main thread busy :data:`MAIN_BUSY` of the run or more (the loss curve's
           evaluations) with no core to spare: the workers lost that time to it, and the
-          simulator has no main thread (docs/validation.md, "The main thread's evaluations").
+          simulator has no main thread (docs/validation.md, "The main thread's evaluations");
+        * more threads than cores and workers whose calibrated speeds differ by
+          :data:`UNEQUAL` or more: the simulated workers keep their cores (worker ``i`` on
+          core ``i mod cores``), the real threads are moved between cores by Linux's load
+          balancer, and with workers of different speeds which of them has a core to
+          itself decides the throughput and the staleness (docs/validation.md, "Slow
+          workers on time-shared cores").
         """
         algo = self.real.trace.meta["algorithm"]
         out = []
@@ -126,6 +132,14 @@ class Validation:
                 f"the {threads} workers had no core to spare: they lost that time, and the simulator "
                 "has no main thread (asgd validate's own runs evaluate only before and after)"
             )
+        speeds = self.profile.speed
+        if cores is not None and threads > cores and max(speeds) >= UNEQUAL * min(speeds):
+            out.append(
+                f"{threads} workers of different speeds on {cores} cores: the simulated workers keep "
+                f"their cores (worker i on core i mod {cores}), while Linux moves the real threads "
+                "between cores several times a second, so a different worker has a core to itself; "
+                "with slow workers that changes the throughput and the staleness"
+            )
         return out
 
 
@@ -134,6 +148,12 @@ class Validation:
 #: evaluating its curve every 0.2 s: TV 0.13-0.28; without the evaluations 0.09-0.14;
 #: docs/validation.md).
 MAIN_BUSY = 0.05
+
+#: The ratio of the slowest worker's calibrated speed factor to the fastest one's from which
+#: :meth:`Validation.notes` says, for more threads than cores, that the simulated placement
+#: of workers on cores is fixed: well above the factors that workers of equal speeds
+#: calibrate to (docs/validation.md, "Slow workers on time-shared cores").
+UNEQUAL = 1.5
 
 
 def validate(

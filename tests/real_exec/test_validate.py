@@ -322,9 +322,14 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     free = simulate(SimConfig("hogwild", 2, profile, 2000, seed=1)).trace  # independent workers
 
     def notes(
-        real: Trace, sim: Trace, window: float = 1.0, cores: int | None = None, main: float = 0.0
+        real: Trace,
+        sim: Trace,
+        window: float = 1.0,
+        cores: int | None = None,
+        main: float = 0.0,
+        speed: tuple[float, ...] = (1.0,),
     ) -> list[str]:
-        calibrated = replace(profile, cas_window=window, cores=cores)
+        calibrated = replace(profile, cas_window=window, cores=cores, speed=speed)
         real_run = SimpleNamespace(trace=real, main_cpu=main, wall_time=10.0)
         sim_run = SimpleNamespace(trace=sim)
         return Validation(real_run, sim_run, calibrated, compare_traces(real, sim)).notes()  # type: ignore[arg-type]
@@ -344,6 +349,11 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     assert "main thread was busy 5% of the run" in busy and "2 workers had no core to spare" in busy
     assert notes(_paired("lock"), free, cores=3, main=0.5) == []
     assert notes(_paired("lock"), free, cores=2, main=0.4) == []
+    # Workers of different speeds (1 and 4) on fewer cores than threads: the fixed placement
+    (placed,) = notes(_paired("lock"), free, cores=1, speed=(1.0, 4.0))
+    assert "2 workers of different speeds on 1 cores" in placed
+    assert notes(_paired("lock"), free, cores=2, speed=(1.0, 4.0)) == []  # a core each
+    assert notes(_paired("lock"), free, cores=1, speed=(1.0, 1.2)) == []  # about equal
 
 
 @pytest.mark.parametrize("convoy", [2e-6, 4e-6])
