@@ -159,6 +159,7 @@ def predict_command(
     lines = [
         _heading(trial, problem.name, cal_threads, profile_src),
         *_calibration_notes(profile, threads, cal_threads, profile_src is None),
+        *_placement_note(trial, profile.cores),
         *_forecast_lines(result, algo, payload["replay_seconds"]),
     ]
     measured_curves: list[dict[str, Any]] = []
@@ -243,6 +244,14 @@ def _compare(predicted: Any, measured: Any) -> tuple[dict[str, Any], str]:
         "logrank_p": p_value,
     }
     return payload, line
+
+
+def _placement_note(trial: Any, cores: int | None) -> list[str]:
+    """With slow workers on fewer cores than threads: what the simulated placement misses."""
+    from real_exec.study.validate import fixed_placement
+
+    note = fixed_placement(trial.threads, cores, trial.speeds)
+    return [] if note is None else [f"  note: {note} (docs/validation.md, slow workers on time-shared cores)"]
 
 
 def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool) -> list[str]:

@@ -8,7 +8,7 @@ it on each of its runs).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from theory.trace import Trace
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Validation", "plot_comparison", "validate", "validate_run"]
+__all__ = ["Validation", "fixed_placement", "plot_comparison", "validate", "validate_run"]
 
 
 #: How many times the simulated CAS failure rate the real one may be, with the calibrated
@@ -132,15 +132,24 @@ class Validation:
                 f"the {threads} workers had no core to spare: they lost that time, and the simulator "
                 "has no main thread (asgd validate's own runs evaluate only before and after)"
             )
-        speeds = self.profile.speed
-        if cores is not None and threads > cores and max(speeds) >= UNEQUAL * min(speeds):
-            out.append(
-                f"{threads} workers of different speeds on {cores} cores: the simulated workers keep "
-                f"their cores (worker i on core i mod {cores}), while Linux moves the real threads "
-                "between cores several times a second, so a different worker has a core to itself; "
-                "with slow workers that changes the throughput and the staleness"
-            )
+        placement = fixed_placement(threads, cores, self.profile.speed)
+        if placement is not None:
+            out.append(placement)
         return out
+
+
+def fixed_placement(threads: int, cores: int | None, speeds: Sequence[float]) -> str | None:
+    """What the simulator's fixed placement of workers on cores misses, for ``threads``
+    workers of ``speeds`` (cycled) on fewer ``cores``: their speeds differ by
+    :data:`UNEQUAL` or more; ``None`` otherwise (see :meth:`Validation.notes`)."""
+    if cores is None or threads <= cores or max(speeds) < UNEQUAL * min(speeds):
+        return None
+    return (
+        f"{threads} workers of different speeds on {cores} cores: the simulated workers keep "
+        f"their cores (worker i on core i mod {cores}), while Linux moves the real threads "
+        "between cores several times a second, so a different worker has a core to itself; "
+        "with slow workers that changes the throughput and the staleness"
+    )
 
 
 #: The main thread's share of a run's wall-clock time, busy while the workers ran, from which

@@ -105,3 +105,17 @@ def test_a_diverged_run_says_so(capsys) -> None:
         capsys, *argv("run --algo lock --threads 1 --problem digits-mlp --eta 100 --seconds 1")
     )
     assert code == 0 and "diverged: the loss became NaN" in out
+
+
+def test_slow_workers_on_shared_cores_get_the_placement_note() -> None:
+    # The simulated workers keep their cores; with workers of different speeds on fewer cores
+    # than threads the forecast says so. A core each, or equal speeds: no note.
+    from types import SimpleNamespace
+
+    from real_exec.app.predict import _placement_note
+
+    (note,) = _placement_note(SimpleNamespace(threads=3, speeds=(1.0, 4.0)), 2)
+    assert "3 workers of different speeds on 2 cores" in note and "core i mod 2" in note
+    assert _placement_note(SimpleNamespace(threads=2, speeds=(1.0, 4.0)), 2) == []
+    assert _placement_note(SimpleNamespace(threads=3, speeds=(1.0,)), 2) == []
+    assert _placement_note(SimpleNamespace(threads=3, speeds=(1.0, 4.0)), None) == []
