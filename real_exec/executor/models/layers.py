@@ -82,7 +82,7 @@ def plan(table: Any, batch: int) -> tuple[Any, Any]:
         if layer[KIND] == CONV:
             rows[li, PATCH] = f
             if layer[IN_C] == 1:  # direct convolution: one wide row per output channel
-                f += layer[OUT_C] * span(layer[IN_W], layer[OUT_H], layer[OUT_W])
+                f += layer[OUT_C] * _wide_row(layer)
             else:
                 f += batch * layer[OUT_H] * layer[OUT_W] * layer[K] * layer[K] * layer[IN_C]
         elif layer[KIND] == POOL:
@@ -106,9 +106,15 @@ def _geometry(layer: Any) -> tuple[int, int, int, int]:
 
 
 @njit(nogil=True, cache=True)
+def _wide_row(layer: Any) -> int:
+    """The length of a one-channel convolution's wide output row (:func:`direct_conv.span`)."""
+    return span(layer[IN_W], layer[OUT_H], layer[OUT_W])
+
+
+@njit(nogil=True, cache=True)
 def _wide(ws: Any, rows: Any, layer: Any, li: int) -> Any:
     """A one-channel convolution's scratch: one wide row per output channel."""
-    return _view(ws, rows[li, PATCH], layer[OUT_C], span(layer[IN_W], layer[OUT_H], layer[OUT_W]))
+    return _view(ws, rows[li, PATCH], layer[OUT_C], _wide_row(layer))
 
 
 @njit(nogil=True, cache=True)
