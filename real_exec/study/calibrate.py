@@ -302,6 +302,7 @@ class _Measured:
     compute: np.ndarray
     raw_compute: np.ndarray  # per row, before the speeds' rescaling
     speed: tuple[float, ...]
+    row_speed: np.ndarray  # per row, its worker's factor in ``speed``
     publish: np.ndarray
     gaps: np.ndarray
     how: str
@@ -346,19 +347,31 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
         how = "thread CPU times and unpreempted phases; the simulator time-shares the cores"
     else:
         how = "measured phase durations"
-    raw = compute
-    compute, speed = _per_worker_speed(compute, workers)
+    speed, row_speed = _per_worker_speed(compute, workers)
     return _Measured(
-        trace, algo, threads, shared, timeshared, interpreted_publish, compute, raw, speed, publish, gaps, how
+        trace,
+        algo,
+        threads,
+        shared,
+        timeshared,
+        interpreted_publish,
+        compute / row_speed,
+        compute,
+        speed,
+        row_speed,
+        publish,
+        gaps,
+        how,
     )
 
 
-def _per_worker_speed(compute: np.ndarray, workers: np.ndarray) -> tuple[np.ndarray, tuple[float, ...]]:
+def _per_worker_speed(compute: np.ndarray, workers: np.ndarray) -> tuple[tuple[float, ...], np.ndarray]:
     """Each worker's speed factor, its mean gradient time over the fastest worker's
-    (``tau_i / tau_1``), and the gradient samples rescaled to the fastest worker."""
+    (``tau_i / tau_1``), and each row's (its worker's factor): dividing the gradient
+    samples by the latter rescales them to the fastest worker."""
     means = pd.Series(compute).groupby(workers).mean()
     factors = means / means.min()
-    return compute / factors.reindex(workers).to_numpy(), tuple(float(v) for v in factors.to_numpy())
+    return tuple(float(v) for v in factors.to_numpy()), factors.reindex(workers).to_numpy()
 
 
 @dataclass(frozen=True)
@@ -464,13 +477,6 @@ PHASE_FITTERS: dict[str, Callable[[_Measured, bool], _Fit]] = {
 }
 
 
-def _mean_row_speed(m: _Measured) -> float:
-    """The mean over the Trace's rows of their workers' speed factors (1 without slow workers)."""
-    workers = m.trace.table["worker"].to_numpy()
-    ids = np.unique(workers)  # the order of ``m.speed``
-    return float(np.mean(np.asarray(m.speed)[np.searchsorted(ids, workers)]))
-
-
 def _with_unaccounted_cpu(fit: _Fit, m: _Measured, worker_cpu: float) -> _Fit:
     """The threads' CPU per gradient beyond the fitted phases joins the gradient phase.
 
@@ -479,7 +485,7 @@ def _with_unaccounted_cpu(fit: _Fit, m: _Measured, worker_cpu: float) -> _Fit:
     by ``s``: the simulated workers then spend as much CPU in all as the real threads did,
     slow ones included (``s = 1`` without slow workers)."""
     attempts = float(m.trace.table["attempts"].clip(lower=1).mean())
-    s = _mean_row_speed(m)
+    s = float(np.mean(m.row_speed))
     phases = s * float(fit.compute.mean()) + float(fit.read.mean()) + float(fit.publish.mean()) * attempts
     return replace(fit, compute=fit.compute + _unaccounted_cpu(worker_cpu, len(m.trace), phases) / s)
 
