@@ -31,7 +31,7 @@ from staleness_sim.config import SimConfig
 from staleness_sim.durations import Durations, expected_draws
 from staleness_sim.merge import has_simultaneous, merge_publishes, merge_publishes_exact, worker_clocks
 from staleness_sim.result import SimResult
-from theory.trace import Trace, empty_columns
+from theory.trace import Trace, constant_column, empty_columns
 
 __all__ = ["EVENT_LOOP", "VECTORIZED", "fast_supported", "simulate_fast"]
 
@@ -83,9 +83,9 @@ def simulate_fast(
     meta = config.meta() | {"engine": "fast"}
     trace = Trace.from_consistent_columns(  # versions and staleness built together (tested)
         meta=meta,
-        attempts=np.ones(n, dtype=np.int32),
-        step_size=np.full(n, np.nan),
-        dropped=np.zeros(n, dtype=bool),
+        attempts=constant_column(1, n, np.int32),
+        step_size=constant_column(np.nan, n),
+        dropped=constant_column(False, n, bool),
         **columns,
     )
     result = SimResult(trace, "fast", config.seed, peak_live_vectors=1, mean_live_vectors=1.0)

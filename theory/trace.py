@@ -40,6 +40,7 @@ __all__ = [
     "Trace",
     "atomic_write",
     "atomic_write_text",
+    "constant_column",
     "empty_columns",
     "read_staleness",
 ]
@@ -80,6 +81,18 @@ def empty_columns(n: int, names: tuple[str, ...] | None = None) -> dict[str, npt
     if unknown:
         raise ValueError(f"not Trace columns: {', '.join(unknown)}")
     return {c: np.empty(n, dtype=COLUMNS[c]) for c in COLUMNS if c in chosen}
+
+
+def constant_column(value: Any, n: int, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[Any]:
+    """A column of ``n`` rows all ``value``, in no memory of its own: a read-only view of
+    one value (numpy's ``broadcast_to``), which a Trace keeps as it is (a simulated run's
+    step sizes, all NaN; HOGWILD!'s attempts, all 1).
+
+    >>> column = constant_column(1, 3, np.int32)
+    >>> column.tolist(), column.strides, column.flags.writeable
+    ([1, 1, 1], (0,), False)
+    """
+    return np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -38,7 +38,7 @@ from staleness_sim.sim_context import time_averaged_live
 from staleness_sim.timing import PhaseDraws
 from theory.analysis import Tally
 from theory.rennala import drop_unfinished
-from theory.trace import Trace, empty_columns
+from theory.trace import Trace, constant_column, empty_columns
 
 __all__ = ["CHUNK", "simulate_compiled"]
 
@@ -149,7 +149,7 @@ def simulate_compiled(
     if config.algo == "rennala":  # a last step that never completed: its gradients are dropped
         drop_unfinished(cols, config.batch)
     trace = Trace.from_consistent_columns(
-        meta=config.meta() | {"engine": "fast"}, step_size=np.full(n, np.nan), **cols
+        meta=config.meta() | {"engine": "fast"}, step_size=constant_column(np.nan, n), **cols
     )
     return trace, None, int(counters[PEAK]), _mean_live(state)
 
