@@ -114,3 +114,21 @@ def test_fast_engine_extends_its_draws_when_a_worker_runs_ahead() -> None:
     a, b = simulate(config, "simpy").trace.table, simulate(config, "fast").trace.table
     assert a.equals(b)
     assert np.mean(b["worker"] == 0) > 0.9
+
+
+@pytest.mark.parametrize("algo", ["hogwild", "sync", "lock", "leashed", "rennala"])
+def test_fast_traces_keep_their_constant_columns_in_no_memory(algo: str) -> None:
+    # A simulated run has no step sizes (all NaN), and HOGWILD! and synchronous SGD attempt
+    # every publish once and drop nothing: those columns are views of one value, read-only,
+    # and still read as full columns.
+    p = HardwareProfile(compute=parse_timing("gamma:a=4,scale=0.25"), publish=parse_timing("expon:scale=0.01"))
+    config = SimConfig(algo, 4, p, 2_000, seed=1)
+    table = simulate(config, "fast").trace.table
+    constant = ["step_size"] + (["attempts", "dropped"] if algo in ("hogwild", "sync") else [])
+    for name in constant:
+        column = table[name].to_numpy()
+        assert column.strides == (0,) and not column.flags.writeable, name
+    assert table["step_size"].isna().all()
+    if algo in ("hogwild", "sync"):
+        assert (table["attempts"] == 1).all() and not table["dropped"].any()
+    assert table.equals(simulate(config, "simpy").trace.table)
