@@ -4,7 +4,9 @@ Run: ``python benchmarks/validation_table.py [--seconds S] [--repeats R] [--thre
 [--workloads digits-logreg,digits-mlp,fmnist-mlp,lenet]``. For each workload, algorithm and
 thread count, ``asgd validate`` is repeated R times (configurations interleaved); the table
 gives the median TV, W1 and throughput ratio, the range of TV, and the median share of the
-cores' time that the hypervisor took during the real runs ("stolen", on virtual machines).
+cores' time that the hypervisor took during the real runs ("stolen", on virtual machines)
+and of the real runs' windows in which a thread ran at 1.5 times its mean rate or more
+("swings", :func:`theory.analysis.rate_swings`: a thread that Linux gave a core to itself).
 The workloads span gradients from microseconds (logistic regression on digits) to
 milliseconds (LeNet on Fashion-MNIST, batch 16); without ``--workloads``, ``--problem``.
 
@@ -69,10 +71,10 @@ def main() -> None:
     print(f"{', '.join(names)}; {args.seconds:g} s per run, median of {args.repeats} runs\n")
     print(
         "| workload | algo | threads | speeds | TV (median) | TV range | W1 | throughput real | sim/real | "
-        "tau mean real | sim | CAS fail real | sim | dropped real | sim | stolen "
+        "tau mean real | sim | CAS fail real | sim | dropped real | sim | stolen | swings real "
         "| speeds recovered (median) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (workload, algo, t, speeds), rows in results.items():
         med = {k: statistics.median(_get(x, k) for x in rows) for k in KEYS}
         tvs = [x["tv"] for x in rows]
@@ -83,7 +85,8 @@ def main() -> None:
             f"{med['throughput.real']:.0f} | {med['throughput_ratio']:.3f} | {med['tau_mean.real']:.3f} | "
             f"{med['tau_mean.sim']:.3f} | {med['cas_failure_rate.real']:.2g} | "
             f"{med['cas_failure_rate.sim']:.2g} | {_percent(med['dropped_share.real'])} | "
-            f"{_percent(med['dropped_share.sim'])} | {_percent(med['stolen'])} | {_recovered(rows)} |"
+            f"{_percent(med['dropped_share.sim'])} | {_percent(med['stolen'])} | "
+            f"{_percent(med['rate_swings.real'])} | {_recovered(rows)} |"
         )
 
 
@@ -99,6 +102,7 @@ KEYS = (
     "dropped_share.real",
     "dropped_share.sim",
     "stolen",
+    "rate_swings.real",
 )
 
 

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from theory.trace import Trace
 
-__all__ = ["Tally", "cas_statistics", "coupling", "staleness_pmf", "summarize", "throughput"]
+__all__ = ["Tally", "cas_statistics", "coupling", "rate_swings", "staleness_pmf", "summarize", "throughput"]
 
 
 @dataclass
@@ -159,6 +159,55 @@ def coupling(trace: Trace) -> float | None:
     others = (len(t) - t["worker"].map(counts).to_numpy(dtype=np.float64)) / span
     independent = float(np.mean(others * windows))
     return float(t["tau"].mean()) / independent if independent > 0 else None
+
+
+def rate_swings(trace: Trace, window: float = 0.05, swing: float = 1.5, per_window: float = 20) -> float | None:
+    """The share of a run's windows in which some worker computed at least ``swing`` times
+    its own mean number of gradients per window (``None`` with fewer than two workers or
+    four windows).
+
+    Gradients are counted where they end (``t_grad_done``, dropped ones included) in
+    consecutive windows from the first read; a window lasts ``window`` seconds, or longer
+    where the slowest worker would otherwise compute fewer than ``per_window`` gradients in
+    one, so that a count's own variation stays well below ``swing``. Workers that share
+    cores evenly keep their rates; a worker that gets a core to itself for a while (with
+    four threads on two cores, Linux's load balancer putting three on one core and one on
+    the other) computes about twice its mean rate then, and its window counts.
+
+    Two workers, one gradient each per second; then worker 0 computes two more in the fourth
+    second (8 whole windows: its mean rises to 10/8 per window, and 3 is 1.5 times that or more):
+
+    >>> def trace(worker, done):
+    ...     n = len(done)
+    ...     return Trace.from_columns(worker=worker, read_version=[0] * n, apply_version=range(1, n + 1),
+    ...                               t_read=[0.0] * n, t_grad_done=done, t_apply=done,
+    ...                               attempts=[1] * n, step_size=[0.1] * n)
+    >>> even = [k + 0.5 for k in range(9)]
+    >>> rate_swings(trace([0] * 9 + [1] * 9, even + even), window=1.0, per_window=1)
+    0.0
+    >>> rate_swings(trace([0] * 11 + [1] * 9, even + [3.2, 3.8] + even), window=1.0, per_window=1)
+    0.125
+    """
+    table = trace.table
+    workers, done = table["worker"].to_numpy(), table["t_grad_done"].to_numpy(dtype=np.float64)
+    ids, column = np.unique(workers, return_inverse=True)
+    if ids.size < 2:
+        return None
+    start = float(table["t_read"].min())
+    span = float(done.max()) - start
+    if not span > 0:
+        return None
+    slowest = float(np.bincount(column).min()) / span  # gradients per second
+    length = max(window, per_window / slowest)
+    windows = int(span // length)
+    if windows < 4:
+        return None
+    slot = np.floor((done - start) / length).astype(np.int64)
+    inside = slot < windows
+    counts = np.bincount(slot[inside] * ids.size + column[inside], minlength=windows * ids.size)
+    counts = counts.reshape(windows, ids.size).astype(np.float64)
+    swung = (counts >= swing * counts.mean(axis=0)).any(axis=1)
+    return float(swung.mean())
 
 
 def summarize(trace: Trace) -> dict[str, Any]:

@@ -86,3 +86,37 @@ def test_coupling_is_below_one_when_one_worker_publishes_right_after_the_other()
         attempts=[1, 1, 1], step_size=[0.1] * 3,
     )  # fmt: skip
     assert coupling(one) is None  # nobody else to be coupled with
+
+
+def test_rate_swings_counts_the_windows_in_which_a_thread_had_a_core_to_itself() -> None:
+    from tests.moved_trace import moved_threads
+
+    from theory.analysis import rate_swings
+
+    # 19 whole windows from the first read (the last gradient ends before the 20th is over);
+    # worker 0's mean rises to (4 * 60 + 15 * 30) / 19 = 36.3 per window, 60 is 1.65 times that
+    assert rate_swings(moved_threads(alone=4), window=1.0) == pytest.approx(4 / 19)
+    assert rate_swings(moved_threads(alone=0), window=1.0) == 0.0
+    # 0.1-s windows: 199 whole ones, worker 0 with 6 gradients in each of the first 40
+    assert rate_swings(moved_threads(alone=4), window=0.1, per_window=1) == pytest.approx(40 / 199)
+    # 3 gradients per second: in 0.1-s windows a worker has 0 or 1, and 1 passes for a swing;
+    # by default the windows widen until the slowest worker has 20 in one (6.7 s)
+    assert rate_swings(moved_threads(windows=60, rate=3), window=0.1, per_window=0.3) > 0.25
+    assert rate_swings(moved_threads(windows=60, rate=3), window=0.1) == 0.0
+    assert rate_swings(moved_threads(windows=3, alone=1), window=1.0) is None  # too few windows
+
+
+def test_rate_swings_of_simulated_workers_sharing_cores_is_zero() -> None:
+    # The simulator keeps worker i on core i mod cores: four workers on two cores share them
+    # evenly throughout, whatever the run's length.
+    from staleness_sim import SimConfig, simulate
+    from staleness_sim.profile import HardwareProfile
+    from staleness_sim.timing import parse_timing
+    from theory.analysis import rate_swings
+
+    profile = HardwareProfile(
+        compute=parse_timing("gamma:a=16,scale=6.25e-5"), publish=parse_timing("const:1e-5"), cores=2
+    )
+    for algo in ("hogwild", "lock"):
+        trace = simulate(SimConfig(algo, 4, profile, 20_000, seed=3)).trace
+        assert rate_swings(trace) == 0.0, algo
