@@ -49,7 +49,15 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "tail_tau",
     ),
     "survival": ("km_quantile", "km_summary", "speedup_interval"),
-    "trace": ("COLUMNS", "DERIVED", "RECORDED", "Trace", "constant_column", "empty_columns", "read_staleness"),
+    "trace": (
+        "COLUMNS",
+        "DERIVED",
+        "RECORDED",
+        "Trace",
+        "constant_column",
+        "empty_columns",
+        "read_staleness",
+    ),
 }
 
 __all__ = sorted(name for names in _MODULES.values() for name in names)

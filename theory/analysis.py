@@ -161,7 +161,9 @@ def coupling(trace: Trace) -> float | None:
     return float(t["tau"].mean()) / independent if independent > 0 else None
 
 
-def rate_swings(trace: Trace, window: float = 0.05, swing: float = 1.5, per_window: float = 20) -> float | None:
+def rate_swings(
+    trace: Trace, window: float = 0.05, swing: float = 1.5, per_window: float = 20
+) -> float | None:
     """The share of a run's windows in which some worker computed at least ``swing`` times
     its own mean number of gradients per window (``None`` with fewer than two workers or
     four windows).

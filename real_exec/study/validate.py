@@ -77,7 +77,8 @@ class Validation:
             # measured staleness over independent workers' (theory.analysis.coupling)
             "coupling": dict(zip(("real", "sim"), self.couplings, strict=True)),
             # the share of windows in which a worker ran at 1.5x its mean rate or more
-            # (theory.analysis.rate_swings): a thread given a core to itself for a while
+            # (theory.analysis.rate_swings): a thread given a core to itself for a while, which
+            # the simulated workers, keeping their cores, never are (docs/validation.md)
             "rate_swings": dict(zip(("real", "sim"), self.swings, strict=True)),
             "notes": self.notes(),
         }
@@ -112,12 +113,7 @@ class Validation:
           core ``i mod cores``), the real threads are moved between cores by Linux's load
           balancer, and with workers of different speeds which of them has a core to
           itself decides the throughput and the staleness (docs/validation.md, "Slow
-          workers on time-shared cores");
-        * otherwise, more threads than cores and a real run in which some thread computed at
-          1.5 times its mean rate or more in :data:`SWUNG` of the windows or more
-          (:func:`theory.analysis.rate_swings`): Linux gave a thread a core to itself for a
-          while, which the simulated workers, sharing their cores evenly, never have
-          (docs/validation.md, "Threads that Linux moves").
+          workers on time-shared cores").
         """
         algo = self.real.trace.meta["algorithm"]
         out = []
@@ -146,16 +142,8 @@ class Validation:
                 "has no main thread (asgd validate's own runs evaluate only before and after)"
             )
         placement = fixed_placement(threads, cores, self.profile.speed)
-        swung = self.swings[0]
         if placement is not None:
             out.append(placement)
-        elif cores is not None and threads > cores and swung is not None and swung >= SWUNG:
-            out.append(
-                f"in {swung:.0%} of the real run's windows a thread computed 1.5 times its mean rate or "
-                "more: Linux gave it a core to itself for a while (e.g. 3 of 4 threads on one core), "
-                f"while the simulated workers keep their cores (worker i on core i mod {cores}) and "
-                "share them evenly"
-            )
         return out
 
 
@@ -178,12 +166,6 @@ def fixed_placement(threads: int, cores: int | None, speeds: Sequence[float]) ->
 #: evaluating its curve every 0.2 s: TV 0.13-0.28; without the evaluations 0.09-0.14;
 #: docs/validation.md).
 MAIN_BUSY = 0.05
-
-#: The share of a real run's windows in which some thread computed at 1.5 times its mean
-#: rate or more (:func:`theory.analysis.rate_swings`) from which :meth:`Validation.notes`
-#: says, for more threads than cores, that Linux moved threads in a way the simulator does
-#: not (the simulated runs have none; docs/validation.md, "Threads that Linux moves").
-SWUNG = 0.1
 
 #: The ratio of the slowest worker's calibrated speed factor to the fastest one's from which
 #: :meth:`Validation.notes` says, for more threads than cores, that the simulated placement

@@ -121,7 +121,8 @@ def test_fast_traces_keep_their_constant_columns_in_no_memory(algo: str) -> None
     # A simulated run has no step sizes (all NaN), and HOGWILD! and synchronous SGD attempt
     # every publish once and drop nothing: those columns are views of one value, read-only,
     # and still read as full columns.
-    p = HardwareProfile(compute=parse_timing("gamma:a=4,scale=0.25"), publish=parse_timing("expon:scale=0.01"))
+    timing = {"compute": "gamma:a=4,scale=0.25", "publish": "expon:scale=0.01"}
+    p = HardwareProfile(**{phase: parse_timing(text) for phase, text in timing.items()})
     config = SimConfig(algo, 4, p, 2_000, seed=1)
     table = simulate(config, "fast").trace.table
     constant = ["step_size"] + (["attempts", "dropped"] if algo in ("hogwild", "sync") else [])

@@ -90,7 +90,6 @@ def test_coupling_is_below_one_when_one_worker_publishes_right_after_the_other()
 
 def test_rate_swings_counts_the_windows_in_which_a_thread_had_a_core_to_itself() -> None:
     from tests.moved_trace import moved_threads
-
     from theory.analysis import rate_swings
 
     # 19 whole windows from the first read (the last gradient ends before the 20th is over);
