@@ -206,7 +206,10 @@ def test_a_forecast_never_calibrates_on_the_factors_it_predicts(monkeypatch: pyt
     problem = make_problem("quadratic", np.random.default_rng(0))
     profile = fc.calibrate_here(problem, "lock", 2, eta=0.01, seconds=0.2)
     assert [c.speeds for c in configs] == [(1.0,)]
-    assert profile.speeds(2) == pytest.approx([1.0, 1.0], rel=0.5)  # this machine: no slow worker
+    # This machine has no slow worker: had the calibration seen the factors, the second
+    # worker would calibrate to about 4. (Not closer to 1: on a loaded machine a 0.2-s run
+    # can make one worker look 1.6 times slower, its thread preempted now and then.)
+    assert max(profile.speeds(2)) < 2.5
     trial = fc.Trial("lock", 2, 0.01, Target(None, 0.5), 0.5, reps=1, speeds=(1, 4))
     predicted = fc.forecast(problem, trial, profile)
     assert predicted.profile is not None
