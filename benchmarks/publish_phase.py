@@ -31,6 +31,7 @@ import argparse
 import numpy as np
 
 from real_exec.executor.problems import problem_from_options
+from real_exec.study.meetings import meeting_publishes
 from real_exec.study.validate import validate
 from theory.analysis import coupling
 
@@ -71,14 +72,11 @@ def describe(trace) -> tuple[np.ndarray, np.ndarray, float]:  # type: ignore[no-
 
 def pairing(trace) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """How the two workers of ``trace`` keep in step (the module docstring's second table)."""
-    t = trace.table.sort_values("t_grad_done", kind="stable")
+    order, inside, met = meeting_publishes(trace.table)
+    t = trace.table.iloc[order]
     s, e, w = (t[c].to_numpy(dtype=float) for c in ("t_grad_done", "t_apply", "worker"))
-    latest = np.maximum.accumulate(e)
-    holder = np.maximum.accumulate(np.where(e >= latest, np.arange(e.size), 0))
-    inside = np.zeros(e.size, dtype=bool)
-    inside[1:] = (s[1:] < latest[:-1]) & (w[1:] != w[holder[:-1]])
     led = np.zeros(e.size, dtype=bool)
-    led[holder[:-1][inside[1:]]] = True
+    led[met[inside]] = True
     publish = e - s
     r = t["t_read"].to_numpy(dtype=float)
     g = s - r

@@ -9,33 +9,46 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CONVOY_PAIRS", "STALL_WINDOWS", "STALL_Z", "convoy", "stall"]
+__all__ = ["CONVOY_PAIRS", "STALL_WINDOWS", "STALL_Z", "convoy", "meeting_publishes", "stall"]
 
 
 #: Publishes that must begin under another worker's before HOGWILD!'s convoy is measured.
 CONVOY_PAIRS = 50
 
 
-def convoy(table: pd.DataFrame) -> tuple[float, np.ndarray]:
-    """HOGWILD!'s convoy (the profile's ``convoy``, :mod:`staleness_sim.profile`) and, per row,
-    whether its publish began with no other worker's under way.
-
-    The publishes (``t_grad_done`` to ``t_apply``) in the order they began; for one begun
-    while another worker's was under way (the one ending last, begun at ``s0``, ending at
-    ``e0``), its end's lag behind ``e0`` over the share of that publish already done,
-    ``(end - e0) / ((s - s0) / (e0 - s0))``: the median over those begun past a tenth of it
-    (sooner, the ratio divides by almost nothing) that ended after it (one that ended first
-    was not held: the other was held up, not writing). 0 with fewer than
-    :data:`CONVOY_PAIRS`."""
+def meeting_publishes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The publishes (``t_grad_done`` to ``t_apply``) in the order they began: that order
+    (rows of ``table``), whether each began while another worker's publish was under way,
+    and the position in that order of the publish under way that ends last (where one began
+    under another's: the one it met)."""
     s, e = table["t_grad_done"].to_numpy(float), table["t_apply"].to_numpy(float)
     w = table["worker"].to_numpy()
     order = np.argsort(s, kind="stable")
     s, e, w = s[order], e[order], w[order]
     latest = np.maximum.accumulate(e)  # the end of the publish under way that ends last
     holder = np.maximum.accumulate(np.where(e >= latest, np.arange(e.size), 0))
-    prev_end, prev = latest[:-1], holder[:-1]
+    met = np.zeros(e.size, dtype=np.int64)
+    met[1:] = holder[:-1]
     inside = np.zeros(e.size, dtype=bool)
-    inside[1:] = (s[1:] < prev_end) & (w[1:] != w[prev])
+    inside[1:] = (s[1:] < latest[:-1]) & (w[1:] != w[met[1:]])
+    return order, inside, met
+
+
+def convoy(table: pd.DataFrame) -> tuple[float, np.ndarray]:
+    """HOGWILD!'s convoy (the profile's ``convoy``, :mod:`staleness_sim.profile`) and, per row,
+    whether its publish began with no other worker's under way.
+
+    The publishes in the order they began (:func:`meeting_publishes`); for one begun
+    while another worker's was under way (the one ending last, begun at ``s0``, ending at
+    ``e0``), its end's lag behind ``e0`` over the share of that publish already done,
+    ``(end - e0) / ((s - s0) / (e0 - s0))``: the median over those begun past a tenth of it
+    (sooner, the ratio divides by almost nothing) that ended after it (one that ended first
+    was not held: the other was held up, not writing). 0 with fewer than
+    :data:`CONVOY_PAIRS`."""
+    order, inside, met = meeting_publishes(table)
+    s, e = table["t_grad_done"].to_numpy(float)[order], table["t_apply"].to_numpy(float)[order]
+    prev = met[1:]
+    prev_end = e[prev]
     share = np.zeros(e.size)
     span = e[prev] - s[prev]
     share[1:] = np.where(span > 0, (s[1:] - s[prev]) / np.where(span > 0, span, 1.0), 0.0)
