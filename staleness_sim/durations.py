@@ -21,7 +21,7 @@ import numpy.typing as npt
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import Constant, PhaseDraws, Sampler
 
-__all__ = ["Durations", "WorkerTiming", "expected_draws"]
+__all__ = ["Durations", "WorkerTiming", "coupling_stream", "expected_draws"]
 
 #: Largest block (rows x workers) drawn at once: 2**21 float64 values, 16 MiB.
 MAX_BLOCK = 2**21
@@ -49,6 +49,17 @@ def expected_draws(profile: HardwareProfile, workers: int, gradients: int) -> in
     return int(share * 1.02 + 6 * math.sqrt(share)) + 16
 
 
+#: The phases drawn from the run's seed, in the order of its SeedSequence's children.
+PHASES = ("compute", "read", "publish")
+
+
+def coupling_stream(seed: int) -> np.random.Generator:
+    """The run's stream for what workers decide together rather than draw alone (HOGWILD!'s
+    convoy order and paired gradients, :mod:`staleness_sim.mechanisms.hogwild`): the child
+    after the phases' of the run's SeedSequence, so the phases' draws do not change with it."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(len(PHASES) + 1)[len(PHASES)])
+
+
 @dataclass(frozen=True)
 class Durations:
     """The compute, read and publish durations of every worker, and their memory costs."""
@@ -64,7 +75,7 @@ class Durations:
         speed = profile.speeds(workers)
         mem = profile.memory_factors(workers)
         rows = max(1, min(expected_draws(profile, workers, gradients), MAX_BLOCK // workers))
-        models = (profile.compute, profile.read, profile.publish)
+        models = tuple(getattr(profile, phase) for phase in PHASES)
         seqs = np.random.SeedSequence(seed).spawn(len(models))
         rngs = [
             None if isinstance(m, Constant) else np.random.default_rng(s)  # constants draw nothing

@@ -25,6 +25,9 @@ A profile is a TOML file with one ``[profile]`` table::
     interpreted = 1.4e-5             # lock-based: interpreted seconds per gradient outside the mutex
     lost_on_overlap = 0.02           # HOGWILD!: fraction of an update lost when two writes overlap
     convoy = 4e-6                    # HOGWILD!: seconds of an uncontended publish; 0: no convoy
+    convoy_reversed = 0.2            # HOGWILD!: share of convoy publishes that end just before
+    paired_window = 2e-5             # HOGWILD!: a gradient begun this soon after another's is paired
+    paired_ratio = "const:1"         # HOGWILD!: a paired gradient's time over the first one's
     stall = 7e-6                     # Leashed-SGD: seconds a gradient loses to a publish near its start
     stall_window = 1.2e-5            # Leashed-SGD: how near its start (seconds)
 
@@ -49,7 +52,21 @@ run in step and see less staleness than independent workers would
 the version is read (a calibrated profile's gap), so the version is sampled after it. 0
 (the default): every publish takes its own drawn time. Where workers time-share the
 cores, the publish's extension is time on the core, like the rest of the publish.
-``real_exec.study.calibrate`` measures it.
+``real_exec.study.calibrate`` measures it. Two writes that end together end in either
+order: ``convoy_reversed`` is the share of the publishes begun under another's that end
+*before* it, by the same lag (``end = e0 - convoy * (s - s0) / (e0 - s0)``, not before
+``s``); which one is drawn from the run's own stream (:func:`staleness_sim.durations.coupling_stream`).
+
+``paired_window`` and ``paired_ratio`` (HOGWILD!, with a convoy; on time-shared cores, time
+on a core): two workers released together by a convoy start their next gradients a few
+microseconds apart, and the later one rarely finishes first. A gradient begun within
+``paired_window`` seconds after another worker's (one not itself paired) began takes that
+gradient's drawn time times a ``paired_ratio`` draw times the two workers' speed ratio
+(``speed[i] / speed[j]``), instead of its own draw; so the worker that led a convoy tends to
+lead the next one, which decides the staleness (the leader of two consecutive convoys sees
+one update, one that loses the lead two, one that takes it none). 0 (the default): no
+pairing. ``real_exec.study.calibrate`` measures both from the gradients that began
+together.
 
 ``stall`` and ``stall_window`` (Leashed-SGD; on time-shared cores, time on a core): a gradient that
 begins while another worker is publishing, or during whose first ``stall_window`` seconds
@@ -119,6 +136,9 @@ class HardwareProfile:
     interpreted: float = 0.0
     lost_on_overlap: float = 0.0
     convoy: float = 0.0
+    convoy_reversed: float = 0.0
+    paired_window: float = 0.0
+    paired_ratio: Distribution = field(default_factory=lambda: Constant(1.0))
     stall: float = 0.0
     stall_window: float = 0.0
     description: str = ""
@@ -151,17 +171,15 @@ class HardwareProfile:
             "gil_handoff",
             "interpreted",
             "convoy",
+            "paired_window",
             "stall",
             "stall_window",
         ):
             v = getattr(self, key)
             need(isinstance(v, int | float) and math.isfinite(v) and v >= 0, key, "a number >= 0", v)
-        need(
-            isinstance(self.lost_on_overlap, int | float) and 0 <= self.lost_on_overlap <= 1,
-            "lost_on_overlap",
-            "a number in [0, 1]",
-            self.lost_on_overlap,
-        )
+        for key in ("lost_on_overlap", "convoy_reversed"):
+            v = getattr(self, key)
+            need(isinstance(v, int | float) and 0 <= v <= 1, key, "a number in [0, 1]", v)
         need(
             isinstance(self.numa_penalty, int | float)
             and math.isfinite(self.numa_penalty)
@@ -225,7 +243,7 @@ class HardwareProfile:
         return out
 
 
-_TIMINGS = ("compute", "read", "publish")
+_TIMINGS = ("compute", "read", "publish", "paired_ratio")
 _LISTS = ("speed", "contention")
 
 

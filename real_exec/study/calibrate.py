@@ -26,7 +26,7 @@ simulation (:func:`fit_cas_window`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +34,7 @@ import pandas as pd
 
 from real_exec.executor.machine import usable_cores
 from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
-from real_exec.study.meetings import convoy, stall
+from real_exec.study.meetings import CONVOY_PAIRS, convoy, paired_gradients, stall
 from real_exec.study.time_slice import in_table_order, time_slice
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
@@ -270,6 +270,9 @@ def calibrate_profile(
         quantum=_quantum(m, gradient_cpu, quantum),
         interpreted=fit.interpreted,
         convoy=fit.convoy,
+        convoy_reversed=fit.convoy_reversed,
+        paired_window=fit.paired_window,
+        paired_ratio=fit.paired_ratio,
         stall=fit.stall,
         stall_window=fit.stall_window,
         description=f"fitted by real_exec.study.calibrate from {m.how}",
@@ -385,6 +388,9 @@ class _Fit:
     lock_handoff: float = 0.0
     interpreted: float = 0.0
     convoy: float = 0.0
+    convoy_reversed: float = 0.0
+    paired_window: float = 0.0
+    paired_ratio: Any = field(default_factory=lambda: Constant(1.0))
     stall: float = 0.0
     stall_window: float = 0.0
 
@@ -417,21 +423,35 @@ def _fit_leashed(m: _Measured, gap_overhead: bool) -> _Fit:
 #: (at most 0.005 at 20,000 updates, tests/staleness_sim).
 COUPLED = 0.03
 
+#: Or how close the ends of the publishes that met must be (the convoy's ``spread``, median
+#: distance over the median publish), for the convoy to be modeled where the staleness
+#: shows no coupling: about half a publish for independent workers, a few percent for a
+#: convoy (docs/validation.md, "Convoys that end in either order").
+TOGETHER = 0.25
+
 
 def _fit_hogwild(m: _Measured, gap_overhead: bool) -> _Fit:
-    """HOGWILD!: every phase as measured; with a run whose staleness shows coupling (below
-    ``1 - COUPLED``), its publishes' convoy (:func:`convoy`), the publish phase then from the
-    publishes begun with no other under way (the others' ends are the convoy's), on cores of
-    their own or time-shared. Without coupling a convoy is not modeled: measured on runs of
-    0.25-ms gradients whose staleness showed none, it made the simulated pmf worse."""
+    """HOGWILD!: every phase as measured; with publishes that end together (the staleness
+    shows coupling, below ``1 - COUPLED``, or their ends are within :data:`TOGETHER`), their
+    convoy (:func:`convoy`): its lag, the share ending first, the publish phase from the
+    publishes begun with no other under way (the others' ends are the convoy's), and the
+    gradients that the convoy's workers then begin together (:func:`paired_gradients`),
+    taken out of the gradient samples (the simulator pairs them again); on cores of their
+    own or time-shared."""
     fit = _fit_free(m, gap_overhead)
+    met = convoy(m.trace.table)
     c = coupling(m.trace)
-    if c is None or c >= 1.0 - COUPLED:  # no coupling to model
+    together = (c is not None and c < 1.0 - COUPLED) or met.spread < TOGETHER
+    if met.lag <= 0 or int(met.alone.sum()) < 20 or not together:
         return fit
-    value, alone = convoy(m.trace.table)
-    if value > 0 and int(alone.sum()) >= 20:
-        fit = replace(fit, publish=EmpiricalTiming(m.publish[alone]), convoy=value)
-    return fit
+    fit = replace(
+        fit, publish=EmpiricalTiming(m.publish[met.alone]), convoy=met.lag, convoy_reversed=met.reversed
+    )
+    window, ratios, second = paired_gradients(m.trace.table, m.compute)
+    if ratios.size < CONVOY_PAIRS:
+        return fit
+    paired = EmpiricalTiming(ratios)
+    return replace(fit, compute=m.compute[~second], paired_window=window, paired_ratio=paired)
 
 
 def _decile(samples: np.ndarray) -> Constant:

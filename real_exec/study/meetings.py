@@ -1,19 +1,37 @@
 """How real workers' timings depend on each other, measured on a Trace for the profile's
-fields that model it (:mod:`staleness_sim.profile`): HOGWILD!'s ``convoy`` (publishes that
-meet end together) and Leashed-SGD's ``stall`` and ``stall_window`` (a gradient begun near
-another worker's publish takes longer). :mod:`real_exec.study.calibrate` decides where they
-apply."""
+fields that model it (:mod:`staleness_sim.profile`): HOGWILD!'s ``convoy`` and
+``convoy_reversed`` (publishes that meet end together, in either order), its
+``paired_window`` and ``paired_ratio`` (gradients begun together), and Leashed-SGD's
+``stall`` and ``stall_window`` (a gradient begun near another worker's publish takes
+longer). :mod:`real_exec.study.calibrate` decides where they apply."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CONVOY_PAIRS", "STALL_WINDOWS", "STALL_Z", "convoy", "meeting_publishes", "stall"]
+__all__ = [
+    "CONVOY_PAIRS",
+    "PAIRED_WINDOW",
+    "STALL_WINDOWS",
+    "STALL_Z",
+    "Convoy",
+    "convoy",
+    "meeting_publishes",
+    "paired_gradients",
+    "stall",
+]
 
 
-#: Publishes that must begin under another worker's before HOGWILD!'s convoy is measured.
+#: Publishes that must begin under another worker's before HOGWILD!'s convoy is measured,
+#: and gradients that must begin together before their pairing is.
 CONVOY_PAIRS = 50
+
+#: How soon after another worker's gradient one must begin to be paired with it, in median
+#: gradients (the profile's ``paired_window``).
+PAIRED_WINDOW = 0.1
 
 
 def meeting_publishes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,32 +52,79 @@ def meeting_publishes(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.n
     return order, inside, met
 
 
-def convoy(table: pd.DataFrame) -> tuple[float, np.ndarray]:
-    """HOGWILD!'s convoy (the profile's ``convoy``, :mod:`staleness_sim.profile`) and, per row,
-    whether its publish began with no other worker's under way.
+@dataclass(frozen=True)
+class Convoy:
+    """HOGWILD!'s publishes that met, as :func:`convoy` measures them."""
+
+    lag: float  # the profile's ``convoy`` (0: too few met)
+    reversed: float  # the share that ended before the one they met (``convoy_reversed``)
+    spread: float  # median |end - e0| over the median publish: ~0 in a convoy, ~0.5 apart
+    alone: np.ndarray  # per row: whether its publish began with no other worker's under way
+
+
+def convoy(table: pd.DataFrame) -> Convoy:
+    """HOGWILD!'s convoy (the profile's ``convoy`` and ``convoy_reversed``,
+    :mod:`staleness_sim.profile`).
 
     The publishes in the order they began (:func:`meeting_publishes`); for one begun
     while another worker's was under way (the one ending last, begun at ``s0``, ending at
     ``e0``), its end's lag behind ``e0`` over the share of that publish already done,
-    ``(end - e0) / ((s - s0) / (e0 - s0))``: the median over those begun past a tenth of it
-    (sooner, the ratio divides by almost nothing) that ended after it (one that ended first
-    was not held: the other was held up, not writing). 0 with fewer than
-    :data:`CONVOY_PAIRS`."""
+    ``(end - e0) / ((s - s0) / (e0 - s0))``, among those begun past a tenth of it (sooner,
+    the ratio divides by almost nothing): the lag is its median over those that ended after
+    ``e0``; ``reversed`` the share of them all that ended before ``e0`` by no more than
+    those lags do (their 95th percentile; one that ended much earlier was not in a convoy:
+    the other was held up, e.g. preempted); and ``spread`` the median ``|end - e0|`` over
+    the median publish: two writes of one vector that meet end within a few cache lines of
+    each other, in either order (a spread of a few percent), independent ones about half a
+    publish apart. Lag 0 with fewer than :data:`CONVOY_PAIRS` ending after ``e0``."""
     order, inside, met = meeting_publishes(table)
     s, e = table["t_grad_done"].to_numpy(float)[order], table["t_apply"].to_numpy(float)[order]
     prev = met[1:]
-    prev_end = e[prev]
     share = np.zeros(e.size)
     span = e[prev] - s[prev]
     share[1:] = np.where(span > 0, (s[1:] - s[prev]) / np.where(span > 0, span, 1.0), 0.0)
     lag = np.zeros(e.size)
-    lag[1:] = e[1:] - prev_end
-    used = inside & (share > 0.1) & (lag >= 0)
+    lag[1:] = e[1:] - e[prev]
+    used = inside & (share > 0.1)
+    behind = used & (lag >= 0)
     alone = np.empty(e.size, dtype=bool)
     alone[order] = ~inside
-    if int(used.sum()) < CONVOY_PAIRS:
-        return 0.0, alone
-    return max(0.0, float(np.median(lag[used] / share[used]))), alone
+    if int(behind.sum()) < CONVOY_PAIRS:
+        return Convoy(0.0, 0.0, float("nan"), alone)
+    ratio = np.abs(lag) / np.where(share > 0, share, 1.0)
+    reach = float(np.quantile(ratio[behind], 0.95)) * (1 + 1e-9)  # (a mirrored lag, to rounding)
+    return Convoy(
+        lag=float(np.median(ratio[behind])),
+        reversed=float(np.mean((lag < 0)[used] & (ratio[used] <= reach))),
+        spread=float(np.median(np.abs(lag[used])) / np.median(e - s)),
+        alone=alone,
+    )
+
+
+def paired_gradients(table: pd.DataFrame, compute: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """HOGWILD!'s gradients begun together (the profile's ``paired_window`` and
+    ``paired_ratio``): the window, the paired gradients' ratios, and per row whether its
+    gradient was paired.
+
+    In the order the gradients began (``t_read``), one begun within the window
+    (:data:`PAIRED_WINDOW` times the median gradient) after another worker's that was not
+    itself paired is paired with it, as the simulator pairs them
+    (:class:`staleness_sim.mechanisms.hogwild.Starts`); its ratio is ``compute`` (the
+    gradients' samples at a nominal speed, per row) of it over that of the other."""
+    r = table["t_read"].to_numpy(float)
+    g = table["t_grad_done"].to_numpy(float) - r
+    w = table["worker"].to_numpy()
+    window = PAIRED_WINDOW * float(np.median(g))
+    second = np.zeros(r.size, dtype=bool)
+    ratios = []
+    first = -1
+    for j in np.argsort(r, kind="stable"):
+        if first >= 0 and w[j] != w[first] and r[j] - r[first] < window and compute[first] > 0:
+            second[j] = True
+            ratios.append(compute[j] / compute[first])
+        else:
+            first = j
+    return window, np.asarray(ratios, dtype=float), second
 
 
 #: The windows tried for Leashed-SGD's stall, in median publish attempts.

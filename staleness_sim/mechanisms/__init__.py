@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from staleness_sim.mechanisms.hogwild import Writes, hogwild_worker
+from staleness_sim.mechanisms.hogwild import Starts, Writes, hogwild_state, hogwild_worker
 from staleness_sim.mechanisms.leashed import Publishes, leashed_worker
 from staleness_sim.mechanisms.lock import StepBatch, lock_worker
 from staleness_sim.mechanisms.mutex import Mutex
@@ -20,9 +20,11 @@ __all__ = [
     "MECHANISMS",
     "Mutex",
     "Publishes",
+    "Starts",
     "StepBatch",
     "SyncBarrier",
     "Writes",
+    "hogwild_state",
     "hogwild_worker",
     "leashed_worker",
     "lock_worker",
@@ -46,9 +48,9 @@ def _rennala(ctx: SimContext, config: SimConfig) -> None:
 
 
 def _hogwild(ctx: SimContext, config: SimConfig) -> None:
-    writes = Writes()
+    writes, starts = hogwild_state(ctx, config.seed)
     for i in range(config.workers):
-        ctx.env.process(hogwild_worker(ctx, i, writes))
+        ctx.env.process(hogwild_worker(ctx, i, writes, starts))
 
 
 def _leashed(ctx: SimContext, config: SimConfig) -> None:

@@ -11,6 +11,7 @@ from scipy import stats
 from real_exec.executor.machine import usable_cores
 from real_exec.study.calibrate import _gaps, calibrate_profile, cas_window, fit_cas_window, stall
 from real_exec.study.interpreter_lock import measure_gil_handoff, ran_alone
+from real_exec.study.meetings import paired_gradients
 from real_exec.study.validate import validate
 from staleness_sim import SimConfig, simulate
 from staleness_sim.profile import HardwareProfile
@@ -291,6 +292,15 @@ def test_validate_runs_calibrates_and_compares(algo: str) -> None:
         raw = (table["t_grad_done"] - table["t_read"]).to_numpy()
         factor = (phase / phase.min()).reindex(table["worker"]).to_numpy()
         expected = float(np.maximum((raw - found[0] * found[2]) / factor, 0.5 * raw / factor).mean())
+    if algo == "hogwild" and v.profile.paired_window > 0:
+        # HOGWILD!'s gradients paired with another worker's begun just before lose their samples
+        # (the simulator pairs them again): the rescaled samples of the others
+        table = real.table
+        raw = (table["t_grad_done"] - table["t_read"]).to_numpy()
+        rescaled = raw / (phase / phase.min()).reindex(table["worker"]).to_numpy()
+        _, _, paired = paired_gradients(table, rescaled)
+        assert 0 < paired.sum() < paired.size
+        expected = float(rescaled[~paired].mean())
     if not timeshared:
         assert v.profile.compute.mean() == pytest.approx(expected, rel=1e-9)
         assert v.profile.speed == pytest.approx(tuple(phase / phase.min()), rel=1e-9)
@@ -380,6 +390,37 @@ def test_calibration_recovers_the_convoy_of_hogwild_publishes(convoy: float) -> 
     assert calibrate_profile(met, cores=2).convoy == pytest.approx(convoy, rel=1e-6)
     alone = simulate(SimConfig("hogwild", 3, shared, 20_000, seed=1)).trace
     assert calibrate_profile(alone, cores=2).convoy == 0.0
+
+
+def test_calibration_recovers_the_reversed_convoys_and_the_paired_gradients() -> None:
+    # A simulated HOGWILD! run with timings like the Fashion-MNIST MLP's (240-us gradients,
+    # 80-us publishes): a fifth of the convoy's publishes end first, and a gradient begun
+    # within 24 us after the other worker's takes its time times U(1, 1.15). The calibration
+    # pairs the gradients begun within a tenth of the median gradient (about the same 24 us),
+    # so it finds the same pairs and their ratios; the reversed share is a binomial share of
+    # about 8,000 convoy publishes (standard error 0.005: the tolerance is four of them).
+    profile = HardwareProfile(
+        compute=parse_timing("gamma:a=100,scale=2.4e-6"),
+        read=parse_timing("gamma:a=4,scale=1.25e-7"),
+        publish=parse_timing("gamma:a=8,scale=1e-5"),
+        cores=2,
+        convoy=9e-6,
+        convoy_reversed=0.2,
+        paired_window=2.4e-5,
+        paired_ratio=parse_timing("uniform:loc=1.0,scale=0.15"),
+    )
+    trace = simulate(SimConfig("hogwild", 2, profile, 20_000, seed=1)).trace
+    fitted = calibrate_profile(trace, cores=2)
+    assert fitted.convoy == pytest.approx(9e-6, rel=1e-6)
+    assert fitted.convoy_reversed == pytest.approx(0.2, abs=0.02)
+    assert fitted.paired_window == pytest.approx(2.4e-5, rel=0.05)
+    ratios = fitted.paired_ratio.samples  # type: ignore[attr-defined]
+    assert ratios.size > 5_000
+    assert np.quantile(ratios, [0.01, 0.5, 0.99]) == pytest.approx([1.0015, 1.075, 1.1485], abs=0.005)
+    # no convoy: none of it
+    free = simulate(SimConfig("hogwild", 2, replace(profile, convoy=0.0), 20_000)).trace
+    alone = calibrate_profile(free, cores=2)
+    assert (alone.convoy, alone.convoy_reversed, alone.paired_window) == (0.0, 0.0, 0.0)
 
 
 def test_calibration_recovers_the_stall_of_leashed_gradients() -> None:

@@ -65,6 +65,9 @@ MACHINE_FIELDS = (
     "contention",
     "quantum",
     "convoy",  # how this machine's HOGWILD! publishes meet: unknown on another one (0)
+    "convoy_reversed",
+    "paired_window",  # how its HOGWILD! gradients begun together end: unknown on another one
+    "paired_ratio",
     "stall",  # how this machine's Leashed-SGD gradients meet publishes: unknown on another one
     "stall_window",
 )
