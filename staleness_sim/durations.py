@@ -21,7 +21,7 @@ import numpy.typing as npt
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import Constant, PhaseDraws, Sampler
 
-__all__ = ["Durations", "WorkerTiming", "coupling_stream", "expected_draws"]
+__all__ = ["Durations", "WorkerTiming", "coupling_stream", "expected_draws", "slice_stream"]
 
 #: Largest block (rows x workers) drawn at once: 2**21 float64 values, 16 MiB.
 MAX_BLOCK = 2**21
@@ -53,11 +53,26 @@ def expected_draws(profile: HardwareProfile, workers: int, gradients: int) -> in
 PHASES = ("compute", "read", "publish")
 
 
+#: The run's streams beyond the phases', by the child of its SeedSequence each one is.
+_STREAMS = {"coupling": len(PHASES), "slices": len(PHASES) + 1}
+
+
+def _stream(seed: int, name: str) -> np.random.Generator:
+    """A child of the run's SeedSequence after the phases' ones, so that the phases' draws do
+    not change with it."""
+    k = _STREAMS[name]
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(k + 1)[k])
+
+
 def coupling_stream(seed: int) -> np.random.Generator:
     """The run's stream for what workers decide together rather than draw alone (HOGWILD!'s
-    convoy order and paired gradients, :mod:`staleness_sim.mechanisms.hogwild`): the child
-    after the phases' of the run's SeedSequence, so the phases' draws do not change with it."""
-    return np.random.default_rng(np.random.SeedSequence(seed).spawn(len(PHASES) + 1)[len(PHASES)])
+    convoy order and paired gradients, :mod:`staleness_sim.mechanisms.hogwild`)."""
+    return _stream(seed, "coupling")
+
+
+def slice_stream(seed: int) -> np.random.Generator:
+    """The run's stream for the time slices of time-shared cores (the profile's ``slices``)."""
+    return _stream(seed, "slices")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ A profile is a TOML file with one ``[profile]`` table::
     speed = [1.0]                    # per-worker gradient-time factors, cycled over workers
     contention = [1.0, 1.15]         # gradient-time factor with k cores computing (entry k - 1)
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
+    slices = "uniform:loc=0.001,scale=0.004"  # optional: each time slice drawn from this
     gil = false                      # interpreted phases hold one interpreter lock
     gil_handoff = 4e-5               # seconds a thread waiting for that lock takes to wake up
     interpreted = 1.4e-5             # lock-based: interpreted seconds per gradient outside the mutex
@@ -82,6 +83,15 @@ gradient takes ``contention[k - 1]`` times its ``compute`` draw, ``k = min(w, c)
 entry beyond the list). Calibrated profiles express it relative to their calibration run, so
 the entry of the calibration's thread count is 1; ``real_exec.study.contention`` measures it.
 
+``quantum`` (seconds; where workers outnumber the cores) turns on the run queues of
+:mod:`staleness_sim.run_queues`: a worker keeps its core for a slice of that length, then
+waits behind the workers queued for that core. Real slices vary (the scheduler's slice
+depends on the threads runnable, and a spent slice ends only at a timer tick or a system
+call); ``slices``, when given, draws each slice from that timing model instead, from the
+run's own stream for slices (:func:`staleness_sim.durations.slice_stream`; at least a
+microsecond). Calibrated profiles take the slices the run's workers got
+(``real_exec.study.time_slice``).
+
 Unknown keys and out-of-range values are rejected with the key's name.
 """
 
@@ -131,6 +141,7 @@ class HardwareProfile:
     speed: tuple[float, ...] = (1.0,)
     contention: tuple[float, ...] = (1.0,)
     quantum: float | None = None
+    slices: Distribution | None = None
     gil: bool = False
     gil_handoff: float = 0.0
     interpreted: float = 0.0
@@ -239,11 +250,13 @@ class HardwareProfile:
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = describe(v) if f.name in _TIMINGS else (list(v) if f.name in _LISTS else v)
+            if f.name in _TIMINGS and v is not None:
+                v = describe(v)
+            out[f.name] = list(v) if f.name in _LISTS else v
         return out
 
 
-_TIMINGS = ("compute", "read", "publish", "paired_ratio")
+_TIMINGS = ("compute", "read", "publish", "paired_ratio", "slices")
 _LISTS = ("speed", "contention")
 
 
@@ -256,7 +269,7 @@ def _from_mapping(data: dict[str, Any], base: HardwareProfile | None = None) -> 
         )
     values = dict(data)
     for key in _TIMINGS:
-        if key in values and not hasattr(values[key], "rvs"):
+        if key in values and values[key] is not None and not hasattr(values[key], "rvs"):
             try:
                 values[key] = parse_timing(values[key])
             except ValueError as exc:

@@ -8,16 +8,19 @@ from typing import Any
 import numpy as np
 import simpy
 
-from staleness_sim.durations import Durations
+from staleness_sim.durations import Durations, slice_stream
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.run_queues import RunQueues
 from theory.trace import RECORDED
 
-__all__ = ["ROW", "WAKEUP_CHECKS", "SimContext", "time_averaged_live"]
+__all__ = ["MIN_SLICE", "ROW", "WAKEUP_CHECKS", "SimContext", "time_averaged_live"]
 
 #: With time slices, a running worker checks this many times per slice whether a worker woken
 #: from a lock wait is waiting for a core, and then gives it its core.
 WAKEUP_CHECKS = 30
+
+#: The shortest slice a drawn one becomes (seconds), so that a worker always computes.
+MIN_SLICE = 1e-6
 
 #: The fields of :meth:`SimContext.record`, in order: the Trace's recorded columns but the
 #: step size (a simulation computes no steps; SGD under the Trace adds them).
@@ -58,6 +61,9 @@ class SimContext:
         self._held: list[int | None] = [None] * workers  # the core a worker runs on (time slices)
         self._home = [i % (profile.cores or 1) for i in range(workers)]
         self._used = [0.0] * workers
+        self._slice = [profile.quantum or 0.0] * workers  # each worker's current slice
+        self._slices = profile.slices if profile.quantum is not None else None
+        self._slice_rng = slice_stream(seed) if self._slices is not None else None
         self._woken = [False] * workers  # woke from a lock wait: its next core request is urgent
         self.wakeups = False  # set by a mutex whose woken waiters preempt (woke())
         self.gil: Any = None  # the interpreter lock (a barging Mutex) when the profile has one
@@ -95,18 +101,18 @@ class SimContext:
         while remaining > 0:
             if self._held[worker] is None:
                 yield from self._take_core(worker)
-            run = min(remaining, self.quantum - self._used[worker], check)
+            run = min(remaining, self._slice[worker] - self._used[worker], check)
             yield self.env.timeout(run)
             remaining -= run
             self._used[worker] += run
             core = self._held[worker]
             if self.cores.urgent(core):
                 self.block(worker)  # a woken worker preempts this one
-            elif self._used[worker] >= self.quantum * (1 - 1e-12):
+            elif self._used[worker] >= self._slice[worker] * (1 - 1e-12):
                 if self.cores.waiting(core):
                     self.block(worker)  # slice used up: to the back of its core's queue
                 else:
-                    self._used[worker] = 0.0  # nobody waits for this core: a new slice
+                    self._new_slice(worker)  # nobody waits for this core: a new slice
 
     def interpreted(self, worker: int, duration: float) -> Generator[simpy.Event, Any, None]:
         """:meth:`busy` for a phase of interpreted code: under the GIL when the profile models
@@ -122,7 +128,14 @@ class SimContext:
         woken, self._woken[worker] = self._woken[worker], False
         core = yield self.cores.request(worker, self._home[worker], woken)
         self._held[worker] = self._home[worker] = core
+        self._new_slice(worker)
+
+    def _new_slice(self, worker: int) -> None:
+        """The worker begins a slice: the quantum, or a draw of the profile's ``slices``."""
         self._used[worker] = 0.0
+        if self._slices is not None and self._slice_rng is not None:
+            drawn = float(self._slices.rvs(1, random_state=self._slice_rng)[0])
+            self._slice[worker] = max(drawn, MIN_SLICE)
 
     def on_core(self, worker: int) -> Generator[simpy.Event, Any, None]:
         """With time slices: get a core if the worker has none (a thread woken from a lock

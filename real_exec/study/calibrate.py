@@ -35,7 +35,7 @@ import pandas as pd
 from real_exec.executor.machine import usable_cores
 from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
 from real_exec.study.meetings import CONVOY_PAIRS, convoy, paired_gradients, stall
-from real_exec.study.time_slice import in_table_order, time_slice
+from real_exec.study.time_slice import in_table_order, slices
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
@@ -218,8 +218,10 @@ def calibrate_profile(
 
     When the run had more threads than ``cores``, its wall-clock phases include time spent
     preempted. The simulator models that time sharing itself (a run queue per core, a time slice
-    ``quantum``: the one the run's workers got, :func:`~real_exec.study.time_slice.time_slice`,
-    where the run measured it, else the ``quantum`` given), so the gradient time is taken from
+    ``quantum``: the median of the slices the run's workers got,
+    :func:`~real_exec.study.time_slice.slices`, each simulated slice drawn from them
+    (``slices``), where the run measured them, else the ``quantum`` given), so the gradient
+    time is taken from
     the threads' CPU time (``gradient_cpu``, recorded by real runs) and the other, short phases
     keep only their samples that were not preempted (:func:`_unpreempted`). The worker
     threads also spend CPU time outside those samples (switching threads, caches refilled
@@ -258,6 +260,7 @@ def calibrate_profile(
         fit = _with_unaccounted_cpu(fit, m, worker_cpu)
     if m.timeshared:
         fit = _with_stolen_time(fit, stolen)
+    slice_time, drawn_slices = _quantum(m, gradient_cpu, quantum)
     profile = HardwareProfile(
         name=f"calibrated from a real {m.algo} run",
         lock_handoff=fit.lock_handoff,
@@ -267,7 +270,8 @@ def calibrate_profile(
         read=fit.read,
         publish=fit.publish,
         speed=m.speed,
-        quantum=_quantum(m, gradient_cpu, quantum),
+        quantum=slice_time,
+        slices=drawn_slices,
         interpreted=fit.interpreted,
         convoy=fit.convoy,
         convoy_reversed=fit.convoy_reversed,
@@ -280,13 +284,18 @@ def calibrate_profile(
     return _interpreter_lock(profile, m, gil_handoff, lock_interpreted)
 
 
-def _quantum(m: _Measured, gradient_cpu: np.ndarray | None, default: float) -> float | None:
-    """The simulator's time slice: none on cores of one's own; the run's measured slice on
-    time-shared cores, else ``default``."""
+def _quantum(
+    m: _Measured, gradient_cpu: np.ndarray | None, default: float
+) -> tuple[float | None, EmpiricalTiming | None]:
+    """The simulator's time slice and the slices drawn: none on cores of one's own; the
+    run's measured slices (:func:`~real_exec.study.time_slice.slices`) and their median on
+    time-shared cores, else ``default`` and no draws."""
     if not m.shared:
-        return None
-    measured = time_slice(m.trace.table, gradient_cpu) if m.timeshared and gradient_cpu is not None else None
-    return default if measured is None else measured
+        return None, None
+    measured = slices(m.trace.table, gradient_cpu) if m.timeshared and gradient_cpu is not None else None
+    if measured is None:
+        return default, None
+    return float(np.median(measured)), EmpiricalTiming(measured)
 
 
 @dataclass(frozen=True)

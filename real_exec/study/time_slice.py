@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_SLICES", "in_table_order", "time_slice"]
+__all__ = ["MIN_SLICES", "in_table_order", "slices", "time_slice"]
 
 #: Fewer slices than this in a run: no measurement (the calibration keeps its default).
 MIN_SLICES = 10
@@ -53,7 +53,13 @@ def in_table_order(table: pd.DataFrame, gradient_cpu: np.ndarray) -> np.ndarray:
 
 
 def time_slice(table: pd.DataFrame, gradient_cpu: np.ndarray) -> float | None:
-    """The median slice (seconds) the workers of a time-shared run got (see the module
+    """The median slice (seconds) the workers of a time-shared run got (:func:`slices`)."""
+    found = slices(table, gradient_cpu)
+    return None if found is None else float(np.median(found))
+
+
+def slices(table: pd.DataFrame, gradient_cpu: np.ndarray) -> np.ndarray | None:
+    """The slices (seconds) the workers of a time-shared run got (see the module
     docstring); ``gradient_cpu`` holds each worker's gradients' CPU seconds in turn (worker
     0's in time order, then worker 1's, ...), as a run records them. ``None`` with fewer than
     :data:`MIN_SLICES` slices, or CPU times that do not match the table."""
@@ -68,13 +74,14 @@ def time_slice(table: pd.DataFrame, gradient_cpu: np.ndarray) -> float | None:
     t_apply = table["t_apply"].to_numpy(np.float64)[order]
     off_core = (t_done - t_read) - cpu
     lost_core = off_core > 0.5 * float(np.median(cpu))
-    slices = []
+    per_worker = []
     for w in np.unique(worker):
         own = np.flatnonzero(worker == w)
         gaps = np.r_[t_read[own][1:] - t_apply[own][:-1], 0.0]  # before each next read
         after = _on_core(t_apply[own] - t_done[own]) + _on_core(np.clip(gaps, 0.0, None))
         until_done = np.cumsum(cpu[own] + after) - after  # time on the core to each gradient's end
         ends = np.flatnonzero(lost_core[own])
-        slices.append(until_done[ends[1:]] - until_done[ends[:-1]])
-    found = np.concatenate(slices) if slices else np.empty(0)
-    return float(np.median(found)) if found.size >= MIN_SLICES else None
+        per_worker.append(until_done[ends[1:]] - until_done[ends[:-1]])
+    found = np.concatenate(per_worker) if per_worker else np.empty(0)
+    found = found[found > 0]
+    return found if found.size >= MIN_SLICES else None

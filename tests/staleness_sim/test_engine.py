@@ -444,6 +444,35 @@ def test_a_publish_begun_under_another_ends_with_it_plus_the_convoy_share() -> N
         simulate(config, "fast")
 
 
+def test_time_slices_drawn_from_the_profiles_slices() -> None:
+    # Two HOGWILD! workers on one core, gradients of 1 s: with a 0.3-s quantum worker 0's first
+    # gradient gets slices 0.3, 0.3, 0.3, 0.1 between worker 1's and ends at 1.9; with every
+    # slice drawn as 0.5, it gets 0.5, 0.5 and ends at 1.5
+    base = HardwareProfile(compute=parse_timing("const:1"), cores=1, quantum=0.3)
+
+    def first_end(profile: HardwareProfile, seed: int = 0) -> float:
+        table = simulate(SimConfig("hogwild", 2, profile, 20, seed=seed), "simpy").trace.table
+        return float(table[table["worker"] == 0]["t_grad_done"].min())
+
+    assert first_end(base) == pytest.approx(1.9)
+    assert first_end(replace(base, slices=parse_timing("const:0.5"))) == pytest.approx(1.5)
+    # random slices: the same seed gives the same run, another seed another one
+    drawn = replace(
+        base, compute=parse_timing("expon:scale=1"), slices=parse_timing("uniform:loc=0.1,scale=0.4")
+    )
+    a, b = (simulate(SimConfig("hogwild", 2, drawn, 500, seed=3), "simpy").trace.table for _ in range(2))
+    assert a.equals(b)
+    c = simulate(SimConfig("hogwild", 2, drawn, 500, seed=4), "simpy").trace.table
+    assert not a.equals(c)
+    constant = simulate(
+        SimConfig("hogwild", 2, replace(drawn, slices=None), 500, seed=3), "simpy"
+    ).trace.table
+    cpu = (a["t_grad_done"] - a["t_read"]).sum(), (constant["t_grad_done"] - constant["t_read"]).sum()
+    assert not a.equals(constant) and cpu[0] != cpu[1]
+    assert HardwareProfile(slices=parse_timing("const:0.5")).to_dict()["slices"] == "const:0.5"
+    assert HardwareProfile().to_dict()["slices"] is None
+
+
 def test_a_convoy_publish_drawn_reversed_ends_before_the_one_it_met() -> None:
     from staleness_sim.mechanisms import Writes
 

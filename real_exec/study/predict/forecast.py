@@ -64,6 +64,7 @@ MACHINE_FIELDS = (
     "speed",
     "contention",
     "quantum",
+    "slices",
     "convoy",  # how this machine's HOGWILD! publishes meet: unknown on another one (0)
     "convoy_reversed",
     "paired_window",  # how its HOGWILD! gradients begun together end: unknown on another one
