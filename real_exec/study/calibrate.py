@@ -260,7 +260,7 @@ def calibrate_profile(
         fit = _with_unaccounted_cpu(fit, m, worker_cpu)
     if m.timeshared:
         fit = _with_stolen_time(fit, stolen)
-    slice_time, drawn_slices = _quantum(m, gradient_cpu, quantum)
+    slice_time, drawn_slices = _quantum(m, cores, gradient_cpu, quantum)
     profile = HardwareProfile(
         name=f"calibrated from a real {m.algo} run",
         lock_handoff=fit.lock_handoff,
@@ -285,17 +285,23 @@ def calibrate_profile(
 
 
 def _quantum(
-    m: _Measured, gradient_cpu: np.ndarray | None, default: float
+    m: _Measured, cores: int | None, gradient_cpu: np.ndarray | None, default: float
 ) -> tuple[float | None, EmpiricalTiming | None]:
-    """The simulator's time slice and the slices drawn: none on cores of one's own; the
-    run's measured slices (:func:`~real_exec.study.time_slice.slices`) and their median on
-    time-shared cores, else ``default`` and no draws."""
+    """The simulator's time slice and the slices drawn: none on cores of one's own; on
+    time-shared cores, the median of the run's measured slices
+    (:func:`~real_exec.study.time_slice.slices`), and draws from them where every core had
+    as many threads to share it (threads a multiple of the cores), else ``default`` and no
+    draws. With threads that do not divide evenly, Linux keeps moving which thread has a core
+    to itself, which the simulator's run queues do not do; slices drawn on top of its fixed
+    placement moved the simulated staleness further from the real one (docs/validation.md,
+    "Time slices that vary")."""
     if not m.shared:
         return None, None
     measured = slices(m.trace.table, gradient_cpu) if m.timeshared and gradient_cpu is not None else None
     if measured is None:
         return default, None
-    return float(np.median(measured)), EmpiricalTiming(measured)
+    even = cores is not None and m.threads % cores == 0
+    return float(np.median(measured)), EmpiricalTiming(measured) if even else None
 
 
 @dataclass(frozen=True)

@@ -80,11 +80,16 @@ def test_no_slice_without_enough_preemptions_or_with_cpu_times_of_another_run() 
 
 
 def test_a_time_shared_calibration_takes_the_measured_slice() -> None:
-    # the median slice is the quantum, and every simulated slice is drawn from the slices
+    # the median slice is the quantum; with every core shared by as many threads, every
+    # simulated slice is drawn from the slices, with 3 threads on 2 cores none is
     trace, cpu, slices = schedule(3, 400, 25)
     measured = calibrate_profile(trace, cores=2, gradient_cpu=cpu)
     assert measured.quantum == pytest.approx(float(np.median(slices)), rel=1e-6)
-    assert np.sort(measured.slices.samples) == pytest.approx(np.sort(slices), rel=1e-6)  # type: ignore[union-attr]
+    assert measured.slices is None
+    trace4, cpu4, slices4 = schedule(4, 400, 25)
+    even = calibrate_profile(trace4, cores=2, gradient_cpu=cpu4)
+    assert even.quantum == pytest.approx(float(np.median(slices4)), rel=1e-6)
+    assert np.sort(even.slices.samples) == pytest.approx(np.sort(slices4), rel=1e-6)  # type: ignore[union-attr]
     never = calibrate_profile(trace, cores=2, gradient_cpu=np.full(cpu.size, 2 * GRADIENT + OFF))
     assert never.quantum == DEFAULT_QUANTUM and never.slices is None  # none lost its core: the default
     shared = calibrate_profile(trace, cores=3, gradient_cpu=cpu)
