@@ -219,11 +219,11 @@ def calibrate_profile(
     When the run had more threads than ``cores``, its wall-clock phases include time spent
     preempted. The simulator models that time sharing itself (a run queue per core, a time slice
     ``quantum``: the median of the slices the run's workers got,
-    :func:`~real_exec.study.time_slice.slices`, each simulated slice drawn from them
-    (``slices``), where the run measured them, else the ``quantum`` given), so the gradient
-    time is taken from
-    the threads' CPU time (``gradient_cpu``, recorded by real runs) and the other, short phases
-    keep only their samples that were not preempted (:func:`_unpreempted`). The worker
+    :func:`~real_exec.study.time_slice.slices`, where the run measured them, else the
+    ``quantum`` given; each simulated slice drawn from them, ``slices``, where every core had
+    as many threads: :func:`_quantum`), so the gradient time is taken from the threads' CPU
+    time (``gradient_cpu``, recorded by real runs) and the other, short phases keep only
+    their samples that were not preempted (:func:`_unpreempted`). The worker
     threads also spend CPU time outside those samples (switching threads, caches refilled
     after a switch, phases that were preempted); with ``worker_cpu``, the threads' total CPU
     seconds, the difference per gradient joins the gradient phase
