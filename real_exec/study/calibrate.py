@@ -284,24 +284,33 @@ def calibrate_profile(
     return _interpreter_lock(profile, m, gil_handoff, lock_interpreted)
 
 
+#: The shortest slice drawn, in median slices: a thread that lost its core sooner was
+#: preempted by a thread woken from a lock wait (the simulator's wake-up preemption models
+#: that) or by an interrupt, not at the end of its slice (docs/validation.md, "Time slices
+#: that vary").
+SPENT_SLICE = 0.25
+
+
 def _quantum(
     m: _Measured, cores: int | None, gradient_cpu: np.ndarray | None, default: float
 ) -> tuple[float | None, EmpiricalTiming | None]:
     """The simulator's time slice and the slices drawn: none on cores of one's own; on
     time-shared cores, the median of the run's measured slices
-    (:func:`~real_exec.study.time_slice.slices`), and draws from them where every core had
-    as many threads to share it (threads a multiple of the cores), else ``default`` and no
-    draws. With threads that do not divide evenly, Linux keeps moving which thread has a core
-    to itself, which the simulator's run queues do not do; slices drawn on top of its fixed
-    placement moved the simulated staleness further from the real one (docs/validation.md,
-    "Time slices that vary")."""
+    (:func:`~real_exec.study.time_slice.slices`), and draws from those of at least
+    :data:`SPENT_SLICE` of it where every core had as many threads to share it (threads a
+    multiple of the cores), else ``default`` and no draws. With threads that do not divide
+    evenly, Linux keeps moving which thread has a core to itself, which the simulator's run
+    queues do not do; slices drawn on top of its fixed placement moved the simulated
+    staleness further from the real one (docs/validation.md, "Time slices that vary")."""
     if not m.shared:
         return None, None
     measured = slices(m.trace.table, gradient_cpu) if m.timeshared and gradient_cpu is not None else None
     if measured is None:
         return default, None
+    median = float(np.median(measured))
     even = cores is not None and m.threads % cores == 0
-    return float(np.median(measured)), EmpiricalTiming(measured) if even else None
+    spent = measured[measured >= SPENT_SLICE * median]
+    return median, EmpiricalTiming(spent) if even else None
 
 
 @dataclass(frozen=True)

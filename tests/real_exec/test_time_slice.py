@@ -94,3 +94,18 @@ def test_a_time_shared_calibration_takes_the_measured_slice() -> None:
     assert never.quantum == DEFAULT_QUANTUM and never.slices is None  # none lost its core: the default
     shared = calibrate_profile(trace, cores=3, gradient_cpu=cpu)
     assert shared.quantum is None and shared.slices is None  # a core each
+
+
+def test_slices_shorter_than_a_quarter_of_the_median_are_not_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A thread preempted long before its slice ends lost its core to a thread woken from a
+    # lock wait (modelled by the simulator's wake-up preemption) or to an interrupt: of
+    # measured slices of 10 us (30 of them) and 2 ms (70), only the 2-ms ones are drawn,
+    # and the quantum is still the median of all
+    import real_exec.study.calibrate as calibrate
+
+    measured = np.r_[np.full(30, 1e-5), np.full(70, 2e-3)]
+    monkeypatch.setattr(calibrate, "slices", lambda table, cpu: measured)
+    trace, cpu, _ = schedule(4, 400, 25)
+    profile = calibrate_profile(trace, cores=2, gradient_cpu=cpu)
+    assert profile.quantum == pytest.approx(2e-3)
+    assert np.all(profile.slices.samples == 2e-3) and profile.slices.samples.size == 70  # type: ignore[union-attr]
