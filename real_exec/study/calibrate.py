@@ -26,7 +26,7 @@ simulation (:func:`fit_cas_window`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -263,23 +263,14 @@ def calibrate_profile(
     slice_time, drawn_slices = _quantum(m, cores, gradient_cpu, quantum)
     profile = HardwareProfile(
         name=f"calibrated from a real {m.algo} run",
-        lock_handoff=fit.lock_handoff,
         cas_window=cas_window(trace, float(np.mean(m.short_publish))) if m.algo == "leashed" else 1.0,
         cores=cores,
         compute=EmpiricalTiming(fit.compute),
-        read=fit.read,
-        publish=fit.publish,
         speed=m.speed,
         quantum=slice_time,
         slices=drawn_slices,
-        interpreted=fit.interpreted,
-        convoy=fit.convoy,
-        convoy_reversed=fit.convoy_reversed,
-        paired_window=fit.paired_window,
-        paired_ratio=fit.paired_ratio,
-        stall=fit.stall,
-        stall_window=fit.stall_window,
         description=f"fitted by real_exec.study.calibrate from {m.how}",
+        **fit.profile_fields(),
     )
     return _interpreter_lock(profile, m, gil_handoff, lock_interpreted)
 
@@ -417,6 +408,10 @@ class _Fit:
     paired_ratio: Any = field(default_factory=lambda: Constant(1.0))
     stall: float = 0.0
     stall_window: float = 0.0
+
+    def profile_fields(self) -> dict[str, Any]:
+        """The fitted fields but the gradient's samples, by their profile field names."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "compute"}
 
 
 def _fit_free(m: _Measured, gap_overhead: bool) -> _Fit:
