@@ -8,6 +8,15 @@ training loss on the same subset, with the wall time: ``epoch_loss`` and ``epoch
 looks every 50 ms at most, so an epoch is logged up to 50 ms (plus one evaluation) after it
 ends, and when epochs are shorter than that only the last epoch of each look is logged.
 
+Without a :class:`Target` nothing needs a loss while the workers run, so the main thread
+only copies the parameters at each point (and each epoch) and evaluates the copies when
+the run has ended: the curve is the same, and the workers keep the cores to themselves
+(an evaluation takes a core for as long as a few gradients; a copy, for one vector). The
+copies kept wait within :data:`DEFERRED_BYTES`; beyond it the oldest is evaluated at
+once. A copy that holds a NaN or an infinity is evaluated at once, and the run stops as
+diverged; one whose loss exceeds ``DIVERGED`` times the first is found when the run has
+ended (``diverged`` is then set, and the run has gone on to its end).
+
 With a :class:`Target`, each curve point is also checked against it: the run stops as soon
 as the loss is at most ``loss_fraction`` times the first point's loss or the accuracy reaches
 ``accuracy`` (whichever comes first), and it stops as diverged when the loss is NaN, infinite
@@ -31,20 +40,25 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from real_exec.executor.algorithms.steps import VERSION
 from real_exec.executor.problems import Problem
 from real_exec.executor.run_context import RunContext
 
-__all__ = ["DIVERGED", "Judge", "Monitor", "Target", "curve_columns", "diverged"]
+__all__ = ["DEFERRED_BYTES", "DIVERGED", "Judge", "Monitor", "Target", "curve_columns", "diverged"]
 
 #: A run whose loss exceeds this multiple of its initial loss has diverged.
 DIVERGED = 10.0
+
+#: The most bytes of parameter copies a run without a target keeps to evaluate after it.
+DEFERRED_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -163,19 +177,53 @@ class Monitor:
         self.per_epoch = problem.gradients_per_epoch() if problem.samples > 0 else None
         self._next_sample = 0.0
         self._last_epoch = 0
+        #: Points and epochs still to evaluate (without a target): the row, the loss's key
+        #: in it, and the parameters copied then; and their bytes.
+        self._pending: deque[tuple[dict[str, float], str | None, Any]] = deque()
+        self._pending_bytes = 0
 
     def tick(self, elapsed: float) -> None:
         """Sample the curve if it is time, and log an epoch if one has ended."""
         if elapsed >= self._next_sample:
             counted, params = self.ctx.counted(), self.snapshot()
             version = int(self.ctx.ctrl[VERSION])  # the steps applied when params were taken (about)
-            point = self.problem.evaluate(params)
-            self.curve.append({"time": elapsed, "steps": version, **point})
+            row: dict[str, float] = {"time": elapsed, "steps": version}
+            self.curve.append(row)
             # on the grid k * interval (as a replay checks), not interval after this sample:
             # the evaluation's own time would otherwise stretch every interval
             self._next_sample = (math.floor(elapsed / self.interval) + 1) * self.interval
-            self._check(elapsed, params, point, counted)
+            if self.target is None and np.isfinite(params).all():
+                self._defer(row, None, params)
+            else:
+                while self._pending:  # the first point's loss, which the check compares with
+                    self._settle_oldest()
+                point = self.problem.evaluate(params)
+                row.update(point)
+                self._check(elapsed, params, point, counted)
         self._log_epoch(elapsed, None)
+
+    def _defer(self, row: dict[str, float], key: str | None, params: Any) -> None:
+        """Keep ``params`` to evaluate into ``row`` after the run (``key``: only that value
+        of the evaluation; ``None``: all of it), evaluating the oldest kept ones now while
+        the copies exceed :data:`DEFERRED_BYTES`."""
+        self._pending.append((row, key, params))
+        self._pending_bytes += params.nbytes
+        while self._pending_bytes > DEFERRED_BYTES and self._pending:
+            self._settle_oldest()
+
+    def _settle_oldest(self) -> None:
+        row, key, params = self._pending.popleft()
+        self._pending_bytes -= params.nbytes
+        point = self.problem.evaluate(params)
+        row.update(point if key is None else {key: point[key]})
+
+    def _settle(self) -> None:
+        """Evaluate the kept copies, in order, and find a divergence among their points."""
+        while self._pending:
+            self._settle_oldest()
+        initial = self.curve[0]["loss"] if self.curve else math.nan
+        if any(diverged(row["loss"], initial) for row in self.curve[1:]):
+            self.diverged = True
 
     @property
     def next_sample(self) -> float:
@@ -196,7 +244,9 @@ class Monitor:
             self.ctx.halt()
 
     def finish(self, elapsed: float, params: Any, final: dict[str, float]) -> None:
-        """Add the final evaluation to the curve, and the last epoch if it ended with the run."""
+        """Evaluate what waited for the end of the run, then add the final evaluation to the
+        curve, and the last epoch if it ended with the run."""
+        self._settle()
         self.curve.append({"time": elapsed, **final})
         self._log_epoch(elapsed, final["loss"])
 
@@ -206,8 +256,14 @@ class Monitor:
         epoch = self.ctx.counted() // self.per_epoch
         if epoch > self._last_epoch:
             self._last_epoch = epoch
-            value = loss if loss is not None else self.problem.evaluate(self.snapshot())["loss"]
-            self.epochs.append({"epoch": epoch, "time": elapsed, "loss": value})
+            row = {"epoch": epoch, "time": elapsed, "loss": math.nan if loss is None else loss}
+            self.epochs.append(row)
+            if loss is None:
+                params = self.snapshot()
+                if self.target is None:
+                    self._defer(row, "loss", params)
+                else:
+                    row["loss"] = self.problem.evaluate(params)["loss"]
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The curve (time, loss, accuracy, ...) and the epochs (epoch, time, loss)."""
