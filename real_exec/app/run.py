@@ -167,7 +167,7 @@ def _lines(payload: dict[str, Any], title: str) -> list[str]:
     if payload["diverged"]:
         lines.append(
             f"  diverged: the loss became NaN, infinite or over {DIVERGED:g}x its initial value; the run "
-            f"stopped after {payload['wall_time']:.2f} s (a smaller --eta may converge)"
+            f"ended after {payload['wall_time']:.2f} s (a smaller --eta may converge)"
         )
     if payload.get("epoch_loss"):
         losses = ", ".join(f"{v:.3g}" for v in payload["epoch_loss"][:10])
