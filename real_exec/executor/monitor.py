@@ -195,8 +195,7 @@ class Monitor:
             if self.target is None and np.isfinite(params).all():
                 self._defer(row, None, params)
             else:
-                while self._pending:  # the first point's loss, which the check compares with
-                    self._settle_oldest()
+                self._settle_kept()  # the first point's loss, which the check compares with
                 point = self.problem.evaluate(params)
                 row.update(point)
                 self._check(elapsed, params, point, counted)
@@ -217,10 +216,14 @@ class Monitor:
         point = self.problem.evaluate(params)
         row.update(point if key is None else {key: point[key]})
 
-    def _settle(self) -> None:
-        """Evaluate the kept copies, in order, and find a divergence among their points."""
+    def _settle_kept(self) -> None:
+        """Evaluate every kept copy, in order."""
         while self._pending:
             self._settle_oldest()
+
+    def _settle(self) -> None:
+        """Evaluate the kept copies, in order, and find a divergence among their points."""
+        self._settle_kept()
         initial = self.curve[0]["loss"] if self.curve else math.nan
         if any(diverged(row["loss"], initial) for row in self.curve[1:]):
             self.diverged = True
