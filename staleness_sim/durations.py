@@ -35,6 +35,19 @@ class WorkerTiming:
     read: Sampler
     publish: Sampler
     memory: float  # seconds to copy or apply one full vector, NUMA factor applied
+    cached: Sampler | None = None  # a first publish attempt on the version the worker read
+    retry: Sampler | None = None  # a publish attempt after a failed one
+
+    def attempt(self, first: bool, on_read_version: bool) -> float:
+        """A publish attempt's duration (Leashed-SGD): the profile's ``publish_retry`` after a
+        failed attempt, ``publish_cached`` for a first attempt that builds on the version the
+        worker read (the vector its gradient just ran through, in its core's cache), else
+        ``publish``; a phase the profile leaves out takes ``publish``."""
+        if not first and self.retry is not None:
+            return self.retry()
+        if first and on_read_version and self.cached is not None:
+            return self.cached()
+        return self.publish()
 
 
 def expected_draws(profile: HardwareProfile, workers: int, gradients: int) -> int:
@@ -54,7 +67,12 @@ PHASES = ("compute", "read", "publish")
 
 
 #: The run's streams beyond the phases', by the child of its SeedSequence each one is.
-_STREAMS = {"coupling": len(PHASES), "slices": len(PHASES) + 1}
+_STREAMS = {
+    "coupling": len(PHASES),
+    "slices": len(PHASES) + 1,
+    "publish_cached": len(PHASES) + 2,
+    "publish_retry": len(PHASES) + 3,
+}
 
 
 def _stream(seed: int, name: str) -> np.random.Generator:
@@ -77,12 +95,16 @@ def slice_stream(seed: int) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class Durations:
-    """The compute, read and publish durations of every worker, and their memory costs."""
+    """The compute, read and publish durations of every worker, and their memory costs;
+    Leashed-SGD's cached and retried publish attempts where the profile has them (their own
+    streams, so that the other phases' draws do not change with them)."""
 
     compute: PhaseDraws
     read: PhaseDraws
     publish: PhaseDraws
     memory: npt.NDArray[np.float64]  # per worker: copy_time times the NUMA factor
+    cached: PhaseDraws | None = None
+    retry: PhaseDraws | None = None
 
     @classmethod
     def draw(cls, profile: HardwareProfile, workers: int, gradients: int, seed: int) -> Durations:
@@ -96,15 +118,27 @@ class Durations:
             None if isinstance(m, Constant) else np.random.default_rng(s)  # constants draw nothing
             for m, s in zip(models, seqs, strict=True)
         ]
+        attempts = {}
+        for name in ("publish_cached", "publish_retry"):
+            model = getattr(profile, name)
+            rng = None if model is None or isinstance(model, Constant) else _stream(seed, name)
+            attempts[name] = None if model is None else PhaseDraws(model, rng, mem, rows)
         return cls(
             compute=PhaseDraws(profile.compute, rngs[0], speed * profile.contention_factor(workers), rows),
             read=PhaseDraws(profile.read, rngs[1], mem, rows),
             publish=PhaseDraws(profile.publish, rngs[2], mem, rows),
             memory=profile.copy_time * mem,
+            cached=attempts["publish_cached"],
+            retry=attempts["publish_retry"],
         )
 
     def worker(self, i: int) -> WorkerTiming:
         """Worker ``i``'s samplers."""
         return WorkerTiming(
-            self.compute.sampler(i), self.read.sampler(i), self.publish.sampler(i), float(self.memory[i])
+            self.compute.sampler(i),
+            self.read.sampler(i),
+            self.publish.sampler(i),
+            float(self.memory[i]),
+            None if self.cached is None else self.cached.sampler(i),
+            None if self.retry is None else self.retry.sampler(i),
         )

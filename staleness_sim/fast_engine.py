@@ -55,6 +55,10 @@ def fast_supported(config: SimConfig) -> str | None:
         return "the fast engine's HOGWILD! workers are independent (convoy > 0 couples their publishes)"
     if config.algo == "leashed" and config.profile.stall > 0:
         return "the fast engine's Leashed-SGD gradients do not stall (stall > 0 ties them to the publishes)"
+    if config.algo == "leashed" and (
+        config.profile.publish_cached is not None or config.profile.publish_retry is not None
+    ):
+        return "the fast engine's Leashed-SGD publishes take one timing (publish_cached, publish_retry)"
     if config.profile.gil:
         return "the fast engine has no interpreter lock (gil = true couples the workers)"
     if config.profile.interpreted > 0 and config.algo in ("lock", "rennala"):

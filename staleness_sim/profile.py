@@ -9,6 +9,8 @@ A profile is a TOML file with one ``[profile]`` table::
     compute = "gamma:a=16,scale=2.36e-5"   # gradient time, seconds (scipy.stats or const:)
     read = "const:0"                 # extra time to read the parameters
     publish = "const:0"              # extra time to publish an update
+    publish_cached = "const:5e-6"    # Leashed-SGD: optional, a first attempt on the version read
+    publish_retry = "const:1.6e-5"   # Leashed-SGD: optional, an attempt after a failed one
     dim = 101770                     # parameters; a copy costs dim * bytes_per_param / bandwidth
     bytes_per_param = 8
     bandwidth_gbs = 40.0
@@ -68,6 +70,16 @@ lead the next one, which decides the staleness (the leader of two consecutive co
 one update, one that loses the lead two, one that takes it none). 0 (the default): no
 pairing. ``real_exec.study.calibrate`` measures both from the gradients that began
 together.
+
+``publish_cached`` and ``publish_retry`` (Leashed-SGD, optional): a publish attempt builds
+the new vector from the latest one. A first attempt whose latest is still the version the
+worker read builds from the vector its gradient has just run through, in its core's cache,
+and takes a ``publish_cached`` draw; an attempt after a failed one builds from a vector
+another core has just written and met that core's publish, and takes a ``publish_retry``
+draw; every other attempt (a first one on a newer version) takes ``publish``. Left out
+(the default), an attempt takes ``publish`` in every case. ``real_exec.study.calibrate``
+measures them where each worker has a core (docs/validation.md, "Where a Leashed-SGD
+publish builds").
 
 ``stall`` and ``stall_window`` (Leashed-SGD; on time-shared cores, time on a core): a gradient that
 begins while another worker is publishing, or during whose first ``stall_window`` seconds
@@ -130,6 +142,8 @@ class HardwareProfile:
     compute: Distribution = field(default_factory=lambda: parse_timing("expon:scale=1"))
     read: Distribution = field(default_factory=lambda: Constant(0.0))
     publish: Distribution = field(default_factory=lambda: Constant(0.0))
+    publish_cached: Distribution | None = None
+    publish_retry: Distribution | None = None
     dim: int = 0
     bytes_per_param: int = 8
     bandwidth_gbs: float = 10.0
@@ -256,7 +270,7 @@ class HardwareProfile:
         return out
 
 
-_TIMINGS = ("compute", "read", "publish", "paired_ratio", "slices")
+_TIMINGS = ("compute", "read", "publish", "publish_cached", "publish_retry", "paired_ratio", "slices")
 _LISTS = ("speed", "contention")
 
 

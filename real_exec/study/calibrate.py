@@ -35,6 +35,7 @@ import pandas as pd
 from real_exec.executor.machine import usable_cores
 from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
 from real_exec.study.meetings import CONVOY_PAIRS, convoy, paired_gradients, stall
+from real_exec.study.publish_attempts import attempt_phases
 from real_exec.study.time_slice import in_table_order, slices
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
@@ -408,6 +409,8 @@ class _Fit:
     paired_ratio: Any = field(default_factory=lambda: Constant(1.0))
     stall: float = 0.0
     stall_window: float = 0.0
+    publish_cached: Any = None
+    publish_retry: Any = None
 
     def profile_fields(self) -> dict[str, Any]:
         """The fitted fields but the gradient's samples, by their profile field names."""
@@ -420,11 +423,14 @@ def _fit_free(m: _Measured, gap_overhead: bool) -> _Fit:
 
 
 def _fit_leashed(m: _Measured, gap_overhead: bool) -> _Fit:
-    """Leashed-SGD: every phase as measured; the gradients' stall near another worker's
+    """Leashed-SGD: every phase as measured; with a core per worker, the publish attempts by
+    where they build (:func:`_by_attempt`); the gradients' stall near another worker's
     publish (:func:`stall`), taken out of the gradient samples it lengthened (the simulator
     adds it back where it happens): from the gradients' wall-clock times with a core per
     worker, from their CPU times on time-shared cores (none without them)."""
     fit = _fit_free(m, gap_overhead)
+    if not m.shared and not m.interpreted_publish and m.threads > 1:
+        fit = _by_attempt(fit, m)
     if m.shared and not m.timeshared:
         return fit
     raw = m.raw_compute
@@ -435,6 +441,22 @@ def _fit_leashed(m: _Measured, gap_overhead: bool) -> _Fit:
     factor = np.where(m.compute > 0, raw / np.where(m.compute > 0, m.compute, 1.0), 1.0)  # speeds
     compute = np.maximum(m.compute - seconds * stalled / factor, 0.5 * m.compute)
     return replace(fit, compute=compute, stall=seconds, stall_window=window)
+
+
+def _by_attempt(fit: _Fit, m: _Measured) -> _Fit:
+    """Leashed-SGD's publish attempts as the Trace shows them (:func:`attempt_phases`): a
+    first attempt on a newer version is ``publish``, one on the version read
+    ``publish_cached``, a later one ``publish_retry``; a kind with too few rows is left out
+    (the simulator takes ``publish`` for it)."""
+    phases = attempt_phases(m.trace.table)
+    if phases.cached is None and phases.retry is None:
+        return fit
+    return replace(
+        fit,
+        publish=fit.publish if phases.fresh is None else EmpiricalTiming(phases.fresh),
+        publish_cached=None if phases.cached is None else EmpiricalTiming(phases.cached),
+        publish_retry=None if phases.retry is None else EmpiricalTiming(phases.retry),
+    )
 
 
 #: How far below 1 a HOGWILD! run's coupling (:func:`theory.analysis.coupling`) must be for

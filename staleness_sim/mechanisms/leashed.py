@@ -5,7 +5,10 @@ gradient, and releases it. A publish attempt first spends the fraction ``1 - cas
 its publish time on work that does not depend on the latest version (in real runs: the
 interpreter between kernels, finding a free slot), then reads the latest version ``L``
 (holding it), builds ``L - eta g`` (the rest of the publish time plus one vector copy) and
-tries to install it with a compare-and-swap (``cas_latency``). The CAS fails if another
+tries to install it with a compare-and-swap (``cas_latency``). An attempt's publish time is
+the profile's ``publish_cached`` for a first attempt on the version the worker read, its
+``publish_retry`` after a failed attempt, ``publish`` otherwise
+(:meth:`~staleness_sim.durations.WorkerTiming.attempt`). The CAS fails if another
 publish landed since the attempt read ``L``; the worker then retries on the newer version, up
 to ``persistence`` attempts in all, after which the gradient is dropped. A version is freed when it is not the
 latest and no worker holds it; at most ``2 m + 1`` vectors are ever live.
@@ -99,7 +102,7 @@ def leashed_worker(
             publishes.begin()  # type: ignore[union-attr]
         while persistence is None or attempts < persistence:
             attempts += 1
-            publish = t.publish()
+            publish = t.attempt(attempts == 1, ctx.version == read_version)
             outside = (1.0 - window) * publish  # before the attempt reads the latest version
             if outside > 0:
                 yield from ctx.interpreted(i, outside)

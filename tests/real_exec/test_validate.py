@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -482,3 +483,34 @@ def test_the_main_threads_cpu_is_taken_from_time_shared_workers() -> None:
         make_problem("digits-mlp", np.random.default_rng(0)),
     )
     assert 0.0 < real.main_cpu < real.wall_time
+
+
+@pytest.mark.parametrize(("cached", "retry"), [(5e-6, 1.6e-5), (None, None)])
+def test_calibration_recovers_leashed_publish_attempts_by_where_they_build(
+    cached: float | None, retry: float | None
+) -> None:
+    # A simulated Leashed-SGD run whose first attempts on the version read take `cached`,
+    # those on a newer version 10 us and each later attempt `retry` (gamma, a = 25). The
+    # calibration splits the rows by attempts and staleness (real_exec.study.publish_attempts);
+    # a retried row's first attempt is taken at its kind's median, so the retries' mean is
+    # off by the spread of that first attempt over their count, a few percent. A first
+    # attempt that takes long is more likely to fail and leave its group, so each group's
+    # mean is a little low (2-5% at 20,000 gradients); 10% allows for both. With one timing
+    # for every attempt, the three fitted ones agree with it within the same 10%.
+    def gamma(mean: float) -> Any:
+        return parse_timing(f"gamma:a=25,scale={mean / 25}")
+
+    profile = HardwareProfile(
+        compute=parse_timing("gamma:a=16,scale=2.5e-6"),
+        publish=gamma(1e-5),
+        publish_cached=None if cached is None else gamma(cached),
+        publish_retry=None if retry is None else gamma(retry),
+        cores=2,
+    )
+    trace = simulate(SimConfig("leashed", 2, profile, 20_000, seed=1)).trace
+    fitted = calibrate_profile(trace, cores=2)
+    assert fitted.publish.mean() == pytest.approx(1e-5, rel=0.10)
+    assert fitted.publish_cached.mean() == pytest.approx(cached or 1e-5, rel=0.10)
+    assert fitted.publish_retry.mean() == pytest.approx(retry or 1e-5, rel=0.10)
+    # one worker, or more threads than cores: not modelled
+    assert calibrate_profile(trace, cores=1).publish_cached is None

@@ -586,3 +586,43 @@ def test_a_gradient_near_another_workers_publish_stalls_once() -> None:
     plain = simulate(SimConfig("leashed", 2, replace(profile, stall=0.0), 2000, seed=0)).trace
     stalled = simulate(config).trace
     assert stalled.table["t_apply"].max() > plain.table["t_apply"].max()
+
+
+def test_leashed_publish_attempts_take_the_timing_of_where_they_build() -> None:
+    # Constant phases make each attempt's kind readable in the Trace: a first attempt on the
+    # version read takes publish_cached (1), one on a newer version publish (2), each later
+    # attempt publish_retry (5); so a row's publish phase is exactly one of 1, 2, 1 + 5k or
+    # 2 + 5k, its kind given by its attempts and staleness.
+    from staleness_sim.fast_engine import fast_supported
+
+    profile = HardwareProfile(
+        compute=parse_timing("expon:scale=4"),
+        publish=parse_timing("const:2"),
+        publish_cached=parse_timing("const:1"),
+        publish_retry=parse_timing("const:5"),
+    )
+    config = SimConfig("leashed", 2, profile, 4000, seed=0)
+    assert fast_supported(config) is not None  # the event loop of SimPy runs it
+    t = simulate(config).trace.table
+    phase = (t["t_apply"] - t["t_grad_done"]).to_numpy()
+    attempts, tau = t["attempts"].to_numpy(), t["tau"].to_numpy()
+    first = attempts == 1
+    assert np.allclose(phase[first & (tau == 0)], 1.0)
+    assert np.allclose(phase[first & (tau >= 1)], 2.0)
+    again = ~first
+    later = phase[again] - 5.0 * (attempts[again] - 1)
+    assert again.sum() > 50 and np.all(np.isclose(later, 1.0) | np.isclose(later, 2.0))
+    # left out, every attempt takes publish (2 per attempt), as before
+    plain = simulate(replace(config, profile=replace(profile, publish_cached=None, publish_retry=None)))
+    t = plain.trace.table
+    assert np.allclose(t["t_apply"] - t["t_grad_done"], 2.0 * t["attempts"])
+
+
+def test_profile_reads_and_writes_the_publish_attempts() -> None:
+    from staleness_sim.profile import _from_mapping
+
+    p = _from_mapping({"publish_cached": "const:1e-6", "publish_retry": "gamma:a=4,scale=1e-6"})
+    assert p.publish_cached.mean() == 1e-6 and p.publish_retry.mean() == pytest.approx(4e-6)
+    again = _from_mapping({k: v for k, v in p.to_dict().items() if v is not None})
+    assert again.publish_cached.mean() == 1e-6 and again.publish_retry.mean() == pytest.approx(4e-6)
+    assert HardwareProfile().publish_cached is None and HardwareProfile().to_dict()["publish_retry"] is None
