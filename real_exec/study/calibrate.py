@@ -427,19 +427,19 @@ def _fit_leashed(m: _Measured, gap_overhead: bool) -> _Fit:
     where they build (:func:`_by_attempt`); the gradients' stall near another worker's
     publish (:func:`stall`), taken out of the gradient samples it lengthened (the simulator
     adds it back where it happens): from the gradients' wall-clock times with a core per
-    worker, from their CPU times on time-shared cores (none without them)."""
+    worker, from their CPU times on time-shared cores (none without them), each rescaled to
+    the fastest worker (the simulator slows a worker's stall by its ``speed``, as the rest of
+    its gradient)."""
     fit = _fit_free(m, gap_overhead)
     if not m.shared and not m.interpreted_publish and m.threads > 1:
         fit = _by_attempt(fit, m)
     if m.shared and not m.timeshared:
         return fit
-    raw = m.raw_compute
-    found = stall(m.trace.table, float(np.median(m.short_publish)), raw if m.timeshared else None)
+    found = stall(m.trace.table, float(np.median(m.short_publish)), m.compute)
     if found is None:
         return fit
     seconds, window, stalled = found
-    factor = np.where(m.compute > 0, raw / np.where(m.compute > 0, m.compute, 1.0), 1.0)  # speeds
-    compute = np.maximum(m.compute - seconds * stalled / factor, 0.5 * m.compute)
+    compute = np.maximum(m.compute - seconds * stalled, 0.5 * m.compute)
     return replace(fit, compute=compute, stall=seconds, stall_window=window)
 
 

@@ -14,7 +14,9 @@ to ``persistence`` attempts in all, after which the gradient is dropped. A versi
 latest and no worker holds it; at most ``2 m + 1`` vectors are ever live.
 
 With the profile's ``stall``, a gradient that begins while another worker publishes, or
-sees one begin within its first ``stall_window`` seconds, takes ``stall`` seconds longer
+sees one begin within its first ``stall_window`` seconds, takes ``stall`` seconds longer, times
+the worker's ``speed`` (the stall is part of the gradient's own time, which a slow worker
+takes that many times as long)
 (:class:`Publishes`); where workers time-share the cores, seconds on a core.
 """
 
@@ -82,6 +84,7 @@ def leashed_worker(
 ) -> Generator[simpy.Event, Any, None]:
     env, t, cas, window = ctx.env, ctx.timing[i], ctx.profile.cas_latency, ctx.profile.cas_window
     stall = ctx.profile.stall if publishes is not None and ctx.gil is None else 0.0
+    stall *= float(ctx.profile.speeds(ctx.workers)[i])
     shared = ctx.cores is not None
     while True:
         t_read, read_version = env.now, ctx.version

@@ -283,16 +283,17 @@ def test_validate_runs_calibrates_and_compares(algo: str) -> None:
     expected = phase.min() + overhead
     if algo == "leashed" and v.profile.stall > 0:
         # Leashed-SGD's gradients that stalled near another's publish lose the stall (the
-        # simulator adds it back where it happens): the rescaled samples less stall / factor
+        # simulator adds it back where it happens, times the worker's speed): the stall is
+        # found on the samples rescaled to the fastest worker, and leaves them
         table = real.table
         publish = float(
             ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).median()
         )
-        found = stall(table, publish)
-        assert found is not None and found[:2] == (v.profile.stall, v.profile.stall_window)
         raw = (table["t_grad_done"] - table["t_read"]).to_numpy()
         factor = (phase / phase.min()).reindex(table["worker"]).to_numpy()
-        expected = float(np.maximum((raw - found[0] * found[2]) / factor, 0.5 * raw / factor).mean())
+        found = stall(table, publish, raw / factor)
+        assert found is not None and found[:2] == (v.profile.stall, v.profile.stall_window)
+        expected = float(np.maximum(raw / factor - found[0] * found[2], 0.5 * raw / factor).mean())
     if algo == "hogwild" and v.profile.paired_window > 0:
         # HOGWILD!'s gradients paired with another worker's begun just before lose their samples
         # (the simulator pairs them again): the rescaled samples of the others
@@ -460,6 +461,10 @@ def test_calibration_recovers_the_stall_of_leashed_gradients() -> None:
     # worker's publishes, so the two are compared within each worker
     slow = simulate(SimConfig("leashed", 2, replace(profile, speed=(1.0, 3.0)), 20_000, seed=1)).trace
     assert calibrate_profile(slow, cores=2).stall == 0.0
+    # a slow worker's stall takes its speed times as long (the simulator's, as the rest of
+    # its gradient): found on the gradients rescaled to the fastest worker, it is the stall
+    both = simulate(SimConfig("leashed", 2, replace(stalled, speed=(1.0, 3.0)), 20_000, seed=1)).trace
+    assert calibrate_profile(both, cores=2).stall == pytest.approx(6e-6, rel=0.10)
 
 
 def test_the_main_threads_cpu_is_taken_from_time_shared_workers() -> None:

@@ -626,3 +626,20 @@ def test_profile_reads_and_writes_the_publish_attempts() -> None:
     again = _from_mapping({k: v for k, v in p.to_dict().items() if v is not None})
     assert again.publish_cached.mean() == 1e-6 and again.publish_retry.mean() == pytest.approx(4e-6)
     assert HardwareProfile().publish_cached is None and HardwareProfile().to_dict()["publish_retry"] is None
+
+
+def test_a_slow_workers_stall_is_slowed_too() -> None:
+    # The stall is part of the gradient's own time, which a worker of speed 3 takes 3 times
+    # as long: with a constant gradient of 1 and a stall of 0.1, the fast worker's gradients
+    # take 1 or 1.1, the slow one's 3 or 3.3 (and both kinds occur).
+    profile = HardwareProfile(
+        compute=parse_timing("const:1"),
+        publish=parse_timing("const:0.5"),
+        stall=0.1,
+        stall_window=0.2,
+        speed=(1.0, 3.0),
+    )
+    t = simulate(SimConfig("leashed", 2, profile, 2000, seed=0)).trace.table
+    g = (t["t_grad_done"] - t["t_read"]).round(9)
+    assert sorted(set(g[t["worker"] == 0])) == [1.0, 1.1]
+    assert sorted(set(g[t["worker"] == 1])) == [3.0, 3.3]
