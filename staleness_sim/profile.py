@@ -84,8 +84,9 @@ publish builds").
 ``stall`` and ``stall_window`` (Leashed-SGD; on time-shared cores, time on a core): a gradient that
 begins while another worker is publishing, or during whose first ``stall_window`` seconds
 another worker begins a publish, takes ``stall`` seconds longer than its draw (once, however
-many publishes it meets; times the worker's ``speed``, as the rest of its gradient). Real Leashed-SGD threads on short gradients do this, and it holds
-their publishes about one publish apart, where their CAS attempts meet (docs/validation.md,
+many publishes it meets; times the worker's ``speed``, as the rest of its gradient). Real
+Leashed-SGD threads on short gradients do this, and it holds their publishes about one
+publish apart, where their CAS attempts meet (docs/validation.md,
 "What Leashed-SGD does"); without it the simulated workers drift half a cycle apart and fail
 fewer attempts. 0 (the default): none. ``real_exec.study.calibrate`` measures both.
 
