@@ -264,7 +264,7 @@ def calibrate_profile(
     slice_time, drawn_slices = _quantum(m, cores, gradient_cpu, quantum)
     profile = HardwareProfile(
         name=f"calibrated from a real {m.algo} run",
-        cas_window=cas_window(trace, float(np.mean(m.short_publish))) if m.algo == "leashed" else 1.0,
+        cas_window=_cas_window(trace, m),
         cores=cores,
         compute=EmpiricalTiming(fit.compute),
         speed=m.speed,
@@ -274,6 +274,20 @@ def calibrate_profile(
         **fit.profile_fields(),
     )
     return _interpreter_lock(profile, m, gil_handoff, lock_interpreted)
+
+
+def _cas_window(trace: Trace, m: _Measured) -> float:
+    """Leashed-SGD's CAS window: the whole attempt (1) for real runs of compiled worker
+    loops, whose attempt holds the latest version first thing
+    (``real_exec.executor.pool.build``) and installs it last, so that any publish landing
+    during the attempt fails it; otherwise (interpreted loops, which ran Python code before
+    reading the latest version, or a Trace whose window is not known) from the failed
+    attempts (:func:`cas_window`). 1 for the other algorithms, which have no CAS."""
+    if m.algo != "leashed":
+        return 1.0
+    if trace.meta.get("source") == "real" and trace.meta.get("worker_loop") == "compiled":
+        return 1.0
+    return cas_window(trace, float(np.mean(m.short_publish)))
 
 
 #: The shortest slice drawn, in median slices: a thread that lost its core sooner was

@@ -59,6 +59,20 @@ def test_calibration_recovers_the_cas_window_of_a_simulated_leashed_run(workers:
     assert calibrate_profile(one, cores=None).cas_window == 1.0
 
 
+def test_a_compiled_loops_cas_window_is_the_whole_attempt() -> None:
+    # A compiled worker loop's attempt holds the latest version first thing and installs it
+    # last (real_exec.executor.pool.build): the whole attempt is exposed, so a real run of
+    # compiled loops gets the window 1, whatever its failures would give by the Poisson
+    # formula; the same Trace, not known to be one, gets the formula's (about 0.2 here).
+    truth = HardwareProfile().with_overrides(
+        compute="gamma:a=8,scale=1.25e-5", publish="gamma:a=4,scale=2.5e-6", cas_window=0.2
+    )
+    trace = simulate(SimConfig("leashed", 2, truth, 30_000, seed=1)).trace
+    assert calibrate_profile(trace, cores=None).cas_window == pytest.approx(0.2, abs=0.06)
+    trace.meta.update(source="real", worker_loop="compiled")
+    assert calibrate_profile(trace, cores=None).cas_window == 1.0
+
+
 @pytest.mark.parametrize(("window", "seed"), [(0.3, 1), (0.6, 2)])
 def test_the_cas_window_under_an_interpreter_lock_is_fitted_by_simulation(window: float, seed: int) -> None:
     # Under the GIL the two workers' publish attempts rarely overlap, so the Poisson formula
