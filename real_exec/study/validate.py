@@ -102,9 +102,11 @@ class Validation:
           calibration's convoy of publishes does not reproduce it);
         * Leashed-SGD: the calibrated CAS window is the whole publish and the real CAS
           attempts still fail more often than the simulated ones (by :data:`CAS_EXPOSED`):
-          an attempt fails as often in real and simulated runs at a given offset from the
-          other worker's publish, but the real workers' publishes fall near each other's more
-          often (docs/validation.md, "What Leashed-SGD does");
+          on digits-mlp an attempt fails as often in real and simulated runs at a given
+          offset from the other worker's publish, but the real workers' publishes fall near
+          each other's more often; on the Fashion-MNIST MLP the real attempts begun during
+          the other's publish fail more often (docs/validation.md, "What Leashed-SGD does",
+          "Where a Leashed-SGD publish builds");
         * a main thread busy :data:`MAIN_BUSY` of the run or more (the loss curve's
           evaluations) with no core to spare: the workers lost that time to it, and the
           simulator has no main thread (docs/validation.md, "The main thread's evaluations");
@@ -130,8 +132,9 @@ class Validation:
         if algo == "leashed" and exposed:
             out.append(
                 f"the real CAS attempts fail {real:.1%} of the time; with the whole publish exposed to "
-                f"other publishes the model fails {sim:.1%}: the real workers publish near each other "
-                "more often than the simulated ones (benchmarks/publish_phase.py)"
+                f"other publishes the model fails {sim:.1%}: the real workers' publishes meet more often, "
+                "or fail more often when they meet, than the simulated ones (benchmarks/publish_phase.py "
+                "says which)"
             )
         threads, cores = int(self.real.trace.meta["workers"]), self.profile.cores
         busy = self.real.main_cpu / self.real.wall_time if self.real.wall_time > 0 else 0.0
