@@ -15,12 +15,7 @@ Leashed-SGD (:data:`INTERPRETED_PUBLISH`) with the lock's hand-off latency measu
 machine (:mod:`real_exec.study.interpreter_lock`), and lock-based runs with more threads than
 cores, whose interpreted code outside the mutex (``interpreted``) takes turns on it.
 
-Leashed-SGD's CAS window (:func:`cas_window`): the part of a publish attempt during which
-another publish makes its CAS fail. A measured attempt also contains work that does not
-depend on the latest version (the interpreter between kernels, the pool's slot search); the
-window is the fraction that explains the measured failures. Under the interpreter lock the
-workers' attempts overlap less than independent ones would, so there the window is found by
-simulation (:func:`fit_cas_window`).
+Leashed-SGD's CAS window: :mod:`real_exec.study.cas_window`.
 """
 
 from __future__ import annotations
@@ -33,15 +28,19 @@ import numpy as np
 import pandas as pd
 
 from real_exec.executor.machine import usable_cores
-from real_exec.study.interpreter_lock import INTERPRETED_PUBLISH, gil_handoff_here, ran_alone
+from real_exec.study.cas_window import calibrated_cas_window, cas_window, fit_cas_window
+from real_exec.study.interpreter_lock import (
+    INTERPRETED_PUBLISH,
+    gil_handoff_here,
+    interpreted_loop,
+    ran_alone,
+)
 from real_exec.study.meetings import CONVOY_PAIRS, convoy, paired_gradients, stall
 from real_exec.study.publish_attempts import attempt_phases
 from real_exec.study.time_slice import in_table_order, slices
-from staleness_sim.config import SimConfig
-from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import Constant, EmpiricalTiming
-from theory.analysis import cas_statistics, coupling, throughput
+from theory.analysis import cas_statistics, coupling
 from theory.trace import Trace
 
 if TYPE_CHECKING:
@@ -121,59 +120,6 @@ def _waited(table: Any) -> np.ndarray:
     return out
 
 
-def cas_window(trace: Trace, publish_mean: float) -> float:
-    """The fraction ``f`` of a publish attempt (mean ``publish_mean`` seconds) exposed to other
-    workers' publishes, from the Trace's failed attempts.
-
-    The other ``m - 1`` workers publish at rate ``lambda = X (m - 1) / m`` (``X``: the run's
-    throughput); treating their publishes as a Poisson stream, an attempt whose window lasts
-    ``w = f * publish_mean`` fails with probability ``p = 1 - exp(-lambda w)``. With ``p`` the
-    measured failures per attempt::
-
-        f = -ln(1 - p) / (lambda * publish_mean),   clipped to [0, 1]
-
-    1 (the whole attempt exposed) when nothing can be learned: one worker, no attempts, no
-    publish rate.
-    """
-    attempts = trace.table["attempts"].to_numpy()
-    workers = int(trace.meta.get("workers", trace.table["worker"].nunique()))
-    total = float(attempts.sum())
-    rate = throughput(trace) * (workers - 1) / workers
-    if workers < 2 or total <= 0 or not rate > 0 or not publish_mean > 0:
-        return 1.0
-    p = cas_statistics(trace)["failures"] / total
-    if p >= 1.0:
-        return 1.0
-    return float(np.clip(-np.log1p(-p) / (rate * publish_mean), 0.0, 1.0))
-
-
-def fit_cas_window(trace: Trace, profile: HardwareProfile, steps: int = 5, seed: int = 0) -> float:
-    """The CAS window with which ``profile`` simulates as many failed attempts as ``trace``
-    has: bisection on ``[0, 1]`` (``steps`` simulations of the run's length, so within
-    ``2 ** -steps``), the simulated failures growing with the window. For profiles whose
-    workers couple through more than the publishes (the interpreter lock), where the
-    Poisson argument of :func:`cas_window` does not hold."""
-    meta = trace.meta
-    target = cas_statistics(trace)["failures"]
-    lo, hi = 0.0, 1.0
-    for _ in range(steps):
-        mid = 0.5 * (lo + hi)
-        config = SimConfig(
-            "leashed",
-            int(meta.get("workers", trace.table["worker"].nunique())),
-            replace(profile, cas_window=mid),
-            len(trace),
-            seed=seed,
-            persistence=meta.get("persistence"),
-        )
-        summary = simulate(config).summary()
-        if summary["cas_failures"] > target:
-            hi = mid
-        else:
-            lo = mid
-    return 0.5 * (lo + hi)
-
-
 def _finite(samples: np.ndarray | None) -> bool:
     """Whether ``samples`` (per-gradient CPU times) were recorded: present and all finite."""
     return samples is not None and samples.size > 0 and bool(np.isfinite(samples).all())
@@ -234,22 +180,23 @@ def calibrate_profile(
     :mod:`real_exec.executor.stolen_time`), wall-clock seconds do: the seconds derived from CPU
     time are divided by ``1 - stolen`` (:func:`_with_stolen_time`).
 
-    Traces of interpreted worker loops (:func:`_interpreted_loop`) get the interpreter-lock
+    Traces of interpreted worker loops
+    (:func:`~real_exec.study.interpreter_lock.interpreted_loop`) get the interpreter-lock
     model (:func:`_interpreter_lock`): for :data:`INTERPRETED_PUBLISH` algorithms ``gil = true``
     with ``gil_handoff`` (the given value, or else measured on this machine after a wait as
     long as the run's mean publish phase), read and publish phases from the samples that began
     while every other worker computed a gradient
     (:func:`~real_exec.study.interpreter_lock.ran_alone`), and Leashed-SGD's CAS window fitted
-    by simulation (:func:`fit_cas_window`); for lock-based runs with more threads than cores
-    and ``worker_cpu``, the CPU per gradient beyond the gradient and the phases under the
-    mutex becomes the profile's ``interpreted`` code, run under the GIL, instead of joining
-    the gradient phase.
+    by simulation (:func:`~real_exec.study.cas_window.fit_cas_window`); for lock-based runs
+    with more threads than cores and ``worker_cpu``, the CPU per gradient beyond the gradient
+    and the phases under the mutex becomes the profile's ``interpreted`` code, run under the
+    GIL, instead of joining the gradient phase.
     """
     m = _measure(trace, cores, gradient_cpu)
     lock_interpreted = (
         m.algo == "lock"
         and m.timeshared
-        and _interpreted_loop(trace)
+        and interpreted_loop(trace)
         and worker_cpu is not None
         and bool(np.isfinite(worker_cpu))
     )
@@ -264,7 +211,7 @@ def calibrate_profile(
     slice_time, drawn_slices = _quantum(m, cores, gradient_cpu, quantum)
     profile = HardwareProfile(
         name=f"calibrated from a real {m.algo} run",
-        cas_window=_cas_window(trace, m),
+        cas_window=calibrated_cas_window(trace, m.algo, float(np.mean(m.short_publish))),
         cores=cores,
         compute=EmpiricalTiming(fit.compute),
         speed=m.speed,
@@ -274,20 +221,6 @@ def calibrate_profile(
         **fit.profile_fields(),
     )
     return _interpreter_lock(profile, m, gil_handoff, lock_interpreted)
-
-
-def _cas_window(trace: Trace, m: _Measured) -> float:
-    """Leashed-SGD's CAS window: the whole attempt (1) for real runs of compiled worker
-    loops, whose attempt holds the latest version first thing
-    (``real_exec.executor.pool.build``) and installs it last, so that any publish landing
-    during the attempt fails it; otherwise (interpreted loops, which ran Python code before
-    reading the latest version, or a Trace whose window is not known) from the failed
-    attempts (:func:`cas_window`). 1 for the other algorithms, which have no CAS."""
-    if m.algo != "leashed":
-        return 1.0
-    if trace.meta.get("source") == "real" and trace.meta.get("worker_loop") == "compiled":
-        return 1.0
-    return cas_window(trace, float(np.mean(m.short_publish)))
 
 
 #: The shortest slice drawn, in median slices: a thread that lost its core sooner was
@@ -362,7 +295,7 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
     compute = (table["t_grad_done"] - table["t_read"]).to_numpy()
     publish = ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).to_numpy()
     gaps = _gaps(table)
-    interpreted_publish = algo in INTERPRETED_PUBLISH and _interpreted_loop(trace)
+    interpreted_publish = algo in INTERPRETED_PUBLISH and interpreted_loop(trace)
     if interpreted_publish:  # the simulated GIL adds the waits for it: keep the phases without one
         alone = ran_alone(table, "t_grad_done")
         if int(alone.sum()) >= 20:
@@ -594,16 +527,6 @@ def _interpreter_lock(
         seed = int(m.trace.meta.get("seed") or 0)
         profile = replace(profile, cas_window=fit_cas_window(m.trace, profile, seed=seed))
     return profile
-
-
-def _interpreted_loop(trace: Trace) -> bool:
-    """Whether ``trace`` is a real run whose worker loops ran Python code between kernels
-    (under the interpreter lock): real runs made before the loops were compiled, whose
-    metadata have no ``worker_loop``. Runs of compiled loops (``worker_loop = "compiled"``)
-    hold no interpreter lock, so their profiles model none."""
-    return (
-        trace.meta.get("source") == "real" and trace.meta.get("worker_loop", "interpreted") == "interpreted"
-    )
 
 
 def calibrate_run(real: RunResult, cores: int | None = None) -> HardwareProfile:

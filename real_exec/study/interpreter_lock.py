@@ -30,8 +30,9 @@ import numpy as np
 from numba import njit
 
 from real_exec.executor.atomics import load
+from theory.trace import Trace
 
-__all__ = ["INTERPRETED_PUBLISH", "gil_handoff_here", "measure_gil_handoff", "ran_alone"]
+__all__ = ["INTERPRETED_PUBLISH", "gil_handoff_here", "interpreted_loop", "measure_gil_handoff", "ran_alone"]
 
 #: Algorithms whose real read and publish phases run interpreted code between compiled kernels
 #: (HOGWILD!: the step size, the update call, the atomic increment, the clock reads;
@@ -139,3 +140,13 @@ def ran_alone(table: Any, at: str) -> np.ndarray:
         computing = (k >= 0) & (when < t_done[np.clip(k, 0, None)])
         alone &= (worker == j) | computing
     return alone
+
+
+def interpreted_loop(trace: Trace) -> bool:
+    """Whether ``trace`` is a real run whose worker loops ran Python code between kernels
+    (under the interpreter lock): real runs made before the loops were compiled, whose
+    metadata have no ``worker_loop``. Runs of compiled loops (``worker_loop = "compiled"``)
+    hold no interpreter lock, so their profiles model none."""
+    return (
+        trace.meta.get("source") == "real" and trace.meta.get("worker_loop", "interpreted") == "interpreted"
+    )
