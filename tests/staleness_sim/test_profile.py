@@ -162,3 +162,13 @@ def test_drawing_without_scipy_gives_scipys_numbers(name, shape, scale, loc, row
     theirs = model.rvs(size=(rows, workers), random_state=b)
     assert ours.dtype == np.float64 and np.array_equal(ours, theirs)
     assert a.random() == b.random()
+
+
+def test_profile_reads_and_writes_the_publish_attempts() -> None:
+    from staleness_sim.profile import _from_mapping
+
+    p = _from_mapping({"publish_cached": "const:1e-6", "publish_retry": "gamma:a=4,scale=1e-6"})
+    assert p.publish_cached.mean() == 1e-6 and p.publish_retry.mean() == pytest.approx(4e-6)
+    again = _from_mapping({k: v for k, v in p.to_dict().items() if v is not None})
+    assert again.publish_cached.mean() == 1e-6 and again.publish_retry.mean() == pytest.approx(4e-6)
+    assert HardwareProfile().publish_cached is None and HardwareProfile().to_dict()["publish_retry"] is None
