@@ -23,6 +23,7 @@ from real_exec.executor.machine import machine_info
 from real_exec.executor.monitor import Monitor, Target
 from real_exec.executor.native import tight_timer_slack
 from real_exec.executor.problems import Problem
+from real_exec.executor.quiet_start import Start, wait_until_quiet
 from real_exec.executor.recorder import cpu_times, to_trace
 from real_exec.executor.run_context import RunContext
 from real_exec.executor.stolen_time import core_times, stolen_fraction
@@ -257,8 +258,12 @@ def _closed_steps(trace: Trace, config: RunConfig) -> Trace:
     return Trace.from_columns(meta=trace.meta, **columns)
 
 
-def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[str, Any]) -> dict[str, Any]:
-    """The Trace metadata of a real run."""
+def _meta(
+    config: RunConfig, problem: Problem, interrupted: bool, machine: dict[str, Any], start: Start
+) -> dict[str, Any]:
+    """The Trace metadata of a real run (``start_wait``: seconds the start waited for the
+    process's other threads to leave the cores; ``start_busy``: the share of a core they
+    still used then, see :mod:`real_exec.executor.quiet_start`)."""
     return {
         "algorithm": config.algo,
         "workers": config.threads,
@@ -279,6 +284,8 @@ def _meta(config: RunConfig, problem: Problem, interrupted: bool, machine: dict[
         "batch": problem.batch,
         "speeds": list(config.worker_speeds()),
         "slow_mode": config.slow_mode,
+        "start_wait": start.waited,
+        "start_busy": start.busy,
         **{
             k: problem.info[k]
             for k in ("model", "dataset", "layers", "init", "data_source")
@@ -300,7 +307,24 @@ def run(
     reaches it (``reached``, ``time_to_target``). A run whose loss becomes NaN, infinite or
     10x its initial value stops at once (``diverged``). Ctrl-C stops the workers and returns
     what was recorded (``interrupted=True``).
+
+    The main thread's numerical work uses one core throughout the call (threadpoolctl), so
+    that no thread of a multi-threaded BLAS runs beside the workers or spins on a core after
+    the call; the workers start once the threads of work before the call are off the cores
+    (:mod:`real_exec.executor.quiet_start`: ``start_wait`` and ``start_busy`` in the Trace's
+    metadata).
     """
+    with threadpool_limits(limits=1):
+        return _run(config, problem, progress, target)
+
+
+def _run(
+    config: RunConfig,
+    problem: Problem,
+    progress: Callable[[float], None] | None,
+    target: Target | None,
+) -> RunResult:
+    """:func:`run` with the main thread's BLAS on one thread."""
     init_seq, *worker_seqs = np.random.SeedSequence(config.seed).spawn(config.threads + 1)
     initial = problem.init(np.random.default_rng(init_seq))
     compile_kernels(str(initial.dtype))  # compile before the clock starts
@@ -313,12 +337,12 @@ def run(
     workers.compile()
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
     monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
-    with threadpool_limits(limits=1):
-        ticks, main = core_times(), time.thread_time()
-        interrupted = _supervise(workers, monitor, config.seconds, progress)
-        wall = ctx.now()
-        stolen = stolen_fraction(ticks, core_times())
-        main_cpu = time.thread_time() - main
+    start = wait_until_quiet()
+    ticks, main = core_times(), time.thread_time()
+    interrupted = _supervise(workers, monitor, config.seconds, progress)
+    wall = ctx.now()
+    stolen = stolen_fraction(ticks, core_times())
+    main_cpu = time.thread_time() - main
     if workers.errors:
         worker_id, tb = workers.errors[0]
         raise WorkerError(worker_id, tb)
@@ -328,8 +352,9 @@ def run(
     curve, epochs = monitor.frames()
     lost, lost_share = _lost_updates(ctx, initial, params)
     machine = machine_info()
+    meta = _meta(config, problem, interrupted, machine, start)
     return RunResult(
-        trace=_closed_steps(to_trace(ctx.recorders, _meta(config, problem, interrupted, machine)), config),
+        trace=_closed_steps(to_trace(ctx.recorders, meta), config),
         curve=curve,
         final=final,
         initial=initial,
