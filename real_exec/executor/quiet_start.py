@@ -22,9 +22,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-__all__ = ["Start", "running_threads", "wait_until_quiet"]
+__all__ = ["BUSY", "Start", "running_threads", "wait_until_quiet"]
 
 TASKS = "/proc/self/task"
+
+#: How many other threads may run on average, over the window, in a quiet process: a thread
+#: that wakes for a moment (a timer, a log handler) is seen in fewer than one sample of ten.
+BUSY = 0.1
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def running_threads(tasks: str = TASKS) -> int | None:
 def wait_until_quiet(
     window: float = 0.005,
     samples: int = 10,
-    busy: float = 0.1,
+    busy: float = BUSY,
     timeout: float = 0.5,
     tasks: str = TASKS,
 ) -> Start:

@@ -17,6 +17,7 @@ import numpy as np
 
 from real_exec.executor.config import RunConfig
 from real_exec.executor.problems import Problem, make_problem
+from real_exec.executor.quiet_start import BUSY
 from real_exec.executor.runner import RunResult, run
 from real_exec.study.calibrate import COUPLED, calibrate_run
 from staleness_sim.config import SimConfig
@@ -115,7 +116,10 @@ class Validation:
           core ``i mod cores``), the real threads are moved between cores by Linux's load
           balancer, and with workers of different speeds which of them has a core to
           itself decides the throughput and the staleness (docs/validation.md, "Slow
-          workers on time-shared cores").
+          workers on time-shared cores");
+        * other threads of the process still running when the workers started (the run's
+          ``start_busy``, :mod:`real_exec.executor.quiet_start`), which the simulator does
+          not have.
         """
         algo = self.real.trace.meta["algorithm"]
         out = []
@@ -147,6 +151,14 @@ class Validation:
         placement = fixed_placement(threads, cores, self.profile.speed)
         if placement is not None:
             out.append(placement)
+        running = float(self.real.trace.meta.get("start_busy", 0.0))
+        if running >= BUSY:  # NaN (not known) is not
+            waited = float(self.real.trace.meta.get("start_wait", 0.0))
+            out.append(
+                f"other threads of this process were still running when the workers started "
+                f"({running:.1f} on average, after a wait of {waited:.2f} s): the real workers "
+                "shared the cores with them at first, the simulated ones did not"
+            )
         return out
 
 

@@ -381,6 +381,16 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     assert "2 workers of different speeds on 1 cores" in placed
     assert notes(_paired("lock"), free, cores=2, speed=(1.0, 4.0)) == []  # a core each
     assert notes(_paired("lock"), free, cores=1, speed=(1.0, 1.2)) == []  # about equal
+    # Other threads of the process still running when the workers started (the wait ran
+    # out): a note; none where the start was quiet or not known
+    lock = _paired("lock")
+
+    def started(busy: float) -> Trace:
+        return Trace(lock.table, {**lock.meta, "start_busy": busy, "start_wait": 0.5})
+
+    (crowded,) = notes(started(0.8), free)
+    assert "still running when the workers started (0.8 on average, after a wait of 0.50 s)" in crowded
+    assert notes(started(0.0), free) == [] and notes(started(float("nan")), free) == []
 
 
 @pytest.mark.parametrize("convoy", [2e-6, 4e-6])
