@@ -24,7 +24,7 @@ from real_exec.executor.config import RunConfig
 from real_exec.executor.problems import problem_from_options
 from real_exec.executor.runner import run
 from real_exec.study.calibrate import calibrate_run
-from real_exec.study.publish_attempts import attempt_phases
+from real_exec.study.publish_attempts import attempt_phases, per_attempt
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.timing import EmpiricalTiming
@@ -61,10 +61,9 @@ def main() -> None:
                 table = real.trace.table
                 phases = attempt_phases(table)
                 profile = calibrate_run(real, cores=2)
-                per_attempt = (table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)
                 one = replace(
                     profile,
-                    publish=EmpiricalTiming(per_attempt.to_numpy()),
+                    publish=EmpiricalTiming(per_attempt(table)),
                     publish_cached=None,
                     publish_retry=None,
                 )

@@ -262,8 +262,8 @@ def _meta(
     config: RunConfig, problem: Problem, interrupted: bool, machine: dict[str, Any], start: Start
 ) -> dict[str, Any]:
     """The Trace metadata of a real run (``start_wait``: seconds the start waited for the
-    process's other threads to leave the cores; ``start_busy``: the share of a core they
-    still used then, see :mod:`real_exec.executor.quiet_start`)."""
+    process's other threads to leave the cores; ``start_busy``: how many of them were still
+    running on average then, see :mod:`real_exec.executor.quiet_start`)."""
     return {
         "algorithm": config.algo,
         "workers": config.threads,

@@ -36,7 +36,7 @@ from real_exec.study.interpreter_lock import (
     ran_alone,
 )
 from real_exec.study.meetings import CONVOY_PAIRS, convoy, paired_gradients, stall
-from real_exec.study.publish_attempts import attempt_phases
+from real_exec.study.publish_attempts import attempt_phases, per_attempt
 from real_exec.study.time_slice import in_table_order, slices
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import Constant, EmpiricalTiming
@@ -293,7 +293,7 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
         raise ValueError("need at least 10 recorded gradients to calibrate a profile")
     algo = trace.meta.get("algorithm", "hogwild")
     compute = (table["t_grad_done"] - table["t_read"]).to_numpy()
-    publish = ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).to_numpy()
+    publish = per_attempt(table)
     gaps = _gaps(table)
     interpreted_publish = algo in INTERPRETED_PUBLISH and interpreted_loop(trace)
     if interpreted_publish:  # the simulated GIL adds the waits for it: keep the phases without one

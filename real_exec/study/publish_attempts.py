@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["ATTEMPTS_MIN", "AttemptPhases", "attempt_phases"]
+__all__ = ["ATTEMPTS_MIN", "AttemptPhases", "attempt_phases", "per_attempt"]
 
 #: Rows a group of attempts needs to be fitted.
 ATTEMPTS_MIN = 20
@@ -39,6 +39,13 @@ class AttemptPhases:
     fresh: np.ndarray | None
     cached: np.ndarray | None
     retry: np.ndarray | None
+
+
+def per_attempt(table: pd.DataFrame) -> np.ndarray:
+    """Each row's publish phase over its attempts, ``(t_apply - t_grad_done) / max(a, 1)``:
+    one timing for every attempt, whatever it built on (the profile's ``publish`` of every
+    algorithm, and of Leashed-SGD where its attempts are not told apart)."""
+    return ((table["t_apply"] - table["t_grad_done"]) / table["attempts"].clip(lower=1)).to_numpy(float)
 
 
 def attempt_phases(table: pd.DataFrame) -> AttemptPhases:
