@@ -6,7 +6,9 @@ thread count, ``asgd validate`` is repeated R times (configurations interleaved)
 gives the median TV, W1 and throughput ratio, the range of TV, and the median share of the
 cores' time that the hypervisor took during the real runs ("stolen", on virtual machines)
 and of the real runs' windows in which a thread ran at 1.5 times its mean rate or more
-("swings", :func:`theory.analysis.rate_swings`: a thread that Linux gave a core to itself).
+("swings", :func:`theory.analysis.rate_swings`: a thread that Linux gave a core to itself),
+and in how many of the R runs ``asgd validate`` said the run was in a regime the model is
+known not to fit (:meth:`real_exec.study.validate.Validation.regimes`, by name).
 The workloads span gradients from microseconds (logistic regression on digits) to
 milliseconds (LeNet on Fashion-MNIST, batch 16); without ``--workloads``, ``--problem``.
 
@@ -19,6 +21,7 @@ included; ``ringmaster`` is lock-based SGD with Ringmaster's ``R`` = the threads
 from __future__ import annotations
 
 import argparse
+import collections
 import math
 import statistics
 
@@ -72,9 +75,9 @@ def main() -> None:
     print(
         "| workload | algo | threads | speeds | TV (median) | TV range | W1 | throughput real | sim/real | "
         "tau mean real | sim | CAS fail real | sim | dropped real | sim | stolen | swings real "
-        "| speeds recovered (median) |"
+        "| speeds recovered (median) | model's notes |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (workload, algo, t, speeds), rows in results.items():
         med = {k: statistics.median(_get(x, k) for x in rows) for k in KEYS}
         tvs = [x["tv"] for x in rows]
@@ -86,7 +89,7 @@ def main() -> None:
             f"{med['tau_mean.sim']:.3f} | {med['cas_failure_rate.real']:.2g} | "
             f"{med['cas_failure_rate.sim']:.2g} | {_percent(med['dropped_share.real'])} | "
             f"{_percent(med['dropped_share.sim'])} | {_percent(med['stolen'])} | "
-            f"{_percent(med['rate_swings.real'])} | {_recovered(rows)} |"
+            f"{_percent(med['rate_swings.real'])} | {_recovered(rows)} | {_regimes(rows)} |"
         )
 
 
@@ -123,6 +126,12 @@ def _recovered(rows: list[dict]) -> str:
         for i in range(len(rows[0]["speeds"]["recovered"]))
     ]
     return ", ".join(f"{v:.2f}" for v in found)
+
+
+def _regimes(rows: list[dict]) -> str:
+    """Each regime the model is known not to fit, and in how many of the runs it was noted."""
+    seen = collections.Counter(name for r in rows for name in r["regimes"])
+    return ", ".join(f"{name} {n}/{len(rows)}" for name, n in sorted(seen.items())) or "-"
 
 
 def _percent(fraction: float) -> str:

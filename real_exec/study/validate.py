@@ -82,6 +82,8 @@ class Validation:
             # the simulated workers, keeping their cores, never are (docs/validation.md)
             "rate_swings": dict(zip(("real", "sim"), self.swings, strict=True)),
             "notes": self.notes(),
+            # the same, by name (the keys of :meth:`regimes`), for tables of many runs
+            "regimes": list(self.regimes()),
         }
 
     @cached_property
@@ -95,38 +97,42 @@ class Validation:
         return rate_swings(self.real.trace), rate_swings(self.sim.trace)
 
     def notes(self) -> list[str]:
-        """Where this run is in a regime the model is known not to fit, measured on the run
-        itself (docs/validation.md, "Across workloads"):
+        """What :meth:`regimes` says, as sentences."""
+        return list(self.regimes().values())
 
-        * HOGWILD!: the real workers' coupling (:func:`theory.analysis.coupling`) and the
+    def regimes(self) -> dict[str, str]:
+        """Where this run is in a regime the model is known not to fit, measured on the run
+        itself (docs/validation.md, "Across workloads"), by name:
+
+        * ``coupling``, HOGWILD!: the real workers' coupling (:func:`theory.analysis.coupling`) and the
           simulated one differ by more than :data:`~real_exec.study.calibrate.COUPLED` (the
           calibration's convoy of publishes does not reproduce it);
-        * Leashed-SGD: the calibrated CAS window is the whole publish and the real CAS
+        * ``cas``, Leashed-SGD: the calibrated CAS window is the whole publish and the real CAS
           attempts still fail more often than the simulated ones (by :data:`CAS_EXPOSED`):
           on digits-mlp an attempt fails as often in real and simulated runs at a given
           offset from the other worker's publish, but the real workers' publishes fall near
           each other's more often; on the Fashion-MNIST MLP the real attempts begun during
           the other's publish fail more often (docs/validation.md, "What Leashed-SGD does",
           "Where a Leashed-SGD publish builds");
-        * a main thread busy :data:`MAIN_BUSY` of the run or more (the loss curve's
+        * ``main``: a main thread busy :data:`MAIN_BUSY` of the run or more (the loss curve's
           evaluations) with no core to spare: the workers lost that time to it, and the
           simulator has no main thread (docs/validation.md, "The main thread's evaluations");
-        * more threads than cores and workers whose calibrated speeds differ by
+        * ``placement``: more threads than cores and workers whose calibrated speeds differ by
           :data:`UNEQUAL` or more: the simulated workers keep their cores (worker ``i`` on
           core ``i mod cores``), the real threads are moved between cores by Linux's load
           balancer, and with workers of different speeds which of them has a core to
           itself decides the throughput and the staleness (docs/validation.md, "Slow
           workers on time-shared cores");
-        * other threads of the process still running when the workers started (the run's
+        * ``start``: other threads of the process still running when the workers started (the run's
           ``start_busy``, :mod:`real_exec.executor.quiet_start`), which the simulator does
           not have.
         """
         algo = self.real.trace.meta["algorithm"]
-        out = []
+        out: dict[str, str] = {}
         c, c_sim = self.couplings
         if algo == "hogwild" and c is not None and c_sim is not None and abs(c - c_sim) > COUPLED:
             how = "fall together" if c < c_sim else "avoid each other"
-            out.append(
+            out["coupling"] = (
                 f"the real workers' publishes {how} more than the simulated ones: their mean staleness "
                 f"is {c:.2f}x what independent workers with the same rates and read-to-publish windows "
                 f"would see, the simulated {c_sim:.2f}x"
@@ -134,7 +140,7 @@ class Validation:
         real, sim = self.comparison.cas_failure_rate["a"], self.comparison.cas_failure_rate["b"]
         exposed = self.profile.cas_window >= 0.999 and real > max(CAS_EXPOSED * sim, 0.01)
         if algo == "leashed" and exposed:
-            out.append(
+            out["cas"] = (
                 f"the real CAS attempts fail {real:.1%} of the time; with the whole publish exposed to "
                 f"other publishes the model fails {sim:.1%}: the real workers' publishes meet more often, "
                 "or fail more often when they meet, than the simulated ones (benchmarks/publish_phase.py "
@@ -143,18 +149,18 @@ class Validation:
         threads, cores = int(self.real.trace.meta["workers"]), self.profile.cores
         busy = self.real.main_cpu / self.real.wall_time if self.real.wall_time > 0 else 0.0
         if cores is not None and threads >= cores and busy >= MAIN_BUSY:
-            out.append(
+            out["main"] = (
                 f"the main thread was busy {busy:.0%} of the run (the loss curve's evaluations) and "
                 f"the {threads} workers had no core to spare: they lost that time, and the simulator "
                 "has no main thread (asgd validate's own runs evaluate only before and after)"
             )
         placement = fixed_placement(threads, cores, self.profile.speed)
         if placement is not None:
-            out.append(placement)
+            out["placement"] = placement
         running = float(self.real.trace.meta.get("start_busy", 0.0))
         if running >= BUSY:  # NaN (not known) is not
             waited = float(self.real.trace.meta.get("start_wait", 0.0))
-            out.append(
+            out["start"] = (
                 f"other threads of this process were still running when the workers started "
                 f"({running:.1f} on average, after a wait of {waited:.2f} s): the real workers "
                 "shared the cores with them at first, the simulated ones did not"

@@ -348,26 +348,33 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     profile = HardwareProfile(compute=parse_timing("gamma:a=4,scale=0.25"), publish=parse_timing("const:0.1"))
     free = simulate(SimConfig("hogwild", 2, profile, 2000, seed=1)).trace  # independent workers
 
-    def notes(
+    def regimes(
         real: Trace,
         sim: Trace,
         window: float = 1.0,
         cores: int | None = None,
         main: float = 0.0,
         speed: tuple[float, ...] = (1.0,),
-    ) -> list[str]:
+    ) -> dict[str, str]:
         calibrated = replace(profile, cas_window=window, cores=cores, speed=speed)
         real_run = SimpleNamespace(trace=real, main_cpu=main, wall_time=10.0)
         sim_run = SimpleNamespace(trace=sim)
-        return Validation(real_run, sim_run, calibrated, compare_traces(real, sim)).notes()  # type: ignore[arg-type]
+        v = Validation(real_run, sim_run, calibrated, compare_traces(real, sim))  # type: ignore[arg-type]
+        assert v.notes() == list(v.regimes().values())
+        return v.regimes()
+
+    def notes(real: Trace, sim: Trace, **kwargs: Any) -> list[str]:
+        return list(regimes(real, sim, **kwargs).values())
 
     (coupled,) = notes(_paired("hogwild"), free)
     assert "fall together" in coupled and "0.55x" in coupled  # 0.5 / (0.9 * 50 / 49.92) = 0.555
     assert "the simulated 1.00x" in coupled
     assert notes(free, free) == []  # the simulator's own workers fit it
     # Leashed-SGD: every real gradient failed one CAS attempt (rate 1.0), the simulation none
-    (exposed,) = notes(_paired("leashed"), simulate(SimConfig("leashed", 2, profile, 2000, seed=1)).trace)
+    leashed = simulate(SimConfig("leashed", 2, profile, 2000, seed=1)).trace
+    (exposed,) = notes(_paired("leashed"), leashed)
     assert "CAS attempts fail 100.0%" in exposed
+    assert list(regimes(_paired("leashed"), leashed)) == ["cas"]
     assert notes(_paired("leashed"), free, window=0.5) == []  # the window could still grow
     assert notes(_paired("lock"), free) == []  # a lock couples workers by design
     # The main thread busy 0.5 s of the run's 10: with 2 workers on 2 cores, a note; on 3
@@ -376,9 +383,11 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     assert "main thread was busy 5% of the run" in busy and "2 workers had no core to spare" in busy
     assert notes(_paired("lock"), free, cores=3, main=0.5) == []
     assert notes(_paired("lock"), free, cores=2, main=0.4) == []
+    assert list(regimes(_paired("hogwild"), free, cores=2, main=0.5)) == ["coupling", "main"]
     # Workers of different speeds (1 and 4) on fewer cores than threads: the fixed placement
     (placed,) = notes(_paired("lock"), free, cores=1, speed=(1.0, 4.0))
     assert "2 workers of different speeds on 1 cores" in placed
+    assert list(regimes(_paired("lock"), free, cores=1, speed=(1.0, 4.0))) == ["placement"]
     assert notes(_paired("lock"), free, cores=2, speed=(1.0, 4.0)) == []  # a core each
     assert notes(_paired("lock"), free, cores=1, speed=(1.0, 1.2)) == []  # about equal
     # Other threads of the process still running when the workers started (the wait ran
@@ -390,6 +399,7 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
 
     (crowded,) = notes(started(0.8), free)
     assert "still running when the workers started (0.8 on average, after a wait of 0.50 s)" in crowded
+    assert list(regimes(started(0.8), free)) == ["start"]
     assert notes(started(0.0), free) == [] and notes(started(float("nan")), free) == []
 
 
