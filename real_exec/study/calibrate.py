@@ -358,10 +358,12 @@ class _Fit:
     stall_window: float = 0.0
     publish_cached: Any = None
     publish_retry: Any = None
+    stalled_share: float = 0.0  # of the real gradients, those the stall lengthened (not a profile field)
 
     def profile_fields(self) -> dict[str, Any]:
         """The fitted fields but the gradient's samples, by their profile field names."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "compute"}
+        skip = ("compute", "stalled_share")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
 
 def _fit_free(m: _Measured, gap_overhead: bool) -> _Fit:
@@ -387,7 +389,8 @@ def _fit_leashed(m: _Measured, gap_overhead: bool) -> _Fit:
         return fit
     seconds, window, stalled = found
     compute = np.maximum(m.compute - seconds * stalled, 0.5 * m.compute)
-    return replace(fit, compute=compute, stall=seconds, stall_window=window)
+    share = float(np.mean(stalled))
+    return replace(fit, compute=compute, stall=seconds, stall_window=window, stalled_share=share)
 
 
 def _by_attempt(fit: _Fit, m: _Measured) -> _Fit:
@@ -491,10 +494,14 @@ def _with_unaccounted_cpu(fit: _Fit, m: _Measured, worker_cpu: float) -> _Fit:
     A row's gradient phase is its worker's speed factor times the fitted one, so the phases
     are counted at the rows' mean factor ``s``, and the extra joins the fitted phase divided
     by ``s``: the simulated workers then spend as much CPU in all as the real threads did,
-    slow ones included (``s = 1`` without slow workers)."""
+    slow ones included (``s = 1`` without slow workers). Leashed-SGD's stall, taken out of
+    the gradients it lengthened and added back by the simulator where it happens, counts
+    among the phases at the share of the real gradients it lengthened: it is CPU the
+    simulated workers spend, not CPU beyond the phases."""
     attempts = float(m.trace.table["attempts"].clip(lower=1).mean())
     s = float(np.mean(m.row_speed))
-    phases = s * float(fit.compute.mean()) + float(fit.read.mean()) + float(fit.publish.mean()) * attempts
+    gradient = float(fit.compute.mean()) + fit.stall * fit.stalled_share
+    phases = s * gradient + float(fit.read.mean()) + float(fit.publish.mean()) * attempts
     return replace(fit, compute=fit.compute + _unaccounted_cpu(worker_cpu, len(m.trace), phases) / s)
 
 
