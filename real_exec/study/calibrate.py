@@ -372,15 +372,16 @@ def _fit_free(m: _Measured, gap_overhead: bool) -> _Fit:
 
 
 def _fit_leashed(m: _Measured, gap_overhead: bool) -> _Fit:
-    """Leashed-SGD: every phase as measured; with a core per worker, the publish attempts by
-    where they build (:func:`_by_attempt`); the gradients' stall near another worker's
+    """Leashed-SGD: every phase as measured; the publish attempts by where they build
+    (:func:`_by_attempt`; on time-shared cores, where the gradients' CPU times were
+    recorded); the gradients' stall near another worker's
     publish (:func:`stall`), taken out of the gradient samples it lengthened (the simulator
     adds it back where it happens): from the gradients' wall-clock times with a core per
     worker, from their CPU times on time-shared cores (none without them), each rescaled to
     the fastest worker (the simulator slows a worker's stall by its ``speed``, as the rest of
     its gradient)."""
     fit = _fit_free(m, gap_overhead)
-    if not m.shared and not m.interpreted_publish and m.threads > 1:
+    if not m.interpreted_publish and m.threads > 1 and (m.timeshared or not m.shared):
         fit = _by_attempt(fit, m)
     if m.shared and not m.timeshared:
         return fit
@@ -397,15 +398,21 @@ def _by_attempt(fit: _Fit, m: _Measured) -> _Fit:
     """Leashed-SGD's publish attempts as the Trace shows them (:func:`attempt_phases`): a
     first attempt on a newer version is ``publish``, one on the version read
     ``publish_cached``, a later one ``publish_retry``; a kind with too few rows is left out
-    (the simulator takes ``publish`` for it)."""
+    (the simulator takes ``publish`` for it). On time-shared cores, without the attempts that
+    a preemption lengthened (:meth:`_Measured.trim`), as every short phase: the simulator
+    preempts its workers itself."""
     phases = attempt_phases(m.trace.table)
     if phases.cached is None and phases.retry is None:
         return fit
+
+    def timing(samples: np.ndarray | None) -> EmpiricalTiming | None:
+        return None if samples is None else EmpiricalTiming(m.trim(samples))
+
     return replace(
         fit,
-        publish=fit.publish if phases.fresh is None else EmpiricalTiming(phases.fresh),
-        publish_cached=None if phases.cached is None else EmpiricalTiming(phases.cached),
-        publish_retry=None if phases.retry is None else EmpiricalTiming(phases.retry),
+        publish=fit.publish if phases.fresh is None else timing(phases.fresh),
+        publish_cached=timing(phases.cached),
+        publish_retry=timing(phases.retry),
     )
 
 
