@@ -50,6 +50,7 @@ class Validation:
 
     def summary(self) -> dict[str, Any]:
         c = self.comparison
+        regimes = self.regimes()
         return {
             "algo": self.real.trace.meta["algorithm"],
             "threads": self.real.trace.meta["workers"],
@@ -81,9 +82,9 @@ class Validation:
             # (theory.analysis.rate_swings): a thread given a core to itself for a while, which
             # the simulated workers, keeping their cores, never are (docs/validation.md)
             "rate_swings": dict(zip(("real", "sim"), self.swings, strict=True)),
-            "notes": self.notes(),
+            "notes": list(regimes.values()),
             # the same, by name (the keys of :meth:`regimes`), for tables of many runs
-            "regimes": list(self.regimes()),
+            "regimes": list(regimes),
         }
 
     @cached_property
