@@ -390,13 +390,7 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     assert list(regimes(_paired("lock"), free, cores=1, speed=(1.0, 4.0))) == ["placement"]
     assert notes(_paired("lock"), free, cores=2, speed=(1.0, 4.0)) == []  # a core each
     assert notes(_paired("lock"), free, cores=1, speed=(1.0, 1.2)) == []  # about equal
-    # Other threads of the process still running when the workers started (the wait ran
-    # out): a note; none where the start was quiet or not known
     lock = _paired("lock")
-
-    def started(busy: float) -> Trace:
-        return Trace(lock.table, {**lock.meta, "start_busy": busy, "start_wait": 0.5})
-
     # More workers than cores, and the real updates delayed on average DELAYED times the
     # simulated ones or more (here 1.00 against 0.50): the long delays; not with a core
     # each, nor where the simulated ones are the longer
@@ -405,6 +399,11 @@ def test_validate_says_when_the_model_is_known_not_to_fit() -> None:
     assert "delayed 1.00 updates on average, the simulated 0.50: with 2 workers on 1 cores" in delayed
     assert list(regimes(free_lock, lock, cores=1)) == ["delays"]
     assert notes(free_lock, lock, cores=2) == [] and notes(lock, free_lock, cores=1) == []
+
+    # Other threads of the process still running when the workers started (the wait ran
+    # out): a note; none where the start was quiet or not known
+    def started(busy: float) -> Trace:
+        return Trace(lock.table, {**lock.meta, "start_busy": busy, "start_wait": 0.5})
 
     (crowded,) = notes(started(0.8), free)
     assert "still running when the workers started (0.8 on average, after a wait of 0.50 s)" in crowded
