@@ -7,6 +7,9 @@ contains waiting that the simulator models itself (the lock, the barrier), only 
 decile is used, as a constant service time, or the samples that did not wait: lock-based
 publishes that found the lock free, a synchronous round's last arrival. Per-worker speed
 factors are the workers' mean gradient times over the fastest worker's (``tau_i / tau_1``).
+Where the gradients run on a private copy (:data:`PRIVATE_GRADIENTS`), the pauses that
+lengthened several workers' gradients together are taken out of the gradients' spread and
+their time spread evenly over them (:mod:`real_exec.study.pauses`).
 
 Real runs' worker loops are compiled and hold no interpreter lock, so their profiles model
 none. Traces of runs whose loops were interpreted (recorded before the loops were compiled;
@@ -36,8 +39,9 @@ from real_exec.study.interpreter_lock import (
     ran_alone,
 )
 from real_exec.study.meetings import CONVOY_PAIRS, convoy, paired_gradients, stall
+from real_exec.study.pauses import common_pauses, without_pauses
 from real_exec.study.publish_attempts import attempt_phases, per_attempt
-from real_exec.study.time_slice import in_table_order, slices
+from real_exec.study.time_slice import in_table_order, lost_the_core, slices
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import Constant, EmpiricalTiming
 from theory.analysis import cas_statistics, coupling
@@ -146,6 +150,15 @@ def _wall_per_cpu(stolen: float | None) -> float:
 #: times, or too few preemptions); Linux's EEVDF scheduler gives runnable CPU-bound threads
 #: slices of the order of a millisecond.
 DEFAULT_QUANTUM = 0.003
+
+#: Algorithms whose gradients run on a private copy that no other worker writes: two of
+#: their gradients lengthened together were lengthened from outside the run, a pause of the
+#: machine (:mod:`real_exec.study.pauses`), which the calibration takes out of the gradients'
+#: spread. HOGWILD!'s and Leashed-SGD's gradients also meet the other workers' writes, which
+#: their own fields model (``paired_ratio``, ``stall``); synchronous SGD's rounds wait for
+#: their longest gradient, and its profile keeps them as measured (docs/validation.md,
+#: "Pauses common to the cores").
+PRIVATE_GRADIENTS = frozenset({"lock", "rennala"})
 
 
 def calibrate_profile(
@@ -313,6 +326,10 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
         how = "thread CPU times and unpreempted phases; the simulator time-shares the cores"
     else:
         how = "measured phase durations"
+    if algo in PRIVATE_GRADIENTS:
+        wall = (table["t_grad_done"] - table["t_read"]).to_numpy()
+        kept_core = ~lost_the_core(wall, compute) if timeshared else None
+        compute = without_pauses(compute, common_pauses(table, compute, cores, kept_core), workers)
     speed, row_speed = _per_worker_speed(compute, workers)
     return _Measured(
         trace,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_SLICES", "in_table_order", "slices", "time_slice"]
+__all__ = ["MIN_SLICES", "in_table_order", "lost_the_core", "slices", "time_slice"]
 
 #: Fewer slices than this in a run: no measurement (the calibration keeps its default).
 MIN_SLICES = 10
@@ -52,6 +52,12 @@ def in_table_order(table: pd.DataFrame, gradient_cpu: np.ndarray) -> np.ndarray:
     return out
 
 
+def lost_the_core(wall: np.ndarray, cpu: np.ndarray) -> np.ndarray:
+    """Per gradient: whether it lost its core meanwhile, its wall-clock seconds ``wall``
+    exceeding its CPU seconds ``cpu`` by more than half the median gradient's CPU time."""
+    return (wall - cpu) > 0.5 * float(np.median(cpu))
+
+
 def time_slice(table: pd.DataFrame, gradient_cpu: np.ndarray) -> float | None:
     """The median slice (seconds) the workers of a time-shared run got (:func:`slices`)."""
     found = slices(table, gradient_cpu)
@@ -72,8 +78,7 @@ def slices(table: pd.DataFrame, gradient_cpu: np.ndarray) -> np.ndarray | None:
     worker, t_read = worker[order], t_read[order]
     t_done = table["t_grad_done"].to_numpy(np.float64)[order]
     t_apply = table["t_apply"].to_numpy(np.float64)[order]
-    off_core = (t_done - t_read) - cpu
-    lost_core = off_core > 0.5 * float(np.median(cpu))
+    lost_core = lost_the_core(t_done - t_read, cpu)
     per_worker = []
     for w in np.unique(worker):
         own = np.flatnonzero(worker == w)
