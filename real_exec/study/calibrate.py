@@ -329,7 +329,13 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
     if algo in PRIVATE_GRADIENTS:
         wall = (table["t_grad_done"] - table["t_read"]).to_numpy()
         kept_core = ~lost_the_core(wall, compute) if timeshared else None
-        compute = without_pauses(compute, common_pauses(table, compute, cores, kept_core), workers)
+        pauses = common_pauses(table, compute, cores, kept_core)
+        compute = without_pauses(compute, pauses, workers)
+        if pauses.any():
+            how += (
+                f"; pauses common to the cores taken out of {np.mean(pauses > 0):.1%} of the gradients"
+                f" (median {np.median(pauses[pauses > 0]) * 1e6:.0f} us)"
+            )
     speed, row_speed = _per_worker_speed(compute, workers)
     return _Measured(
         trace,

@@ -177,9 +177,11 @@ def test_the_calibrated_gradient_time_leaves_the_common_pauses_out() -> None:
     visible = shown_by_all_others(trace.table, truth)
     best = np.std(durations - np.where(visible, truth, 0.0))
     assert durations.std() > 1.5 * best
-    compute = calibrate_profile(trace, cores=None).compute.samples
+    profile = calibrate_profile(trace, cores=None)
+    compute = profile.compute.samples
     assert compute.mean() == pytest.approx(durations.mean(), rel=0.01)
     assert compute.std() < 1.1 * best
+    assert "pauses common to the cores taken out of" in profile.description  # says so
     hogwild, _, _ = paused_run(2, 4000, 400.0, 40e-6, seed=3)
     assert calibrate_profile(hogwild, cores=None).compute.samples.std() > 1.5 * best
 
