@@ -109,10 +109,15 @@ def test_common_pauses_are_found_in_the_gradients_they_lengthened(
     seen = found > 0.5 * truth
     assert visible.sum() > 0.5 * hit.sum()
     assert (seen & visible).sum() > 0.9 * visible.sum()
-    # Where found, at the pause's length give or take the gradients' own spread (5% of 40
-    # us: 2 us; the smaller of two excesses is taken, so a little short on average).
-    assert np.median(np.abs(found[seen & hit] - truth[seen & hit])) < 2 * SPREAD * GRADIENT
-    assert found[seen & hit].sum() == pytest.approx(truth[seen & hit].sum(), rel=0.15)
+    # Where found, at the pause's length give or take the gradients' own spread (sigma, 5%
+    # of 40 us: 2 us). The smallest of the k workers' excesses is taken, each the pause
+    # plus a draw of that spread, so it comes out short on average by about the expected
+    # minimum of k normal draws: 0.56 sigma with 2 workers, 1.03 sigma with 4 (1.0-2.5 us
+    # measured over 2-4 workers, pauses of 15-60 us and four seeds); 1.5 sigma allowed.
+    sigma = SPREAD * GRADIENT
+    error = found[seen & hit] - truth[seen & hit]
+    assert np.median(np.abs(error)) < 2 * sigma
+    assert -1.5 * sigma < error.mean() < 0.0
     # Gradients that met no pause: at most the gradients' own spread where long ones met by
     # chance (the top 10% of each worker's: a few us), never a pause's length, and little:
     # on average under 5% of that spread.
