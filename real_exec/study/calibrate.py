@@ -305,7 +305,8 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
     if len(table) < 10:
         raise ValueError("need at least 10 recorded gradients to calibrate a profile")
     algo = trace.meta.get("algorithm", "hogwild")
-    compute = (table["t_grad_done"] - table["t_read"]).to_numpy()
+    wall = (table["t_grad_done"] - table["t_read"]).to_numpy()
+    compute = wall
     publish = per_attempt(table)
     gaps = _gaps(table)
     interpreted_publish = algo in INTERPRETED_PUBLISH and interpreted_loop(trace)
@@ -327,7 +328,6 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
     else:
         how = "measured phase durations"
     if algo in PRIVATE_GRADIENTS:
-        wall = (table["t_grad_done"] - table["t_read"]).to_numpy()
         kept_core = ~lost_the_core(wall, compute) if timeshared else None
         pauses = common_pauses(table, compute, cores, kept_core)
         compute = without_pauses(compute, pauses, workers)

@@ -64,7 +64,10 @@ def common_pauses(
         long[own] = excess[own] > np.quantile(excess[own], TAIL)
     if eligible is not None:
         long &= np.asarray(eligible, dtype=bool)
-    seen = np.zeros((ids.size, durations.size))  # per other worker: the pause its gradients show
+    candidates = np.flatnonzero(long)  # only long gradients can show a pause
+    at = np.full(durations.size, -1)
+    at[candidates] = np.arange(candidates.size)
+    seen = np.zeros((ids.size, candidates.size))  # per other worker: the pause its gradients show
     for k, other in enumerate(ids):
         theirs = np.flatnonzero((worker == other) & long)
         theirs = theirs[np.argsort(start[theirs], kind="stable")]
@@ -82,8 +85,10 @@ def common_pauses(
             r, o = rows[valid], theirs[pick[valid]]
             overlap = np.minimum(end[r], end[o]) - np.maximum(start[r], start[o])
             length = np.minimum(np.minimum(excess[r], excess[o]), overlap)
-            np.maximum.at(seen[k], r, np.where(overlap > 0, length, 0.0))
-    return np.sort(seen, axis=0)[ids.size - others]
+            np.maximum.at(seen[k], at[r], np.where(overlap > 0, length, 0.0))
+    pause = np.zeros_like(durations)
+    pause[candidates] = np.sort(seen, axis=0)[ids.size - others]
+    return pause
 
 
 def without_pauses(durations: np.ndarray, pauses: np.ndarray, worker: np.ndarray) -> np.ndarray:
