@@ -11,7 +11,9 @@ ends, and when epochs are shorter than that only the last epoch of each look is 
 Without a :class:`Target` nothing needs a loss while the workers run, so the main thread
 only copies the parameters at each point (and each epoch) and evaluates the copies when
 the run has ended: the curve is the same, and the workers keep the cores to themselves
-(an evaluation takes a core for as long as a few gradients; a copy, for one vector). The
+(an evaluation takes a core for as long as a few gradients; a copy, for one vector).
+``live=True`` evaluates as it goes all the same: a calibration run whose timing must contain
+the evaluations of the runs it predicts, which check a target. The
 copies kept wait within :data:`DEFERRED_BYTES`; beyond it the oldest is evaluated at
 once. A copy that holds a NaN or an infinity is evaluated at once, and the run stops as
 diverged; one whose loss exceeds ``DIVERGED`` times the first is found when the run has
@@ -163,9 +165,12 @@ class Monitor:
         snapshot: Callable[[], Any],
         interval: float,
         target: Target | None = None,
+        live: bool = False,
     ) -> None:
         self.problem, self.ctx, self.snapshot, self.interval = problem, ctx, snapshot, interval
         self.target = target
+        #: Whether the points are evaluated as they are taken (always, with a target).
+        self.live = live or target is not None
         self.judge = Judge(target, problem, interval) if target is not None else None
         if self.judge is not None:
             self.judge.fix_cost(snapshot())  # before the workers start
@@ -192,7 +197,7 @@ class Monitor:
             # on the grid k * interval (as a replay checks), not interval after this sample:
             # the evaluation's own time would otherwise stretch every interval
             self._next_sample = (math.floor(elapsed / self.interval) + 1) * self.interval
-            if self.target is None and np.isfinite(params).all():
+            if not self.live and np.isfinite(params).all():
                 self._defer(row, None, params)
             else:
                 self._settle_kept()  # the first point's loss, which the check compares with
@@ -263,7 +268,7 @@ class Monitor:
             self.epochs.append(row)
             if loss is None:
                 params = self.snapshot()
-                if self.target is None:
+                if not self.live:
                     self._defer(row, "loss", params)
                 else:
                     row["loss"] = self.problem.evaluate(params)["loss"]

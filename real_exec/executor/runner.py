@@ -299,14 +299,16 @@ def run(
     problem: Problem,
     progress: Callable[[float], None] | None = None,
     target: Target | None = None,
+    live_curve: bool = False,
 ) -> RunResult:
     """Run ``config`` on ``problem``; a worker's exception is re-raised as :class:`WorkerError`.
 
     Each thread runs its algorithm's compiled loop (:data:`real_exec.executor.algorithms.LOOPS`),
     which leaves the interpreter until the run stops. With a ``target`` the run stops when it
-    reaches it (``reached``, ``time_to_target``). A run whose loss becomes NaN, infinite or
-    10x its initial value stops at once (``diverged``). Ctrl-C stops the workers and returns
-    what was recorded (``interrupted=True``).
+    reaches it (``reached``, ``time_to_target``). Without one the curve's points are
+    evaluated after the run, unless ``live_curve`` (:class:`~real_exec.executor.monitor.Monitor`).
+    A run whose loss becomes NaN, infinite or 10x its initial value stops at once
+    (``diverged``). Ctrl-C stops the workers and returns what was recorded (``interrupted=True``).
 
     The main thread's numerical work uses one core throughout the call (threadpoolctl), so
     that no thread of a multi-threaded BLAS runs beside the workers or spins on a core after
@@ -315,7 +317,7 @@ def run(
     metadata).
     """
     with threadpool_limits(limits=1):
-        return _run(config, problem, progress, target)
+        return _run(config, problem, progress, target, live_curve)
 
 
 def _run(
@@ -323,6 +325,7 @@ def _run(
     problem: Problem,
     progress: Callable[[float], None] | None,
     target: Target | None,
+    live_curve: bool = False,
 ) -> RunResult:
     """:func:`run` with the main thread's BLAS on one thread."""
     init_seq, *worker_seqs = np.random.SeedSequence(config.seed).spawn(config.threads + 1)
@@ -336,7 +339,7 @@ def _run(
     workers = _Workers(ctx, shared, loop, worker_seqs)
     workers.compile()
     interval = config.sample_every or (config.seconds / 10 if config.seconds else 0.5)
-    monitor = Monitor(problem, ctx, shared.snapshot, interval, target)
+    monitor = Monitor(problem, ctx, shared.snapshot, interval, target, live=live_curve)
     start = wait_until_quiet()
     ticks, main = core_times(), time.thread_time()
     interrupted = _supervise(workers, monitor, config.seconds, progress)

@@ -5,7 +5,9 @@ the copy made under the lock), the publish phase ``t_apply - t_grad_done`` divid
 CAS attempts, and the gap before the worker's next read (loop overhead). Where a phase
 contains waiting that the simulator models itself (the lock, the barrier), only its lower
 decile is used, as a constant service time, or the samples that did not wait: lock-based
-publishes that found the lock free, a synchronous round's last arrival. Per-worker speed
+publishes that found the lock free, a synchronous round's last arrival; a synchronous run's
+read, where each worker has a core, from its round's release, so that it carries the
+waiters' wake-ups (:mod:`real_exec.study.rounds`). Per-worker speed
 factors are the workers' mean gradient times over the fastest worker's (``tau_i / tau_1``).
 Where the gradients run on a private copy (:data:`PRIVATE_GRADIENTS`), the pauses that
 lengthened several workers' gradients together are taken out of the gradients' spread and
@@ -41,6 +43,7 @@ from real_exec.study.interpreter_lock import (
 from real_exec.study.meetings import CONVOY_PAIRS, convoy, paired_gradients, stall
 from real_exec.study.pauses import common_pauses, without_pauses
 from real_exec.study.publish_attempts import attempt_phases, per_attempt
+from real_exec.study.rounds import after_release, last_arrivals
 from real_exec.study.time_slice import in_table_order, lost_the_core, slices
 from staleness_sim.profile import HardwareProfile
 from staleness_sim.timing import Constant, EmpiricalTiming
@@ -103,13 +106,6 @@ def lock_handoff(trace: Trace, service: float, min_samples: int = 20) -> float:
     if int(waited.sum()) < min_samples:
         return 0.0
     return max(0.0, float(np.median(t_apply[waited] - previous[waited] - service)))
-
-
-def _last_arrivals(table: Any) -> np.ndarray:
-    """Per row of a synchronous run: whether its gradient was the last of its round (the
-    latest ``t_grad_done`` among the rows with its ``apply_version``)."""
-    latest = table.groupby("apply_version")["t_grad_done"].transform("max").to_numpy()
-    return table["t_grad_done"].to_numpy() >= latest
 
 
 def _waited(table: Any) -> np.ndarray:
@@ -498,14 +494,21 @@ def _fit_lock(m: _Measured, gap_overhead: bool) -> _Fit:
 
 
 def _fit_sync(m: _Measured, gap_overhead: bool) -> _Fit:
-    """Synchronous SGD: the read keeps the gap's lower decile; the publish from the rounds'
-    last arrivals, which waited for no one (their phase is the barrier's release and the
-    averaged update; the others' contain their wait), else the lower decile."""
+    """Synchronous SGD: the publish from the rounds' last arrivals, which waited for no one
+    (their phase is the barrier's release and the averaged update; the others' contain their
+    wait), else the lower decile. The read: where each worker has a core, the time from the
+    round's release to the next read (:func:`~real_exec.study.rounds.after_release`: the
+    waiters' wake-ups, which the simulator does not make); on time-shared cores, where the
+    simulator makes the waits for a core itself, the gap's lower decile."""
     publish: Any = _decile(m.short_publish)
-    last = _last_arrivals(m.trace.table)
+    last = last_arrivals(m.trace.table)
     if int(last.sum()) >= 20:
         publish = EmpiricalTiming(m.trim(m.publish[last]))
-    return _Fit(m.compute, _decile(m.short_gaps), publish)
+    read: Any = _decile(m.short_gaps)
+    woken = after_release(m.trace.table)
+    if not m.shared and woken.size >= 20:
+        read = EmpiricalTiming(woken)
+    return _Fit(m.compute, read, publish)
 
 
 #: Algorithm -> its phase fitter ``(measured, gap_overhead) -> fit``.

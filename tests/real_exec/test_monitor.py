@@ -40,8 +40,8 @@ class _Run:
     def snapshot(self) -> Any:
         return np.full(self.size, self.value)
 
-    def monitor(self, target: Target | None = None) -> Monitor:
-        return Monitor(self.problem, self.ctx, self.snapshot, 0.1, target)  # type: ignore[arg-type]
+    def monitor(self, target: Target | None = None, live: bool = False) -> Monitor:
+        return Monitor(self.problem, self.ctx, self.snapshot, 0.1, target, live)  # type: ignore[arg-type]
 
     def step(self, m: Monitor, elapsed: float, value: float, counted: int) -> None:
         self.value, self.counted = value, counted
@@ -78,6 +78,18 @@ def test_with_a_target_every_point_is_evaluated_while_the_run_goes_on() -> None:
     assert run.calls == [(2.0, False), (1.5, False), (1.5, False)]
     run.step(m, 0.2, 0.9, 15)  # 0.45 of the first loss: reached
     assert m.reached is not None and run.halted
+
+
+def test_a_live_curve_without_a_target_is_evaluated_while_the_run_goes_on() -> None:
+    # A calibration run's timing must contain the evaluations of the runs it predicts.
+    run = _Run()
+    m = run.monitor(live=True)
+    for k, (value, counted) in enumerate([(2.0, 0), (1.5, 12), (0.1, 25)]):
+        run.step(m, 0.1 * k, value, counted)
+    assert run.calls == [(2.0, False), (1.5, False), (1.5, False), (0.1, False), (0.1, False)]
+    assert not run.halted  # no target: a low loss does not stop it
+    run.finish(m, 0.25)
+    assert m.frames()[0]["loss"].tolist() == [2.0, 1.5, 0.1, 0.1]
 
 
 def test_the_copies_kept_stay_within_their_bytes(monkeypatch) -> None:

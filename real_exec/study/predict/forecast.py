@@ -148,10 +148,10 @@ def calibrate_here(
     and set relative to the calibration's threads.
 
     The calibration run evaluates its loss curve every ``check_every`` seconds (default: ten
-    points over the run), as the runs predicted check their target: the main thread's
-    evaluations take a core from the workers when they occupy every core, and the simulator
-    has no main thread, so the calibrated phases must contain as many of them as the runs
-    predicted do.
+    points over the run) while it runs (``live_curve``), as the runs predicted check their
+    target: the main thread's evaluations take a core from the workers when they occupy
+    every core, and the simulator has no main thread, so the calibrated phases must contain
+    as many of them as the runs predicted do.
 
     For HOGWILD!, a probe of ``lost_update_seconds`` (default ``seconds``; 0 skips it) measures
     the updates its writes lose when they meet (``lost_on_overlap``,
@@ -159,7 +159,7 @@ def calibrate_here(
     ``threads`` and ``predict_threads``, at most one per core here (a single thread loses
     nothing)."""
     config = RunConfig(algo, threads, eta, seconds=seconds, check_updates=False, sample_every=check_every)
-    real = run(config, problem)
+    real = run(config, problem, live_curve=True)
     profile = calibrate_run(real)
     probe_threads = min(max(threads, predict_threads or threads), usable_cores())
     probe_seconds = seconds if lost_update_seconds is None else lost_update_seconds
