@@ -8,7 +8,8 @@ measured by a probe, ``--contention-seconds``; for HOGWILD!, the share of an upd
 two writes overlap measured by another, ``--lost-update-seconds``). Each row is ``asgd predict
 --measure``, with the repetitions interleaved: each one calibrates on a short real run, replays one schedule
 and makes one real run to the target, so that calibration and measurement come from the
-same stretch of time on a machine whose speed drifts.
+same stretch of time on a machine whose speed drifts. ``--algos`` and ``--setups "2:1"``
+(threads: calibration threads; ``;``-separated) choose rows.
 """
 
 from __future__ import annotations
@@ -73,7 +74,15 @@ def main() -> None:
         default=None,
         help="HOGWILD!'s lost-update probe (default: the calibration's seconds; 0: none)",
     )
+    parser.add_argument("--algos", default=",".join(ALGOS))
+    parser.add_argument("--setups", default=None, help='e.g. "2:1;2:2" (default: 1:1, 2:2, 2:1)')
     args = parser.parse_args()
+    algos = tuple(args.algos.split(","))
+    setups = (
+        SETUPS
+        if args.setups is None
+        else tuple((int(t), int(c)) for t, c in (s.split(":") for s in args.setups.split(";")))
+    )
     problem = problem_from_options(None, "mlp", args.dataset, seed=0)
     target = Target(accuracy=args.target)
     options = {"eta": args.eta, "target": target, "budget": args.budget}
@@ -88,8 +97,8 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     within = total = 0
-    for threads, cal in SETUPS:
-        for algo in ALGOS:
+    for threads, cal in setups:
+        for algo in algos:
             per_rep: dict[str, list] = {"pred": [], "meas": []}
             replay = 0.0
             factors, lost = [], []

@@ -18,6 +18,13 @@ factors also contain what a thread's CPU time leaves out: on a virtual machine t
 hypervisor takes more of the cores' time (steal, :mod:`real_exec.executor.stolen_time`) when more
 of them are busy.
 
+With ``shared=True`` (HOGWILD!, whose workers compute on the one vector they all write)
+the ``k`` threads compute on one copy and each applies its gradient to it after computing
+it (a step of :data:`SHARED_STEP`: the writes, not their values, cost): the vector's cache
+lines then move between the cores as in a HOGWILD! run (docs/real_exec.md, "HOGWILD!'s
+limit, measured"), which a calibration on one thread cannot contain. ``k = 1`` applies its
+updates too, so that the factor is the sharing's alone.
+
 Bursts of every ``k`` alternate over several rounds, so that a machine whose speed drifts
 affects all of them alike. Measured ``k`` are ``1, 2, 4, ...`` and the largest; the others
 are interpolated linearly. BLAS is kept to one thread per worker (the gradients here are
@@ -34,6 +41,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from real_exec.executor.kernels import axpy
 from real_exec.executor.machine import usable_cores
 from real_exec.executor.problems import Problem
 
@@ -41,6 +49,10 @@ __all__ = ["contention_ladder", "interpolate_contention", "measure_contention", 
 
 #: Each thread of a burst computes at least this many gradients, however short the burst.
 MIN_GRADIENTS = 3
+
+#: The step of a shared burst's updates: small enough that the parameters stay where they
+#: were over any probe, large enough to change their low bits (every update writes).
+SHARED_STEP = 1e-12
 
 
 def contention_ladder(cores: int) -> list[int]:
@@ -65,22 +77,28 @@ def interpolate_contention(measured: dict[int, float]) -> tuple[float, ...]:
     return tuple(float(v) for v in np.interp(every, ks, [measured[k] for k in ks]))
 
 
-def _burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: float) -> float:
+def _burst(
+    grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: float, shared: bool = False
+) -> float:
     """Mean wall-clock seconds per gradient of ``k`` threads computing together: their
     seconds summed over their gradients summed, so that a thread that got fewer turns (an
-    unfair lock, a descheduled core) weighs by the gradients it computed, as in a run."""
+    unfair lock, a descheduled core) weighs by the gradients it computed, as in a run.
+    ``shared``: on one vector, each gradient applied to it (see the module docstring)."""
     seconds_of: list[float] = [0.0] * k
     gradients_of: list[int] = [0] * k
     start = threading.Barrier(k)
+    common = init.copy()
 
     def body(j: int) -> None:
-        params, out = init.copy(), np.empty_like(init)
+        params, out = common if shared else init.copy(), np.empty_like(init)
         with threadpool_limits(1):
             start.wait()
             begin = time.perf_counter()
             end, n = begin + seconds, 0
             while n < MIN_GRADIENTS or time.perf_counter() < end:
                 grad(params, out)
+                if shared:
+                    axpy(params, -SHARED_STEP, out)
                 n += 1
             seconds_of[j], gradients_of[j] = time.perf_counter() - begin, n
 
@@ -93,11 +111,17 @@ def _burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: 
 
 
 def measure_contention(
-    problem: Problem, workers: int, seconds: float = 1.0, rounds: int = 5, seed: int = 0
+    problem: Problem,
+    workers: int,
+    seconds: float = 1.0,
+    rounds: int = 5,
+    seed: int = 0,
+    shared: bool = False,
 ) -> tuple[float, ...]:
     """The gradient-time factors ``s_1 .. s_K`` of ``problem`` on this machine,
     ``K = min(workers, cores)``, ``s_1 = 1`` (see the module docstring); about ``seconds``
-    of bursts in all, ``rounds`` per measured ``k``."""
+    of bursts in all, ``rounds`` per measured ``k``; ``shared``: the threads on one vector
+    that they write."""
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if rounds < 1 or not seconds > 0:
@@ -109,10 +133,10 @@ def measure_contention(
     init = problem.init(np.random.default_rng(seed))
     burst = seconds / (rounds * len(ladder))
     times: dict[int, list[float]] = {k: [] for k in ladder}
-    _burst(problem.grad, init, 1, min(burst, 0.05))  # warm-up: per-thread workspaces, caches
+    _burst(problem.grad, init, 1, min(burst, 0.05), shared)  # warm-up: per-thread workspaces, caches
     for _ in range(rounds):
         for k in ladder:
-            times[k].append(_burst(problem.grad, init, k, burst))
+            times[k].append(_burst(problem.grad, init, k, burst, shared))
     alone = float(np.mean(times[1]))
     return interpolate_contention({k: float(np.mean(v)) / alone for k, v in times.items()})
 

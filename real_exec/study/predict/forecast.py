@@ -74,6 +74,11 @@ MACHINE_FIELDS = (
 )
 
 
+#: Algorithms whose workers compute their gradients on the vector the others write: the
+#: contention probe shares one vector among its threads for them.
+SHARED_VECTOR_GRADIENTS = frozenset({"hogwild"})
+
+
 @dataclass(frozen=True)
 class Trial:
     """What a forecast predicts and a measurement measures: ``algo`` with ``threads`` workers
@@ -144,8 +149,9 @@ def calibrate_here(
     """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
     fields (:data:`MACHINE_FIELDS`) replace this machine's. Here, for ``predict_threads``
     other than ``threads``, the gradient's contention between busy cores is measured
-    (:func:`~real_exec.study.contention.measure_contention`, ``contention_seconds``; 0 skips it)
-    and set relative to the calibration's threads.
+    (:func:`~real_exec.study.contention.measure_contention`, ``contention_seconds``; 0 skips it;
+    on one shared vector for :data:`SHARED_VECTOR_GRADIENTS`) and set relative to the
+    calibration's threads.
 
     The calibration run evaluates its loss curve every ``check_every`` seconds (default: ten
     points over the run) while it runs (``live_curve``), as the runs predicted check their
@@ -169,7 +175,12 @@ def calibrate_here(
     if machine is not None:
         return on_machine(profile, machine)
     if predict_threads is not None and predict_threads != threads and contention_seconds > 0:
-        factors = measure_contention(problem, max(threads, predict_threads), contention_seconds)
+        factors = measure_contention(
+            problem,
+            max(threads, predict_threads),
+            contention_seconds,
+            shared=algo in SHARED_VECTOR_GRADIENTS,
+        )
         profile = replace(profile, contention=relative_to(factors, threads))
     return profile
 
