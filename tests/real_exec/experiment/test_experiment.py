@@ -244,7 +244,7 @@ def test_a_calibration_probes_only_the_core_counts_it_serves(tmp_path: Path, mon
 
     probed = []
 
-    def probe(problem, workers, seconds):
+    def probe(problem, workers, seconds, shared=False):
         probed.append(workers)
         return tuple(1.0 + 0.1 * k for k in range(min(workers, usable_cores())))
 

@@ -20,12 +20,15 @@ def test_the_calibration_run_evaluates_its_curve_as_often_as_the_predicted_runs(
     # core; the calibrated phases must contain as many as the runs predicted. The curve of a
     # 0.6-second run sampled every 0.02 s has about 30 points (20 allows for a loaded machine
     # delaying the main thread); with the default, ten points over the run and the final one.
+    # They are evaluated while the run goes on (a run without a target would otherwise
+    # evaluate them after it, the workers keeping every core: tests/real_exec/test_monitor.py).
     made = []
     real_run = forecast_module.run
 
     def recording_run(config, problem, *args, **kwargs):
         result = real_run(config, problem, *args, **kwargs)
         made.append((config.sample_every, len(result.curve)))
+        assert kwargs.get("live_curve") is True
         return result
 
     monkeypatch.setattr(forecast_module, "run", recording_run)
@@ -35,6 +38,24 @@ def test_the_calibration_run_evaluates_its_curve_as_often_as_the_predicted_runs(
     (every, dense), (default, sparse) = made
     assert every == 0.02 and dense >= 20
     assert default is None and sparse <= 12
+
+
+def test_only_hogwilds_contention_probe_shares_one_vector(monkeypatch) -> None:
+    # HOGWILD!'s threads compute on the vector they all write; the others on copies of
+    # their own (lock-based, Rennala), a version nobody writes (Leashed-SGD) or a vector
+    # written only between rounds (synchronous).
+    probed = {}
+
+    def probe(problem, workers, seconds, shared=False):
+        probed[len(probed)] = shared
+        return (1.0, 1.1)
+
+    monkeypatch.setattr(forecast_module, "measure_contention", probe)
+    problem = make_problem("logreg", np.random.default_rng(0))
+    algos = ("hogwild", "lock", "leashed", "sync", "rennala")
+    for algo in algos:
+        calibrate_here(problem, algo, 1, eta=0.05, seconds=0.2, predict_threads=2, lost_update_seconds=0)
+    assert list(probed.values()) == [True, False, False, False, False]
 
 
 def test_a_forecast_replays_its_repetitions_in_parallel_as_it_would_one_at_a_time() -> None:
