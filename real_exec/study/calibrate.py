@@ -505,8 +505,8 @@ def _fit_sync(m: _Measured, gap_overhead: bool) -> _Fit:
     if int(last.sum()) >= 20:
         publish = EmpiricalTiming(m.trim(m.publish[last]))
     read: Any = _decile(m.short_gaps)
-    woken = after_release(m.trace.table)
-    if not m.shared and woken.size >= 20:
+    woken = np.zeros(0) if m.shared else after_release(m.trace.table)
+    if woken.size >= 20:
         read = EmpiricalTiming(woken)
     return _Fit(m.compute, read, publish)
 

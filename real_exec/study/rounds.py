@@ -46,8 +46,9 @@ def after_release(table: Any) -> np.ndarray:
         .transform("max")
         .to_numpy()
     )
+    t_read = table["t_read"].to_numpy()
     out = []
     for rows in table.groupby("worker").indices.values():
-        own = rows[np.argsort(table["t_read"].to_numpy()[rows], kind="stable")]
-        out.append(np.clip(table["t_read"].to_numpy()[own[1:]] - release[own[:-1]], 0.0, None))
+        own = rows[np.argsort(t_read[rows], kind="stable")]
+        out.append(np.clip(t_read[own[1:]] - release[own[:-1]], 0.0, None))
     return np.concatenate(out) if out else np.zeros(0)
