@@ -5,7 +5,7 @@ blocks of ``rows x workers`` (:class:`~staleness_sim.timing.PhaseDraws`); a work
 speed factor scales its gradients' column (the fixed computation model's ``tau_i``: a slow
 worker's gradients take longer, its reads and publishes do not), its NUMA factor scales its
 memory phases, and the gradients of all workers take the profile's contention factor for
-that many busy cores. The block
+that many busy cores, and their publishes its publish contention factor. The block
 height is what the busiest worker is expected to need, so a vectorized engine usually
 draws one block per phase and an event loop never holds much more than that.
 """
@@ -111,6 +111,7 @@ class Durations:
         """The durations of a run of ``gradients`` with ``workers`` under ``seed``."""
         speed = profile.speeds(workers)
         mem = profile.memory_factors(workers)
+        written = mem * profile.publish_contention_factor(workers)  # a publish's memory costs
         rows = max(1, min(expected_draws(profile, workers, gradients), MAX_BLOCK // workers))
         models = tuple(getattr(profile, phase) for phase in PHASES)
         seqs = np.random.SeedSequence(seed).spawn(len(models))
@@ -122,11 +123,11 @@ class Durations:
         for name in ("publish_cached", "publish_retry"):
             model = getattr(profile, name)
             rng = None if model is None or isinstance(model, Constant) else _stream(seed, name)
-            attempts[name] = None if model is None else PhaseDraws(model, rng, mem, rows)
+            attempts[name] = None if model is None else PhaseDraws(model, rng, written, rows)
         return cls(
             compute=PhaseDraws(profile.compute, rngs[0], speed * profile.contention_factor(workers), rows),
             read=PhaseDraws(profile.read, rngs[1], mem, rows),
-            publish=PhaseDraws(profile.publish, rngs[2], mem, rows),
+            publish=PhaseDraws(profile.publish, rngs[2], written, rows),
             memory=profile.copy_time * mem,
             cached=attempts["publish_cached"],
             retry=attempts["publish_retry"],

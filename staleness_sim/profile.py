@@ -21,6 +21,7 @@ A profile is a TOML file with one ``[profile]`` table::
     numa_penalty = 1.0               # memory-cost factor for workers off socket 0
     speed = [1.0]                    # per-worker gradient-time factors, cycled over workers
     contention = [1.0, 1.15]         # gradient-time factor with k cores computing (entry k - 1)
+    publish_contention = [1.0, 1.5]  # publish-time factor with k cores writing the vector
     quantum = 0.003                  # optional OS time slice when workers > cores (seconds)
     slices = "uniform:loc=0.001,scale=0.004"  # optional: each time slice drawn from this
     gil = false                      # interpreted phases hold one interpreter lock
@@ -95,6 +96,10 @@ memory bandwidth, cores shared by hyper-threads): with ``w`` workers on ``c`` co
 gradient takes ``contention[k - 1]`` times its ``compute`` draw, ``k = min(w, c)`` (the last
 entry beyond the list). Calibrated profiles express it relative to their calibration run, so
 the entry of the calibration's thread count is 1; ``real_exec.study.contention`` measures it.
+``publish_contention`` is the same for every publish attempt (``publish``, ``publish_cached``,
+``publish_retry``): a publish writes the vector that the workers on the other busy cores
+write too, so its cache lines come from their caches rather than its own, which a
+calibration on one thread cannot contain (``real_exec.study.contention`` measures it too).
 
 ``quantum`` (seconds; where workers outnumber the cores) turns on the run queues of
 :mod:`staleness_sim.run_queues`: a worker keeps its core for a slice of that length, then
@@ -155,6 +160,7 @@ class HardwareProfile:
     numa_penalty: float = 1.0
     speed: tuple[float, ...] = (1.0,)
     contention: tuple[float, ...] = (1.0,)
+    publish_contention: tuple[float, ...] = (1.0,)
     quantum: float | None = None
     slices: Distribution | None = None
     gil: bool = False
@@ -236,8 +242,17 @@ class HardwareProfile:
     def contention_factor(self, workers: int) -> float:
         """The gradient-time factor of ``workers`` workers: ``contention[k - 1]`` with
         ``k = min(workers, cores)`` busy cores, the last entry where the list is shorter."""
+        return self._busy_entry(self.contention, workers)
+
+    def publish_contention_factor(self, workers: int) -> float:
+        """The publish-time factor of ``workers`` workers: ``publish_contention[k - 1]``, ``k``
+        as in :meth:`contention_factor`."""
+        return self._busy_entry(self.publish_contention, workers)
+
+    def _busy_entry(self, factors: tuple[float, ...], workers: int) -> float:
+        """``factors[k - 1]`` with ``k = min(workers, cores)``, the last entry beyond the list."""
         busy = min(workers, self.cores or workers)
-        return float(self.contention[min(busy, len(self.contention)) - 1])
+        return float(factors[min(busy, len(factors)) - 1])
 
     def gradient_times(self, workers: int) -> npt.NDArray[np.float64]:
         """Each worker's mean seconds per gradient, the fixed computation model's ``tau_i``:
@@ -272,7 +287,7 @@ class HardwareProfile:
 
 
 _TIMINGS = ("compute", "read", "publish", "publish_cached", "publish_retry", "paired_ratio", "slices")
-_LISTS = ("speed", "contention")
+_LISTS = ("speed", "contention", "publish_contention")
 
 
 def _from_mapping(data: dict[str, Any], base: HardwareProfile | None = None) -> HardwareProfile:

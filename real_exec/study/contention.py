@@ -25,6 +25,18 @@ lines then move between the cores as in a HOGWILD! run (docs/real_exec.md, "HOGW
 limit, measured"), which a calibration on one thread cannot contain. ``k = 1`` applies its
 updates too, so that the factor is the sharing's alone.
 
+The publish probe (:func:`measure_publish_contention`, for the algorithms whose workers
+compute on a private copy and write their update into the vector the others write:
+lock-based, Leashed-SGD, synchronous SGD): each of ``k`` threads copies the common vector
+into its own, computes a gradient there and applies it to the common vector (a step of
+:data:`SHARED_STEP`), the copy and the update under one lock as in lock-based SGD; the
+factor is the ratio of mean seconds per update, the update alone timed::
+
+    p_k = (sum_j u_j / sum_j n_j) with k threads / (u_1 / n_1) with 1 thread
+
+With one thread the vector's lines stay in its core's caches from one update to the next;
+with ``k`` they come from the core that wrote them last.
+
 Bursts of every ``k`` alternate over several rounds, so that a machine whose speed drifts
 affects all of them alike. Measured ``k`` are ``1, 2, 4, ...`` and the largest; the others
 are interpolated linearly. BLAS is kept to one thread per worker (the gradients here are
@@ -41,11 +53,20 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from real_exec.executor.kernels import axpy
+from real_exec.executor.kernels import axpy, copy_into
 from real_exec.executor.machine import usable_cores
 from real_exec.executor.problems import Problem
 
-__all__ = ["contention_ladder", "interpolate_contention", "measure_contention", "relative_to"]
+__all__ = [
+    "contention_ladder",
+    "interpolate_contention",
+    "measure_contention",
+    "measure_publish_contention",
+    "relative_to",
+]
+
+#: A burst: ``(grad, init, k, seconds) -> mean seconds of what it times``.
+Burst = Callable[[Callable[[Any, Any], None], np.ndarray, int, float], float]
 
 #: Each thread of a burst computes at least this many gradients, however short the burst.
 MIN_GRADIENTS = 3
@@ -110,6 +131,64 @@ def _burst(
     return sum(seconds_of) / sum(gradients_of)
 
 
+def _publish_burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: float) -> float:
+    """Mean wall-clock seconds per update of ``k`` threads that copy one common vector, compute
+    a gradient on their copy and apply it to the common vector, the copy and the update under
+    one lock (see the module docstring): the updates' seconds summed over the updates summed."""
+    update_seconds: list[float] = [0.0] * k
+    updates_of: list[int] = [0] * k
+    start, lock = threading.Barrier(k), threading.Lock()
+    common = init.copy()
+
+    def body(j: int) -> None:
+        local, out = init.copy(), np.empty_like(init)
+        with threadpool_limits(1):
+            start.wait()
+            end, n, spent = time.perf_counter() + seconds, 0, 0.0
+            while n < MIN_GRADIENTS or time.perf_counter() < end:
+                with lock:
+                    copy_into(local, common)
+                grad(local, out)
+                with lock:
+                    begin = time.perf_counter()
+                    axpy(common, -SHARED_STEP, out)
+                    spent += time.perf_counter() - begin
+                n += 1
+            update_seconds[j], updates_of[j] = spent, n
+
+    threads = [threading.Thread(target=body, args=(j,), daemon=True) for j in range(k)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(update_seconds) / sum(updates_of)
+
+
+def _ladder(
+    problem: Problem, workers: int, seconds: float, rounds: int, seed: int, burst: Burst
+) -> tuple[float, ...]:
+    """Factors ``1 .. min(workers, cores)`` of what ``burst`` times, ``k`` threads against one
+    (the module docstring): ``rounds`` bursts per measured ``k``, alternating, about
+    ``seconds`` in all."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if rounds < 1 or not seconds > 0:
+        raise ValueError("need rounds >= 1 and seconds > 0")
+    busy = min(workers, usable_cores())
+    if busy == 1:
+        return (1.0,)
+    ladder = contention_ladder(busy)
+    init = problem.init(np.random.default_rng(seed))
+    each = seconds / (rounds * len(ladder))
+    times: dict[int, list[float]] = {k: [] for k in ladder}
+    burst(problem.grad, init, 1, min(each, 0.05))  # warm-up: per-thread workspaces, caches
+    for _ in range(rounds):
+        for k in ladder:
+            times[k].append(burst(problem.grad, init, k, each))
+    alone = float(np.mean(times[1]))
+    return interpolate_contention({k: float(np.mean(v)) / alone for k, v in times.items()})
+
+
 def measure_contention(
     problem: Problem,
     workers: int,
@@ -122,23 +201,20 @@ def measure_contention(
     ``K = min(workers, cores)``, ``s_1 = 1`` (see the module docstring); about ``seconds``
     of bursts in all, ``rounds`` per measured ``k``; ``shared``: the threads on one vector
     that they write."""
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    if rounds < 1 or not seconds > 0:
-        raise ValueError("need rounds >= 1 and seconds > 0")
-    busy = min(workers, usable_cores())
-    if busy == 1:
-        return (1.0,)
-    ladder = contention_ladder(busy)
-    init = problem.init(np.random.default_rng(seed))
-    burst = seconds / (rounds * len(ladder))
-    times: dict[int, list[float]] = {k: [] for k in ladder}
-    _burst(problem.grad, init, 1, min(burst, 0.05), shared)  # warm-up: per-thread workspaces, caches
-    for _ in range(rounds):
-        for k in ladder:
-            times[k].append(_burst(problem.grad, init, k, burst, shared))
-    alone = float(np.mean(times[1]))
-    return interpolate_contention({k: float(np.mean(v)) / alone for k, v in times.items()})
+
+    def burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, each: float) -> float:
+        return _burst(grad, init, k, each, shared)
+
+    return _ladder(problem, workers, seconds, rounds, seed, burst)
+
+
+def measure_publish_contention(
+    problem: Problem, workers: int, seconds: float = 1.0, rounds: int = 5, seed: int = 0
+) -> tuple[float, ...]:
+    """The publish-time factors ``p_1 .. p_K`` of ``problem``'s updates on this machine,
+    ``K = min(workers, cores)``, ``p_1 = 1``: threads that update one vector, each from its own
+    copy (see the module docstring); arguments as :func:`measure_contention`."""
+    return _ladder(problem, workers, seconds, rounds, seed, _publish_burst)
 
 
 def relative_to(factors: Sequence[float], workers: int) -> tuple[float, ...]:

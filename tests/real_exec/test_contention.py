@@ -20,6 +20,7 @@ from real_exec.study.contention import (
     contention_ladder,
     interpolate_contention,
     measure_contention,
+    measure_publish_contention,
     relative_to,
 )
 
@@ -123,3 +124,43 @@ def test_a_shared_probe_computes_on_one_vector_that_its_threads_write() -> None:
     # the updates are applied to the shared vector only, never to the initial parameters
     assert min(shared.seen) < 1.0 and set(private.seen) == {1.0}
     assert np.array_equal(shared.initial, np.ones(8))
+
+
+class _LastWriter:
+    """A fake problem for the publish probe: a 3-ms gradient; the updates go through
+    :meth:`axpy`, which takes 1 ms where the same thread wrote the vector last and 2 ms where
+    another one did (a cache line that comes from another core)."""
+
+    def __init__(self) -> None:
+        self.writers: dict[int, int | None] = {}
+        self.initial = np.ones(8)
+
+    def init(self, rng: Any) -> np.ndarray:
+        return self.initial.copy()
+
+    def grad(self, params: np.ndarray, out: np.ndarray) -> None:
+        time.sleep(0.003)
+        out[:] = 1.0
+
+    def axpy(self, y: np.ndarray, a: float, x: np.ndarray) -> None:
+        me, last = threading.get_ident(), self.writers.get(id(y))
+        time.sleep(0.001 if last in (None, me) else 0.002)
+        self.writers[id(y)] = me
+        y += a * x
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="needs two cores for two busy threads")
+def test_the_publish_probe_times_the_updates_of_one_vector_written_in_turn(monkeypatch) -> None:
+    # Two threads take turns on the common vector, so nearly every update finds the other's
+    # write: about 2 ms against 1 ms alone, a factor near 2 (sleeps overshoot by tens of us,
+    # which moves it by a few percent). A probe that timed the gradient with the update would
+    # give (3 + 2) / (3 + 1) = 1.25, one that gave each thread its own vector 1: the bounds
+    # 1.5-2.3 separate them.
+    from real_exec.study import contention
+
+    fake = _LastWriter()
+    monkeypatch.setattr(contention, "axpy", fake.axpy)
+    factors = measure_publish_contention(fake, 2, seconds=0.4, rounds=2)  # type: ignore[arg-type]
+    assert factors[0] == 1.0 and 1.5 < factors[1] < 2.3
+    assert np.array_equal(fake.initial, np.ones(8))  # the updates go to the probe's own vector
+    assert measure_publish_contention(fake, 1, seconds=0.05) == (1.0,)  # type: ignore[arg-type]

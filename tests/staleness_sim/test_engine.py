@@ -336,6 +336,23 @@ def test_contention_slows_every_gradient_by_the_busy_cores_factor(engine: str) -
         assert np.allclose(table["t_grad_done"] - table["t_read"], shared.contention_factor(workers))
 
 
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+@pytest.mark.parametrize("algo", ["hogwild", "lock"])
+def test_publish_contention_slows_every_publish_by_the_busy_cores_factor(engine: str, algo: str) -> None:
+    # Constant compute 1 and publish 0.1: alone a worker cycles in 1.1. With publish
+    # contention [1, 2] two workers publish in 0.2 each (cycle 1.2, rate 2 / 1.2: under the
+    # lock two publishes of 0.2 in a cycle of 1.2 never meet once the workers are apart),
+    # and their gradients keep their time; one worker is unchanged.
+    shared = profile(compute="const:1", publish="const:0.1", cores=4, publish_contention=(1.0, 2.0))
+    for workers, rate in ((1, 1 / 1.1), (2, 2 / 1.2)):
+        result = simulate(SimConfig(algo, workers, shared, 3000, seed=0), engine)
+        table = result.trace.table
+        assert np.allclose(table["t_grad_done"] - table["t_read"], 1.0)
+        publish = table["t_apply"] - table["t_grad_done"]
+        assert np.median(publish) == pytest.approx(0.1 * shared.publish_contention_factor(workers))
+        assert result.summary()["throughput"] == pytest.approx(rate, rel=5e-3), workers
+
+
 @pytest.mark.parametrize(("gil", "rate"), [(True, 1.0), (False, 2 / 1.1)])
 def test_lock_based_interpreted_code_takes_turns_on_the_gil(gil: bool, rate: float) -> None:
     # Two lock-based workers, gradient 0.1, 1 unit of interpreted code per gradient (0.5

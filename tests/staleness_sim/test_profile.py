@@ -41,6 +41,7 @@ def test_shipped_profiles_load_and_round_trip(tmp_path: Path) -> None:
         ("gil_handoff = -1e-6", "'gil_handoff' must be a number >= 0"),
         ("contention = [1.0, 0.0]", "'contention' must be a non-empty list of numbers > 0"),
         ("contention = []", "'contention'"),
+        ("publish_contention = [1.0, -1.5]", "'publish_contention' must be a non-empty list"),
     ],
 )
 def test_bad_profiles_name_the_field(tmp_path: Path, body: str, match: str) -> None:
@@ -77,6 +78,10 @@ def test_contention_factor_follows_the_busy_cores(tmp_path: Path) -> None:
     q = HardwareProfile(contention=(1.0, 1.25))
     assert [q.contention_factor(w) for w in (1, 2, 40)] == [1.0, 1.25, 1.25]
     assert HardwareProfile().contention_factor(64) == 1.0
+    # The publishes' factor is read the same way, from its own list.
+    r = HardwareProfile(cores=3, contention=(1.0, 9.0), publish_contention=(1.0, 1.4, 1.7))
+    assert [r.publish_contention_factor(w) for w in (1, 2, 3, 8)] == [1.0, 1.4, 1.7, 1.7]
+    assert r.to_dict()["publish_contention"] == [1.0, 1.4, 1.7]
 
 
 def test_timing_parsing() -> None:

@@ -28,9 +28,9 @@ from real_exec.executor.config import RunConfig, check_speeds
 from real_exec.executor.machine import usable_cores
 from real_exec.executor.monitor import Target, curve_columns
 from real_exec.executor.problems import Problem
-from real_exec.executor.runner import run
+from real_exec.executor.runner import RunResult, run
 from real_exec.study.calibrate import calibrate_run
-from real_exec.study.contention import measure_contention, relative_to
+from real_exec.study.contention import measure_contention, measure_publish_contention, relative_to
 from real_exec.study.predict.lost_updates import measure_lost_updates
 from real_exec.study.predict.replay import replay
 from staleness_sim.config import SimConfig
@@ -46,6 +46,7 @@ __all__ = [
     "check_interval",
     "forecast",
     "gradient_seconds",
+    "main_thread_factor",
     "measure",
     "on_machine",
     "replays",
@@ -63,6 +64,7 @@ MACHINE_FIELDS = (
     "cas_latency",
     "speed",
     "contention",
+    "publish_contention",
     "quantum",
     "slices",
     "convoy",  # how this machine's HOGWILD! publishes meet: unknown on another one (0)
@@ -75,7 +77,8 @@ MACHINE_FIELDS = (
 
 
 #: Algorithms whose workers compute their gradients on the vector the others write: the
-#: contention probe shares one vector among its threads for them.
+#: contention probe shares one vector among its threads for them, and their writes' cost
+#: is in that factor (the others' is in the publish probe's).
 SHARED_VECTOR_GRADIENTS = frozenset({"hogwild"})
 
 
@@ -148,10 +151,16 @@ def calibrate_here(
 ) -> HardwareProfile:
     """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
     fields (:data:`MACHINE_FIELDS`) replace this machine's. Here, for ``predict_threads``
-    other than ``threads``, the gradient's contention between busy cores is measured
-    (:func:`~real_exec.study.contention.measure_contention`, ``contention_seconds``; 0 skips it;
-    on one shared vector for :data:`SHARED_VECTOR_GRADIENTS`) and set relative to the
-    calibration's threads.
+    other than ``threads``, what the calibration's threads could not contain is measured and
+    set relative to the calibration's threads (``contention_seconds`` each; 0 skips them):
+
+    * the gradient's contention between busy cores
+      (:func:`~real_exec.study.contention.measure_contention`; on one shared vector for
+      :data:`SHARED_VECTOR_GRADIENTS`);
+    * for the other algorithms, the publish's, whose writes meet the other cores' on the one
+      vector (:func:`~real_exec.study.contention.measure_publish_contention`);
+    * where the calibration left a core idle and the prediction occupies every core, the main
+      thread's evaluations (:func:`main_thread_factor`).
 
     The calibration run evaluates its loss curve every ``check_every`` seconds (default: ten
     points over the run) while it runs (``live_curve``), as the runs predicted check their
@@ -167,22 +176,50 @@ def calibrate_here(
     config = RunConfig(algo, threads, eta, seconds=seconds, check_updates=False, sample_every=check_every)
     real = run(config, problem, live_curve=True)
     profile = calibrate_run(real)
-    probe_threads = min(max(threads, predict_threads or threads), usable_cores())
+    cores = usable_cores()
+    probe_threads = min(max(threads, predict_threads or threads), cores)
     probe_seconds = seconds if lost_update_seconds is None else lost_update_seconds
     if algo == "hogwild" and probe_seconds > 0 and probe_threads > 1:
         lost = measure_lost_updates(problem, probe_threads, probe_seconds, eta)
         profile = replace(profile, lost_on_overlap=lost.per_overlap)
     if machine is not None:
         return on_machine(profile, machine)
-    if predict_threads is not None and predict_threads != threads and contention_seconds > 0:
-        factors = measure_contention(
-            problem,
-            max(threads, predict_threads),
-            contention_seconds,
-            shared=algo in SHARED_VECTOR_GRADIENTS,
+    if predict_threads is None or predict_threads == threads:
+        return profile
+    contention: tuple[float, ...] = (1.0,)
+    if contention_seconds > 0:
+        most, shared = max(threads, predict_threads), algo in SHARED_VECTOR_GRADIENTS
+        contention = relative_to(
+            measure_contention(problem, most, contention_seconds, shared=shared), threads
         )
-        profile = replace(profile, contention=relative_to(factors, threads))
-    return profile
+        if not shared:
+            publish = measure_publish_contention(problem, most, contention_seconds)
+            profile = replace(profile, publish_contention=relative_to(publish, threads))
+    if threads < cores <= predict_threads:
+        contention = _times_entry(contention, cores, main_thread_factor(real, cores))
+    return replace(profile, contention=contention)
+
+
+def main_thread_factor(real: RunResult, cores: int) -> float:
+    """The gradient-time factor that the main thread of ``real`` (its evaluations and checks)
+    puts on workers that occupy all ``cores``: its CPU seconds ``c`` over the run's ``w``
+    seconds are taken from the cores' ``cores * w``::
+
+        1 / (1 - c / (cores * w))
+
+    1 when nothing was measured. (A calibration that leaves a core idle gives the main
+    thread that core; one that occupies every core contains the factor already.)"""
+    if not (np.isfinite(real.main_cpu) and real.wall_time > 0):
+        return 1.0
+    share = min(real.main_cpu / (cores * real.wall_time), 0.9)
+    return 1.0 / (1.0 - share)
+
+
+def _times_entry(factors: tuple[float, ...], k: int, by: float) -> tuple[float, ...]:
+    """``factors`` (entry ``j - 1`` for ``j`` busy cores, the last one beyond the list) with the
+    entry of ``k`` busy cores, and those beyond it, multiplied by ``by``."""
+    full = tuple(factors) + (factors[-1],) * max(0, k - len(factors))
+    return full[: k - 1] + tuple(f * by for f in full[k - 1 :])
 
 
 def check_interval(check_every: float | None, budget: float) -> float:
@@ -221,9 +258,10 @@ def _gradients_for(profile: HardwareProfile, threads: int, budget: float) -> int
 
 def gradient_seconds(profile: HardwareProfile, workers: int = 1) -> float:
     """Mean seconds of one worker's cycle without waiting, with ``workers`` workers: read,
-    compute (times the profile's contention factor), publish."""
+    compute and publish (times the profile's contention factors)."""
     compute = float(profile.compute.mean()) * profile.contention_factor(workers)
-    return compute + float(profile.read.mean()) + float(profile.publish.mean())
+    publish = float(profile.publish.mean()) * profile.publish_contention_factor(workers)
+    return compute + float(profile.read.mean()) + publish
 
 
 def _outcome(rep: int, seed: int, reached: tuple[float, int] | None, diverged: bool) -> dict[str, Any]:

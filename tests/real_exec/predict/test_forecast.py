@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -41,21 +43,61 @@ def test_the_calibration_run_evaluates_its_curve_as_often_as_the_predicted_runs(
 
 
 def test_only_hogwilds_contention_probe_shares_one_vector(monkeypatch) -> None:
-    # HOGWILD!'s threads compute on the vector they all write; the others on copies of
-    # their own (lock-based, Rennala), a version nobody writes (Leashed-SGD) or a vector
-    # written only between rounds (synchronous).
-    probed = {}
+    # HOGWILD!'s threads compute on the vector they all write, so its probe's factor holds
+    # the writes' cost; the others compute on copies of their own (lock-based, Rennala), a
+    # version nobody writes (Leashed-SGD) or a vector written only between rounds
+    # (synchronous), and their writes' cost is measured by the publish probe.
+    probed, published = [], []
 
     def probe(problem, workers, seconds, shared=False):
-        probed[len(probed)] = shared
+        probed.append(shared)
         return (1.0, 1.1)
 
+    def publish_probe(problem, workers, seconds):
+        published.append(workers)
+        return (1.0, 1.5)
+
     monkeypatch.setattr(forecast_module, "measure_contention", probe)
+    monkeypatch.setattr(forecast_module, "measure_publish_contention", publish_probe)
+    monkeypatch.setattr(forecast_module, "usable_cores", lambda: 4)  # no main-thread factor at 2
     problem = make_problem("logreg", np.random.default_rng(0))
-    algos = ("hogwild", "lock", "leashed", "sync", "rennala")
-    for algo in algos:
-        calibrate_here(problem, algo, 1, eta=0.05, seconds=0.2, predict_threads=2, lost_update_seconds=0)
-    assert list(probed.values()) == [True, False, False, False, False]
+    profiles = {}
+    for algo in ("hogwild", "lock", "leashed", "sync", "rennala"):
+        profiles[algo] = calibrate_here(
+            problem, algo, 1, eta=0.05, seconds=0.2, predict_threads=2, lost_update_seconds=0
+        )
+    assert probed == [True, False, False, False, False] and published == [2, 2, 2, 2]
+    assert profiles["hogwild"].publish_contention == (1.0,)
+    assert all(profiles[a].publish_contention == (1.0, 1.5) for a in ("lock", "leashed", "sync", "rennala"))
+    assert all(p.contention == (1.0, 1.1) for p in profiles.values())
+
+
+def test_a_calibration_with_an_idle_core_adds_the_main_threads_share_where_none_is_idle(monkeypatch) -> None:
+    # A 1-thread calibration on 2 cores leaves the main thread a core; 2 predicted workers
+    # occupy both, so the main thread's CPU seconds (its evaluations) are taken from them:
+    # 0.4 s of CPU in a 1-s run over 2 cores is a share of 0.2, a factor 1 / 0.8 on the
+    # gradients of 2 busy cores, on top of the probe's 1.1; 1 predicted worker keeps 1.
+    real_run = forecast_module.run
+
+    def busy_main_thread(config, problem, **kwargs):
+        result = real_run(config, problem, **kwargs)
+        return replace(result, main_cpu=0.4 * result.wall_time)
+
+    monkeypatch.setattr(forecast_module, "run", busy_main_thread)
+    monkeypatch.setattr(forecast_module, "usable_cores", lambda: 2)
+    monkeypatch.setattr(forecast_module, "measure_contention", lambda *a, **k: (1.0, 1.1))
+    monkeypatch.setattr(forecast_module, "measure_publish_contention", lambda *a, **k: (1.0, 1.5))
+    problem = make_problem("logreg", np.random.default_rng(0))
+    profile = calibrate_here(problem, "lock", 1, eta=0.05, seconds=0.2, predict_threads=3)
+    assert profile.contention == pytest.approx((1.0, 1.1 / 0.8))
+    unprobed = calibrate_here(
+        problem, "lock", 1, eta=0.05, seconds=0.2, predict_threads=2, contention_seconds=0
+    )
+    assert unprobed.contention == pytest.approx((1.0, 1 / 0.8)) and unprobed.publish_contention == (1.0,)
+    # Calibrated on every core: its phases hold the main thread's share already.
+    assert calibrate_here(problem, "lock", 2, eta=0.05, seconds=0.2, predict_threads=3).contention == (
+        pytest.approx((1.0 / 1.1, 1.0))
+    )
 
 
 def test_a_forecast_replays_its_repetitions_in_parallel_as_it_would_one_at_a_time() -> None:
