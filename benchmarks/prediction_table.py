@@ -4,8 +4,9 @@ Run: ``python benchmarks/prediction_table.py [--dataset fashion-mnist] [--target
 [--budget 30] [--reps 5]``. For lock-based, HOGWILD! and Leashed-SGD: 1 thread calibrated on
 1 thread, 2 threads calibrated on 2, and 2 threads calibrated on 1 (the honest test: a
 prediction for a thread count never run, with the gradient's contention between the busy cores
-measured by a probe, ``--contention-seconds``; for HOGWILD!, the share of an update lost when
-two writes overlap measured by another, ``--lost-update-seconds``). Each row is ``asgd predict
+measured by a probe, ``--contention-seconds``, and for all but HOGWILD! the publish's on the one
+vector by another; for HOGWILD!, the share of an update lost when two writes overlap measured
+by a third, ``--lost-update-seconds``). Each row is ``asgd predict
 --measure``, with the repetitions interleaved: each one calibrates on a short real run, replays one schedule
 and makes one real run to the target, so that calibration and measurement come from the
 same stretch of time on a machine whose speed drifts. ``--algos`` and ``--setups "2:1"``
@@ -40,7 +41,9 @@ def _rate(per_rep: list[dict]) -> float:
 
 
 def _factors(factors: list[float]) -> str:
-    """The repetitions' gradient-time factors for the predicted threads (1: none applied)."""
+    """The repetitions' gradient- or publish-time factors for the predicted threads (1: none
+    applied); the gradient's holds the main thread's share where the calibration left a core
+    idle and the prediction does not (``calibrate_here``)."""
     if all(f == 1.0 for f in factors):
         return "-"
     return f"x{np.median(factors):.3f} ({min(factors):.3f}-{max(factors):.3f})"
@@ -93,15 +96,15 @@ def main() -> None:
     print(
         "| algo | threads | calibrated on | predicted median s (quartiles) | measured median s (quartiles) "
         "| predicted / measured (95% bootstrap) | log-rank p | reached (pred, meas) "
-        "| updates/s (pred, meas) | gradient contention | lost on overlap | replay s |"
+        "| updates/s (pred, meas) | gradient contention | publish contention | lost on overlap | replay s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     within = total = 0
     for threads, cal in setups:
         for algo in algos:
             per_rep: dict[str, list] = {"pred": [], "meas": []}
             replay = 0.0
-            factors, lost = [], []
+            factors, publishes, lost = [], [], []
             for rep in range(args.reps):  # interleaved: each repetition calibrates just before it runs
                 profile = calibrate_here(
                     problem,
@@ -115,6 +118,7 @@ def main() -> None:
                     lost_update_seconds=args.lost_update_seconds,
                 )
                 factors.append(profile.contention_factor(threads))
+                publishes.append(profile.publish_contention_factor(threads))
                 lost.append(profile.lost_on_overlap)
                 trial = Trial(algo, threads, reps=1, check_every=args.check_every, **options)
                 start = time.perf_counter()
@@ -135,7 +139,7 @@ def main() -> None:
                 f"{_quartiles(m.summary)} | {ratio:.2f} ({low:.2f}-{high:.2f}) | {p:.2f} | "
                 f"{f.summary['reached_fraction']:.0%}, "
                 f"{m.summary['reached_fraction']:.0%} | {_rate(f.per_rep):,.0f}, {_rate(m.per_rep):,.0f} | "
-                f"{_factors(factors)} | {_lost(algo, lost)} | {replay:.1f} |",
+                f"{_factors(factors)} | {_factors(publishes)} | {_lost(algo, lost)} | {replay:.1f} |",
                 flush=True,
             )
     print(f"\nwithin 20% of the measured median: {within} of {total}")

@@ -255,15 +255,22 @@ def _placement_note(trial: Any, cores: int | None) -> list[str]:
 
 
 def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool) -> list[str]:
-    """The gradient-time factor the prediction applies, when there is one; here, a caution
+    """The gradient- and publish-time factors the prediction applies, when any; here, a caution
     when the threads predicted keep more cores busy than the calibration did."""
     factor = profile.contention_factor(threads)
+    publish = profile.publish_contention_factor(threads)
+    busy = min(threads, profile.cores or threads)
     lines = []
     if factor != 1.0:
+        main = ", and the main thread's evaluations on the cores" if here and cal_threads < busy else ""
         lines.append(
-            f"  gradient time x{factor:.3f} with {threads} threads against {cal_threads} (contention probe)"
+            f"  gradient time x{factor:.3f} with {threads} threads against {cal_threads} "
+            f"(contention probe{main})"
         )
-    busy = min(threads, profile.cores or threads)
+    if publish != 1.0:
+        lines.append(
+            f"  publish time x{publish:.3f} with {threads} threads against {cal_threads} (publish probe)"
+        )
     if here and cal_threads < busy:
         lines.append(
             f"  note: calibrated with {cal_threads} busy core(s), predicted with {busy}: what threads do "
