@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MECHANISMS",
+    "MUTEX_ALGORITHMS",
     "Mutex",
     "Publishes",
     "Starts",
@@ -73,6 +74,10 @@ MECHANISMS: dict[str, Callable[[SimContext, SimConfig], None]] = {
     "sync": _sync,
     "rennala": _rennala,
 }
+
+
+#: The algorithms whose workers take one mutex (the profile's ``lock_handoff`` is theirs).
+MUTEX_ALGORITHMS = frozenset({"lock", "rennala"})
 
 
 def start_workers(ctx: SimContext, config: SimConfig) -> None:

@@ -31,10 +31,12 @@ from real_exec.executor.problems import Problem
 from real_exec.executor.runner import RunResult, run
 from real_exec.study.calibrate import calibrate_run
 from real_exec.study.contention import measure_contention, measure_publish_contention, relative_to
+from real_exec.study.lock_wakeup import measure_lock_handoff
 from real_exec.study.predict.lost_updates import measure_lost_updates
 from real_exec.study.predict.replay import replay
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
+from staleness_sim.mechanisms import MUTEX_ALGORITHMS
 from staleness_sim.profile import HardwareProfile
 from theory.staleness import Empirical
 from theory.survival import outcome_summary
@@ -152,7 +154,8 @@ def calibrate_here(
     """A profile calibrated on a real run of ``seconds`` here; with ``machine``, its machine
     fields (:data:`MACHINE_FIELDS`) replace this machine's. Here, for ``predict_threads``
     other than ``threads``, what the calibration's threads could not contain is measured and
-    set relative to the calibration's threads (``contention_seconds`` each; 0 skips them):
+    set relative to the calibration's threads (probes of ``contention_seconds`` each; 0 skips
+    them):
 
     * the gradient's contention between busy cores
       (:func:`~real_exec.study.contention.measure_contention`; on one shared vector for
@@ -160,7 +163,11 @@ def calibrate_here(
     * for the other algorithms, the publish's, whose writes meet the other cores' on the one
       vector (:func:`~real_exec.study.contention.measure_publish_contention`);
     * where the calibration left a core idle and the prediction occupies every core, the main
-      thread's evaluations (:func:`main_thread_factor`).
+      thread's evaluations (:func:`main_thread_factor`);
+    * for :data:`~staleness_sim.mechanisms.MUTEX_ALGORITHMS` whose calibration run never
+      waited for the lock (one thread), the mutex's hand-off, timed directly
+      (:func:`~real_exec.study.lock_wakeup.measure_lock_handoff`, the sleeper waiting as
+      long as a calibrated publish).
 
     The calibration run evaluates its loss curve every ``check_every`` seconds (default: ten
     points over the run) while it runs (``live_curve``), as the runs predicted check their
@@ -195,6 +202,9 @@ def calibrate_here(
         if not shared:
             publish = measure_publish_contention(problem, most, contention_seconds)
             profile = replace(profile, publish_contention=relative_to(publish, threads))
+        if algo in MUTEX_ALGORITHMS and profile.lock_handoff == 0 and min(predict_threads, cores) > 1:
+            handoff = measure_lock_handoff(hold=float(profile.publish.mean()))
+            profile = replace(profile, lock_handoff=handoff)
     if threads < cores <= predict_threads:
         contention = _times_entry(contention, cores, main_thread_factor(real, cores))
     return replace(profile, contention=contention)

@@ -59,6 +59,7 @@ def test_only_hogwilds_contention_probe_shares_one_vector(monkeypatch) -> None:
 
     monkeypatch.setattr(forecast_module, "measure_contention", probe)
     monkeypatch.setattr(forecast_module, "measure_publish_contention", publish_probe)
+    monkeypatch.setattr(forecast_module, "measure_lock_handoff", lambda hold: 3e-5)
     monkeypatch.setattr(forecast_module, "usable_cores", lambda: 4)  # no main-thread factor at 2
     problem = make_problem("logreg", np.random.default_rng(0))
     profiles = {}
@@ -70,6 +71,14 @@ def test_only_hogwilds_contention_probe_shares_one_vector(monkeypatch) -> None:
     assert profiles["hogwild"].publish_contention == (1.0,)
     assert all(profiles[a].publish_contention == (1.0, 1.5) for a in ("lock", "leashed", "sync", "rennala"))
     assert all(p.contention == (1.0, 1.1) for p in profiles.values())
+    # One thread never waits for the lock: the hand-off of the mutex's users is probed.
+    assert {a: p.lock_handoff for a, p in profiles.items()} == {
+        "hogwild": 0.0,
+        "lock": 3e-5,
+        "leashed": 0.0,
+        "sync": 0.0,
+        "rennala": 3e-5,
+    }
 
 
 def test_a_calibration_with_an_idle_core_adds_the_main_threads_share_where_none_is_idle(monkeypatch) -> None:
@@ -87,6 +96,7 @@ def test_a_calibration_with_an_idle_core_adds_the_main_threads_share_where_none_
     monkeypatch.setattr(forecast_module, "usable_cores", lambda: 2)
     monkeypatch.setattr(forecast_module, "measure_contention", lambda *a, **k: (1.0, 1.1))
     monkeypatch.setattr(forecast_module, "measure_publish_contention", lambda *a, **k: (1.0, 1.5))
+    monkeypatch.setattr(forecast_module, "measure_lock_handoff", lambda hold: 3e-5)
     problem = make_problem("logreg", np.random.default_rng(0))
     profile = calibrate_here(problem, "lock", 1, eta=0.05, seconds=0.2, predict_threads=3)
     assert profile.contention == pytest.approx((1.0, 1.1 / 0.8))
