@@ -5,9 +5,9 @@ Run: ``python benchmarks/lock_handoff.py [--workloads digits-logreg,digits-mlp,f
 (the loss curve evaluated only before and after, as ``asgd validate`` runs), its calibrated
 ``lock_handoff`` (inferred from the publishes that waited for the lock,
 ``real_exec.study.calibrate.lock_handoff``) and, right after it, the probe
-(``real_exec.study.lock_wakeup.measure_lock_handoff``) with the sleeper waiting as long as
-the calibrated publish, and with fixed waits of 10 us and 1 ms (how long a core has idled
-can decide how long it takes to wake). Medians over the repetitions, ranges in brackets.
+(``real_exec.study.lock_wakeup.measure_lock_handoff``) with the lock held as long as the
+calibrated publish, and held 10 us and 1 ms (how long a waiter's core has idled can decide
+how long it takes to wake). Medians over the repetitions, ranges in brackets.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ WORKLOADS = {
     "fmnist-mlp": {"model": "mlp", "dataset": "fashion-mnist", "batch": 16},
 }
 
-#: Fixed waits of the probe besides the calibrated publish (seconds).
+#: Fixed holds of the probe besides the calibrated publish (seconds).
 FIXED_HOLDS = (1e-5, 1e-3)
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=200, help="hand-offs per probe")
+    parser.add_argument("--probe-seconds", type=float, default=0.3, help="seconds per probe")
     args = parser.parse_args()
     names = args.workloads.split(",")
     problems = {n: problem_from_options(**WORKLOADS[n], seed=0) for n in names}
@@ -59,13 +59,13 @@ def main() -> None:
             row = rows[name]
             row.setdefault("publish", []).append(publish)
             row.setdefault("calibrated", []).append(profile.lock_handoff)
-            row.setdefault("probe", []).append(measure_lock_handoff(hold=publish, rounds=args.rounds))
+            row.setdefault("probe", []).append(measure_lock_handoff(publish, args.probe_seconds))
             for hold in FIXED_HOLDS:
-                row.setdefault(hold, []).append(measure_lock_handoff(hold=hold, rounds=args.rounds))
+                row.setdefault(hold, []).append(measure_lock_handoff(hold, args.probe_seconds))
         print(f"repetition {rep + 1} of {args.repeats} done", flush=True)
     print(f"\nlock-based SGD, 2 threads, {args.seconds:g}-s runs, {args.repeats} repetitions (us)\n")
-    fixed = " | ".join(f"probe, wait {h * 1e6:g} us" for h in FIXED_HOLDS)
-    head = "| workload | publish | calibrated hand-off | probe, wait = publish | calibrated / probe"
+    fixed = " | ".join(f"probe, held {h * 1e6:g} us" for h in FIXED_HOLDS)
+    head = "| workload | publish | calibrated hand-off | probe, held a publish | calibrated / probe"
     print(f"{head} | {fixed} |")
     print("|---|---|---|---|---|" + "---|" * len(FIXED_HOLDS))
     for name, row in rows.items():

@@ -1,24 +1,28 @@
 """The mutex's hand-off on this machine, timed directly.
 
 A lock-based profile's ``lock_handoff`` (:mod:`staleness_sim.profile`) is the time from a
-mutex's release to the moment a worker that slept on it runs again. The calibration infers
-it from a run's Trace (:func:`real_exec.study.calibrate.lock_handoff`: the time between
+mutex's release to the moment a worker that waited for it has it. The calibration infers it
+from a run's Trace (:func:`real_exec.study.calibrate.lock_handoff`: the time between
 publishes that waited for the lock, less the publish). A run whose workers never wait (one
-thread, or gradients long enough that the lock is always free) gives none, and the pieces
-of a model are only as good as their check against the machine. The probe
-(:func:`measure_lock_handoff`) times the hand-off itself, with the mutex the real workers
-use (:class:`real_exec.executor.native.Mutex`, a ``pthread_mutex_t``): one thread holds
-it; the other asks for it and sleeps in the kernel, its core idle, as a lock-based worker
-does; after ``hold`` seconds the holder releases it::
+thread, or gradients long enough that the lock is always free) gives none, and a model's
+pieces are only as good as their check against the machine.
 
-    h_i = t_woken,i - t_released,i        h = median over the rounds
+The probe (:func:`measure_lock_handoff`) times the hand-off itself, with the mutex the real
+workers use (:class:`real_exec.executor.native.Mutex`, a ``pthread_mutex_t``, whose waiter
+sleeps in the kernel): two threads take it in turn as lock-based workers do, each holding
+it for ``publish`` seconds (spinning) and spinning a uniform ``[0, 2 publish)`` seconds
+between two turns, so that a thread asks for the mutex at any point of the other's hold and
+waits for the rest of it, as a worker that finds another publishing does. Of the turns whose
+thread asked before the previous turn released the mutex::
 
-(``t_released``: just before the holder's unlock; ``t_woken``: just after the sleeper's lock
-returns; both :func:`~real_exec.executor.native.monotonic`). How long a core has been idle
-can decide how deeply it sleeps and how long it takes to wake (a virtual machine's halted
-virtual CPU, a core's idle states), so ``hold`` is how long the workers being modelled wait
-for the lock, e.g. a publish. Each thread needs a core: the probe is for machines with two
-or more.
+    h_i = t_got,i - t_released,i-1        h = median over those turns
+
+(times read with :func:`~real_exec.executor.native.monotonic` just after the lock returns
+and just before the unlock; 0 with fewer than :data:`MIN_WAITS`, as the calibration gives).
+How long the waiter waits decides much of its hand-off: a wait shorter than the kernel's
+way into sleep costs a microsecond, a core idle for longer sleeps more deeply (a virtual
+machine's halted virtual CPU longest), so the probe's waits are spread as the modelled
+workers' are. Each thread needs a core: the probe is for machines with two or more.
 """
 
 from __future__ import annotations
@@ -29,63 +33,76 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from real_exec.executor.atomics import fetch_add, load
 from real_exec.executor.machine import usable_cores
 from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock
 
-__all__ = ["measure_lock_handoff"]
+__all__ = ["MIN_WAITS", "measure_lock_handoff"]
 
-#: Slots of the probe's flags: rounds held by the holder, asked for and done by the sleeper.
-HELD, ASKED, DONE = 0, 1, 2
-
-
-@njit(nogil=True, cache=True)
-def _holder(mutex: int, flags: Any, released: Any, hold: float) -> None:
-    """Per round: take the mutex, wait for the sleeper to ask for it, hold it ``hold`` more
-    seconds, record the time and release it; then wait for the sleeper to be done."""
-    for i in range(released.size):
-        mutex_lock(mutex)
-        fetch_add(flags, HELD, 1)
-        while load(flags, ASKED) <= i:
-            pass
-        until = monotonic() + hold
-        while monotonic() < until:
-            pass
-        released[i] = monotonic()
-        mutex_unlock(mutex)
-        while load(flags, DONE) <= i:
-            pass
+#: Fewer turns that waited than this give no hand-off (0), as in the calibration.
+MIN_WAITS = 20
 
 
 @njit(nogil=True, cache=True)
-def _sleeper(mutex: int, flags: Any, woken: Any) -> None:
-    """Per round: once the holder has the mutex, ask for it (and sleep), record when it comes."""
-    for i in range(woken.size):
-        while load(flags, HELD) <= i:
-            pass
-        fetch_add(flags, ASKED, 1)
+def _spin(seconds: float) -> None:
+    until = monotonic() + seconds
+    while monotonic() < until:
+        pass
+
+
+@njit(nogil=True, cache=True)
+def _turns(mutex: int, publish: float, gaps: Any, until: float, times: Any) -> int:
+    """Take the mutex in turns until ``until`` (or the rows run out): spin ``gaps[i]``, ask,
+    hold it ``publish`` seconds; per turn ``times[i] = (asked, got, released)``. The turns
+    taken."""
+    for i in range(times.shape[0]):
+        _spin(gaps[i])
+        asked = monotonic()
+        if asked >= until:
+            return i
         mutex_lock(mutex)
-        woken[i] = monotonic()
+        got = monotonic()
+        _spin(publish)
+        released = monotonic()
         mutex_unlock(mutex)
-        fetch_add(flags, DONE, 1)
+        times[i, 0], times[i, 1], times[i, 2] = asked, got, released
+    return times.shape[0]
 
 
-def measure_lock_handoff(hold: float = 1e-4, rounds: int = 200) -> float:
-    """The median seconds from a mutex's release to its sleeper running, over ``rounds``
-    hand-offs after a sleep of about ``hold`` seconds each (see the module docstring).
-    ``ValueError`` for bad arguments or a machine with one usable core."""
-    if not (np.isfinite(hold) and hold >= 0) or rounds < 1:
-        raise ValueError(f"need hold >= 0 and rounds >= 1, got hold={hold!r}, rounds={rounds!r}")
+def handoffs(turns: np.ndarray) -> np.ndarray:
+    """The hand-offs of ``turns`` (rows ``(asked, got, released)`` of every thread): for each
+    turn, in the order the mutex was taken, whose thread asked before the previous turn
+    released it, the time from that release to its taking it."""
+    order = np.argsort(turns[:, 1], kind="stable")
+    asked, got, released = turns[order].T
+    waited = asked[1:] < released[:-1]
+    return (got[1:] - released[:-1])[waited]
+
+
+def measure_lock_handoff(publish: float, seconds: float = 0.3, seed: int = 0) -> float:
+    """The median seconds from a mutex's release to a thread that waited for it having it,
+    with holds of ``publish`` seconds, over ``seconds`` of turns (see the module docstring;
+    ``seed`` draws the spins between turns). ``ValueError`` for bad arguments or a machine
+    with one usable core."""
+    if not (np.isfinite(publish) and publish >= 0 and np.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"need publish >= 0 and seconds > 0, got publish={publish!r}, seconds={seconds!r}")
     if usable_cores() < 2:
         raise ValueError("the lock hand-off probe needs two cores (one per thread)")
-    mutex, flags = Mutex(), np.zeros(3, dtype=np.int64)
-    released, woken = np.zeros(rounds), np.zeros(rounds)
-    threads = [
-        threading.Thread(target=_holder, args=(mutex.address, flags, released, hold), daemon=True),
-        threading.Thread(target=_sleeper, args=(mutex.address, flags, woken), daemon=True),
-    ]
+    mutex = Mutex()
+    rows = int(min(2e6, seconds / max(publish, 1e-6) + 1000))
+    rngs = np.random.default_rng(seed).spawn(2)
+    gaps = [rng.uniform(0.0, 2.0 * publish, rows) for rng in rngs]
+    times = [np.zeros((rows, 3)) for _ in range(2)]
+    taken = [0, 0]
+    _turns(mutex.address, publish, gaps[0], 0.0, times[0][:0])  # compiled before the clock starts
+    until = monotonic() + seconds
+
+    def body(j: int) -> None:
+        taken[j] = _turns(mutex.address, publish, gaps[j], until, times[j])
+
+    threads = [threading.Thread(target=body, args=(j,), daemon=True) for j in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return float(np.median(woken - released))
+    samples = handoffs(np.concatenate([times[j][: taken[j]] for j in range(2)]))
+    return float(np.median(samples)) if samples.size >= MIN_WAITS else 0.0

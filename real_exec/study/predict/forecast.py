@@ -166,7 +166,7 @@ def calibrate_here(
       thread's evaluations (:func:`main_thread_factor`);
     * for :data:`~staleness_sim.mechanisms.MUTEX_ALGORITHMS` whose calibration run never
       waited for the lock (one thread), the mutex's hand-off, timed directly
-      (:func:`~real_exec.study.lock_wakeup.measure_lock_handoff`, the sleeper waiting as
+      (:func:`~real_exec.study.lock_wakeup.measure_lock_handoff`, with the lock held as
       long as a calibrated publish).
 
     The calibration run evaluates its loss curve every ``check_every`` seconds (default: ten
@@ -203,7 +203,7 @@ def calibrate_here(
             publish = measure_publish_contention(problem, most, contention_seconds)
             profile = replace(profile, publish_contention=relative_to(publish, threads))
         if algo in MUTEX_ALGORITHMS and profile.lock_handoff == 0 and min(predict_threads, cores) > 1:
-            handoff = measure_lock_handoff(hold=float(profile.publish.mean()))
+            handoff = measure_lock_handoff(float(profile.publish.mean()))
             profile = replace(profile, lock_handoff=handoff)
     if threads < cores <= predict_threads:
         contention = _times_entry(contention, cores, main_thread_factor(real, cores))

@@ -59,7 +59,7 @@ def test_only_hogwilds_contention_probe_shares_one_vector(monkeypatch) -> None:
 
     monkeypatch.setattr(forecast_module, "measure_contention", probe)
     monkeypatch.setattr(forecast_module, "measure_publish_contention", publish_probe)
-    monkeypatch.setattr(forecast_module, "measure_lock_handoff", lambda hold: 3e-5)
+    monkeypatch.setattr(forecast_module, "measure_lock_handoff", lambda publish: 3e-5)
     monkeypatch.setattr(forecast_module, "usable_cores", lambda: 4)  # no main-thread factor at 2
     problem = make_problem("logreg", np.random.default_rng(0))
     profiles = {}
@@ -96,7 +96,7 @@ def test_a_calibration_with_an_idle_core_adds_the_main_threads_share_where_none_
     monkeypatch.setattr(forecast_module, "usable_cores", lambda: 2)
     monkeypatch.setattr(forecast_module, "measure_contention", lambda *a, **k: (1.0, 1.1))
     monkeypatch.setattr(forecast_module, "measure_publish_contention", lambda *a, **k: (1.0, 1.5))
-    monkeypatch.setattr(forecast_module, "measure_lock_handoff", lambda hold: 3e-5)
+    monkeypatch.setattr(forecast_module, "measure_lock_handoff", lambda publish: 3e-5)
     problem = make_problem("logreg", np.random.default_rng(0))
     profile = calibrate_here(problem, "lock", 1, eta=0.05, seconds=0.2, predict_threads=3)
     assert profile.contention == pytest.approx((1.0, 1.1 / 0.8))
