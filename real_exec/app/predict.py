@@ -274,10 +274,9 @@ def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool)
     if here and cal_threads < busy:
         lines.append(
             f"  note: calibrated with {cal_threads} busy core(s), predicted with {busy}: what threads do "
-            "to each other beyond the probe is missing, so the rate may be optimistic (on a 2-core "
-            "machine it came out 9-24% too fast: gradients 6-16% slower with both cores busy than "
-            "the probe found, publishes slower too; docs/prediction.md); "
-            f"--calibrate-threads {busy} measures it"
+            "to each other beyond the probes (gradients, publishes, the lock's hand-off) and the main "
+            "thread's share is missing, so the rate may be optimistic (docs/prediction.md, "
+            f"\"Calibrated on fewer threads\"); --calibrate-threads {busy} measures it"
         )
     return lines
 
