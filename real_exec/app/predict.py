@@ -276,7 +276,7 @@ def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool)
             f"  note: calibrated with {cal_threads} busy core(s), predicted with {busy}: what threads do "
             "to each other beyond the probes (gradients, publishes, the lock's hand-off) and the main "
             "thread's share is missing, so the rate may be optimistic (docs/prediction.md, "
-            f"\"Calibrated on fewer threads\"); --calibrate-threads {busy} measures it"
+            f'"Calibrated on fewer threads"); --calibrate-threads {busy} measures it'
         )
     return lines
 
