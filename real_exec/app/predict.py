@@ -271,11 +271,13 @@ def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool)
         lines.append(
             f"  publish time x{publish:.3f} with {threads} threads against {cal_threads} (publish probe)"
         )
+    if here and cal_threads < busy and profile.lock_handoff > 0:
+        lines.append(f"  the lock's hand-off {profile.lock_handoff * 1e6:.1f} us")
     if here and cal_threads < busy:
         lines.append(
             f"  note: calibrated with {cal_threads} busy core(s), predicted with {busy}: what threads do "
-            "to each other beyond the probes (gradients, publishes, the lock's hand-off) and the main "
-            "thread's share is missing, so the rate may be optimistic (docs/prediction.md, "
+            "to each other beyond the probes (gradients, publishes, the lock's hand-off, the main "
+            "thread's share) is missing, so the rate may be optimistic (docs/prediction.md, "
             f'"Calibrated on fewer threads"); --calibrate-threads {busy} measures it'
         )
     return lines

@@ -89,6 +89,25 @@ def test_predicting_more_threads_than_calibrated_measures_their_contention(capsy
     assert cautioned == (usable_cores() >= 2)
 
 
+@pytest.mark.skipif(usable_cores() < 2, reason="the probes need two busy cores")
+def test_predicting_lock_based_sgd_from_one_thread_says_what_the_probes_found(capsys) -> None:
+    # One lock-based thread never waits for the lock nor shares its vector: the publish
+    # probe's factor and the hand-off timed by the lock probe are printed with the
+    # gradient's.
+    code, out, err = run_cli(
+        capsys,
+        *argv(
+            "predict --algo lock --threads 2 --problem digits-mlp --target-loss-fraction 0.1 "
+            "--budget-seconds 1 --reps 1 --calibrate-seconds 0.3 --calibrate-threads 1 "
+            "--contention-seconds 0.2"
+        ),
+    )
+    assert code == 0, err
+    assert "(contention probe, and the main thread's evaluations on the cores)" in out
+    assert "with 2 threads against 1 (publish probe)" in out
+    assert "the lock's hand-off" in out
+
+
 def test_predict_needs_a_target(capsys) -> None:
     code, out, err = run_cli(capsys, *argv("predict --algo lock --threads 2 --problem digits-mlp"))
     assert code == 2 and out == "" and "target" in err and len(err.strip().splitlines()) == 1
