@@ -98,6 +98,15 @@ def interpolate_contention(measured: dict[int, float]) -> tuple[float, ...]:
     return tuple(float(v) for v in np.interp(every, ks, [measured[k] for k in ks]))
 
 
+def _together(body: Callable[[int], None], k: int) -> None:
+    """``body(0) .. body(k - 1)``, each in a thread of its own, all started, then all joined."""
+    threads = [threading.Thread(target=body, args=(j,), daemon=True) for j in range(k)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def _burst(
     grad: Callable[[Any, Any], None], init: np.ndarray, k: int, seconds: float, shared: bool = False
 ) -> float:
@@ -123,11 +132,7 @@ def _burst(
                 n += 1
             seconds_of[j], gradients_of[j] = time.perf_counter() - begin, n
 
-    threads = [threading.Thread(target=body, args=(j,), daemon=True) for j in range(k)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _together(body, k)
     return sum(seconds_of) / sum(gradients_of)
 
 
@@ -156,11 +161,7 @@ def _publish_burst(grad: Callable[[Any, Any], None], init: np.ndarray, k: int, s
                 n += 1
             update_seconds[j], updates_of[j] = spent, n
 
-    threads = [threading.Thread(target=body, args=(j,), daemon=True) for j in range(k)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _together(body, k)
     return sum(update_seconds) / sum(updates_of)
 
 
