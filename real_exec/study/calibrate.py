@@ -156,6 +156,14 @@ DEFAULT_QUANTUM = 0.003
 #: "Pauses common to the cores").
 PRIVATE_GRADIENTS = frozenset({"lock", "rennala"})
 
+#: Algorithms whose waiting threads keep their core: synchronous SGD's barrier yields in a
+#: loop (``sched_yield``), which returns at once where nothing else waits for that core. On
+#: time-shared cores their threads' CPU beyond the fitted phases is then mostly that
+#: waiting, which the simulated waiters (off the core) do not spend, so it is not added to
+#: the gradient (:func:`_with_unaccounted_cpu`; docs/validation.md, "Synchronous SGD on
+#: time-shared cores").
+SPINNING_WAITERS = frozenset({"sync"})
+
 
 def calibrate_profile(
     trace: Trace,
@@ -184,7 +192,8 @@ def calibrate_profile(
     after a switch, phases that were preempted); with ``worker_cpu``, the threads' total CPU
     seconds, the difference per gradient joins the gradient phase
     (:func:`_with_unaccounted_cpu`), so that the simulated workers use as much CPU per
-    gradient as the real ones. CPU seconds do not contain the time the hypervisor took
+    gradient as the real ones (not for :data:`SPINNING_WAITERS`, whose difference is their
+    waiting). CPU seconds do not contain the time the hypervisor took
     from the cores (``stolen``, the fraction measured during the run,
     :mod:`real_exec.executor.stolen_time`), wall-clock seconds do: the seconds derived from CPU
     time are divided by ``1 - stolen`` (:func:`_with_stolen_time`).
@@ -213,7 +222,7 @@ def calibrate_profile(
     if lock_interpreted:
         assert worker_cpu is not None
         fit = _interpreted_outside_mutex(fit, m, worker_cpu)
-    elif m.timeshared and worker_cpu is not None:
+    elif m.timeshared and worker_cpu is not None and m.algo not in SPINNING_WAITERS:
         fit = _with_unaccounted_cpu(fit, m, worker_cpu)
     if m.timeshared:
         fit = _with_stolen_time(fit, stolen)

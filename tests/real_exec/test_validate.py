@@ -143,6 +143,21 @@ def test_time_shared_calibration_spends_the_workers_cpu_time() -> None:
     assert wall.compute.mean() == pytest.approx(1e-4 + 2e-6)
 
 
+def test_synchronous_waiters_cpu_is_not_added_to_the_gradient() -> None:
+    # Synchronous SGD's waiters yield in a loop and keep their core where nothing else waits
+    # for it, so its threads' CPU beyond the phases is waiting at the barrier: on time-shared
+    # cores it must not lengthen the gradient (it did, and the simulated rounds of 3 threads
+    # on 2 cores came out 0.77-0.83 times as fast as the real ones). HOGWILD! above keeps it.
+    truth = HardwareProfile().with_overrides(compute="const:1e-4", publish="const:1e-5")
+    trace = simulate(SimConfig("sync", 3, truth, 3000, seed=0)).trace
+    trace.meta["algorithm"] = "sync"
+    n, cpu = len(trace), np.full(len(trace), 1e-4)
+    plain = calibrate_profile(trace, cores=2, gradient_cpu=cpu)
+    waited = calibrate_profile(trace, cores=2, gradient_cpu=cpu, worker_cpu=n * 3e-4)
+    assert plain.compute.mean() == pytest.approx(1e-4)
+    assert waited.compute.mean() == pytest.approx(plain.compute.mean())
+
+
 def test_time_shared_calibration_counts_slow_workers_cpu_at_their_speed() -> None:
     # Workers 1 and 3 of 4 slowed 4x on 2 cores: their gradients take 4e-4 s of CPU, the
     # others' 1e-4. CPU spent exactly in those phases is no extra CPU: the fitted gradient
