@@ -4,7 +4,7 @@ Run: ``python benchmarks/lock_handoff.py [--workloads digits-logreg,digits-mlp,f
 [--repeats 5] [--seconds 2]``. Per workload and repetition: a real lock-based run of 2 threads
 (the loss curve evaluated only before and after, as ``asgd validate`` runs), its calibrated
 ``lock_handoff`` (inferred from the publishes that waited for the lock,
-``real_exec.study.calibrate.lock_handoff``) and, right after it, the probe
+``real_exec.study.lock_wakeup.lock_handoff``) and, right after it, the probe
 (``real_exec.study.lock_wakeup.measure_lock_handoff``) with the lock held as long as the
 calibrated publish, and held 10 us and 1 ms (how long a waiter's core has idled can decide
 how long it takes to wake). Medians over the repetitions, ranges in brackets.
@@ -16,19 +16,13 @@ import argparse
 import math
 
 import numpy as np
+from validation_table import WORKLOADS
 
 from real_exec.executor.config import RunConfig
 from real_exec.executor.problems import problem_from_options
 from real_exec.executor.runner import run
 from real_exec.study.calibrate import calibrate_run
 from real_exec.study.lock_wakeup import measure_lock_handoff
-
-#: Workload name -> the run's workload options (as in validation_table.py).
-WORKLOADS = {
-    "digits-logreg": {"model": "logreg", "dataset": "digits"},
-    "digits-mlp": {"problem": "digits-mlp"},
-    "fmnist-mlp": {"model": "mlp", "dataset": "fashion-mnist", "batch": 16},
-}
 
 #: Fixed holds of the probe besides the calibrated publish (seconds).
 FIXED_HOLDS = (1e-5, 1e-3)
@@ -42,7 +36,7 @@ def _us(values: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--workloads", default="digits-logreg,digits-mlp,fmnist-mlp")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--probe-seconds", type=float, default=0.3, help="seconds per probe")

@@ -40,6 +40,7 @@ from real_exec.study.interpreter_lock import (
     interpreted_loop,
     ran_alone,
 )
+from real_exec.study.lock_wakeup import lock_handoff, waited
 from real_exec.study.meetings import CONVOY_PAIRS, convoy, paired_gradients, stall
 from real_exec.study.pauses import common_pauses, without_pauses
 from real_exec.study.publish_attempts import attempt_phases, per_attempt
@@ -86,38 +87,6 @@ def _unpreempted(samples: np.ndarray) -> np.ndarray:
     the time-sharing itself): those within :data:`PREEMPTED` times the median."""
     keep = samples[samples <= PREEMPTED * max(float(np.median(samples)), 1e-9)]
     return keep if keep.size else samples
-
-
-def lock_handoff(trace: Trace, service: float, min_samples: int = 20) -> float:
-    """The lock's wake-up latency in a lock-based run: the median, over the publishes that
-    asked for the lock before the previous publish released it (``t_grad_done`` of one before
-    ``t_apply`` of the one before it, in publish order), of the time from that release to the
-    end of the waiting publish, less the publish ``service`` time::
-
-        h = median(t_apply[i] - t_apply[i - 1] - service),  clipped at 0
-
-    A sample can also contain another worker's read taken in between (a barging read), which
-    the median discounts. 0 with fewer than ``min_samples`` waiting publishes.
-    """
-    order = np.argsort(trace.table["t_apply"].to_numpy(), kind="stable")
-    t_apply = trace.table["t_apply"].to_numpy()[order]
-    waited = _waited(trace.table)[order]
-    previous = np.r_[0.0, t_apply[:-1]]
-    if int(waited.sum()) < min_samples:
-        return 0.0
-    return max(0.0, float(np.median(t_apply[waited] - previous[waited] - service)))
-
-
-def _waited(table: Any) -> np.ndarray:
-    """Per row: whether its publish asked for the lock (``t_grad_done``) before the publish
-    preceding it in publish order released it (its ``t_apply``)."""
-    order = np.argsort(table["t_apply"].to_numpy(), kind="stable")
-    t_apply = table["t_apply"].to_numpy()[order]
-    asked = table["t_grad_done"].to_numpy()[order]
-    sorted_waited = np.r_[False, asked[1:] < t_apply[:-1]]
-    out = np.empty_like(sorted_waited)
-    out[order] = sorted_waited
-    return out
 
 
 def _finite(samples: np.ndarray | None) -> bool:
@@ -496,7 +465,9 @@ def _fit_lock(m: _Measured, gap_overhead: bool) -> _Fit:
     publish: Any = _decile(m.short_publish)
     # a gradient thrown away (Rennala's older versions, Ringmaster's delays >= R) spends no
     # publish, in the simulator as here
-    free = ~_waited(m.trace.table) & ~m.trace.table["dropped"].to_numpy(bool)
+    table = m.trace.table
+    queued = waited(table["t_grad_done"].to_numpy(), table["t_apply"].to_numpy())
+    free = ~queued & ~table["dropped"].to_numpy(bool)
     if int(free.sum()) >= 20:
         publish = EmpiricalTiming(m.trim(m.publish[free]))
     return _Fit(compute, _decile(m.short_gaps), publish, lock_handoff(m.trace, float(publish.mean())))
@@ -603,5 +574,12 @@ def taken_from_workers(real: RunResult, cores: int | None) -> float:
     stolen = real.stolen
     if not np.isfinite(stolen) or not cores or real.wall_time <= 0:
         return stolen
-    main = real.main_cpu if np.isfinite(real.main_cpu) else 0.0
-    return float(min(stolen + main / (cores * real.wall_time), 0.9))
+    return float(min(stolen + main_thread_share(real, cores), 0.9))
+
+
+def main_thread_share(real: RunResult, cores: int) -> float:
+    """The share of ``cores`` cores' time that the main thread of ``real`` used (its CPU
+    seconds over ``cores`` times the run's seconds); 0 where it was not measured."""
+    if not (np.isfinite(real.main_cpu) and real.wall_time > 0):
+        return 0.0
+    return float(real.main_cpu / (cores * real.wall_time))

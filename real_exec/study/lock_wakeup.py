@@ -2,7 +2,7 @@
 
 A lock-based profile's ``lock_handoff`` (:mod:`staleness_sim.profile`) is the time from a
 mutex's release to the moment a worker that waited for it has it. The calibration infers it
-from a run's Trace (:func:`real_exec.study.calibrate.lock_handoff`: the time between
+from a run's Trace (:func:`lock_handoff`: the time between
 publishes that waited for the lock, less the publish). A run whose workers never wait (one
 thread, or gradients long enough that the lock is always free) gives none, and a model's
 pieces are only as good as their check against the machine.
@@ -35,8 +35,9 @@ from numba import njit
 
 from real_exec.executor.machine import usable_cores
 from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock
+from theory.trace import Trace
 
-__all__ = ["MIN_WAITS", "measure_lock_handoff"]
+__all__ = ["MIN_WAITS", "handoffs", "lock_handoff", "measure_lock_handoff", "waited"]
 
 #: Fewer turns that waited than this give no hand-off (0), as in the calibration.
 MIN_WAITS = 20
@@ -68,14 +69,42 @@ def _turns(mutex: int, publish: float, gaps: Any, until: float, times: Any) -> i
     return times.shape[0]
 
 
-def handoffs(turns: np.ndarray) -> np.ndarray:
-    """The hand-offs of ``turns`` (rows ``(asked, got, released)`` of every thread): for each
-    turn, in the order the mutex was taken, whose thread asked before the previous turn
-    released it, the time from that release to its taking it."""
-    order = np.argsort(turns[:, 1], kind="stable")
-    asked, got, released = turns[order].T
-    waited = asked[1:] < released[:-1]
-    return (got[1:] - released[:-1])[waited]
+def waited(asked: np.ndarray, released: np.ndarray) -> np.ndarray:
+    """Per turn (in the order given; the turns ordered by ``released``, as a mutex's turns
+    do not overlap): whether it asked before the turn preceding it released the mutex."""
+    order = np.argsort(released, kind="stable")
+    out = np.zeros(len(order), dtype=bool)
+    out[order[1:]] = asked[order[1:]] < released[order[:-1]]
+    return out
+
+
+def handoffs(asked: np.ndarray, got: np.ndarray, released: np.ndarray) -> np.ndarray:
+    """The hand-offs of a mutex's turns (each asked for, got and released at these times): for
+    each turn that :func:`waited`, in the order the mutex was taken, the time from the
+    previous turn's release to its getting it."""
+    order = np.argsort(released, kind="stable")
+    previous = released[order[:-1]]
+    return (got[order[1:]] - previous)[asked[order[1:]] < previous]
+
+
+def lock_handoff(trace: Trace, service: float, min_samples: int = MIN_WAITS) -> float:
+    """The lock's wake-up latency in a lock-based run: the median, over the publishes that
+    asked for the lock before the previous publish released it (``t_grad_done`` of one before
+    ``t_apply`` of the one before it, in publish order), of the time from that release to the
+    end of the waiting publish, less the publish ``service`` time::
+
+        h = median(t_apply[i] - t_apply[i - 1] - service),  clipped at 0
+
+    (:func:`handoffs` of turns got ``service`` before their
+    ``t_apply``). A sample can also contain another worker's read taken in between (a
+    barging read), which the median discounts. 0 with fewer than ``min_samples`` waiting
+    publishes.
+    """
+    t_apply = trace.table["t_apply"].to_numpy()
+    samples = handoffs(trace.table["t_grad_done"].to_numpy(), t_apply - service, t_apply)
+    if samples.size < min_samples:
+        return 0.0
+    return max(0.0, float(np.median(samples)))
 
 
 def measure_lock_handoff(publish: float, seconds: float = 0.3, seed: int = 0) -> float:
@@ -104,5 +133,6 @@ def measure_lock_handoff(publish: float, seconds: float = 0.3, seed: int = 0) ->
         t.start()
     for t in threads:
         t.join()
-    samples = handoffs(np.concatenate([times[j][: taken[j]] for j in range(2)]))
+    turns = np.concatenate([times[j][: taken[j]] for j in range(2)])
+    samples = handoffs(turns[:, 0], turns[:, 1], turns[:, 2])
     return float(np.median(samples)) if samples.size >= MIN_WAITS else 0.0

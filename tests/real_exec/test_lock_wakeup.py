@@ -22,7 +22,7 @@ def test_only_turns_asked_for_before_the_previous_release_are_hand_offs() -> Non
     # turn got at 3.0 was asked at 2.5, after 2.0: no wait. The last (got 4.2) asked at 3.2
     # before 4.0: 0.2 s.
     turns = np.array([[2.5, 3.0, 4.0], [0.0, 0.0, 1.0], [3.2, 4.2, 5.0], [0.5, 1.5, 2.0]])
-    assert handoffs(turns) == pytest.approx([0.5, 0.2])
+    assert handoffs(turns[:, 0], turns[:, 1], turns[:, 2]) == pytest.approx([0.5, 0.2])
 
 
 @pytest.mark.skipif(usable_cores() < 2, reason="needs a core per thread")

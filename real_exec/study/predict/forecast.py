@@ -29,7 +29,7 @@ from real_exec.executor.machine import usable_cores
 from real_exec.executor.monitor import Target, curve_columns
 from real_exec.executor.problems import Problem
 from real_exec.executor.runner import RunResult, run
-from real_exec.study.calibrate import calibrate_run
+from real_exec.study.calibrate import calibrate_run, main_thread_share
 from real_exec.study.contention import measure_contention, measure_publish_contention, relative_to
 from real_exec.study.lock_wakeup import measure_lock_handoff
 from real_exec.study.predict.lost_updates import measure_lost_updates
@@ -217,12 +217,10 @@ def main_thread_factor(real: RunResult, cores: int) -> float:
 
         1 / (1 - c / (cores * w))
 
-    1 when nothing was measured. (A calibration that leaves a core idle gives the main
-    thread that core; one that occupies every core contains the factor already.)"""
-    if not (np.isfinite(real.main_cpu) and real.wall_time > 0):
-        return 1.0
-    share = min(real.main_cpu / (cores * real.wall_time), 0.9)
-    return 1.0 / (1.0 - share)
+    1 when nothing was measured (:func:`~real_exec.study.calibrate.main_thread_share`). (A
+    calibration that leaves a core idle gives the main thread that core; one that occupies
+    every core contains the factor already.)"""
+    return 1.0 / (1.0 - min(main_thread_share(real, cores), 0.9))
 
 
 def _times_entry(factors: tuple[float, ...], k: int, by: float) -> tuple[float, ...]:
