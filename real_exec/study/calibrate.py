@@ -310,7 +310,7 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
                 f"; pauses common to the cores taken out of {np.mean(pauses > 0):.1%} of the gradients"
                 f" (median {np.median(pauses[pauses > 0]) * 1e6:.0f} us)"
             )
-    speed, row_speed = _per_worker_speed(compute, workers)
+    speed, row_speed = _per_worker_speed(compute, workers, typical="median" if timeshared else "mean")
     return _Measured(
         trace,
         algo,
@@ -328,12 +328,23 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
     )
 
 
-def _per_worker_speed(compute: np.ndarray, workers: np.ndarray) -> tuple[tuple[float, ...], np.ndarray]:
-    """Each worker's speed factor, its mean gradient time over the fastest worker's
+def _per_worker_speed(
+    compute: np.ndarray, workers: np.ndarray, typical: str = "mean"
+) -> tuple[tuple[float, ...], np.ndarray]:
+    """Each worker's speed factor, its typical gradient time over the fastest worker's
     (``tau_i / tau_1``), and each row's (its worker's factor): dividing the gradient
-    samples by the latter rescales them to the fastest worker."""
-    means = pd.Series(compute).groupby(workers).mean()
-    factors = means / means.min()
+    samples by the latter rescales them to the fastest worker.
+
+    ``typical`` is ``"mean"`` where each thread had a core, and ``"median"`` for the CPU
+    times of time-shared cores: there a gradient begun before a preemption pays for the
+    caches the other thread refilled, a tail whose weight depends on how often Linux
+    preempted that thread (where it placed it), not on how fast the thread computes. With
+    the mean, threads of equal speed came out unequal, and a simulated worker faster or
+    slower than its core's partner lost many of its gradients to it (docs/validation.md,
+    "Speeds on time-shared cores")."""
+    grouped = pd.Series(compute).groupby(workers)
+    typical_times = grouped.median() if typical == "median" else grouped.mean()
+    factors = typical_times / typical_times.min()
     return tuple(float(v) for v in factors.to_numpy()), factors.reindex(workers).to_numpy()
 
 
