@@ -532,7 +532,8 @@ def test_calibration_recovers_the_stall_of_leashed_gradients() -> None:
     cpu = (t["t_grad_done"] - t["t_read"]).to_numpy()
     shared = calibrate_profile(trace, cores=1, gradient_cpu=cpu)
     assert shared.stall == pytest.approx(fitted.stall, rel=0.01)
-    assert calibrate_profile(trace, cores=1, gradient_cpu=0.5 * cpu).stall == pytest.approx(0.5 * shared.stall)
+    halved = calibrate_profile(trace, cores=1, gradient_cpu=0.5 * cpu)
+    assert halved.stall == pytest.approx(0.5 * shared.stall)
     assert shared.stall_window == fitted.stall_window
     # Told the threads' CPU in all (every simulated worker computes from start to end: its
     # gradients, stalls included, its reads and its publishes), no CPU is left beyond the
