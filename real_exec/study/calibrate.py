@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -329,7 +329,7 @@ def _measure(trace: Trace, cores: int | None, gradient_cpu: np.ndarray | None) -
 
 
 def _per_worker_speed(
-    compute: np.ndarray, workers: np.ndarray, typical: str = "mean"
+    compute: np.ndarray, workers: np.ndarray, typical: Literal["mean", "median"] = "mean"
 ) -> tuple[tuple[float, ...], np.ndarray]:
     """Each worker's speed factor, its typical gradient time over the fastest worker's
     (``tau_i / tau_1``), and each row's (its worker's factor): dividing the gradient
