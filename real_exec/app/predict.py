@@ -260,9 +260,10 @@ def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool)
     factor = profile.contention_factor(threads)
     publish = profile.publish_contention_factor(threads)
     busy = min(threads, profile.cores or threads)
+    probed = here and cal_threads < busy  # the probes stood in for what the calibration missed
     lines = []
     if factor != 1.0:
-        main = ", and the main thread's evaluations on the cores" if here and cal_threads < busy else ""
+        main = ", and the main thread's evaluations on the cores" if probed else ""
         lines.append(
             f"  gradient time x{factor:.3f} with {threads} threads against {cal_threads} "
             f"(contention probe{main})"
@@ -271,9 +272,9 @@ def _calibration_notes(profile: Any, threads: int, cal_threads: int, here: bool)
         lines.append(
             f"  publish time x{publish:.3f} with {threads} threads against {cal_threads} (publish probe)"
         )
-    if here and cal_threads < busy and profile.lock_handoff > 0:
-        lines.append(f"  the lock's hand-off {profile.lock_handoff * 1e6:.1f} us")
-    if here and cal_threads < busy:
+    if probed:
+        if profile.lock_handoff > 0:
+            lines.append(f"  the lock's hand-off {profile.lock_handoff * 1e6:.1f} us")
         lines.append(
             f"  note: calibrated with {cal_threads} busy core(s), predicted with {busy}: what threads do "
             "to each other beyond the probes (gradients, publishes, the lock's hand-off, the main "
