@@ -14,6 +14,10 @@ waiting threads), else it waits in its home core's queue: at the back, or, woken
 lock wait, ahead of every worker not woken (wake-up preemption, :meth:`urgent`). A core
 that is released goes to the first worker of its queue, or, if none waits there, to the
 first worker of the longest other queue (an idle core pulls work, Linux's idle balancing).
+
+A worker that waits by spinning on ``sched_yield`` (the barrier of synchronous SGD) stays
+runnable: it keeps its core, so that no idle core pulls a queued worker onto it, and it
+gives the core up as soon as a worker that is not spinning waits for it (:meth:`wanted`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class RunQueues:
         self.env = env
         self.running: list[int | None] = [None] * cores
         self._queues: list[deque[tuple[int, bool, simpy.Event]]] = [deque() for _ in range(cores)]
+        self.spinning: set[int] = set()  # workers waiting by spinning on sched_yield
+        self._wanted: list[simpy.Event | None] = [None] * cores  # see wanted()
 
     def request(self, worker: int, home: int, woken: bool) -> simpy.Event:
         """An event whose value is the core the worker gets (its new home)."""
@@ -48,7 +54,21 @@ class RunQueues:
             queue.insert(sum(1 for _, w, _ in queue if w), entry)
         else:
             queue.append(entry)
+        if worker not in self.spinning:
+            self._want(home)
         return event
+
+    def stop_spinning(self, worker: int) -> None:
+        """The worker no longer spins: if it waits for a core, the core is wanted."""
+        self.spinning.discard(worker)
+        for core, queue in enumerate(self._queues):
+            if any(w == worker for w, _, _ in queue):
+                self._want(core)
+
+    def _want(self, core: int) -> None:
+        wanted, self._wanted[core] = self._wanted[core], None
+        if wanted is not None:
+            wanted.succeed()
 
     def release(self, core: int) -> None:
         """The worker on ``core`` gives it up: to the next worker of its queue, or of the
@@ -66,6 +86,18 @@ class RunQueues:
     def waiting(self, core: int) -> bool:
         """Whether a worker waits in ``core``'s queue."""
         return bool(self._queues[core])
+
+    def wanted(self, core: int) -> simpy.Event:
+        """An event that triggers once a worker that is not spinning waits for ``core``
+        (triggered already if one does)."""
+        if any(w not in self.spinning for w, _, _ in self._queues[core]):
+            event = self.env.event()
+            event.succeed()
+            return event
+        wanted = self._wanted[core]
+        if wanted is None:
+            wanted = self._wanted[core] = self.env.event()
+        return wanted
 
     def urgent(self, core: int) -> bool:
         """Whether a worker woken from a lock wait waits for ``core``."""

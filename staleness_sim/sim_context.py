@@ -150,6 +150,29 @@ class SimContext:
             self._held[worker] = None
             self.cores.release(core)  # to a woken worker first
 
+    def spin(self, worker: int, event: simpy.Event) -> Generator[simpy.Event, Any, None]:
+        """Wait for ``event`` as a thread that spins on ``sched_yield``: with time slices it
+        stays runnable, keeping its core while no other worker waits for it and giving it at
+        once to one that does (then waiting in that core's queue for it again); it ends on a
+        core. Without time slices, it waits off the cores, as :meth:`block` does."""
+        if self.quantum is None or self.cores is None:
+            self.block(worker)
+            yield event
+            return
+        self.cores.spinning.add(worker)
+        event.callbacks.append(lambda _: self.cores.stop_spinning(worker))
+        while not event.triggered:
+            if self._held[worker] is None:
+                yield from self._take_core(worker)
+                continue
+            wanted = self.cores.wanted(self._held[worker])
+            if wanted.triggered:
+                self.block(worker)  # a worker that computes waits for this core: yield it
+                continue
+            yield event | wanted
+        if self._held[worker] is None:
+            yield from self._take_core(worker)
+
     def woke(self, worker: int) -> None:
         """The worker woke from a lock wait: with time slices, it preempts a running worker
         for a core (Linux's wake-up preemption), within ``quantum / WAKEUP_CHECKS``."""

@@ -128,7 +128,8 @@ PRIVATE_GRADIENTS = frozenset({"lock", "rennala"})
 #: Algorithms whose waiting threads keep their core: synchronous SGD's barrier yields in a
 #: loop (``sched_yield``), which returns at once where nothing else waits for that core. On
 #: time-shared cores their threads' CPU beyond the fitted phases is then mostly that
-#: waiting, which the simulated waiters (off the core) do not spend, so it is not added to
+#: waiting, which the simulated waiters (which yield their core at once to a worker that
+#: wants it, :meth:`~staleness_sim.sim_context.SimContext.spin`) do not spend, so it is not added to
 #: the gradient (:func:`_with_unaccounted_cpu`; docs/validation.md, "Synchronous SGD on
 #: time-shared cores").
 SPINNING_WAITERS = frozenset({"sync"})

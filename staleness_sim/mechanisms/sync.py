@@ -34,8 +34,7 @@ def sync_worker(ctx: SimContext, i: int, barrier: SyncBarrier) -> Generator[simp
         yield from ctx.busy(i, t.compute())
         barrier.arrived.append((i, read_version, t_read, env.now))
         if len(barrier.arrived) < barrier.parties:
-            ctx.block(i)  # waiting at the barrier gives up the core
-            yield barrier.released
+            yield from ctx.spin(i, barrier.released)  # the real waiters spin on sched_yield
             continue
         yield from ctx.interpreted(i, t.publish() + t.memory)
         ctx.version += 1

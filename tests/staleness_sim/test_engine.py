@@ -264,6 +264,24 @@ def test_threads_outnumbering_cores_share_a_core_and_one_runs_alone() -> None:
     assert (t.loc[t["worker"] != 1, "tau"] >= 5).mean() > 0.3
 
 
+def test_waiters_at_the_barrier_spin_and_keep_their_cores() -> None:
+    # Synchronous SGD, 3 workers on 2 cores, gradients of 1 (worker 2: 3), publishes of 0.1,
+    # slices longer than the run. The real waiters spin on sched_yield: runnable, they keep
+    # their cores, so no idle core pulls the worker queued behind the slow one; each round
+    # the slow worker and one fast worker share core 0 (1 + 3) while the other fast worker
+    # waits on core 1: rounds of 4.1. Waiters that gave their cores up would let core 1
+    # take that queued worker: rounds of 3.1 after the first.
+    slow = profile(compute="const:1", publish="const:0.1", cores=2, quantum=1e3, speed=(1.0, 1.0, 3.0))
+    t = simulate(SimConfig("sync", 3, slow, 30, seed=0)).trace.table
+    rounds = np.diff(np.unique(t["t_apply"].to_numpy()))
+    np.testing.assert_allclose(rounds, 4.1, rtol=1e-9)
+    # Equal speeds: a waiter yields its core to the worker queued for it, so the three
+    # gradients of a round take two cores 2 time units, as when waiters gave their cores up.
+    equal = replace(slow, speed=(1.0,))
+    t = simulate(SimConfig("sync", 3, equal, 30, seed=0)).trace.table
+    np.testing.assert_allclose(np.diff(np.unique(t["t_apply"].to_numpy())), 2.1, rtol=1e-9)
+
+
 def test_a_worker_asks_for_a_mutex_only_on_a_core() -> None:
     # One core shared with time slices: worker 0 holds it for 0.5 s of work, then sleeps.
     # Worker 1, waiting for the core meanwhile, can ask for the free mutex only once it has

@@ -1,4 +1,4 @@
-"""Cores with a run queue each: placement, idle pulling, woken workers first."""
+"""Cores with a run queue each: placement, idle pulling, woken workers first, spinning waiters."""
 
 from __future__ import annotations
 
@@ -33,3 +33,28 @@ def test_a_woken_worker_goes_ahead_of_those_not_woken() -> None:
         order.append(cores.running[0])
     assert order == [2, 3, 1] and all(e.triggered for e in late)
     assert not cores.urgent(0)
+
+
+def test_a_spinning_worker_is_told_only_when_a_worker_that_computes_wants_its_core() -> None:
+    env = simpy.Environment()
+    cores = RunQueues(env, 1)
+    cores.request(0, 0, False)  # worker 0 runs, and spins
+    cores.spinning.update({0, 1})
+    wanted = cores.wanted(0)
+    cores.request(1, 0, False)  # another spinner queues: nothing to yield to
+    assert not wanted.triggered
+    cores.request(2, 0, False)  # a worker that computes queues
+    assert wanted.triggered and cores.wanted(0).triggered
+
+
+def test_a_queued_spinner_released_wants_its_core() -> None:
+    env = simpy.Environment()
+    cores = RunQueues(env, 1)
+    cores.request(0, 0, False)
+    cores.spinning.update({0, 1})
+    cores.request(1, 0, False)  # worker 1 spins, queued behind worker 0
+    wanted = cores.wanted(0)
+    cores.stop_spinning(0)  # a worker not queued: nothing changes
+    assert not wanted.triggered
+    cores.stop_spinning(1)  # released while queued: it now waits to compute
+    assert wanted.triggered and 1 not in cores.spinning
