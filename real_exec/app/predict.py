@@ -250,7 +250,7 @@ def _placement_note(trial: Any, cores: int | None) -> list[str]:
     """With slow workers on fewer cores than threads: what the simulated placement misses."""
     from real_exec.study.validate import fixed_placement
 
-    note = fixed_placement(trial.threads, cores, trial.speeds, trial.algo)
+    note = fixed_placement(trial.threads, cores, trial.speeds)
     return [] if note is None else [f"  note: {note} (docs/validation.md, slow workers on time-shared cores)"]
 
 

@@ -19,7 +19,7 @@ from real_exec.executor.config import RunConfig
 from real_exec.executor.problems import Problem, make_problem
 from real_exec.executor.quiet_start import BUSY
 from real_exec.executor.runner import RunResult, run
-from real_exec.study.calibrate import COUPLED, SPINNING_WAITERS, calibrate_run
+from real_exec.study.calibrate import COUPLED, calibrate_run
 from staleness_sim.config import SimConfig
 from staleness_sim.engines import simulate
 from staleness_sim.profile import HardwareProfile
@@ -159,7 +159,7 @@ class Validation:
                 f"the {threads} workers had no core to spare: they lost that time, and the simulator "
                 "has no main thread (asgd validate's own runs evaluate only before and after)"
             )
-        placement = fixed_placement(threads, cores, self.profile.speed, algo)
+        placement = fixed_placement(threads, cores, self.profile.speed)
         if placement is not None:
             out["placement"] = placement
         real_tau, sim_tau = self.comparison.tau_mean["a"], self.comparison.tau_mean["b"]
@@ -180,29 +180,18 @@ class Validation:
         return out
 
 
-def fixed_placement(
-    threads: int, cores: int | None, speeds: Sequence[float], algo: str | None = None
-) -> str | None:
+def fixed_placement(threads: int, cores: int | None, speeds: Sequence[float]) -> str | None:
     """What the simulator's fixed placement of workers on cores misses, for ``threads``
     workers of ``speeds`` (cycled) on fewer ``cores``: their speeds differ by
-    :data:`UNEQUAL` or more; ``None`` otherwise (see :meth:`Validation.notes`). For an
-    ``algo`` whose waiters spin (:data:`~real_exec.study.calibrate.SPINNING_WAITERS`), also
-    that the real waiters keep a share of the slow worker's core."""
+    :data:`UNEQUAL` or more; ``None`` otherwise (see :meth:`Validation.notes`)."""
     if cores is None or threads <= cores or max(speeds) < UNEQUAL * min(speeds):
         return None
-    note = (
+    return (
         f"{threads} workers of different speeds on {cores} cores: the simulated workers keep "
         f"their cores (worker i on core i mod {cores}), while Linux moves the real threads "
         "between cores several times a second, so a different worker has a core to itself; "
         "with slow workers that changes the throughput and the staleness"
     )
-    if algo in SPINNING_WAITERS:
-        note += (
-            "; and the real waiters at the barrier yield their core in a loop and stay runnable, "
-            "so they take a share of the slow worker's core, where the simulated ones give it up: "
-            "the simulated rounds come out too fast"
-        )
-    return note
 
 
 #: The main thread's share of a run's wall-clock time, busy while the workers ran, from which

@@ -138,12 +138,8 @@ def test_slow_workers_on_shared_cores_get_the_placement_note() -> None:
 
     from real_exec.app.predict import _placement_note
 
-    (note,) = _placement_note(SimpleNamespace(algo="lock", threads=3, speeds=(1.0, 4.0)), 2)
+    (note,) = _placement_note(SimpleNamespace(threads=3, speeds=(1.0, 4.0)), 2)
     assert "3 workers of different speeds on 2 cores" in note and "core i mod 2" in note
-    assert "barrier" not in note
-    # synchronous SGD's waiters spin: the note says that they keep a share of the slow core
-    (sync,) = _placement_note(SimpleNamespace(algo="sync", threads=3, speeds=(1.0, 4.0)), 2)
-    assert "core i mod 2" in sync and "waiters at the barrier" in sync and "too fast" in sync
-    assert _placement_note(SimpleNamespace(algo="sync", threads=2, speeds=(1.0, 4.0)), 2) == []
-    assert _placement_note(SimpleNamespace(algo="lock", threads=3, speeds=(1.0,)), 2) == []
-    assert _placement_note(SimpleNamespace(algo="lock", threads=3, speeds=(1.0, 4.0)), None) == []
+    assert _placement_note(SimpleNamespace(threads=2, speeds=(1.0, 4.0)), 2) == []
+    assert _placement_note(SimpleNamespace(threads=3, speeds=(1.0,)), 2) == []
+    assert _placement_note(SimpleNamespace(threads=3, speeds=(1.0, 4.0)), None) == []
