@@ -31,6 +31,7 @@ from staleness_sim.config import SimConfig
 from staleness_sim.durations import Durations, expected_draws
 from staleness_sim.merge import has_simultaneous, merge_publishes, merge_publishes_exact, worker_clocks
 from staleness_sim.result import SimResult
+from staleness_sim.timing import take_together
 from theory.trace import Trace, constant_column, empty_columns
 
 __all__ = ["EVENT_LOOP", "VECTORIZED", "fast_supported", "simulate_fast"]
@@ -132,7 +133,7 @@ def _clocks(d: Durations, rows: int, overwrite: bool) -> tuple[Array, Array, Arr
     needed afterwards (fresh memory is a large part of this engine's time); the durations
     returned may then hold times, and ``d`` must not be used again.
     """
-    read, compute, publish = (phase.take(rows) for phase in (d.read, d.compute, d.publish))
+    read, compute, publish = take_together((d.read, d.compute, d.publish), (rows,) * 3)
     if not overwrite:
         done_t, apply_t = np.empty(compute.shape), np.empty(compute.shape)
     else:
@@ -160,7 +161,7 @@ def _sync(config: SimConfig) -> Columns:
     d = Durations.draw(config.profile, m, n, config.seed)
     rounds = -(-n // m)
     cols = _empty_columns(n)
-    read, compute, publish = (phase.take(rounds) for phase in (d.read, d.compute, d.publish))
+    read, compute, publish = take_together((d.read, d.compute, d.publish), (rounds,) * 3)
     if not _rounds_distinct(read, compute, publish, d.memory, *cols.values()):
         _rounds(read, compute, publish, d.memory, *cols.values())  # some rounds end in a tie
     return cols

@@ -35,7 +35,7 @@ from staleness_sim.compiled.state import (
 from staleness_sim.config import SimConfig
 from staleness_sim.durations import Durations, expected_draws
 from staleness_sim.sim_context import time_averaged_live
-from staleness_sim.timing import PhaseDraws
+from staleness_sim.timing import PhaseDraws, take_together
 from theory.analysis import Tally
 from theory.rennala import drop_unfinished
 from theory.trace import Trace, constant_column, empty_columns
@@ -62,10 +62,17 @@ OUT_COLUMNS = (
 class _Phase:
     """One phase's durations as the loop reads them: every worker's first ``rows``, grown on demand."""
 
-    def __init__(self, draws: PhaseDraws, rows: int) -> None:
-        self.draws = draws
-        self.rows = 1 if draws.constant is not None else max(1, rows)  # a constant: one, read again
-        self.array = self._take()
+    def __init__(self, draws: PhaseDraws, rows: int, array: npt.NDArray[np.float64]) -> None:
+        self.draws, self.rows = draws, rows
+        self.array = np.ascontiguousarray(array)
+
+    @classmethod
+    def of(cls, phases: tuple[PhaseDraws, ...], rows: int) -> list[_Phase]:
+        """The phases' first ``rows`` durations (a constant: one, read again), drawn together
+        (:func:`~staleness_sim.timing.take_together`)."""
+        counts = [1 if p.constant is not None else max(1, rows) for p in phases]
+        arrays = take_together(phases, counts)
+        return [cls(p, n, a) for p, n, a in zip(phases, counts, arrays, strict=True)]
 
     def _take(self) -> npt.NDArray[np.float64]:
         return np.ascontiguousarray(self.draws.take(self.rows))
@@ -86,7 +93,7 @@ def simulate_compiled(
     n, m, profile = config.gradients, config.workers, config.profile
     d = Durations.draw(profile, m, n, config.seed)
     rows = expected_draws(profile, m, n)
-    phases = [_Phase(d.read, rows), _Phase(d.compute, rows), _Phase(d.publish, rows)]
+    phases = _Phase.of((d.read, d.compute, d.publish), rows)
     constant = np.array([p.draws.constant is not None for p in phases])
     state = new_state(m, n, holders=config.algo == "leashed", versions=config.abandon)
     cols = empty_columns(n if keep_trace else min(n, CHUNK), OUT_COLUMNS)

@@ -130,6 +130,46 @@ def test_samplers_see_exactly_the_drawn_block_columns(workers, rows, seed) -> No
     assert np.array_equal(first, expected[: first.shape[0]])
 
 
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 20), st.integers(1, 3000), st.integers(0, 2**16))
+def test_phases_drawn_together_are_the_phases_drawn_one_by_one(workers, rows, seed) -> None:
+    # take_together draws the random phases in threads of their own (two or more of them,
+    # TOGETHER draws or more each, on more than one core): each phase its own stream, the
+    # same numbers; a constant phase stays a broadcast view. The threshold is lowered so that
+    # the threads run at every size drawn, and two cores are claimed so that they run here.
+    import threading
+
+    from staleness_sim import timing
+
+    def phases() -> tuple[PhaseDraws, ...]:
+        rngs = np.random.SeedSequence(seed).spawn(3)
+        scales = np.linspace(1.0, 3.0, workers)
+        models = ("gamma:a=4,scale=0.25", "expon:scale=0.05", "lognorm:s=0.5,scale=1")
+        drawn = [
+            PhaseDraws(parse_timing(m), np.random.default_rng(r), scales, rows)
+            for m, r in zip(models, rngs, strict=True)
+        ]
+        return (*drawn, PhaseDraws(Constant(0.5), None, scales, rows))
+
+    counts = (rows, 2 * rows + 1, rows, rows)
+    expected = [p.take(n) for p, n in zip(phases(), counts, strict=True)]
+    drawn_in: set[str] = set()
+    take = PhaseDraws.take
+
+    def spy(self: PhaseDraws, n: int) -> np.ndarray:
+        drawn_in.add(threading.current_thread().name)
+        return take(self, n)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timing, "TOGETHER", 1)
+        mp.setattr(timing.os, "sched_getaffinity", lambda pid: {0, 1})
+        mp.setattr(PhaseDraws, "take", spy)
+        together = timing.take_together(phases(), counts)
+    assert all(np.array_equal(a, b) for a, b in zip(together, expected, strict=True))
+    assert not together[3].flags.writeable
+    assert any(name.startswith("draws") for name in drawn_in) and threading.current_thread().name in drawn_in
+
+
 def test_blocks_are_freed_once_every_worker_passed_them() -> None:
     stream = PhaseDraws(parse_timing("expon:scale=1"), np.random.default_rng(0), [1.0, 1.0], rows=4)
     a, b = stream.sampler(0), stream.sampler(1)
