@@ -195,9 +195,8 @@ def fixed_placement(threads: int, cores: int | None, speeds: Sequence[float]) ->
 
 
 #: The main thread's share of a run's wall-clock time, busy while the workers ran, from which
-#: :meth:`Validation.notes` says so where no core was spare (LeNet at 4 threads on 2 cores,
-#: evaluating its curve every 0.2 s: TV 0.13-0.28; without the evaluations 0.09-0.14;
-#: docs/validation.md).
+#: :meth:`Validation.notes` says so where no core was spare (docs/validation.md: LeNet at 4
+#: threads on 2 cores, evaluating its curve, against the same runs evaluating nothing).
 MAIN_BUSY = 0.05
 
 #: How many times the simulated mean staleness the real one may be, with more threads than
