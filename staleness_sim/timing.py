@@ -265,11 +265,12 @@ class PhaseDraws:
 
 
 #: Random durations (all workers') from which :func:`take_together` draws each phase in a
-#: thread of its own: a thread's hand-off costs tens of microseconds, this many draws about
-#: a millisecond.
+#: thread of its own: enough values that drawing them takes far longer than handing them
+#: to a thread.
 TOGETHER = 2**15
 
-_pool: ThreadPoolExecutor | None = None
+_pool: ThreadPoolExecutor | None = None  # two threads: with the caller's, one per phase
+_pool_pid = 0
 
 
 def take_together(phases: Sequence[PhaseDraws], rows: Sequence[int]) -> list[npt.NDArray[np.float64]]:
@@ -278,12 +279,12 @@ def take_together(phases: Sequence[PhaseDraws], rows: Sequence[int]) -> list[npt
     one core, and :data:`TOGETHER` draws or more each. Each phase has its own stream, and
     numpy's generators release the interpreter lock while they fill an array, so the threads
     draw in parallel (and fault in their fresh pages in parallel)."""
-    global _pool
+    global _pool, _pool_pid
     random = [i for i, p in enumerate(phases) if p.constant is None and rows[i] * p.workers >= TOGETHER]
     if len(random) < 2 or len(os.sched_getaffinity(0)) < 2:
         return [phase.take(n) for phase, n in zip(phases, rows, strict=True)]
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="draws")  # with this thread, 3 phases
+    if _pool is None or _pool_pid != os.getpid():  # a forked child has none of the parent's threads
+        _pool, _pool_pid = ThreadPoolExecutor(max_workers=2, thread_name_prefix="draws"), os.getpid()
     futures = {i: _pool.submit(phases[i].take, rows[i]) for i in random[1:]}
     here = {i: phases[i].take(rows[i]) for i in range(len(phases)) if i not in futures}
     return [here[i] if i in here else futures[i].result() for i in range(len(phases))]

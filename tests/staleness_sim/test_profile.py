@@ -170,6 +170,31 @@ def test_phases_drawn_together_are_the_phases_drawn_one_by_one(workers, rows, se
     assert any(name.startswith("draws") for name in drawn_in) and threading.current_thread().name in drawn_in
 
 
+def test_phases_drawn_together_in_a_forked_child() -> None:
+    # A forked child has none of its parent's threads: drawing together there must start
+    # threads of its own rather than wait for the parent's forever.
+    import multiprocessing
+
+    from staleness_sim import timing
+
+    def draw() -> None:
+        rngs = np.random.SeedSequence(0).spawn(2)
+        expon = parse_timing("expon:scale=1")
+        phases = [PhaseDraws(expon, np.random.default_rng(r), [1.0], 64) for r in rngs]
+        timing.take_together(phases, (64, 64))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(timing, "TOGETHER", 1)
+        mp.setattr(timing.os, "sched_getaffinity", lambda pid: {0, 1})
+        draw()  # the parent's threads exist
+        child = multiprocessing.get_context("fork").Process(target=draw)
+        child.start()
+        child.join(timeout=60)
+        if child.exitcode is None:
+            child.kill()
+    assert child.exitcode == 0
+
+
 def test_blocks_are_freed_once_every_worker_passed_them() -> None:
     stream = PhaseDraws(parse_timing("expon:scale=1"), np.random.default_rng(0), [1.0, 1.0], rows=4)
     a, b = stream.sampler(0), stream.sampler(1)
