@@ -425,7 +425,10 @@ def _section_slow_worker(
         "machine as it is, with no slow worker; the forecast gives the factors to the simulated schedule "
         f"only. Then the same setting runs for real, {'once' if slow.reps == 1 else f'{slow.reps} times'}: "
         "synchronous SGD waits for the "
-        "slow worker every round, the asynchronous method does not. Bars: medians; whiskers: quartiles."
+        "slow worker every round, the asynchronous method does not. Bars: medians; whiskers: quartiles. "
+        f"A median of {slow.reps} short runs is a rough figure: the forecast is measured with 5 "
+        "repetitions per setting, and more settings, by benchmarks/heterogeneity_table.py "
+        "(docs/prediction.md)."
     )
     report.figure("slow_worker", fig, "Time to target with one slow worker: forecast and measured")
     report.table("slow_worker", t, "Forecast and measured time to target with one slow worker")
