@@ -58,6 +58,11 @@ class RunQueues:
             self._want(home)
         return event
 
+    def spin_until(self, worker: int, event: simpy.Event) -> None:
+        """The worker spins until ``event`` triggers; then :meth:`stop_spinning`."""
+        self.spinning.add(worker)
+        event.callbacks.append(lambda _: self.stop_spinning(worker))
+
     def stop_spinning(self, worker: int) -> None:
         """The worker no longer spins: if it waits for a core, the core is wanted."""
         self.spinning.discard(worker)

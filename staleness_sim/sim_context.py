@@ -159,8 +159,7 @@ class SimContext:
             self.block(worker)
             yield event
             return
-        self.cores.spinning.add(worker)
-        event.callbacks.append(lambda _: self.cores.stop_spinning(worker))
+        self.cores.spin_until(worker, event)
         while not event.triggered:
             if self._held[worker] is None:
                 yield from self._take_core(worker)
