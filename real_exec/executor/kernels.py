@@ -14,6 +14,7 @@ from numba import njit
 
 __all__ = [
     "axpy",
+    "axpy_copy",
     "copy_into",
     "descend",
     "heavy_ball",
@@ -49,6 +50,15 @@ def axpy(y: Any, a: float, x: Any) -> None:
     """``y += a * x`` in place."""
     for i in range(y.size):
         y[i] += a * x[i]
+
+
+@njit(nogil=True, cache=True)
+def axpy_copy(y: Any, a: float, x: Any, out: Any) -> None:
+    """``y += a * x`` in place and ``out[:] = y``, in one pass over the vectors."""
+    for i in range(y.size):
+        v = y[i] + a * x[i]
+        y[i] = v
+        out[i] = v
 
 
 @njit(nogil=True, cache=True)

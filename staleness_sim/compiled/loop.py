@@ -53,6 +53,7 @@ from staleness_sim.compiled.state import (
     EID,
     FULL,
     GO_ON,
+    HELD,
     HELD_OTHER,
     IN_BATCH,
     KIND,
@@ -347,7 +348,8 @@ def run_loop(
                 if not has_draw(READ, read.shape[0], i):
                     return NEED_READ
                 carry_t[i, T_READ], carry[i, RV] = now, counters[VERSION]
-                d = read[take(READ, i), i] + memory[i]
+                d = read[take(READ, i), i] + (memory[i] if carry[i, HELD] != counters[VERSION] else 0.0)
+                carry[i, HELD] = counters[VERSION]
                 if wait(i, d, L_READ_DONE):
                     return WAITING
                 continue
@@ -411,6 +413,8 @@ def run_loop(
             if pc == L_PUBLISH_DONE:
                 if algo != RENNALA:
                     if carry[i, PUBLISHED]:
+                        if counters[VERSION] == carry[i, RV]:  # its apply refreshed its copy
+                            carry[i, HELD] = counters[VERSION] + 1
                         counters[VERSION] += 1  # no worker holds a version under the lock
                         if abandon:
                             version_event()

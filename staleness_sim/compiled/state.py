@@ -60,7 +60,8 @@ BASE = 4  # Leashed-SGD: the version a publish attempt builds on
 KIND = 5  # lock-based: which acquire (read or publish) is under way
 TARGET = 6  # Ringmaster's stopping variant: the version that makes it give up (-1: none)
 ORDER = 7  # and when it began to wait for it (callbacks run in that order)
-W_SIZE = 8
+HELD = 8  # lock-based: the version its private copy equals (-1: none), read without a copy
+W_SIZE = 9
 T_READ = 0
 T_DONE = 1
 PUB = 2  # the publish duration drawn for the current attempt
@@ -94,6 +95,7 @@ def new_state(workers: int, gradients: int, holders: bool = True, versions: bool
     counters[STOP_AFTER] = gradients + EXTRA_RECORDS * workers
     carry = np.zeros((workers, W_SIZE), dtype=np.int64)
     carry[:, TARGET] = -1
+    carry[:, HELD] = -1
     return {
         "counters": counters,
         "clocks": np.zeros(GF_SIZE),

@@ -2,7 +2,10 @@
 
 A worker takes the mutex, copies the shared vector (read time plus one vector copy),
 releases it, computes its gradient on the private copy, takes the mutex again and applies
-the update (publish time plus one vector pass). At most one update is applied at a time, so
+the update (publish time plus one vector pass). A worker whose update follows its own read
+directly (nothing published in between) writes the new vector into its copy in the same
+pass, and a read that finds the version its copy already equals copies nothing: on one
+worker, no read copies after the first. At most one update is applied at a time, so
 throughput saturates at ``1 / (publish + copy)``; how close it gets depends on the mutex's
 hand-off policy (:mod:`staleness_sim.mechanisms.mutex`). With the profile's ``interpreted``
 seconds per gradient, half runs before the worker asks for the mutex to read and half after
@@ -56,12 +59,15 @@ def lock_worker(
 ) -> Generator[simpy.Event, Any, None]:
     env, t = ctx.env, ctx.timing[i]
     outside = 0.5 * ctx.profile.interpreted  # interpreted code before the read, after the gradient
+    held = -1  # the version that the worker's private copy equals
     while True:
         if outside > 0:
             yield from ctx.interpreted(i, outside)
         yield from lock.acquire(i)
         t_read, read_version = env.now, ctx.version
-        yield from ctx.busy(i, t.read() + t.memory)  # a compiled copy: no GIL
+        copy = t.memory if held != read_version else 0.0
+        yield from ctx.busy(i, t.read() + copy)  # a compiled copy: no GIL
+        held = read_version
         lock.release(i)
         ctx.memory_changed()
         ctx.private_copies += 1
@@ -87,6 +93,8 @@ def lock_worker(
         if kept:
             yield from ctx.busy(i, t.publish() + t.memory)  # a compiled update: no GIL
         if kept and (batch is None or batch.add()):
+            if batch is None and ctx.version == read_version:  # the apply refreshed its copy
+                held = read_version + 1
             ctx.version += 1
             if abandon:  # wake the workers that give up at this version
                 ctx.published()

@@ -22,6 +22,8 @@ from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock
 from real_exec.executor.problems import Problem, make_problem
 from real_exec.executor.run_context import RunContext
 from real_exec.executor.runner import run
+from real_exec.study.predict.replay import replay
+from tests.real_exec.predict.hand_made import hand_quadratic
 
 ALGOS = ["lock", "hogwild", "leashed", "sync", "rennala"]
 
@@ -169,3 +171,19 @@ def test_a_kernel_defined_in_a_script_does_not_break_later_processes(tmp_path) -
         done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip() == "50"
+
+
+@pytest.mark.parametrize("threads, speeds", [(1, (1,)), (2, (1,)), (2, (1, 3))])
+def test_a_lock_based_worker_computes_at_the_version_it_read(threads: int, speeds: Any) -> None:
+    """A lock-based worker skips the copy when its private copy already holds the version it
+    reads (its own update refreshed the copy, or nothing was published since its last read);
+    exact gradients, so a replay of the Trace (each gradient at the version its row read,
+    applied in publish order) lands where the threads did only if every gradient was
+    computed at that version. Speeds (1, 3): the fast worker often updates twice in a row,
+    so reads with and without a copy mix."""
+    problem = hand_quadratic()
+    config = RunConfig("lock", threads, eta=0.1, gradients=400, seed=0, speeds=speeds)
+    result = run(config, problem)
+    again = replay(result.trace, problem, 0.1, evaluate_every=1e9)
+    assert again.updates == 400
+    np.testing.assert_allclose(again.params, result.params, rtol=0, atol=1e-12)

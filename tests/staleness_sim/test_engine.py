@@ -114,6 +114,33 @@ def test_fifo_lock_saturates_at_one_over_the_apply_cost(engine: str) -> None:
         ] == pytest.approx(1 / 1.1, rel=1e-9)
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_a_lock_based_read_copies_only_a_version_its_copy_does_not_hold(engine: str, workers: int) -> None:
+    # A copy or an apply of the vector costs 0.5 (8,000 bytes at 16 kB/s), a gradient 1 at
+    # speed 1 (speeds differ, so that the version often moves between a worker's reads and
+    # sometimes does not). A worker's copy equals the version it read; an apply that follows
+    # its own read directly (tau = 0) also refreshes the copy to the new version. So a row's
+    # t_grad_done - t_read is the worker's gradient, plus 0.5 exactly when the read version
+    # differs from what its copy held.
+    slow = profile(compute="const:1", dim=1000, bandwidth_gbs=1.6e-5, speed=(1.0, 1.7, 2.3))
+    table = simulate_on(engine, SimConfig("lock", workers, slow, 300)).trace.table
+    copies = 0
+    for w, own in table.sort_values("t_read").groupby("worker"):
+        held, extra = -1, []
+        for rv, av, read, done in own[["read_version", "apply_version", "t_read", "t_grad_done"]].itertuples(
+            index=False
+        ):
+            copied = rv != held
+            copies += copied
+            extra.append(done - read - 0.5 * copied)
+            held = av if av == rv + 1 else rv
+        assert np.allclose(extra, slow.speed[w]), w
+    if workers == 1:  # one copy, at the first read
+        assert copies == 1
+    else:  # the others' updates come between most reads
+        assert len(table) / 2 < copies < len(table)
+
+
 def test_a_mutex_released_by_a_worker_that_does_not_hold_it_is_an_error() -> None:
     import simpy
 

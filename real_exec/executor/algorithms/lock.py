@@ -2,6 +2,11 @@
 
 The mutex is the operating system's (:class:`real_exec.executor.native.Mutex`, a ``pthread_mutex_t``
 as ``std::mutex`` is): a worker that finds it taken sleeps until it is released.
+
+A worker whose update follows its own read directly (nothing published in between) writes
+the new vector into its private copy in the same pass as the update, and its next read
+copies only if the version has moved since: a lone worker copies the vector once, not once
+per gradient. The read is still the shared vector as it was when the mutex was taken.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from real_exec.executor.algorithms.steps import (
     read_locked,
     step_size,
 )
-from real_exec.executor.kernels import axpy
+from real_exec.executor.kernels import axpy, axpy_copy
 from real_exec.executor.native import Mutex, monotonic, mutex_lock, mutex_unlock
 
 __all__ = ["LockState", "lock_loop"]
@@ -56,8 +61,10 @@ def lock_loop(
     ctrl, scales, _, eta, beta, _, origin = run
     grad = mine[0]
     t0 = enter(ctrl, origin)
+    held = -1  # the version that ``local`` equals
     while claim(ctrl):
-        t_read, read_version = read_locked(mutex, ctrl, params, local, t0)
+        t_read, read_version = read_locked(mutex, ctrl, params, local, t0, held)
+        held = read_version
         cpu = cpu_clock(mine, t0 + t_read)
         cpu = gradient(kernel, data, ws, local, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0
@@ -70,8 +77,12 @@ def lock_loop(
                 return status
             continue
         step = step_size(ctrl, scales, eta, tau)
-        axpy(params, -step, grad)
         version = ctrl[VERSION] + 1
+        if tau == 0:  # nothing published since the read: refresh the copy in the same pass
+            axpy_copy(params, -step, grad, local)
+            held = version
+        else:
+            axpy(params, -step, grad)
         ctrl[VERSION] = version
         mutex_unlock(mutex)
         t_apply = monotonic() - t0

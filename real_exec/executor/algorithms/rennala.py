@@ -68,8 +68,10 @@ def rennala_loop(
     ctrl, scales, _, eta, beta, check, origin = run
     grad, _, applied, buf, stats, _, _ = mine
     t0 = enter(ctrl, origin)
+    held = -1  # the version that ``local`` equals: the shared vector moves only with it
     while claim(ctrl):
-        t_read, read_version = read_locked(mutex, ctrl, params, local, t0)
+        t_read, read_version = read_locked(mutex, ctrl, params, local, t0, held)
+        held = read_version
         cpu = cpu_clock(mine, t0 + t_read)
         cpu = gradient(kernel, data, ws, local, mine, beta, t0 + t_read, cpu)
         t_done = monotonic() - t0

@@ -226,12 +226,14 @@ def gradient(
 
 
 @njit(nogil=True, cache=True)
-def read_locked(mutex: int, ctrl: Any, params: Any, local: Any, t0: float) -> tuple[float, int]:
-    """Copy the shared vector into ``local`` under the mutex; return when (seconds since
-    ``t0``) and which version was read."""
+def read_locked(mutex: int, ctrl: Any, params: Any, local: Any, t0: float, held: int) -> tuple[float, int]:
+    """Copy the shared vector into ``local`` under the mutex, unless ``local`` already holds
+    its version (``held``: the version ``local`` is known to equal, -1 for none); return when
+    (seconds since ``t0``) and which version was read."""
     mutex_lock(mutex)
     t_read, version = monotonic() - t0, ctrl[VERSION]
-    copy_into(local, params)
+    if version != held:
+        copy_into(local, params)
     mutex_unlock(mutex)
     return t_read, version
 
