@@ -226,7 +226,8 @@ def _conclusions(
         f"variation distance of {tv.max():.2f} (0: identical)."
     )
     pairs = "; ".join(
-        f"{r['algo']} {r['predicted_median']:.2f} s forecast, {r['measured_median']:.2f} s measured"
+        f"{r['algo']} {_seconds(r['predicted_median'], slow.budget)} forecast, "
+        f"{_seconds(r['measured_median'], slow.budget)} measured"
         for r in slow.table.to_dict("records")
     )
     slowed = (
@@ -396,6 +397,11 @@ def _section_prediction(
     return lines
 
 
+def _seconds(value: float, budget: float) -> str:
+    """A time to target for a sentence: ``1.23 s``, or that the target was not reached."""
+    return f"{value:.2f} s" if np.isfinite(value) else f"not reached within {budget:g} s"
+
+
 def _sentence(text: str) -> str:
     """``text`` as the start of a sentence (its first letter upper case, the rest as it is)."""
     return text[:1].upper() + text[1:]
@@ -411,8 +417,17 @@ def _section_slow_worker(
     x = np.arange(len(t))
     for offset, kind in ((-0.2, "predicted"), (0.2, "measured")):
         median = t[f"{kind}_median"].to_numpy()
-        spread = [median - t[f"{kind}_q25"].to_numpy(), t[f"{kind}_q75"].to_numpy() - median]
-        ax.bar(x + offset, median, width=0.4, yerr=spread, capsize=3, label=kind)
+        reached = np.isfinite(median)
+        # a time not reached is drawn at the budget, hatched: a lower bound, without whiskers
+        height = np.where(reached, median, slow.budget)
+        q25, q75 = (np.nan_to_num(t[f"{kind}_{q}"].to_numpy(), posinf=slow.budget) for q in ("q25", "q75"))
+        spread = np.where(reached, [height - q25, q75 - height], 0.0).clip(min=0)
+        bars = ax.bar(x + offset, height, width=0.4, yerr=spread, capsize=3, label=kind)
+        for bar, hit in zip(bars, reached, strict=True):
+            if not hit:
+                bar.set_hatch("//")
+    if not np.isfinite(t[["predicted_median", "measured_median"]].to_numpy()).all():
+        ax.axhline(slow.budget, color="0.5", linestyle=":", linewidth=1, label="budget (hatched: missed)")
     ax.set_xticks(x, list(t["algo"]))
     ax.set(ylabel="time to target (s)", title=f"2 threads, speeds ({factors})")
     ax.legend(fontsize=8)
@@ -428,7 +443,9 @@ def _section_slow_worker(
         "slow worker every round, the asynchronous method does not. Bars: medians; whiskers: quartiles. "
         f"A median of {slow.reps} short runs is a rough figure: the forecast is measured with 5 "
         "repetitions per setting, and more settings, by benchmarks/heterogeneity_table.py "
-        "(docs/prediction.md)."
+        f"(docs/prediction.md). A run's budget is {slow.budget:g} s (the experiment's times "
+        f"{slow.speeds[-1]:g}); a time not reached within it (inf in the table) is drawn hatched "
+        "at the budget."
     )
     report.figure("slow_worker", fig, "Time to target with one slow worker: forecast and measured")
     report.table("slow_worker", t, "Forecast and measured time to target with one slow worker")
@@ -436,7 +453,8 @@ def _section_slow_worker(
         {
             "stage": "a slow worker",
             "item": f"{r['algo']}, speeds ({factors})",
-            "value": f"predicted {r['predicted_median']:.3g} s, measured {r['measured_median']:.3g} s",
+            "value": f"predicted {_seconds(r['predicted_median'], slow.budget)}, "
+            f"measured {_seconds(r['measured_median'], slow.budget)}",
         }
         for r in t.to_dict("records")
     ]

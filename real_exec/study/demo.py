@@ -294,12 +294,13 @@ def predict_scaling_on(
 class SlowWorker:
     """Forecast and measured time to a test ``accuracy`` with one slow worker (``speeds``),
     per algorithm: ``table`` has the predicted and measured medians (quartiles) and their
-    ratio."""
+    ratio (an infinite time: the target not reached within ``budget`` seconds)."""
 
     speeds: tuple[float, ...]
     table: pd.DataFrame
     reps: int
     accuracy: float | None
+    budget: float
 
 
 def slow_worker(
@@ -315,10 +316,14 @@ def slow_worker(
     """Each of ``algos`` with 2 threads at ``speeds``, to the experiment's target (or the
     test ``accuracy`` given): calibrated on this machine as it is (no slow worker), forecast
     with the factors given to the simulated schedule only, then measured ``reps`` times with
-    a real slow worker."""
+    a real slow worker. A run's budget is the experiment's times the largest factor
+    (synchronous SGD waits for the slow worker every round, so its time to target grows up
+    to that many times); a forecast or run that misses the target within it has an
+    infinite time."""
     exp = experiment.spec
     eta = float(exp.cells[0]["eta"])
     target = exp.target if accuracy is None else Target(accuracy=accuracy)
+    budget = exp.budget * max(speeds)
     rows = []
     for algo in algos:
         if progress is not None:
@@ -331,7 +336,7 @@ def slow_worker(
             2,
             eta,
             target,
-            exp.budget,
+            budget,
             reps=reps,
             seed=7,
             check_every=exp.check_every,
@@ -351,7 +356,7 @@ def slow_worker(
                 "predicted/measured": predicted["time_to_target_median"] / measured["time_to_target_median"],
             }
         )
-    return SlowWorker(speeds, pd.DataFrame(rows), reps, target.accuracy)
+    return SlowWorker(speeds, pd.DataFrame(rows), reps, target.accuracy, budget)
 
 
 def eta_for_staleness(lsmooth: float, tau: np.ndarray, quantile: float = 0.99) -> float:

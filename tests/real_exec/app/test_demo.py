@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from real_exec.app.demo import run_demo
+from real_exec.app.demo import DemoPlan, _section_slow_worker, run_demo
+from real_exec.app.report import Report
+from real_exec.study import demo as study_demo
 from tests.helpers import chromium, images_loaded_in_chromium
 from theory.algorithms import ALGORITHMS
 
@@ -86,3 +88,27 @@ def test_report_has_every_figure_table_and_trace(report: Path) -> None:
 def test_report_images_load_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     loaded, total = images_loaded_in_chromium(report / "index.html", tmp_path)
     assert total == len(FIGURES) and loaded == total
+
+
+def test_a_slow_worker_run_that_misses_its_target_is_reported_as_such(tmp_path: Path) -> None:
+    """On a slower machine a synchronous run with the slow worker can miss the target within
+    its budget (an infinite time, infinite quartiles): the section still draws its figure,
+    and says so in words instead of "inf s"."""
+    inf = float("inf")
+    table = pd.DataFrame(
+        [
+            {"algo": "sync", "predicted_median": 12.0, "predicted_q25": 11.0, "predicted_q75": 13.5,
+             "measured_median": inf, "measured_q25": inf, "measured_q75": inf, "predicted/measured": 0.0},
+            {"algo": "lock", "predicted_median": 3.4, "predicted_q25": 3.2, "predicted_q75": 3.6,
+             "measured_median": 3.5, "measured_q25": 3.3, "measured_q75": 3.7, "predicted/measured": 0.97},
+        ]
+    )  # fmt: skip
+    slow = study_demo.SlowWorker((1.0, 4.0), table, 1, 0.82, 40.0)
+    report = Report(tmp_path, "slow")
+    lines = _section_slow_worker(report, slow, None, DemoPlan.default(quick=True))  # type: ignore[arg-type]
+    assert [line["value"] for line in lines] == [
+        "predicted 12.00 s, measured not reached within 40 s",
+        "predicted 3.40 s, measured 3.50 s",
+    ]
+    assert (tmp_path / "slow_worker.png").read_bytes()[:4] == b"\x89PNG"
+    assert "budget is 40 s" in report.write().with_suffix(".md").read_text()
